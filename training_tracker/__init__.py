@@ -1,0 +1,121 @@
+"""Training tracker: who has completed the national courses on violence in close
+relationships and honour-related violence, municipality by municipality."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import sqlalchemy as sa
+from flask import Flask, g, request, session
+from flask_login import current_user
+
+from config import Config, config_from_environment
+from training_tracker.extensions import babel, csrf, db, limiter, login_manager, migrate
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: Config | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        instance_path=str(PROJECT_ROOT / "instance"),
+    )
+    app.config.from_object(config or config_from_environment())
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    if not app.config["UPLOAD_FOLDER"]:
+        app.config["UPLOAD_FOLDER"] = str(Path(app.instance_path) / "uploads")
+
+    _init_database(app)
+    import training_tracker.models  # noqa: F401  (every table on the metadata, for Alembic)
+
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    babel.init_app(
+        app,
+        locale_selector=_select_locale,
+        default_translation_directories=str(Path(__file__).parent / "translations"),
+    )
+    _init_login(app)
+
+    from training_tracker import errors, templating
+    from training_tracker.admin import bp as admin_bp
+    from training_tracker.auth import bp as auth_bp
+    from training_tracker.cli import bp as cli_bp
+    from training_tracker.main import bp as main_bp
+
+    app.register_blueprint(main_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(admin_bp)
+    app.register_blueprint(cli_bp)
+    errors.register(app)
+    templating.register(app)
+
+    @app.after_request
+    def _security_headers(response):  # type: ignore[no-untyped-def]
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        if current_user.is_authenticated:
+            # Pages of a signed-in user carry personal data: never keep them in a cache.
+            response.headers["Cache-Control"] = "no-store"
+        return response
+
+    return app
+
+
+def _init_database(app: Flask) -> None:
+    uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    if uri.startswith("sqlite"):
+        options = dict(app.config["SQLALCHEMY_ENGINE_OPTIONS"])
+        options.setdefault("connect_args", {}).setdefault("timeout", 30)
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+    db.init_app(app)
+    if uri.startswith("sqlite"):
+        with app.app_context():
+            sa.event.listen(db.engine, "connect", _configure_sqlite_connection)
+
+
+def _configure_sqlite_connection(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    # Foreign keys on, and WAL with a busy timeout so concurrent writers wait rather than fail
+    # with "database is locked".
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def _select_locale() -> str:
+    languages = ["sv", "en"]
+    if current_user and current_user.is_authenticated:
+        return current_user.preferred_language
+    # Swedish first, whatever the browser says: many Swedish staff run an English system.
+    chosen = session.get("language") if request else None
+    return chosen if chosen in languages else "sv"
+
+
+def _init_login(app: Flask) -> None:
+    from flask_babel import lazy_gettext as _l
+
+    from training_tracker.models import Employee
+
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = _l("Logga in för att se sidan.")
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "basic"
+
+    @login_manager.user_loader
+    def load_user(user_id: str) -> Employee | None:
+        employee_id, _sep, version = user_id.partition(":")
+        if not employee_id.isdigit() or not version.isdigit():
+            return None
+        employee = db.session.get(Employee, int(employee_id))
+        if employee is None or not employee.active:
+            return None
+        if employee.session_version != int(version):
+            return None  # that session was ended (logout elsewhere, new password)
+        g.current_employee = employee
+        return employee

@@ -1,0 +1,181 @@
+"""Sign-in, sign-out, invitation and password-reset pages."""
+
+from __future__ import annotations
+
+from flask import (
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required, login_user, logout_user
+from werkzeug.wrappers import Response
+
+from training_tracker.auth import bp
+from training_tracker.auth.forms import (
+    ForgotPasswordForm,
+    LanguageForm,
+    LoginForm,
+    SetPasswordForm,
+)
+from training_tracker.extensions import db, limiter
+from training_tracker.services import accounts
+from training_tracker.services.accounts import TokenProblem, TokenPurpose
+
+
+def _login_limit() -> str:
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+def _reset_limit() -> str:
+    return current_app.config["PASSWORD_RESET_RATE_LIMIT"]
+
+
+def _submitted_email() -> str:
+    return "email:" + accounts.normalise_email(request.form.get("email", ""))
+
+
+def _safe_next(target: str | None) -> str:
+    # Only local paths: never redirect a fresh sign-in to another site.
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return url_for("main.home")
+
+
+def _start_session(employee) -> None:  # type: ignore[no-untyped-def]
+    # A new session at every sign-in: nothing planted in the old one carries over.
+    language = session.get("language")
+    session.clear()
+    if language:
+        session["language"] = language
+    login_user(employee)
+    session.permanent = False
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+@limiter.limit(_login_limit, methods=["POST"], key_func=_submitted_email)
+def login() -> str | Response:
+    if current_user.is_authenticated:
+        return redirect(url_for("main.home"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        employee = accounts.authenticate(db.session, form.email.data, form.password.data)
+        if employee is not None:
+            accounts.record_login(db.session, employee)
+            db.session.commit()
+            _start_session(employee)
+            return redirect(_safe_next(request.args.get("next")))
+        form.password.errors.append(_("Fel e-postadress eller lösenord."))
+        return render_template("auth/login.html", form=form), 401
+    return render_template("auth/login.html", form=form)
+
+
+@bp.route("/logout", methods=["POST"])
+@login_required
+def logout() -> Response:
+    # Ends every session of the account, on every device, not only this cookie.
+    accounts.end_all_sessions(db.session, current_user, actor=current_user)
+    db.session.commit()
+    logout_user()
+    session.clear()
+    flash(_("Du är utloggad."), "success")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+@limiter.limit(_reset_limit, methods=["POST"])
+def forgot_password() -> str | Response:
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        accounts.request_password_reset(db.session, form.email.data)
+        db.session.commit()
+        # The same answer whether or not the address has an account.
+        flash(
+            _(
+                "Om adressen hör till ett konto har vi skickat en länk för att välja nytt "
+                "lösenord. Länken gäller i %(minutes)d minuter.",
+                minutes=current_app.config["PASSWORD_RESET_MAX_AGE_MINUTES"],
+            ),
+            "success",
+        )
+        return redirect(url_for("auth.login"))
+    return render_template("auth/forgot_password.html", form=form)
+
+
+TOKEN_MESSAGES = {
+    TokenPurpose.INVITATION: {
+        TokenProblem.EXPIRED: _l("Inbjudningslänken har gått ut. Be HR att skicka en ny inbjudan."),
+        TokenProblem.USED: _l(
+            "Inbjudningslänken har redan använts. Logga in med ditt lösenord, eller välj "
+            "”Glömt lösenordet?”."
+        ),
+        TokenProblem.INVALID: _l(
+            "Inbjudningslänken är ogiltig. Kontrollera att hela länken kom med."
+        ),
+    },
+    TokenPurpose.PASSWORD_RESET: {
+        TokenProblem.EXPIRED: _l("Länken har gått ut. Begär en ny länk nedan."),
+        TokenProblem.USED: _l("Länken har redan använts. Begär en ny länk om du behöver."),
+        TokenProblem.INVALID: _l("Länken är ogiltig. Kontrollera att hela länken kom med."),
+    },
+}
+
+
+def _token_problem_page(purpose: TokenPurpose, problem: TokenProblem) -> tuple[str, int]:
+    message = str(TOKEN_MESSAGES[purpose][problem])
+    status = 410 if problem in (TokenProblem.EXPIRED, TokenProblem.USED) else 404
+    return render_template("auth/link_problem.html", message=message, purpose=purpose), status
+
+
+def _set_password_page(token: str, purpose: TokenPurpose) -> str | Response | tuple[str, int]:
+    check = accounts.check_token(db.session, token, purpose)
+    if check.problem is not None or check.employee is None:
+        return _token_problem_page(purpose, check.problem or TokenProblem.INVALID)
+    employee = check.employee
+    form = SetPasswordForm(email=employee.email, first_name=employee.first_name)
+    if form.validate_on_submit():
+        accounts.set_password(
+            db.session, employee, form.password.data, actor=employee, reason=purpose.value
+        )
+        accounts.record_login(db.session, employee)
+        db.session.commit()
+        _start_session(employee)
+        flash(_("Ditt lösenord är sparat och du är inloggad."), "success")
+        return redirect(url_for("main.home"))
+    template = (
+        "auth/accept_invitation.html"
+        if purpose == TokenPurpose.INVITATION
+        else ("auth/reset_password.html")
+    )
+    status = 422 if request.method == "POST" else 200
+    return render_template(template, form=form, employee=employee), status
+
+
+@bp.route("/invitation/<token>", methods=["GET", "POST"])
+@limiter.limit(_reset_limit, methods=["POST"])
+def accept_invitation(token: str) -> str | Response | tuple[str, int]:
+    return _set_password_page(token, TokenPurpose.INVITATION)
+
+
+@bp.route("/password/reset/<token>", methods=["GET", "POST"])
+@limiter.limit(_reset_limit, methods=["POST"])
+def reset_password(token: str) -> str | Response | tuple[str, int]:
+    return _set_password_page(token, TokenPurpose.PASSWORD_RESET)
+
+
+@bp.route("/language", methods=["POST"])
+def change_language() -> Response:
+    form = LanguageForm()
+    if form.validate_on_submit():
+        language = form.language.data
+        session["language"] = language
+        if current_user.is_authenticated:
+            current_user.preferred_language = language
+            db.session.commit()
+    return redirect(_safe_next(request.form.get("next")))

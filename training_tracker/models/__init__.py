@@ -1,0 +1,34 @@
+"""All models, importable from one place (``from training_tracker.models import Employee``)."""
+
+from training_tracker.models.catalog import Course, Provider
+from training_tracker.models.enums import (
+    CompletionStatus,
+    CourseStatus,
+    OutboxStatus,
+    Role,
+    Sector,
+)
+from training_tracker.models.messaging import AuditEvent, OutboxMessage
+from training_tracker.models.organisation import Municipality, Unit
+from training_tracker.models.people import Employee, RoleGrant
+from training_tracker.models.training import Assignment, Completion, Evidence, RequirementRule
+
+__all__ = [
+    "Assignment",
+    "AuditEvent",
+    "Completion",
+    "CompletionStatus",
+    "Course",
+    "CourseStatus",
+    "Employee",
+    "Evidence",
+    "Municipality",
+    "OutboxMessage",
+    "OutboxStatus",
+    "Provider",
+    "RequirementRule",
+    "Role",
+    "RoleGrant",
+    "Sector",
+    "Unit",
+]

@@ -1,0 +1,137 @@
+"""Employees (who are also the user accounts) and the roles granted to them."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+from flask_login import UserMixin
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from training_tracker import clock
+from training_tracker.extensions import db
+from training_tracker.models.enums import Role, enum_type
+
+if TYPE_CHECKING:
+    from training_tracker.models.organisation import Municipality, Unit
+
+
+class Employee(UserMixin, db.Model):
+    """A person employed by one of the municipalities, and their sign-in account.
+
+    System accounts (an admin created from the command line) have no municipality or unit and
+    are never part of a coverage population. No personnummer is stored: nothing needs it.
+    """
+
+    __tablename__ = "employees"
+    __table_args__ = (
+        # E-mail is unique case-insensitively: it is stored lower-cased, and the database
+        # refuses anything else.
+        sa.CheckConstraint("email = lower(email)", name="email_lowercase"),
+        sa.UniqueConstraint("municipality_id", "employee_number"),
+        sa.CheckConstraint("preferred_language IN ('sv', 'en')", name="language"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    first_name: Mapped[str] = mapped_column(sa.String(100))
+    last_name: Mapped[str] = mapped_column(sa.String(100))
+    email: Mapped[str] = mapped_column(sa.String(254), unique=True)
+    employee_number: Mapped[str | None] = mapped_column(sa.String(50))
+    municipality_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("municipalities.id", ondelete="RESTRICT"), index=True
+    )
+    unit_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("units.id", ondelete="RESTRICT"), index=True
+    )
+    manager_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("employees.id", ondelete="SET NULL"), index=True
+    )
+    hire_date: Mapped[date | None]
+    end_date: Mapped[date | None]
+    active: Mapped[bool] = mapped_column(default=True, server_default=sa.true(), index=True)
+    preferred_language: Mapped[str] = mapped_column(sa.String(2), default="sv", server_default="sv")
+
+    password_hash: Mapped[str | None] = mapped_column(sa.String(255))
+    # Bumped whenever every session of the account must end (logout, new password,
+    # deactivation); it is part of the id Flask-Login keeps in the session cookie.
+    session_version: Mapped[int] = mapped_column(default=1, server_default="1")
+    invited_at: Mapped[datetime | None]
+    last_login_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=clock.utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=clock.utcnow, onupdate=clock.utcnow)
+
+    municipality: Mapped[Municipality | None] = relationship(back_populates="employees")
+    unit: Mapped[Unit | None] = relationship(back_populates="employees")
+    manager: Mapped[Employee | None] = relationship(remote_side=[id])
+    role_grants: Mapped[list[RoleGrant]] = relationship(
+        back_populates="employee",
+        cascade="all, delete-orphan",
+        foreign_keys="RoleGrant.employee_id",
+    )
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login: inactive accounts cannot sign in
+        return self.active
+
+    def get_id(self) -> str:
+        # The session cookie holds "id:version"; bumping the version ends every session.
+        return f"{self.id}:{self.session_version}"
+
+    def grants_of(self, role: Role) -> list[RoleGrant]:
+        return [grant for grant in self.role_grants if grant.role == role]
+
+    def has_role(self, *roles: Role) -> bool:
+        return any(grant.role in roles for grant in self.role_grants)
+
+    def __repr__(self) -> str:
+        return f"<Employee {self.id} {self.email}>"
+
+
+class RoleGrant(db.Model):
+    """A role with its scope: manager of a unit, HR of a municipality, coordinator of a
+    municipality or (no municipality) of the region, or admin of everything."""
+
+    __tablename__ = "role_grants"
+    __table_args__ = (
+        sa.CheckConstraint(
+            "(role = 'manager' AND unit_id IS NOT NULL AND municipality_id IS NULL)"
+            " OR (role = 'hr' AND municipality_id IS NOT NULL AND unit_id IS NULL)"
+            " OR (role = 'coordinator' AND unit_id IS NULL)"
+            " OR (role = 'admin' AND municipality_id IS NULL AND unit_id IS NULL)",
+            name="scope_matches_role",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    employee_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("employees.id", ondelete="CASCADE"), index=True
+    )
+    role: Mapped[Role] = mapped_column(enum_type(Role))
+    municipality_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("municipalities.id", ondelete="CASCADE"), index=True
+    )
+    unit_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("units.id", ondelete="CASCADE"), index=True
+    )
+    granted_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("employees.id", ondelete="SET NULL")
+    )
+    granted_at: Mapped[datetime] = mapped_column(default=clock.utcnow)
+
+    employee: Mapped[Employee] = relationship(
+        back_populates="role_grants", foreign_keys=[employee_id]
+    )
+    municipality: Mapped[Municipality | None] = relationship()
+    unit: Mapped[Unit | None] = relationship()
+
+    @property
+    def is_regional(self) -> bool:
+        return self.role == Role.COORDINATOR and self.municipality_id is None
+
+    def __repr__(self) -> str:
+        return f"<RoleGrant {self.role} emp={self.employee_id}>"

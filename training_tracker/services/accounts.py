@@ -1,0 +1,195 @@
+"""Passwords, sign-in, invitation and password-reset links."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from enum import StrEnum
+from functools import lru_cache
+
+import sqlalchemy as sa
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app
+from flask_babel import gettext as _
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy.orm import Session
+from zxcvbn.frequency_lists import FREQUENCY_LISTS
+
+from training_tracker import clock
+from training_tracker.models import Employee
+from training_tracker.services import audit, outbox
+
+# Argon2id, memory-hard: argon2-cffi's defaults follow RFC 9106's low-memory profile.
+_hasher = PasswordHasher()
+# Verified against when the e-mail is unknown, so a miss costs as long as a wrong password.
+_DUMMY_HASH = _hasher.hash("not-a-real-password-just-for-timing")
+PASSWORD_MAX_LENGTH = 256
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+@lru_cache(maxsize=1)
+def _common_passwords() -> frozenset[str]:
+    # zxcvbn's list of the 30,000 most common passwords, plus Swedish favourites.
+    swedish = {"lösenord", "losenord", "sommar", "vinter", "hösten", "varmt", "hejhej"}
+    return frozenset(FREQUENCY_LISTS["passwords"]) | swedish
+
+
+def password_problems(password: str, *, email: str = "", first_name: str = "") -> list[str]:
+    """Why a new password is refused, in words for the user; empty when it is fine."""
+    minimum = current_app.config["PASSWORD_MIN_LENGTH"]
+    if len(password) < minimum:
+        return [_("Lösenordet måste ha minst %(min)d tecken.", min=minimum)]
+    if len(password) > PASSWORD_MAX_LENGTH:
+        return [_("Lösenordet får ha högst %(max)d tecken.", max=PASSWORD_MAX_LENGTH)]
+    lowered = password.lower()
+    stripped = lowered.rstrip("0123456789!?.")
+    common = _common_passwords()
+    if lowered in common or stripped in common or len(set(lowered)) < 4:
+        return [_("Lösenordet är för vanligt och lätt att gissa. Välj ett annat.")]
+    local_part = email.split("@")[0].lower()
+    if (local_part and len(local_part) >= 4 and local_part in lowered) or (
+        first_name and len(first_name) >= 4 and first_name.lower() in lowered
+    ):
+        return [_("Lösenordet får inte innehålla ditt namn eller din e-postadress.")]
+    return []
+
+
+def authenticate(session: Session, email: str, password: str) -> Employee | None:
+    """The active account with this e-mail and password, or None."""
+    employee = session.scalars(
+        sa.select(Employee).where(Employee.email == normalise_email(email))
+    ).one_or_none()
+    stored = employee.password_hash if employee and employee.password_hash else _DUMMY_HASH
+    try:
+        _hasher.verify(stored, password)
+    except (VerificationError, InvalidHashError):
+        return None
+    if employee is None or not employee.password_hash or not employee.active:
+        return None
+    if _hasher.check_needs_rehash(employee.password_hash):
+        employee.password_hash = hash_password(password)
+    return employee
+
+
+def record_login(session: Session, employee: Employee) -> None:
+    employee.last_login_at = clock.utcnow()
+    audit.record(session, "auth.login", actor=employee, subject=employee)
+
+
+def set_password(
+    session: Session, employee: Employee, password: str, *, actor: Employee | None, reason: str
+) -> None:
+    """Store a new password and end every existing session of the account."""
+    employee.password_hash = hash_password(password)
+    employee.session_version += 1
+    audit.record(session, "auth.password_set", actor=actor, subject=employee, reason=reason)
+
+
+def end_all_sessions(session: Session, employee: Employee, *, actor: Employee | None) -> None:
+    employee.session_version += 1
+    audit.record(session, "auth.sessions_ended", actor=actor, subject=employee)
+
+
+class TokenPurpose(StrEnum):
+    INVITATION = "invitation"
+    PASSWORD_RESET = "password-reset"
+
+
+class TokenProblem(StrEnum):
+    INVALID = "invalid"
+    EXPIRED = "expired"
+    USED = "used"
+
+
+@dataclass(frozen=True)
+class TokenCheck:
+    employee: Employee | None
+    problem: TokenProblem | None
+
+
+def _serializer(purpose: TokenPurpose) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=f"tt-{purpose}")
+
+
+def _password_fingerprint(employee: Employee) -> str:
+    # Part of every link: once the password changes, every earlier link stops working, which
+    # is what makes invitation and reset links single-use.
+    return hashlib.sha256((employee.password_hash or "no-password").encode()).hexdigest()[:16]
+
+
+def make_token(employee: Employee, purpose: TokenPurpose) -> str:
+    return _serializer(purpose).dumps({"e": employee.id, "p": _password_fingerprint(employee)})
+
+
+def _max_age_seconds(purpose: TokenPurpose) -> int:
+    config = current_app.config
+    if purpose == TokenPurpose.INVITATION:
+        return int(config["INVITATION_MAX_AGE_HOURS"]) * 3600
+    return int(config["PASSWORD_RESET_MAX_AGE_MINUTES"]) * 60
+
+
+def check_token(session: Session, token: str, purpose: TokenPurpose) -> TokenCheck:
+    try:
+        payload = _serializer(purpose).loads(token, max_age=_max_age_seconds(purpose))
+    except SignatureExpired:
+        return TokenCheck(None, TokenProblem.EXPIRED)
+    except BadSignature:
+        return TokenCheck(None, TokenProblem.INVALID)
+    employee = session.get(Employee, payload.get("e")) if isinstance(payload, dict) else None
+    if employee is None or not employee.active:
+        return TokenCheck(None, TokenProblem.INVALID)
+    if payload.get("p") != _password_fingerprint(employee):
+        return TokenCheck(None, TokenProblem.USED)
+    return TokenCheck(employee, None)
+
+
+def queue_invitation(
+    session: Session, employee: Employee, *, actor: Employee | None, key: str | None = None
+) -> bool:
+    """Queue the mail with a set-password link. Returns False if that mail was queued
+    already (the same key), so a double click sends one mail."""
+    token = make_token(employee, TokenPurpose.INVITATION)
+    mail = outbox.render_mail(
+        "invitation",
+        employee.preferred_language,
+        employee=employee,
+        set_password_url=outbox.absolute_url("auth.accept_invitation", token=token),
+        valid_days=current_app.config["INVITATION_MAX_AGE_HOURS"] // 24,
+    )
+    key = key or f"invitation:{employee.id}:{_password_fingerprint(employee)}:{clock.today()}"
+    queued = outbox.queue_mail(session, key=key, kind="invitation", recipient=employee, mail=mail)
+    if queued is not None:
+        employee.invited_at = clock.utcnow()
+        audit.record(session, "auth.invitation_queued", actor=actor, subject=employee)
+    return queued is not None
+
+
+def request_password_reset(session: Session, email: str) -> None:
+    """Queue a reset link if an active account has this e-mail. Says nothing either way, so
+    the form cannot be used to find out who has an account."""
+    employee = session.scalars(
+        sa.select(Employee).where(Employee.email == normalise_email(email))
+    ).one_or_none()
+    if employee is None or not employee.active:
+        return
+    token = make_token(employee, TokenPurpose.PASSWORD_RESET)
+    mail = outbox.render_mail(
+        "password_reset",
+        employee.preferred_language,
+        employee=employee,
+        reset_url=outbox.absolute_url("auth.reset_password", token=token),
+        valid_minutes=current_app.config["PASSWORD_RESET_MAX_AGE_MINUTES"],
+    )
+    # At most one reset mail per account and ten minutes, however often the form is sent.
+    now = clock.utcnow()
+    key = f"password-reset:{employee.id}:{now:%Y%m%d%H}{now.minute // 10}"
+    if outbox.queue_mail(session, key=key, kind="password_reset", recipient=employee, mail=mail):
+        audit.record(session, "auth.password_reset_requested", actor=None, subject=employee)

@@ -1,0 +1,96 @@
+"""The one place that decides what a user may see and change.
+
+Every query for people or their records goes through :func:`employee_scope`; reports go
+through :func:`report_scope`. Views never filter by role themselves.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
+
+from training_tracker.models import Employee, Role
+
+
+class Access(StrEnum):
+    VIEW = "view"  # see the person and their records
+    VERIFY = "verify"  # verify or reject their completions
+    MANAGE = "manage"  # enroll, edit, record on their behalf, handle leavers
+
+
+def employee_scope(user: Employee, access: Access = Access.VIEW) -> ColumnElement[bool]:
+    """A WHERE clause on :class:`Employee` matching those ``user`` may reach with ``access``.
+
+    - everyone sees themselves;
+    - a manager sees and verifies the staff of their units and their direct reports;
+    - HR sees, verifies and manages everyone of their municipality;
+    - an admin reaches everyone;
+    - coordinators read aggregates only (:func:`report_scope`), not people.
+    """
+    clauses: list[ColumnElement[bool]] = []
+    if access == Access.VIEW:
+        clauses.append(Employee.id == user.id)
+    for grant in user.role_grants:
+        if grant.role == Role.ADMIN:
+            return sa.true()
+        if grant.role == Role.HR and grant.municipality_id is not None:
+            clauses.append(Employee.municipality_id == grant.municipality_id)
+        elif grant.role == Role.MANAGER and access in (Access.VIEW, Access.VERIFY):
+            clauses.append(Employee.unit_id == grant.unit_id)
+    if user.has_role(Role.MANAGER) and access in (Access.VIEW, Access.VERIFY):
+        clauses.append(Employee.manager_id == user.id)
+    return sa.or_(*clauses) if clauses else sa.false()
+
+
+def visible_employees(user: Employee, access: Access = Access.VIEW) -> sa.Select[tuple[Employee]]:
+    return sa.select(Employee).where(employee_scope(user, access))
+
+
+def employee_in_scope(
+    session: Session, user: Employee, employee_id: int, access: Access = Access.VIEW
+) -> Employee | None:
+    """The employee if ``user`` may reach them with ``access``; None otherwise (callers answer
+    404, so a denial reveals nothing)."""
+    return session.scalars(
+        visible_employees(user, access).where(Employee.id == employee_id)
+    ).one_or_none()
+
+
+@dataclass(frozen=True)
+class ReportScope:
+    """Which aggregates a user may read. ``all_municipalities`` wins over the id sets."""
+
+    all_municipalities: bool
+    municipality_ids: frozenset[int]
+    unit_ids: frozenset[int]
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.all_municipalities or self.municipality_ids or self.unit_ids)
+
+    def employee_clause(self) -> ColumnElement[bool]:
+        if self.all_municipalities:
+            return sa.true()
+        return sa.or_(
+            Employee.municipality_id.in_(self.municipality_ids),
+            Employee.unit_id.in_(self.unit_ids),
+        )
+
+
+def report_scope(user: Employee) -> ReportScope:
+    """Coverage a user may read: managers their units; HR and municipal coordinators their
+    municipality; regional coordinators and admins everything; plain employees nothing."""
+    municipality_ids: set[int] = set()
+    unit_ids: set[int] = set()
+    for grant in user.role_grants:
+        if grant.role == Role.ADMIN or grant.is_regional:
+            return ReportScope(True, frozenset(), frozenset())
+        if grant.role in (Role.HR, Role.COORDINATOR) and grant.municipality_id is not None:
+            municipality_ids.add(grant.municipality_id)
+        elif grant.role == Role.MANAGER and grant.unit_id is not None:
+            unit_ids.add(grant.unit_id)
+    return ReportScope(False, frozenset(municipality_ids), frozenset(unit_ids))

@@ -1,0 +1,36 @@
+"""Template filters and globals shared by every page and mail."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from flask import Flask
+from flask_babel import format_date, format_datetime, get_locale
+from flask_login import current_user
+
+from training_tracker import clock
+from training_tracker.models import Role
+
+
+def register(app: Flask) -> None:
+    @app.template_filter("date")
+    def _date(value: date | None, style: str = "medium") -> str:
+        if value is None:
+            return ""
+        if style == "iso":
+            return value.isoformat()
+        return format_date(value, style)
+
+    @app.template_filter("datetime")
+    def _datetime(value: datetime | None) -> str:
+        # Flask-Babel reads naive values as UTC and shows them in Europe/Stockholm.
+        return format_datetime(value, "short") if value else ""
+
+    @app.context_processor
+    def _globals() -> dict[str, object]:
+        return {
+            "current_language": str(get_locale() or "sv"),
+            "Role": Role,
+            "today": clock.today(),
+            "is_admin": current_user.is_authenticated and current_user.has_role(Role.ADMIN),
+        }
