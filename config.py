@@ -94,6 +94,7 @@ class DevelopmentConfig(Config):
 
 
 class TestingConfig(Config):
+    __test__ = False  # not a pytest test class, despite the name
     TESTING = True
     SECRET_KEY = "testing-secret-key-not-for-production"
     MAIL_BACKEND = "smtp"

@@ -18,7 +18,7 @@ from typing import Protocol
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
-from flask import current_app, render_template
+from flask import current_app
 from flask_babel import force_locale
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -45,12 +45,20 @@ class RenderedMail:
     html: str
 
 
+def _render(name: str, **context: object) -> str:
+    # Straight from the Jinja environment, without the page context processors: those read
+    # the signed-in user, and a mail is rendered the same with no request at all (the CLI,
+    # the scheduler) as from whoever's request queued it.
+    return current_app.jinja_env.get_template(name).render(**context)
+
+
 def render_mail(template: str, language: str, **context: object) -> RenderedMail:
     """Render ``templates/mail/<template>.{subject,txt,html}`` in the recipient's language."""
+    context = {"current_language": language, "today": clock.today(), **context}
     with force_locale(language):
-        subject = render_template(f"mail/{template}.subject.txt", **context).strip()
-        text = render_template(f"mail/{template}.txt", **context)
-        html = render_template(f"mail/{template}.html", subject=subject, **context)
+        subject = _render(f"mail/{template}.subject.txt", **context).strip()
+        text = _render(f"mail/{template}.txt", **context)
+        html = _render(f"mail/{template}.html", subject=subject, **context)
     return RenderedMail(subject=" ".join(subject.split()), text=text, html=html)
 
 

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Set up and run the whole test suite: ruff, then pytest on SQLite and on PostgreSQL
+# (a fresh database on 127.0.0.1:5432, user postgres), browser tests included.
+# With CI=true neither leg and no test may be skipped.
+set -uo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+scripts/setup.sh requirements-dev.txt || exit 1
+
+if ! command -v chromium >/dev/null 2>&1 && [ ! -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    echo "==> Installing Debian's chromium for the browser tests"
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } \
+      >/tmp/chromium-install.log 2>&1 || { cat /tmp/chromium-install.log; exit 1; }
+  else
+    echo "chromium is missing: sudo apt-get install chromium (browser tests need it)" >&2
+    [ "${CI:-}" = "true" ] && exit 1
+  fi
+fi
+
+echo "==> ruff"
+.venv/bin/ruff check . || exit 1
+.venv/bin/ruff format --check . || exit 1
+
+status=0
+summary=()
+run_leg() {
+  local name="$1"
+  shift
+  echo "==> pytest on $name"
+  if env "$@" .venv/bin/python -m pytest -p no:cacheprovider -q; then
+    summary+=("$name: passed")
+  else
+    summary+=("$name: FAILED")
+    status=1
+  fi
+}
+
+run_leg SQLite TEST_DATABASE_URL=
+
+pg_host="${PGHOST_FOR_TESTS:-127.0.0.1}"
+if .venv/bin/python -c "import psycopg; psycopg.connect('host=$pg_host port=5432 user=postgres dbname=postgres', connect_timeout=3).close()" 2>/dev/null; then
+  db="tt_test_$(date +%s)_$$"
+  .venv/bin/python - "$pg_host" "$db" <<'PY'
+import sys, psycopg
+with psycopg.connect(f"host={sys.argv[1]} user=postgres dbname=postgres", autocommit=True) as c:
+    c.execute(f'CREATE DATABASE "{sys.argv[2]}"')
+PY
+  run_leg PostgreSQL "TEST_DATABASE_URL=postgresql://postgres@$pg_host:5432/$db"
+  .venv/bin/python - "$pg_host" "$db" <<'PY'
+import sys, psycopg
+with psycopg.connect(f"host={sys.argv[1]} user=postgres dbname=postgres", autocommit=True) as c:
+    c.execute(f'DROP DATABASE IF EXISTS "{sys.argv[2]}" WITH (FORCE)')
+PY
+elif [ "${CI:-}" = "true" ]; then
+  echo "PostgreSQL is not reachable on $pg_host:5432; CI runs both legs, so this fails." >&2
+  summary+=("PostgreSQL: NOT RUN (unreachable)")
+  status=1
+else
+  summary+=("PostgreSQL: not run - no server on $pg_host:5432 (SQLite leg only)")
+fi
+
+echo
+echo "==> Summary"
+printf '  %s\n' "${summary[@]}"
+exit $status

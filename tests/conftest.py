@@ -1,0 +1,187 @@
+"""Fixtures: the app on a real database (SQLite file, or PostgreSQL when TEST_DATABASE_URL
+names one), a client that signs in like a person does, and a real SMTP server."""
+
+from __future__ import annotations
+
+import contextvars
+import os
+import re
+import socket
+import tempfile
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from email import message_from_bytes
+from email.message import Message
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from aiosmtpd.controller import Controller
+from flask import Flask
+from flask.testing import FlaskClient
+from flask_migrate import upgrade
+
+from config import TestingConfig
+from tests import factories
+from training_tracker import create_app
+from training_tracker.extensions import db, limiter
+from training_tracker.models import Employee
+from training_tracker.services.demo import ensure_municipalities
+
+CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
+
+
+def _database_url(tmp_dir: Path) -> str:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        return url.replace("postgresql://", "postgresql+psycopg://", 1)
+    # A file, not :memory:, so the browser tests' server thread sees the same data.
+    return f"sqlite:///{tmp_dir / 'test.sqlite'}"
+
+
+@pytest.fixture(scope="session")
+def app() -> Iterator[Flask]:
+    with tempfile.TemporaryDirectory(prefix="tt-test-") as tmp:
+        config = TestingConfig()
+        config.SQLALCHEMY_DATABASE_URI = _database_url(Path(tmp))
+        config.UPLOAD_FOLDER = str(Path(tmp) / "uploads")
+        config.MAIL_PORT = 1  # nothing listens there unless a test starts the SMTP server
+        app = create_app(config)
+        with app.app_context():
+            upgrade()  # the real migrations, so every test runs on the migrated schema
+            db.session.remove()
+        yield app
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+def _empty_all_tables() -> None:
+    with db.engine.begin() as connection:
+        for table in reversed(db.metadata.sorted_tables):
+            connection.execute(table.delete())
+
+
+@pytest.fixture(autouse=True)
+def _clean_state(app: Flask) -> Iterator[None]:
+    """Each test starts with the six municipalities and nothing else."""
+    with app.app_context():
+        _empty_all_tables()
+        ensure_municipalities(db.session)
+        db.session.commit()
+        limiter.reset()
+        yield
+        db.session.rollback()
+        db.session.remove()
+
+
+class Client(FlaskClient):
+    """A test client that sends the CSRF token, as the browser form would.
+
+    Each request runs in a fresh context, so it gets its own app context, ``g`` and database
+    session, as in production, instead of sharing the test's; the test's session is expired
+    afterwards so assertions read what the request committed.
+    """
+
+    def open(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        response = contextvars.Context().run(super().open, *args, **kwargs)
+        db.session.expire_all()
+        return response
+
+    def csrf_token(self) -> str:
+        page = self.get("/login" if not self._signed_in() else "/", follow_redirects=True)
+        match = CSRF_META.search(page.get_data(as_text=True))
+        assert match, "every page carries the CSRF token in its <meta>"
+        return match.group(1)
+
+    def _signed_in(self) -> bool:
+        with self.session_transaction() as session:
+            return "_user_id" in session
+
+    def post_form(self, url: str, data: dict | None = None, **kwargs):  # type: ignore[no-untyped-def]
+        data = dict(data or {})
+        data.setdefault("csrf_token", self.csrf_token())
+        return self.post(url, data=data, **kwargs)
+
+    def sign_in(self, person: Employee, password: str = factories.PASSWORD):  # type: ignore[no-untyped-def]
+        response = self.post_form("/login", {"email": person.email, "password": password})
+        assert response.status_code == 302, response.get_data(as_text=True)
+        return response
+
+
+@pytest.fixture()
+def client(app: Flask) -> Client:
+    app.test_client_class = Client
+    return app.test_client()  # type: ignore[return-value]
+
+
+@pytest.fixture()
+def runner(app: Flask):  # type: ignore[no-untyped-def]
+    return app.test_cli_runner()
+
+
+@dataclass
+class MailCatcher:
+    """A real SMTP server on a free loopback port; ``messages`` is what arrived."""
+
+    host: str
+    port: int
+    messages: list[Message] = field(default_factory=list)
+    envelopes: list[tuple[str, list[str]]] = field(default_factory=list)
+    refuse_with: str | None = None  # e.g. "550 No such user" to test permanent failures
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if self.refuse_with:
+            return self.refuse_with
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        with self.lock:
+            self.messages.append(message_from_bytes(envelope.content))
+            self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
+        return "250 Message accepted for delivery"
+
+    def to(self, address: str) -> list[Message]:
+        return [m for m in self.messages if m["To"] == address]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture()
+def smtp_server(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Iterator[MailCatcher]:
+    catcher = MailCatcher(host="127.0.0.1", port=free_port())
+    controller = Controller(catcher, hostname=catcher.host, port=catcher.port)
+    controller.start()
+    monkeypatch.setitem(app.config, "MAIL_BACKEND", "smtp")
+    monkeypatch.setitem(app.config, "MAIL_SERVER", catcher.host)
+    monkeypatch.setitem(app.config, "MAIL_PORT", catcher.port)
+    try:
+        yield catcher
+    finally:
+        controller.stop()
+
+
+def mail_text(message: Message) -> str:
+    """The plain-text part of a received mail."""
+    for part in message.walk():
+        if part.get_content_type() == "text/plain":
+            return part.get_payload(decode=True).decode(part.get_content_charset() or "utf-8")
+    raise AssertionError("the mail has no text/plain part")
+
+
+def mail_html(message: Message) -> str:
+    for part in message.walk():
+        if part.get_content_type() == "text/html":
+            return part.get_payload(decode=True).decode(part.get_content_charset() or "utf-8")
+    raise AssertionError("the mail has no text/html part")
+
+
+def count(model) -> int:  # type: ignore[no-untyped-def]
+    return db.session.scalar(sa.select(sa.func.count()).select_from(model))

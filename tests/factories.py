@@ -1,0 +1,152 @@
+"""Test data, made through the same models the app uses. Each factory commits."""
+
+from __future__ import annotations
+
+import functools
+import itertools
+from datetime import date, timedelta
+
+import sqlalchemy as sa
+
+from training_tracker import clock
+from training_tracker.extensions import db
+from training_tracker.models import (
+    Completion,
+    CompletionStatus,
+    Course,
+    Employee,
+    Municipality,
+    RequirementRule,
+    Role,
+    Sector,
+    Unit,
+)
+from training_tracker.services import accounts, catalog, roles
+
+PASSWORD = "kanelbulle-med-kardemumma"  # meets the policy; every factory account has it
+_counter = itertools.count(1)
+
+
+@functools.cache
+def _hashed(password: str) -> str:
+    # Argon2 is slow on purpose; hash each test password once per run.
+    return accounts.hash_password(password)
+
+
+def municipality(name: str = "Järfälla") -> Municipality:
+    return db.session.scalars(sa.select(Municipality).where(Municipality.name == name)).one()
+
+
+def unit(
+    municipality_name: str = "Järfälla", sector: Sector = Sector.SOCIAL_SERVICES, name: str = ""
+) -> Unit:
+    home = municipality(municipality_name)
+    name = name or f"{sector.label} {next(_counter)}"
+    existing = db.session.scalars(
+        sa.select(Unit).where(Unit.municipality_id == home.id, Unit.name == name)
+    ).first()
+    if existing:
+        return existing
+    created = Unit(municipality=home, name=name, sector=sector)
+    db.session.add(created)
+    db.session.commit()
+    return created
+
+
+def employee(
+    *,
+    unit: Unit | None = None,
+    email: str | None = None,
+    first_name: str = "Anna",
+    last_name: str | None = None,
+    password: str | None = PASSWORD,
+    hire_date: date | None = None,
+    active: bool = True,
+    language: str = "sv",
+    manager: Employee | None = None,
+    system_account: bool = False,
+) -> Employee:
+    """An employee of ``unit`` (a new social-services unit in Järfälla by default)."""
+    n = next(_counter)
+    if unit is None and not system_account:
+        unit = globals()["unit"]()
+    person = Employee(
+        first_name=first_name,
+        last_name=last_name or f"Testsson{n}",
+        email=(email or f"person{n}@test.example").lower(),
+        employee_number=f"E{n:05d}" if unit else None,
+        municipality_id=unit.municipality_id if unit else None,
+        unit=unit,
+        hire_date=hire_date or clock.today() - timedelta(days=365),
+        active=active,
+        preferred_language=language,
+        password_hash=_hashed(password) if password else None,
+        manager=manager,
+    )
+    db.session.add(person)
+    db.session.commit()
+    return person
+
+
+def with_role(
+    person: Employee,
+    role: Role,
+    *,
+    municipality_name: str | None = None,
+    on_unit: Unit | None = None,
+) -> Employee:
+    roles.grant_role(
+        db.session,
+        actor=None,
+        employee=person,
+        role=role,
+        municipality=municipality(municipality_name) if municipality_name else None,
+        unit=on_unit,
+    )
+    db.session.commit()
+    return person
+
+
+def synced_catalog() -> dict[str, Course]:
+    catalog.sync_catalog(db.session, catalog.providers_from_config())
+    db.session.commit()
+    return {course.key: course for course in db.session.scalars(sa.select(Course))}
+
+
+def rule(
+    course: Course,
+    *,
+    sector: Sector | None = None,
+    due_days: int = 90,
+    municipality_name: str | None = None,
+    applies_from: date | None = None,
+) -> RequirementRule:
+    created = RequirementRule(
+        course=course,
+        sector=sector,
+        municipality=municipality(municipality_name) if municipality_name else None,
+        due_days=due_days,
+        applies_from=applies_from or clock.today() - timedelta(days=365),
+    )
+    db.session.add(created)
+    db.session.commit()
+    return created
+
+
+def completion(
+    person: Employee,
+    course: Course,
+    *,
+    status: CompletionStatus = CompletionStatus.VERIFIED,
+    completed_on: date | None = None,
+) -> Completion:
+    created = Completion(
+        employee_id=person.id,
+        course_id=course.id,
+        completed_on=completed_on or clock.today() - timedelta(days=10),
+        status=status,
+        reported_by_id=person.id,
+    )
+    db.session.add(created)
+    db.session.commit()
+    return created

@@ -1,0 +1,107 @@
+"""Who may reach which route: every route of the URL map × every role.
+
+A new route without an entry in ``EXPECTED`` fails ``test_every_route_is_in_the_matrix``, so
+nothing escapes the matrix. Later issues add their routes here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+from tests import factories
+from training_tracker.models import Role, RoleGrant, Sector
+
+ROLES = ["anonymous", "employee", "manager", "hr", "coordinator", "regional", "admin"]
+SIGNED_IN = ROLES[1:]
+
+
+@dataclass(frozen=True)
+class Case:
+    method: str
+    path: str  # may name {grant_id}: a grant in Sigtuna, outside most users' scope
+    outcomes: dict[str, int]  # role → status code
+
+
+def everyone(code: int) -> dict[str, int]:
+    return dict.fromkeys(ROLES, code)
+
+
+def signed_in(code: int, anonymous: int = 302) -> dict[str, int]:
+    return {"anonymous": anonymous, **dict.fromkeys(SIGNED_IN, code)}
+
+
+def admin_only(ok: int = 200) -> dict[str, int]:
+    return {"anonymous": 302, **dict.fromkeys(SIGNED_IN, 403), "admin": ok}
+
+
+EXPECTED: dict[str, list[Case]] = {
+    "main.home": [Case("GET", "/", signed_in(200))],
+    "main.healthz": [Case("GET", "/healthz", everyone(200))],
+    "auth.login": [Case("GET", "/login", {"anonymous": 200, **dict.fromkeys(SIGNED_IN, 302)})],
+    "auth.logout": [Case("POST", "/logout", everyone(302)), Case("GET", "/logout", everyone(405))],
+    "auth.forgot_password": [Case("GET", "/password/forgot", everyone(200))],
+    "auth.accept_invitation": [Case("GET", "/invitation/not-a-token", everyone(404))],
+    "auth.reset_password": [Case("GET", "/password/reset/not-a-token", everyone(404))],
+    "auth.change_language": [Case("POST", "/language", everyone(302))],
+    "admin.index": [Case("GET", "/admin/", admin_only())],
+    "admin.role_list": [Case("GET", "/admin/roles", admin_only())],
+    "admin.course_list": [Case("GET", "/admin/courses", admin_only())],
+    "admin.revoke_role": [
+        Case("POST", "/admin/roles/{grant_id}/revoke", admin_only(302)),
+        Case("POST", "/admin/roles/999999/revoke", admin_only(404)),
+    ],
+}
+
+
+def test_every_route_is_in_the_matrix(app):
+    endpoints = {rule.endpoint for rule in app.url_map.iter_rules()} - {"static"}
+    missing = endpoints - EXPECTED.keys()
+    assert not missing, f"add these routes to the access matrix: {sorted(missing)}"
+    assert not EXPECTED.keys() - endpoints, "the matrix names routes that no longer exist"
+
+
+def make_user(role: str):
+    home = factories.unit("Järfälla", Sector.SOCIAL_SERVICES, "IFO Järfälla")
+    if role == "anonymous":
+        return None
+    if role == "admin":
+        return factories.with_role(factories.employee(system_account=True), Role.ADMIN)
+    person = factories.employee(unit=home)
+    if role == "manager":
+        factories.with_role(person, Role.MANAGER, on_unit=home)
+    elif role == "hr":
+        factories.with_role(person, Role.HR, municipality_name="Järfälla")
+    elif role == "coordinator":
+        factories.with_role(person, Role.COORDINATOR, municipality_name="Järfälla")
+    elif role == "regional":
+        factories.with_role(person, Role.COORDINATOR)
+    return person
+
+
+CASES = [
+    pytest.param(endpoint, case, role, id=f"{case.method} {case.path} as {role}")
+    for endpoint, cases in EXPECTED.items()
+    for case in cases
+    for role in ROLES
+]
+
+
+@pytest.mark.parametrize(("endpoint", "case", "role"), CASES)
+def test_route_access(client, endpoint, case, role):
+    user = make_user(role)
+    sigtuna_manager = factories.employee(unit=factories.unit("Sigtuna", Sector.SCHOOL, "Skolan"))
+    grant: RoleGrant = factories.with_role(
+        sigtuna_manager, Role.MANAGER, on_unit=sigtuna_manager.unit
+    ).role_grants[0]
+    if user is not None:
+        client.sign_in(user)
+    path = case.path.format(grant_id=grant.id)
+    response = client.get(path) if case.method == "GET" else client.post_form(path)
+    assert response.status_code == case.outcomes[role], response.get_data(as_text=True)[:500]
+    if response.status_code == 302 and role == "anonymous" and case.outcomes[role] == 302:
+        assert response.location.startswith("/login") or endpoint in {
+            "auth.change_language",
+            "auth.logout",
+        }
