@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
+from wtforms.fields.choices import SelectChoice
 
 from training_tracker.access import admin_required
 from training_tracker.admin import bp
@@ -27,16 +28,17 @@ def index() -> str:
 def _grant_form() -> GrantRoleForm:
     form = GrantRoleForm()
     municipalities = db.session.scalars(sa.select(Municipality).order_by(Municipality.name))
-    form.municipality.choices = [("", _("Ingen (hela regionen)"))] + [
-        (str(m.id), m.name) for m in municipalities
+    form.municipality.choices = [SelectChoice("", _("Ingen (hela regionen)"))] + [
+        SelectChoice(str(m.id), m.name) for m in municipalities
     ]
     units = db.session.execute(
         sa.select(Unit.id, Unit.name, Municipality.name)
         .join(Municipality)
         .order_by(Municipality.name, Unit.name)
     )
-    form.unit.choices = [("", _("Ingen"))] + [
-        (str(unit_id), f"{municipality} – {name}") for unit_id, name, municipality in units
+    form.unit.choices = [SelectChoice("", _("Ingen"))] + [
+        SelectChoice(str(unit_id), name, optgroup=municipality)
+        for unit_id, name, municipality in units
     ]
     return form
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SelectField, SubmitField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
 from training_tracker.services.accounts import password_problems
@@ -64,5 +65,7 @@ class SetPasswordForm(FlaskForm):
 
 
 class LanguageForm(FlaskForm):
-    language = SelectField(_l("Språk"), choices=[("sv", "Svenska"), ("en", "English")])
+    language = SelectField(
+        _l("Språk"), choices=[SelectChoice("sv", "Svenska"), SelectChoice("en", "English")]
+    )
     submit = SubmitField(_l("Byt språk"))

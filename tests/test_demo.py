@@ -1,0 +1,171 @@
+"""``flask demo seed``: realistic, repeatable data with one sign-in per role."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import sqlalchemy as sa
+
+from tests.conftest import count
+from training_tracker.extensions import db
+from training_tracker.models import (
+    Assignment,
+    Completion,
+    Employee,
+    Municipality,
+    RequirementRule,
+    Role,
+    Unit,
+)
+from training_tracker.services import accounts
+from training_tracker.services.demo import DemoError, seed_demo
+
+PASSWORD = "demo-lösenord-för-test"
+TODAY = date(2026, 11, 23)
+ROLES = ["admin", "hr", "manager", "coordinator", "regional-coordinator", "employee"]
+
+
+def snapshot() -> dict[str, list[tuple]]:
+    """Everything the seed decides, without the clock-stamped and salted columns."""
+    return {
+        "employees": db.session.execute(
+            sa.select(
+                Employee.email,
+                Employee.first_name,
+                Employee.last_name,
+                Employee.employee_number,
+                Employee.unit_id,
+                Employee.manager_id,
+                Employee.hire_date,
+                Employee.end_date,
+                Employee.active,
+                Employee.preferred_language,
+            ).order_by(Employee.id)
+        ).all(),
+        "units": db.session.execute(
+            sa.select(Unit.name, Unit.sector, Unit.municipality_id).order_by(Unit.id)
+        ).all(),
+        "assignments": db.session.execute(
+            sa.select(Assignment.employee_id, Assignment.course_id, Assignment.due_date).order_by(
+                Assignment.id
+            )
+        ).all(),
+        "completions": db.session.execute(
+            sa.select(
+                Completion.employee_id,
+                Completion.course_id,
+                Completion.completed_on,
+                Completion.status,
+                Completion.rejection_reason,
+            ).order_by(Completion.id)
+        ).all(),
+    }
+
+
+def empty_database() -> None:
+    from tests.conftest import _empty_all_tables
+    from training_tracker.services.demo import ensure_municipalities
+
+    _empty_all_tables()
+    ensure_municipalities(db.session)
+    db.session.commit()
+
+
+def test_the_same_seed_and_day_give_the_same_data():
+    seed_demo(db.session, employees=200, seed=7, password=PASSWORD, today=TODAY)
+    db.session.commit()
+    first = snapshot()
+    empty_database()
+    seed_demo(db.session, employees=200, seed=7, password=PASSWORD, today=TODAY)
+    db.session.commit()
+    assert snapshot() == first
+    empty_database()
+    seed_demo(db.session, employees=200, seed=8, password=PASSWORD, today=TODAY)
+    db.session.commit()
+    assert snapshot()["employees"] != first["employees"]
+
+
+def test_the_demo_covers_every_municipality_sector_and_state():
+    result = seed_demo(db.session, employees=300, seed=1, password=PASSWORD, today=TODAY)
+    db.session.commit()
+    assert [role for role, _ in result.accounts] == ROLES
+    assert count(Municipality) == 6
+    sectors_per_municipality = db.session.execute(
+        sa.select(Unit.municipality_id, sa.func.count(sa.distinct(Unit.sector))).group_by(
+            Unit.municipality_id
+        )
+    ).all()
+    assert {n for _, n in sectors_per_municipality} == {5}
+    assert count(RequirementRule) > 0
+    assert count(Assignment) > 0
+    statuses = set(db.session.scalars(sa.select(Completion.status).distinct()))
+    assert {"verified", "reported", "rejected"} <= {s.value for s in statuses}
+    new_hires = db.session.scalar(
+        sa.select(sa.func.count(Employee.id)).where(Employee.hire_date >= TODAY.replace(day=1))
+    )
+    assert new_hires > 0
+    leavers = db.session.scalar(sa.select(sa.func.count(Employee.id)).where(~Employee.active))
+    assert leavers > 0
+    assert (
+        db.session.scalar(
+            sa.select(sa.func.count(Completion.id)).where(Completion.completed_on > TODAY)
+        )
+        == 0
+    )
+
+
+def test_every_demo_account_signs_in_with_the_password_and_holds_its_role():
+    result = seed_demo(db.session, employees=200, seed=1, password=PASSWORD, today=TODAY)
+    db.session.commit()
+    expected_role = {
+        "admin": Role.ADMIN,
+        "hr": Role.HR,
+        "manager": Role.MANAGER,
+        "coordinator": Role.COORDINATOR,
+        "regional-coordinator": Role.COORDINATOR,
+    }
+    for role, email in result.accounts:
+        person = accounts.authenticate(db.session, email, PASSWORD)
+        assert person is not None, role
+        if role in expected_role:
+            assert person.has_role(expected_role[role]), role
+        else:
+            assert not person.role_grants
+
+
+def test_seeding_twice_is_refused_with_a_clear_message():
+    seed_demo(db.session, employees=150, seed=1, password=PASSWORD, today=TODAY)
+    db.session.commit()
+    try:
+        seed_demo(db.session, employees=150, seed=1, password=PASSWORD, today=TODAY)
+    except DemoError as error:
+        assert "empty" in str(error) or "tom" in str(error)
+    else:
+        raise AssertionError("a second seed must be refused")
+
+
+def test_the_cli_prints_one_line_per_demo_account(runner):
+    result = runner.invoke(
+        args=["demo", "seed", "--employees", "150", "--seed", "3", "--password", PASSWORD]
+    )
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.stdout.splitlines() if "\t" in line]
+    assert [line.split("\t")[0] for line in lines] == ROLES
+    assert all("@" in line.split("\t")[1] for line in lines)
+
+
+def test_the_cli_makes_up_a_password_when_none_is_given(runner):
+    result = runner.invoke(args=["demo", "seed", "--employees", "150"])
+    assert result.exit_code == 0, result.output
+    password_line = next(
+        line for line in result.output.splitlines() if line.startswith("password\t")
+    )
+    password = password_line.split("\t")[1]
+    assert accounts.authenticate(db.session, "admin@demo.example", password) is not None
+
+
+def test_the_cli_refuses_a_weak_password(runner):
+    result = runner.invoke(args=["demo", "seed", "--password", "short"])
+    assert result.exit_code != 0
+    assert "minst 12 tecken" in result.output
+    assert count(Employee) == 0
