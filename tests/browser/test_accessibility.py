@@ -1,0 +1,106 @@
+"""axe-core (WCAG 2.0 A/AA, 2.1 AA) on every page a person can open, signed in or not."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from flask import Flask
+from playwright.sync_api import expect
+
+from tests.browser.support import (
+    accessibility_report,
+    assert_accessible,
+    axe_violations,
+    demo_email,
+    sign_in,
+)
+from training_tracker.services.demo import DemoResult
+
+pytestmark = pytest.mark.browser
+
+NOT_PAGES = {"/healthz", "/logout"}  # a health probe; a POST-only action
+ANONYMOUS_PAGES = {
+    "/login": 200,
+    "/password/forgot": 200,
+    "/invitation/bad-token": 404,  # what an invalid invitation link shows
+}
+
+
+def _plain_get_pages(app: Flask) -> list[str]:
+    """Every route that answers GET without a URL parameter, except assets and probes."""
+    return sorted(
+        rule.rule
+        for rule in app.url_map.iter_rules()
+        if "GET" in (rule.methods or ())
+        and not rule.arguments
+        and not rule.rule.startswith("/static")
+        and rule.rule not in NOT_PAGES
+    )
+
+
+def _assert_no_sideways_scroll(page: Any) -> None:
+    width, window = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
+    assert width <= window, f"{page.url} is {width} px wide in a {window} px window"
+
+
+def test_the_axe_check_reports_what_it_finds(page: Any) -> None:
+    """The harness itself: a page with a known fault fails, and says where."""
+    page.set_content(
+        '<!doctype html><html lang="sv"><head><title>Prov</title></head>'
+        '<body><main><h1>Prov</h1><img src="bild.png"></main></body></html>'
+    )
+    assert [v["id"] for v in axe_violations(page)] == ["image-alt"]
+    report = accessibility_report(page)
+    assert "image-alt (critical)" in report
+    assert '<img src="bild.png">' in report
+    with pytest.raises(AssertionError, match="image-alt"):
+        assert_accessible(page)
+
+
+def test_every_page_an_admin_can_open_is_accessible(
+    app: Flask, page: Any, live_server: str, demo: DemoResult
+) -> None:
+    paths = _plain_get_pages(app)
+    assert {"/", "/admin/", "/admin/roles", "/admin/courses"} <= set(paths), paths
+    sign_in(page, live_server, demo_email(demo, "admin"))
+    expect(page).to_have_url(f"{live_server}/")
+
+    problems: list[str] = []
+    for path in paths:
+        response = page.goto(f"{live_server}{path}")
+        assert response is not None and response.ok, f"{path}: HTTP {response and response.status}"
+        if report := accessibility_report(page):
+            problems.append(f"{path} ->\n{report}")
+    assert not problems, "\n\n".join(problems)
+
+
+@pytest.mark.parametrize("path", sorted(ANONYMOUS_PAGES))
+def test_anonymous_page_is_accessible(page: Any, live_server: str, path: str) -> None:
+    response = page.goto(f"{live_server}{path}")
+    assert response is not None and response.status == ANONYMOUS_PAGES[path]
+    expect(page.get_by_role("heading", level=1)).to_be_visible()
+    assert_accessible(page)
+
+
+def test_invalid_invitation_link_explains_itself(page: Any, live_server: str) -> None:
+    page.goto(f"{live_server}/invitation/bad-token")
+    expect(page.get_by_role("heading", name="Länken fungerar inte", level=1)).to_be_visible()
+    expect(page.get_by_role("alert")).to_contain_text("Inbjudningslänken är ogiltig")
+
+
+def test_login_page_fits_a_phone_without_sideways_scrolling(
+    phone_page: Any, live_server: str
+) -> None:
+    phone_page.goto(f"{live_server}/login")
+    _assert_no_sideways_scroll(phone_page)
+    assert_accessible(phone_page)
+
+
+def test_start_page_fits_a_phone_without_sideways_scrolling(
+    phone_page: Any, live_server: str, demo: DemoResult
+) -> None:
+    sign_in(phone_page, live_server, demo_email(demo, "admin"))
+    expect(phone_page).to_have_url(f"{live_server}/")
+    _assert_no_sideways_scroll(phone_page)
+    assert_accessible(phone_page)
