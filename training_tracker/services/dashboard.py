@@ -107,43 +107,59 @@ class GroupSummary:
 def summaries(
     session: Session, population: sa.ColumnElement[bool], group_by: str, today: date
 ) -> list[GroupSummary]:
-    """Per unit or municipality, over the active employees matching ``population``."""
-    group_column = Unit.name if group_by == "unit" else Municipality.name
+    """Per unit or municipality, over the active employees matching ``population``.
+
+    Units are grouped by id (many municipalities have an "Elevhälsan") and named with their
+    municipality when the population spans more than one.
+    """
+    by_unit = group_by == "unit"
+    group_id = Unit.id if by_unit else Municipality.id
+    unit_name = Unit.name if by_unit else sa.literal_column("''")
     active = sa.and_(population, Employee.active)
-    headcounts = dict(
-        session.execute(
-            sa.select(group_column, sa.func.count(Employee.id))
-            .select_from(Employee)
-            .join(Unit, Unit.id == Employee.unit_id)
-            .join(Municipality, Municipality.id == Employee.municipality_id)
-            .where(active)
-            .group_by(group_column)
-        ).all()
-    )
+    groups = session.execute(
+        sa.select(group_id, Municipality.name, unit_name, sa.func.count(Employee.id))
+        .select_from(Employee)
+        .join(Unit, Unit.id == Employee.unit_id)
+        .join(Municipality, Municipality.id == Employee.municipality_id)
+        .where(active)
+        .group_by(group_id, Municipality.name, *([Unit.name] if by_unit else []))
+    ).all()
+    several_municipalities = len({municipality for _, municipality, _, _ in groups}) > 1
+    names: dict[int, str] = {}
+    headcounts: dict[int, int] = {}
+    for key, municipality, unit, headcount in groups:
+        if not by_unit:
+            names[key] = municipality
+        else:
+            names[key] = f"{unit} ({municipality})" if several_municipalities else unit
+        headcounts[key] = headcount
     best = _best_completions(session, active, today)
-    counts: dict[str, Counter[str]] = {name: Counter() for name in headcounts}
+    counts: dict[int, Counter[str]] = {key: Counter() for key in headcounts}
     rows = session.execute(
-        sa.select(group_column, Assignment)
+        sa.select(group_id, Assignment)
         .join(Employee, Employee.id == Assignment.employee_id)
         .join(Unit, Unit.id == Employee.unit_id)
         .join(Municipality, Municipality.id == Employee.municipality_id)
         .where(active, Assignment.removed_at.is_(None), Assignment.exempt.is_(False))
     )
-    for name, assignment in rows:
+    for key, assignment in rows:
         state = _state(assignment, best.get((assignment.employee_id, assignment.course_id)), today)
-        counts[name]["required"] += 1
-        counts[name][state.value] += 1
-    return [
-        GroupSummary(
-            name=name,
-            employees=headcounts[name],
-            required=counts[name]["required"],
-            verified=counts[name][AssignmentState.VERIFIED.value],
-            reported=counts[name][AssignmentState.REPORTED.value],
-            overdue=counts[name][AssignmentState.OVERDUE.value],
-        )
-        for name in sorted(headcounts)
-    ]
+        counts[key]["required"] += 1
+        counts[key][state.value] += 1
+    return sorted(
+        (
+            GroupSummary(
+                name=names[key],
+                employees=headcounts[key],
+                required=counts[key]["required"],
+                verified=counts[key][AssignmentState.VERIFIED.value],
+                reported=counts[key][AssignmentState.REPORTED.value],
+                overdue=counts[key][AssignmentState.OVERDUE.value],
+            )
+            for key in headcounts
+        ),
+        key=lambda summary: summary.name,
+    )
 
 
 def people_summary(session: Session, user: Employee, today: date) -> list[GroupSummary]:
