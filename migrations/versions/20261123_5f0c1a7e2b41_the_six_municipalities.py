@@ -15,6 +15,7 @@ down_revision = "95b2fd2dc879"
 branch_labels = None
 depends_on = None
 
+# A copy, not an import: a migration must keep doing what it did when the app code changes.
 SIX = [
     ("0114", "Upplands Väsby"),
     ("0123", "Järfälla"),
