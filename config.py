@@ -73,6 +73,10 @@ class Config:
     RATELIMIT_ENABLED = True
     RATELIMIT_HEADERS_ENABLED = True
 
+    # How many reverse proxies in front set X-Forwarded-For/-Proto; 0 trusts none. Rate
+    # limits key on the client address, so behind a proxy this must be right.
+    PROXY_FIX_X_FOR = 0
+
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = False
@@ -110,6 +114,7 @@ class ProductionConfig(Config):
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
     PREFERRED_URL_SCHEME = "https"
+    PROXY_FIX_X_FOR = 1  # gunicorn behind one TLS-terminating proxy
 
     def __init__(self) -> None:
         super().__init__()

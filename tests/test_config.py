@@ -65,3 +65,25 @@ def test_the_environment_picks_the_class(monkeypatch):
     monkeypatch.setenv("TRAINING_TRACKER_ENV", "staging")
     with pytest.raises(RuntimeError, match="staging"):
         config.config_from_environment()
+
+
+def test_behind_a_proxy_the_client_address_comes_from_x_forwarded_for(monkeypatch):
+    from training_tracker import create_app
+
+    monkeypatch.setenv("SECRET_KEY", "x" * 64)
+    production = config.ProductionConfig()
+    production.SQLALCHEMY_DATABASE_URI = "sqlite://"
+    app = create_app(production)
+    seen = {}
+
+    @app.get("/whoami-test")
+    def whoami():  # type: ignore[no-untyped-def]
+        from flask import request
+
+        seen["addr"] = request.remote_addr
+        return ""
+
+    app.test_client().get(
+        "/whoami-test", headers={"X-Forwarded-For": "203.0.113.7"}, base_url="https://x"
+    )
+    assert seen["addr"] == "203.0.113.7"

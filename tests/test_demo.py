@@ -11,6 +11,7 @@ from training_tracker.extensions import db
 from training_tracker.models import (
     Assignment,
     Completion,
+    Course,
     Employee,
     Municipality,
     RequirementRule,
@@ -26,39 +27,62 @@ ROLES = ["admin", "hr", "manager", "coordinator", "regional-coordinator", "emplo
 
 
 def snapshot() -> dict[str, list[tuple]]:
-    """Everything the seed decides, without the clock-stamped and salted columns."""
+    """Everything the seed decides, without the clock-stamped and salted columns. Ids are
+    counted from the first of the run: PostgreSQL's sequences go on after a table is
+    emptied."""
+    first_employee = db.session.scalar(sa.select(sa.func.min(Employee.id))) or 0
+    first_unit = db.session.scalar(sa.select(sa.func.min(Unit.id))) or 0
+
+    def employee(value: int | None) -> int | None:
+        return None if value is None else value - first_employee
+
     return {
-        "employees": db.session.execute(
-            sa.select(
-                Employee.email,
-                Employee.first_name,
-                Employee.last_name,
-                Employee.employee_number,
-                Employee.unit_id,
-                Employee.manager_id,
-                Employee.hire_date,
-                Employee.end_date,
-                Employee.active,
-                Employee.preferred_language,
-            ).order_by(Employee.id)
-        ).all(),
-        "units": db.session.execute(
-            sa.select(Unit.name, Unit.sector, Unit.municipality_id).order_by(Unit.id)
-        ).all(),
-        "assignments": db.session.execute(
-            sa.select(Assignment.employee_id, Assignment.course_id, Assignment.due_date).order_by(
-                Assignment.id
+        "employees": [
+            (*row[:4], row[4] - first_unit, employee(row[5]), *row[6:])
+            for row in db.session.execute(
+                sa.select(
+                    Employee.email,
+                    Employee.first_name,
+                    Employee.last_name,
+                    Employee.employee_number,
+                    Employee.unit_id,
+                    Employee.manager_id,
+                    Employee.hire_date,
+                    Employee.end_date,
+                    Employee.active,
+                    Employee.preferred_language,
+                )
+                .where(Employee.unit_id.is_not(None))
+                .order_by(Employee.id)
             )
+        ],
+        "units": db.session.execute(
+            sa.select(Unit.name, Unit.sector, Municipality.code)
+            .join(Municipality)
+            .order_by(Unit.id)
         ).all(),
-        "completions": db.session.execute(
-            sa.select(
-                Completion.employee_id,
-                Completion.course_id,
-                Completion.completed_on,
-                Completion.status,
-                Completion.rejection_reason,
-            ).order_by(Completion.id)
-        ).all(),
+        "assignments": [
+            (employee(employee_id), course_id, due)
+            for employee_id, course_id, due in db.session.execute(
+                sa.select(Assignment.employee_id, Course.key, Assignment.due_date)
+                .join(Course)
+                .order_by(Assignment.id)
+            )
+        ],
+        "completions": [
+            (employee(row[0]), *row[1:])
+            for row in db.session.execute(
+                sa.select(
+                    Completion.employee_id,
+                    Course.key,
+                    Completion.completed_on,
+                    Completion.status,
+                    Completion.rejection_reason,
+                )
+                .join(Course)
+                .order_by(Completion.id)
+            )
+        ],
     }
 
 

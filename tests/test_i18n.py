@@ -68,3 +68,11 @@ def test_an_english_speaking_employee_gets_the_english_interface(client):
     page = client.get("/").get_data(as_text=True)
     assert '<html lang="en">' in page
     assert "Hello Grace" in page
+
+
+def test_a_language_chosen_before_signing_in_is_kept_after(client):
+    person = factories.employee(language="sv", first_name="Grace")
+    client.post_form("/language", {"language": "en", "next": "/login"})
+    client.sign_in(person)
+    assert "Hello Grace" in client.get("/").get_data(as_text=True)
+    assert person.preferred_language == "en"

@@ -8,6 +8,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from flask import Flask, g, request, session
 from flask_login import current_user
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import Config, config_from_environment
 from training_tracker.extensions import babel, csrf, db, limiter, login_manager, migrate
@@ -26,6 +27,9 @@ def create_app(config: Config | None = None) -> Flask:
     if not app.config["UPLOAD_FOLDER"]:
         app.config["UPLOAD_FOLDER"] = str(Path(app.instance_path) / "uploads")
 
+    if app.config["PROXY_FIX_X_FOR"]:
+        hops = app.config["PROXY_FIX_X_FOR"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     _init_database(app)
     import training_tracker.models  # noqa: F401  (every table on the metadata, for Alembic)
 

@@ -32,5 +32,7 @@ def register(app: Flask) -> None:
             "current_language": str(get_locale() or "sv"),
             "Role": Role,
             "today": clock.today(),
-            "is_admin": current_user.is_authenticated and current_user.has_role(Role.ADMIN),
+            "is_admin": bool(
+                current_user and current_user.is_authenticated and current_user.has_role(Role.ADMIN)
+            ),
         }

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from flask import current_app
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SelectField, SubmitField
@@ -38,7 +40,6 @@ class SetPasswordForm(FlaskForm):
     password = PasswordField(
         _l("Nytt lösenord"),
         validators=[DataRequired(_l("Fyll i ett lösenord."))],
-        description=_l("Minst 12 tecken. Gärna flera ord i följd, som en mening."),
         render_kw={"autocomplete": "new-password"},
     )
     confirm = PasswordField(
@@ -55,6 +56,10 @@ class SetPasswordForm(FlaskForm):
         super().__init__(*args, **kwargs)
         self._email = email
         self._first_name = first_name
+        self.password.description = _(
+            "Minst %(min)d tecken. Gärna flera ord i följd, som en mening.",
+            min=current_app.config["PASSWORD_MIN_LENGTH"],
+        )
 
     def validate_password(self, field: PasswordField) -> None:
         problems = password_problems(

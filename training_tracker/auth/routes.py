@@ -51,8 +51,10 @@ def _start_session(employee) -> None:  # type: ignore[no-untyped-def]
     # A new session at every sign-in: nothing planted in the old one carries over.
     language = session.get("language")
     session.clear()
-    if language:
-        session["language"] = language
+    if language in ("sv", "en"):
+        # Chosen on the sign-in page: the person wants it from now on.
+        employee.preferred_language = language
+        db.session.commit()
     login_user(employee)
     session.permanent = False
 

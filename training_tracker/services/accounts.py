@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from datetime import timedelta
 from enum import StrEnum
 from functools import lru_cache
 
@@ -14,10 +15,11 @@ from flask import current_app
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy.orm import Session
+from zxcvbn import zxcvbn
 from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
 from training_tracker import clock
-from training_tracker.models import Employee
+from training_tracker.models import Employee, OutboxMessage
 from training_tracker.services import audit, outbox
 
 # Argon2id, memory-hard: argon2-cffi's defaults follow RFC 9106's low-memory profile.
@@ -25,6 +27,7 @@ _hasher = PasswordHasher()
 # Verified against when the e-mail is unknown, so a miss costs as long as a wrong password.
 _DUMMY_HASH = _hasher.hash("not-a-real-password-just-for-timing")
 PASSWORD_MAX_LENGTH = 256
+RESET_MAIL_INTERVAL = timedelta(minutes=10)
 
 
 def normalise_email(email: str) -> str:
@@ -52,7 +55,10 @@ def password_problems(password: str, *, email: str = "", first_name: str = "") -
     lowered = password.lower()
     stripped = lowered.rstrip("0123456789!?.")
     common = _common_passwords()
-    if lowered in common or stripped in common or len(set(lowered)) < 4:
+    # zxcvbn also sees what no list holds: keyboard walks ("qwertyuiopas"), runs
+    # ("abcdefghijkl") and a common word with a little added; under a million guesses is too few.
+    guessable = zxcvbn(password[:64])["guesses"] < 1_000_000
+    if lowered in common or stripped in common or len(set(lowered)) < 4 or guessable:
         return [_("Lösenordet är för vanligt och lätt att gissa. Välj ett annat.")]
     local_part = email.split("@")[0].lower()
     if (local_part and len(local_part) >= 4 and local_part in lowered) or (
@@ -180,6 +186,21 @@ def request_password_reset(session: Session, email: str) -> None:
     ).one_or_none()
     if employee is None or not employee.active:
         return
+    # At most one reset mail per account and ten minutes, however often the form is sent: a
+    # mail queued in the last ten minutes answers this request too, and the key (one per
+    # ten-minute window) settles two requests at the same moment.
+    now = clock.utcnow()
+    recently_queued = session.scalar(
+        sa.select(OutboxMessage.id)
+        .where(
+            OutboxMessage.recipient_id == employee.id,
+            OutboxMessage.kind == "password_reset",
+            OutboxMessage.created_at > now - RESET_MAIL_INTERVAL,
+        )
+        .limit(1)
+    )
+    if recently_queued is not None:
+        return
     token = make_token(employee, TokenPurpose.PASSWORD_RESET)
     mail = outbox.render_mail(
         "password_reset",
@@ -188,8 +209,6 @@ def request_password_reset(session: Session, email: str) -> None:
         reset_url=outbox.absolute_url("auth.reset_password", token=token),
         valid_minutes=current_app.config["PASSWORD_RESET_MAX_AGE_MINUTES"],
     )
-    # At most one reset mail per account and ten minutes, however often the form is sent.
-    now = clock.utcnow()
     key = f"password-reset:{employee.id}:{now:%Y%m%d%H}{now.minute // 10}"
     if outbox.queue_mail(session, key=key, kind="password_reset", recipient=employee, mail=mail):
         audit.record(session, "auth.password_reset_requested", actor=None, subject=employee)
