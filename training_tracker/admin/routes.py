@@ -6,7 +6,6 @@ import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
@@ -14,9 +13,8 @@ from training_tracker.access import admin_required
 from training_tracker.admin import bp
 from training_tracker.admin.forms import GrantRoleForm, RevokeRoleForm
 from training_tracker.extensions import db
-from training_tracker.models import Employee, Municipality, Role, RoleGrant, Unit
+from training_tracker.models import Municipality, Role, RoleGrant, Unit
 from training_tracker.services import catalog, roles
-from training_tracker.services.accounts import normalise_email
 
 
 @bp.route("/")
@@ -48,49 +46,30 @@ def _grant_form() -> GrantRoleForm:
 def role_list() -> str | Response | tuple[str, int]:
     form = _grant_form()
     if form.validate_on_submit():
-        employee = db.session.scalars(
-            sa.select(Employee).where(Employee.email == normalise_email(form.email.data))
-        ).one_or_none()
-        if employee is None:
-            form.email.errors.append(_("Det finns ingen person med den e-postadressen."))
-        else:
-            municipality = (
-                db.session.get(Municipality, int(form.municipality.data))
-                if form.municipality.data
-                else None
+        try:
+            grant = roles.grant_role_by_email(
+                db.session,
+                actor=current_user,
+                email=form.email.data,
+                role=Role(form.role.data),
+                municipality_id=int(form.municipality.data) if form.municipality.data else None,
+                unit_id=int(form.unit.data) if form.unit.data else None,
             )
-            unit = db.session.get(Unit, int(form.unit.data)) if form.unit.data else None
-            try:
-                roles.grant_role(
-                    db.session,
-                    actor=current_user,
-                    employee=employee,
-                    role=Role(form.role.data),
-                    municipality=municipality,
-                    unit=unit,
-                )
-            except roles.RoleError as error:
-                db.session.rollback()
-                form.role.errors.append(str(error))
-            else:
-                db.session.commit()
-                flash(_("Rollen är given till %(name)s.", name=employee.full_name), "success")
-                return redirect(url_for("admin.role_list"))
-    grants = db.session.scalars(
-        sa.select(RoleGrant)
-        .join(RoleGrant.employee)
-        .options(
-            selectinload(RoleGrant.employee),
-            selectinload(RoleGrant.municipality),
-            selectinload(RoleGrant.unit),
-        )
-        .order_by(Employee.last_name, Employee.first_name, RoleGrant.role)
-    ).all()
+        except roles.UnknownPersonError as error:
+            db.session.rollback()
+            form.email.errors.append(str(error))
+        except roles.RoleError as error:
+            db.session.rollback()
+            form.role.errors.append(str(error))
+        else:
+            db.session.commit()
+            flash(_("Rollen är given till %(name)s.", name=grant.employee.full_name), "success")
+            return redirect(url_for("admin.role_list"))
     status = 422 if form.errors else 200
     return render_template(
         "admin/roles.html",
         form=form,
-        grants=grants,
+        grants=roles.list_grants(db.session),
         revoke_form=RevokeRoleForm(),
         describe_scope=roles.describe_scope,
     ), status

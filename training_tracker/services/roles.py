@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from training_tracker.models import Employee, Municipality, Role, RoleGrant, Unit
 from training_tracker.services import audit
+from training_tracker.services.accounts import normalise_email
+from training_tracker.services.scope import Access, visible_employees
 
 
 class RoleError(ValueError):
     """A grant that does not make sense; the message is for the user."""
+
+
+class UnknownPersonError(RoleError):
+    """No one the actor may manage has that e-mail address."""
 
 
 def grant_role(
@@ -69,6 +75,46 @@ def grant_role(
         unit_id=grant.unit_id,
     )
     return grant
+
+
+def grant_role_by_email(
+    session: Session,
+    *,
+    actor: Employee,
+    email: str,
+    role: Role,
+    municipality_id: int | None,
+    unit_id: int | None,
+) -> RoleGrant:
+    """Grant ``role`` to the person with ``email``, found among those ``actor`` may manage."""
+    employee = session.scalars(
+        visible_employees(actor, Access.MANAGE).where(Employee.email == normalise_email(email))
+    ).one_or_none()
+    if employee is None:
+        raise UnknownPersonError(_("Det finns ingen person med den e-postadressen."))
+    return grant_role(
+        session,
+        actor=actor,
+        employee=employee,
+        role=role,
+        municipality=session.get(Municipality, municipality_id) if municipality_id else None,
+        unit=session.get(Unit, unit_id) if unit_id else None,
+    )
+
+
+def list_grants(session: Session) -> list[RoleGrant]:
+    return list(
+        session.scalars(
+            sa.select(RoleGrant)
+            .join(RoleGrant.employee)
+            .options(
+                selectinload(RoleGrant.employee),
+                selectinload(RoleGrant.municipality),
+                selectinload(RoleGrant.unit),
+            )
+            .order_by(Employee.last_name, Employee.first_name, RoleGrant.role)
+        )
+    )
 
 
 def revoke_role(session: Session, *, actor: Employee, grant: RoleGrant) -> None:
