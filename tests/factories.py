@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 import itertools
 from datetime import date, timedelta
 
@@ -11,10 +12,12 @@ import sqlalchemy as sa
 from training_tracker import clock
 from training_tracker.extensions import db
 from training_tracker.models import (
+    Assignment,
     Completion,
     CompletionStatus,
     Course,
     Employee,
+    ImportBatch,
     Municipality,
     RequirementRule,
     Role,
@@ -127,6 +130,37 @@ def rule(
         municipality=municipality(municipality_name) if municipality_name else None,
         due_days=due_days,
         applies_from=applies_from or clock.today() - timedelta(days=365),
+    )
+    db.session.add(created)
+    db.session.commit()
+    return created
+
+
+def assignment(person: Employee, course: Course, *, due_in_days: int = 30) -> Assignment:
+    created = Assignment(
+        employee_id=person.id,
+        course_id=course.id,
+        due_date=clock.today() + timedelta(days=due_in_days),
+    )
+    db.session.add(created)
+    db.session.commit()
+    return created
+
+
+def import_batch(municipality_name: str = "Järfälla", content: bytes | None = None) -> ImportBatch:
+    data = (
+        content
+        or (
+            "förnamn;efternamn;e-post;enhet;sektor;anställningsdatum\n"
+            "Lisa;Berg;lisa.berg@test.example;IFO;Socialtjänst;2026-01-15\n"
+        ).encode()
+    )
+    created = ImportBatch(
+        municipality_id=municipality(municipality_name).id,
+        filename="personal.csv",
+        sha256=hashlib.sha256(data).hexdigest(),
+        size_bytes=len(data),
+        content=data,
     )
     db.session.add(created)
     db.session.commit()

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 import pytest
 
 from tests import factories
-from training_tracker.models import Role, RoleGrant, Sector
+from training_tracker.extensions import db
+from training_tracker.models import Employee, Role, RoleGrant, Sector
 
 ROLES = ["anonymous", "employee", "manager", "hr", "coordinator", "regional", "admin"]
 SIGNED_IN = ROLES[1:]
@@ -20,7 +21,7 @@ SIGNED_IN = ROLES[1:]
 @dataclass(frozen=True)
 class Case:
     method: str
-    path: str  # may name {grant_id}: a grant in Sigtuna, outside most users' scope
+    path: str  # may name the ids of :func:`placeholders`, e.g. {own_employee_id}
     outcomes: dict[str, int]  # role → status code
 
 
@@ -88,16 +89,46 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize(("endpoint", "case", "role"), CASES)
-def test_route_access(client, endpoint, case, role):
-    user = make_user(role)
+def placeholders(path: str) -> dict[str, object]:
+    """Ids a case's path may name: ``own_*`` in Järfälla (the scope of the users above),
+    ``other_*`` in Sigtuna, outside every scope but the admin's and the regional one. Only what
+    the path names is created."""
+    jarfalla = factories.unit("Järfälla", Sector.SOCIAL_SERVICES, "IFO Järfälla")
     sigtuna_manager = factories.employee(unit=factories.unit("Sigtuna", Sector.SCHOOL, "Skolan"))
     grant: RoleGrant = factories.with_role(
         sigtuna_manager, Role.MANAGER, on_unit=sigtuna_manager.unit
     ).role_grants[0]
+    values: dict[str, object] = {
+        "grant_id": grant.id,
+        "other_employee_id": sigtuna_manager.id,
+        "other_unit_id": sigtuna_manager.unit_id,
+        "own_unit_id": jarfalla.id,
+    }
+    if "{own_employee_id}" in path or "{own_assignment_id}" in path:
+        colleague = factories.employee(unit=jarfalla)
+        values["own_employee_id"] = colleague.id
+    if "rule_id}" in path or "assignment_id}" in path:
+        course = factories.synced_catalog()["nck-webbkurs-om-vald"]
+        values["own_rule_id"] = factories.rule(course, municipality_name="Järfälla").id
+        values["other_rule_id"] = factories.rule(course, municipality_name="Sigtuna").id
+        if "{own_assignment_id}" in path:
+            values["own_assignment_id"] = factories.assignment(
+                db.session.get(Employee, values["own_employee_id"]), course
+            ).id
+        if "{other_assignment_id}" in path:
+            values["other_assignment_id"] = factories.assignment(sigtuna_manager, course).id
+    if "import_id}" in path:
+        values["own_import_id"] = factories.import_batch("Järfälla").id
+        values["other_import_id"] = factories.import_batch("Sigtuna").id
+    return values
+
+
+@pytest.mark.parametrize(("endpoint", "case", "role"), CASES)
+def test_route_access(client, endpoint, case, role):
+    user = make_user(role)
+    path = case.path.format(**placeholders(case.path))
     if user is not None:
         client.sign_in(user)
-    path = case.path.format(grant_id=grant.id)
     response = client.get(path) if case.method == "GET" else client.post_form(path)
     assert response.status_code == case.outcomes[role], response.get_data(as_text=True)[:500]
     if response.status_code == 302 and role == "anonymous" and case.outcomes[role] == 302:

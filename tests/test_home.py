@@ -11,7 +11,7 @@ from tests import factories
 from training_tracker import clock
 from training_tracker.extensions import db
 from training_tracker.models import CompletionStatus, Role, Sector
-from training_tracker.services.assignments import sync_assignments
+from training_tracker.services.assignments import recompute_assignments
 
 
 @pytest.fixture()
@@ -28,7 +28,7 @@ def staffed():
     bea = factories.employee(unit=ifo, first_name="Bea", hire_date=long_ago)
     cem = factories.employee(unit=ifo, first_name="Cem", hire_date=clock.today())
     eva = factories.employee(unit=marsta, first_name="Eva", hire_date=clock.today())
-    sync_assignments(db.session)
+    recompute_assignments(db.session)
     db.session.commit()
     factories.completion(ali, nck, status=CompletionStatus.VERIFIED)
     factories.completion(cem, nck, status=CompletionStatus.REPORTED)

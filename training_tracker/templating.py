@@ -35,4 +35,9 @@ def register(app: Flask) -> None:
             "is_admin": bool(
                 current_user and current_user.is_authenticated and current_user.has_role(Role.ADMIN)
             ),
+            "can_manage_staff": bool(
+                current_user
+                and current_user.is_authenticated
+                and current_user.has_role(Role.HR, Role.ADMIN)
+            ),
         }

@@ -8,13 +8,21 @@ from training_tracker.models.enums import (
     Role,
     Sector,
 )
+from training_tracker.models.importing import ImportBatch, ImportStatus
 from training_tracker.models.messaging import AuditEvent, OutboxMessage
 from training_tracker.models.organisation import Municipality, Unit
 from training_tracker.models.people import Employee, RoleGrant
-from training_tracker.models.training import Assignment, Completion, Evidence, RequirementRule
+from training_tracker.models.training import (
+    Assignment,
+    AssignmentSource,
+    Completion,
+    Evidence,
+    RequirementRule,
+)
 
 __all__ = [
     "Assignment",
+    "AssignmentSource",
     "AuditEvent",
     "Completion",
     "CompletionStatus",
@@ -22,6 +30,8 @@ __all__ = [
     "CourseStatus",
     "Employee",
     "Evidence",
+    "ImportBatch",
+    "ImportStatus",
     "Municipality",
     "OutboxMessage",
     "OutboxStatus",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
@@ -37,15 +38,27 @@ class RequirementRule(db.Model):
     )
     due_days: Mapped[int] = mapped_column(default=90, server_default="90")
     applies_from: Mapped[date]
+    # New hires are those hired on or after ``applies_from``; existing staff were hired before.
+    for_new_hires: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    for_existing_staff: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    # An ended rule stays, so the assignments it made keep their history; from this day on it
+    # requires nothing.
+    ends_on: Mapped[date | None]
     active: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     created_at: Mapped[datetime] = mapped_column(default=clock.utcnow)
     created_by_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("employees.id", ondelete="SET NULL")
     )
+    updated_at: Mapped[datetime] = mapped_column(default=clock.utcnow, onupdate=clock.utcnow)
 
     course: Mapped[Course] = relationship()
     municipality: Mapped[Municipality | None] = relationship()
     unit: Mapped[Unit | None] = relationship()
+
+
+class AssignmentSource(StrEnum):
+    RULE = "rule"  # kept in step with the requirement rules
+    MANUAL = "manual"  # assigned to one person by HR; rules never close it
 
 
 class Assignment(db.Model):
@@ -68,13 +81,20 @@ class Assignment(db.Model):
     rule_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("requirement_rules.id", ondelete="SET NULL"), index=True
     )
+    source: Mapped[AssignmentSource] = mapped_column(
+        enum_type(AssignmentSource), default=AssignmentSource.RULE, server_default="rule"
+    )
     due_date: Mapped[date]
     assigned_at: Mapped[datetime] = mapped_column(default=clock.utcnow)
     removed_at: Mapped[datetime | None]
     exempt: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     exemption_reason: Mapped[str | None] = mapped_column(sa.String(500))
+    exempted_at: Mapped[datetime | None]
+    exempted_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("employees.id", ondelete="SET NULL")
+    )
 
-    employee: Mapped[Employee] = relationship()
+    employee: Mapped[Employee] = relationship(foreign_keys=[employee_id])
     course: Mapped[Course] = relationship()
     rule: Mapped[RequirementRule | None] = relationship()
 

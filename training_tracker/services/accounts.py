@@ -14,12 +14,12 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 from zxcvbn import zxcvbn
 from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
 from training_tracker import clock
-from training_tracker.models import Employee, OutboxMessage
+from training_tracker.models import Assignment, Course, Employee, OutboxMessage
 from training_tracker.services import audit, outbox
 
 # Argon2id, memory-hard: argon2-cffi's defaults follow RFC 9106's low-memory profile.
@@ -163,11 +163,25 @@ def queue_invitation(
     """Queue the mail with a set-password link. Returns False if that mail was queued
     already (the same key), so a double click sends one mail."""
     token = make_token(employee, TokenPurpose.INVITATION)
+    # The welcome mail lists what is required, so a new hire can start before signing in.
+    assignments = session.scalars(
+        sa.select(Assignment)
+        .join(Assignment.course)
+        .where(
+            Assignment.employee_id == employee.id,
+            Assignment.removed_at.is_(None),
+            ~Assignment.exempt,
+        )
+        .options(selectinload(Assignment.course))
+        .order_by(Assignment.due_date, Course.title)
+    ).all()
     mail = outbox.render_mail(
         "invitation",
         employee.preferred_language,
         employee=employee,
+        assignments=assignments,
         set_password_url=outbox.absolute_url("auth.accept_invitation", token=token),
+        start_url=outbox.absolute_url("main.home"),
         valid_days=current_app.config["INVITATION_MAX_AGE_HOURS"] // 24,
     )
     key = key or f"invitation:{employee.id}:{_password_fingerprint(employee)}:{clock.today()}"

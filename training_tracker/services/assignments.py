@@ -1,42 +1,164 @@
-"""Turn requirement rules into assignments with due dates."""
+"""Turn requirement rules into assignments with due dates, set-based.
+
+What the rules require is computed by one INSERT … SELECT into a scratch table; three
+statements then bring ``assignments`` in line with it. The cost is a handful of statements
+whatever the number of employees, so a rule change or an import of 20,000 people recomputes in
+the same transaction as the change itself.
+"""
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any, Protocol
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.functions import FunctionElement
 
 from training_tracker import clock
 from training_tracker.models import (
     Assignment,
+    AssignmentSource,
+    Completion,
+    CompletionStatus,
     Course,
     CourseStatus,
     Employee,
     RequirementRule,
+    Unit,
 )
 
 
-def rule_applies(rule: RequirementRule, employee: Employee) -> bool:
-    if employee.unit is None or employee.municipality_id is None:
-        return False
-    if rule.municipality_id is not None and rule.municipality_id != employee.municipality_id:
-        return False
-    if rule.unit_id is not None and rule.unit_id != employee.unit_id:
-        return False
-    return rule.sector is None or rule.sector == employee.unit.sector
+class add_days(FunctionElement[date]):
+    """``date + n days`` in SQL, spelt the way each database wants it."""
+
+    type = sa.Date()
+    inherit_cache = True
+
+
+@compiles(add_days)
+def _add_days_default(element: add_days, compiler: SQLCompiler, **kw: object) -> str:
+    start, days = list(element.clauses)
+    return f"({compiler.process(start, **kw)} + {compiler.process(days, **kw)})"
+
+
+@compiles(add_days, "sqlite")
+def _add_days_sqlite(element: add_days, compiler: SQLCompiler, **kw: object) -> str:
+    start, days = list(element.clauses)
+    return f"date({compiler.process(start, **kw)}, ({compiler.process(days, **kw)}) || ' days')"
+
+
+# What the rules require right now, one row per employee and course. A temporary table: each
+# connection has its own, so two recomputations at once cannot see each other's rows.
+_required = sa.Table(
+    "required_assignments",
+    sa.MetaData(),
+    sa.Column("employee_id", sa.Integer, primary_key=True),
+    sa.Column("course_id", sa.Integer, primary_key=True),
+    sa.Column("rule_id", sa.Integer, nullable=False),
+    sa.Column("due_date", sa.Date, nullable=False),
+    prefixes=["TEMPORARY"],
+)
+
+
+def rule_in_force(today: date) -> ColumnElement[bool]:
+    return sa.and_(
+        RequirementRule.active,
+        sa.or_(RequirementRule.ends_on.is_(None), RequirementRule.ends_on > today),
+    )
+
+
+def employed_on(today: date) -> ColumnElement[bool]:
+    """Active and not past their end date (the nightly job may not have run yet)."""
+    return sa.and_(Employee.active, sa.or_(Employee.end_date.is_(None), Employee.end_date > today))
+
+
+class RuleColumns(Protocol):
+    """What the matching clauses read of a rule: :class:`RequirementRule` itself, or the
+    columns of a rule not saved yet (see ``rules.rule_reach``)."""
+
+    municipality_id: Any
+    unit_id: Any
+    sector: Any
+    applies_from: Any
+    for_new_hires: Any
+    for_existing_staff: Any
+
+
+def rule_matches_employee(rule: RuleColumns = RequirementRule) -> ColumnElement[bool]:
+    """The rule's municipality, unit and sector match the employee's (None matches all)."""
+    return sa.and_(
+        sa.or_(rule.municipality_id.is_(None), rule.municipality_id == Employee.municipality_id),
+        sa.or_(rule.unit_id.is_(None), rule.unit_id == Employee.unit_id),
+        sa.or_(rule.sector.is_(None), rule.sector == Unit.sector),
+    )
+
+
+def hired_since_rule(rule: RuleColumns = RequirementRule) -> ColumnElement[bool]:
+    return sa.and_(Employee.hire_date.is_not(None), Employee.hire_date >= rule.applies_from)
+
+
+def rule_covers_hire(rule: RuleColumns = RequirementRule) -> ColumnElement[bool]:
+    """New hires (hired on or after the rule's start) and/or staff hired before it."""
+    new_hire = hired_since_rule(rule)
+    return sa.or_(
+        sa.and_(new_hire, rule.for_new_hires),
+        sa.and_(sa.not_(new_hire), rule.for_existing_staff),
+    )
+
+
+def rule_due_date() -> ColumnElement[date]:
+    """New hires: N days after the hire date; staff hired before the rule: N days after its
+    start."""
+    start = sa.case((hired_since_rule(), Employee.hire_date), else_=RequirementRule.applies_from)
+    return add_days(start, RequirementRule.due_days)
 
 
 def due_date_for(rule: RequirementRule, employee: Employee) -> date:
-    """New hires: N days after the hire date; staff hired before the rule started: N days
-    after its start."""
+    """The same due date as :func:`rule_due_date`, for one pair already in memory."""
     start = rule.applies_from
-    if employee.hire_date is not None and employee.hire_date > start:
+    if employee.hire_date is not None and employee.hire_date >= start:
         start = employee.hire_date
     return start + timedelta(days=rule.due_days)
+
+
+def required_by_rules(today: date, employees: ColumnElement[bool]) -> sa.Select:
+    """(employee, course, rule, due date) for every course a rule in force requires of an
+    employed person matching ``employees``; the earliest due date wins when rules overlap."""
+    due = rule_due_date()
+    ranked = (
+        sa.select(
+            Employee.id.label("employee_id"),
+            RequirementRule.course_id.label("course_id"),
+            RequirementRule.id.label("rule_id"),
+            due.label("due_date"),
+            sa.func.row_number()
+            .over(
+                partition_by=(Employee.id, RequirementRule.course_id),
+                order_by=(due, RequirementRule.id),
+            )
+            .label("rank"),
+        )
+        .select_from(Employee)
+        .join(Unit, Unit.id == Employee.unit_id)
+        .join(RequirementRule, rule_matches_employee())
+        .join(Course, Course.id == RequirementRule.course_id)
+        .where(
+            employees,
+            employed_on(today),
+            rule_in_force(today),
+            rule_covers_hire(),
+            Course.status == CourseStatus.ACTIVE,
+        )
+        .subquery("ranked")
+    )
+    return sa.select(
+        ranked.c.employee_id, ranked.c.course_id, ranked.c.rule_id, ranked.c.due_date
+    ).where(ranked.c.rank == 1)
 
 
 @dataclass
@@ -44,65 +166,125 @@ class AssignmentChanges:
     created: int = 0
     updated: int = 0
     closed: int = 0
-    reopened: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.created + self.updated + self.closed
 
 
-def sync_assignments(
-    session: Session, employees: Iterable[Employee] | None = None
+def recompute_assignments(
+    session: Session,
+    employees: ColumnElement[bool] | None = None,
+    *,
+    today: date | None = None,
 ) -> AssignmentChanges:
-    """Recompute the assignments of the given employees (all active ones by default)."""
-    rules = list(
-        session.scalars(
-            sa.select(RequirementRule)
-            .join(RequirementRule.course)
-            .where(RequirementRule.active, Course.status == CourseStatus.ACTIVE)
+    """Bring the assignments of the employees matching ``employees`` (everyone by default) in
+    line with the rules in force, in the caller's transaction.
+
+    - a course newly required is assigned, with its due date;
+    - a rule-made assignment whose due date or rule changed is updated; one closed earlier is
+      reopened (an employee who returns, a rule that applies again);
+    - a rule-made assignment no rule requires any more is closed, not deleted;
+    - assignments HR made by hand, exemptions and completions are never touched.
+    """
+    today = today or clock.today()
+    employees = sa.true() if employees is None else employees
+    now = clock.utcnow()
+    connection = session.connection()
+    session.flush()
+    connection.execute(
+        sa.text(
+            "CREATE TEMPORARY TABLE IF NOT EXISTS required_assignments ("
+            " employee_id INTEGER NOT NULL, course_id INTEGER NOT NULL,"
+            " rule_id INTEGER NOT NULL, due_date DATE NOT NULL,"
+            " PRIMARY KEY (employee_id, course_id))"
         )
     )
-    if employees is None:
-        employees = session.scalars(
-            sa.select(Employee)
-            .where(Employee.active, Employee.unit_id.is_not(None))
-            .options(selectinload(Employee.unit))
+    connection.execute(sa.delete(_required))
+    connection.execute(
+        sa.insert(_required).from_select(
+            ["employee_id", "course_id", "rule_id", "due_date"],
+            required_by_rules(today, employees),
         )
-    employee_list = list(employees)
-    existing: dict[int, dict[int, Assignment]] = defaultdict(dict)
-    for assignment in session.scalars(
-        sa.select(Assignment).where(Assignment.employee_id.in_([e.id for e in employee_list]))
-    ):
-        existing[assignment.employee_id][assignment.course_id] = assignment
-    changes = AssignmentChanges()
-    now = clock.utcnow()
-    for employee in employee_list:
-        required: dict[int, tuple[date, RequirementRule]] = {}
-        if employee.active:
-            for rule in rules:
-                if rule_applies(rule, employee):
-                    due = due_date_for(rule, employee)
-                    current = required.get(rule.course_id)
-                    if current is None or due < current[0]:
-                        required[rule.course_id] = (due, rule)
-        for course_id, (due, rule) in required.items():
-            assignment = existing[employee.id].get(course_id)
-            if assignment is None:
-                session.add(
-                    Assignment(
-                        employee_id=employee.id,
-                        course_id=course_id,
-                        rule_id=rule.id,
-                        due_date=due,
-                    )
-                )
-                changes.created += 1
-            else:
-                if assignment.removed_at is not None:
-                    assignment.removed_at = None
-                    changes.reopened += 1
-                if assignment.due_date != due or assignment.rule_id != rule.id:
-                    assignment.due_date, assignment.rule_id = due, rule.id
-                    changes.updated += 1
-        for course_id, assignment in existing[employee.id].items():
-            if course_id not in required and assignment.removed_at is None:
-                assignment.removed_at = now
-                changes.closed += 1
-    session.flush()
-    return changes
+    )
+    required = _required
+    same_pair = sa.and_(
+        Assignment.employee_id == required.c.employee_id,
+        Assignment.course_id == required.c.course_id,
+    )
+    created = connection.execute(
+        sa.insert(Assignment).from_select(
+            ["employee_id", "course_id", "rule_id", "due_date", "source", "assigned_at", "exempt"],
+            sa.select(
+                required.c.employee_id,
+                required.c.course_id,
+                required.c.rule_id,
+                required.c.due_date,
+                sa.literal(AssignmentSource.RULE.value),
+                sa.literal(now, sa.DateTime()),
+                sa.false(),
+            ).where(~sa.exists().where(same_pair)),
+        )
+    ).rowcount
+    updated = connection.execute(
+        sa.update(Assignment)
+        .where(
+            same_pair,
+            # A hand-made assignment stays as HR set it, unless HR had closed it.
+            sa.or_(Assignment.source == AssignmentSource.RULE, Assignment.removed_at.is_not(None)),
+            sa.or_(
+                Assignment.removed_at.is_not(None),
+                Assignment.due_date != required.c.due_date,
+                Assignment.rule_id.is_(None),
+                Assignment.rule_id != required.c.rule_id,
+            ),
+        )
+        .values(
+            due_date=required.c.due_date,
+            rule_id=required.c.rule_id,
+            source=AssignmentSource.RULE,
+            removed_at=None,
+        )
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    closed = connection.execute(
+        sa.update(Assignment)
+        .where(
+            Assignment.source == AssignmentSource.RULE,
+            Assignment.removed_at.is_(None),
+            Assignment.employee_id.in_(sa.select(Employee.id).where(employees)),
+            ~sa.exists().where(same_pair),
+        )
+        .values(removed_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    connection.execute(sa.delete(_required))
+    # The ORM objects already loaded may be stale now.
+    session.expire_all()
+    return AssignmentChanges(created=created, updated=updated, closed=closed)
+
+
+def holds_valid_completion(today: date) -> ColumnElement[bool]:
+    """The assignment's employee holds a completion of its course that counts today: reported
+    or verified, and not expired."""
+    return (
+        sa.exists()
+        .where(
+            Completion.employee_id == Assignment.employee_id,
+            Completion.course_id == Assignment.course_id,
+            Completion.status.in_([CompletionStatus.REPORTED, CompletionStatus.VERIFIED]),
+            sa.or_(Completion.expires_on.is_(None), Completion.expires_on > today),
+        )
+        .correlate(Assignment)
+    )
+
+
+def open_assignment(today: date) -> ColumnElement[bool]:
+    """Required, not exempt and not yet completed."""
+    return sa.and_(
+        Assignment.removed_at.is_(None), ~Assignment.exempt, ~holds_valid_completion(today)
+    )
+
+
+def overdue(today: date) -> ColumnElement[bool]:
+    return sa.and_(open_assignment(today), Assignment.due_date < today)

@@ -32,7 +32,7 @@ from training_tracker.models import (
 )
 from training_tracker.services import demo_names as names
 from training_tracker.services.accounts import hash_password
-from training_tracker.services.assignments import sync_assignments
+from training_tracker.services.assignments import recompute_assignments
 from training_tracker.services.catalog import providers_from_config, sync_catalog
 from training_tracker.services.roles import grant_role
 
@@ -197,8 +197,7 @@ def seed_demo(
     grant_role(session, actor=None, employee=by_slot["regional-coordinator"], role=Role.COORDINATOR)
 
     _create_rules(session, courses, municipalities, today)
-    active_rows = [p.row for p in people if p.active and p.row is not None]
-    sync_assignments(session, sorted(active_rows, key=lambda e: e.id))
+    recompute_assignments(session, today=today)
     _create_completions(session, rng, people, units, unit_codes, today)
 
     accounts = [

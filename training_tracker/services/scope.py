@@ -94,3 +94,25 @@ def report_scope(user: Employee) -> ReportScope:
         elif grant.role == Role.MANAGER and grant.unit_id is not None:
             unit_ids.add(grant.unit_id)
     return ReportScope(False, frozenset(municipality_ids), frozenset(unit_ids))
+
+
+def managed_municipality_ids(user: Employee) -> frozenset[int] | None:
+    """Municipalities whose staff, units and rules ``user`` manages; None means all (admin)."""
+    ids: set[int] = set()
+    for grant in user.role_grants:
+        if grant.role == Role.ADMIN:
+            return None
+        if grant.role == Role.HR and grant.municipality_id is not None:
+            ids.add(grant.municipality_id)
+    return frozenset(ids)
+
+
+def municipality_clause(
+    user: Employee, column: sa.ColumnElement[int | None]
+) -> ColumnElement[bool]:
+    """A WHERE clause limiting a municipality column (of units, rules, imports) to those
+    ``user`` manages. Rows for all municipalities (NULL) are the admin's alone."""
+    ids = managed_municipality_ids(user)
+    if ids is None:
+        return sa.true()
+    return column.in_(ids) if ids else sa.false()

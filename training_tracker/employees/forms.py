@@ -1,0 +1,3 @@
+"""Forms of the employees pages."""
+
+from __future__ import annotations

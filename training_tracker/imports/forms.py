@@ -1,0 +1,3 @@
+"""Forms of the imports pages."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Forms of the rules pages."""
+
+from __future__ import annotations
