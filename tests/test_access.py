@@ -37,6 +37,17 @@ def admin_only(ok: int = 200) -> dict[str, int]:
     return {"anonymous": 302, **dict.fromkeys(SIGNED_IN, 403), "admin": ok}
 
 
+def staff_managers(ok: int = 200, *, hr: int | None = None) -> dict[str, int]:
+    """HR (of Järfälla) and admins; ``hr`` overrides HR's outcome (404 for another
+    municipality's object)."""
+    return {
+        "anonymous": 302,
+        **dict.fromkeys(SIGNED_IN, 403),
+        "hr": ok if hr is None else hr,
+        "admin": ok,
+    }
+
+
 EXPECTED: dict[str, list[Case]] = {
     "main.home": [Case("GET", "/", signed_in(200))],
     "main.healthz": [Case("GET", "/healthz", everyone(200))],
@@ -46,6 +57,78 @@ EXPECTED: dict[str, list[Case]] = {
     "auth.accept_invitation": [Case("GET", "/invitation/not-a-token", everyone(404))],
     "auth.reset_password": [Case("GET", "/password/reset/not-a-token", everyone(404))],
     "auth.change_language": [Case("POST", "/language", everyone(302))],
+    "employees.employee_list": [
+        Case("GET", "/employees/", staff_managers()),
+        Case("GET", "/employees/?page=abc&sort=x&unit=-1&status=?", staff_managers()),
+    ],
+    "employees.employee_new": [
+        Case("GET", "/employees/new", staff_managers()),
+        Case("POST", "/employees/new", staff_managers(422)),  # empty form: errors, nothing stored
+    ],
+    "employees.employee_detail": [
+        Case("GET", "/employees/{own_employee_id}", staff_managers()),
+        Case("GET", "/employees/{other_employee_id}", staff_managers(hr=404)),
+        Case("GET", "/employees/999999", staff_managers(404)),
+    ],
+    "employees.employee_edit": [
+        Case("GET", "/employees/{own_employee_id}/edit", staff_managers()),
+        Case("GET", "/employees/{other_employee_id}/edit", staff_managers(hr=404)),
+        Case("POST", "/employees/{own_employee_id}/edit", staff_managers(422)),
+        Case("POST", "/employees/{other_employee_id}/edit", staff_managers(422, hr=404)),
+    ],
+    "employees.invite": [
+        Case("POST", "/employees/{own_employee_id}/invite", staff_managers(302)),
+        Case("POST", "/employees/{other_employee_id}/invite", staff_managers(302, hr=404)),
+    ],
+    "employees.assign_course": [
+        Case("POST", "/employees/{own_employee_id}/assignments", staff_managers(422)),
+        Case("POST", "/employees/{other_employee_id}/assignments", staff_managers(422, hr=404)),
+    ],
+    "employees.exemption": [
+        Case(
+            "POST",
+            "/employees/{own_employee_id}/assignments/{own_assignment_id}/exemption",
+            staff_managers(422),  # no reason given
+        ),
+        Case(
+            "POST",
+            "/employees/{other_employee_id}/assignments/{other_assignment_id}/exemption",
+            staff_managers(422, hr=404),
+        ),
+        Case(  # an assignment of someone else, under this person's address
+            "POST",
+            "/employees/{own_employee_id}/assignments/{other_assignment_id}/exemption",
+            staff_managers(404),
+        ),
+    ],
+    "employees.unit_list": [
+        Case("GET", "/employees/units", staff_managers()),
+        Case("POST", "/employees/units", staff_managers(422)),
+    ],
+    "employees.unit_edit": [
+        Case("GET", "/employees/units/{own_unit_id}", staff_managers()),
+        Case("GET", "/employees/units/{other_unit_id}", staff_managers(hr=404)),
+        Case("POST", "/employees/units/{own_unit_id}", staff_managers(422)),
+        Case("POST", "/employees/units/{other_unit_id}", staff_managers(422, hr=404)),
+    ],
+    "rules.rule_list": [Case("GET", "/rules/", staff_managers())],
+    "rules.rule_new": [
+        Case("GET", "/rules/new", staff_managers()),
+        Case("POST", "/rules/new", staff_managers(422)),
+    ],
+    "rules.rule_edit": [
+        Case("GET", "/rules/{own_rule_id}/edit", staff_managers()),
+        Case("GET", "/rules/{other_rule_id}/edit", staff_managers(hr=404)),
+        Case("POST", "/rules/{own_rule_id}/edit", staff_managers(422)),
+        Case("POST", "/rules/{other_rule_id}/edit", staff_managers(422, hr=404)),
+        Case("GET", "/rules/999999/edit", staff_managers(404)),
+    ],
+    "rules.rule_end": [
+        Case("POST", "/rules/{own_rule_id}/end", staff_managers(302)),
+        Case("POST", "/rules/{other_rule_id}/end", staff_managers(302, hr=404)),
+        Case("POST", "/rules/999999/end", staff_managers(404)),
+        Case("GET", "/rules/{own_rule_id}/end", everyone(405)),
+    ],
     "admin.index": [Case("GET", "/admin/", admin_only())],
     "admin.role_list": [Case("GET", "/admin/roles", admin_only())],
     "admin.course_list": [Case("GET", "/admin/courses", admin_only())],

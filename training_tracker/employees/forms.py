@@ -1,3 +1,265 @@
-"""Forms of the employees pages."""
+"""Forms of the employees pages, and the list's query string read into an EmployeeQuery."""
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, datetime
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    EmailField,
+    HiddenField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional
+
+from training_tracker.models import Sector
+from training_tracker.services.employees import EmployeeQuery, EmployeeSort, EmploymentStatus
+
+# The largest id or page number a query string may carry (a 32-bit integer column).
+_MAX_INT = 2**31 - 1
+
+
+class SwedishDateField(DateField):
+    """A date as ÅÅÅÅ-MM-DD (what ``<input type=date>`` sends), with a clear message."""
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        if not valuelist or not str(valuelist[0]).strip():
+            self.data = None
+            return
+        try:
+            self.data = datetime.strptime(str(valuelist[0]).strip(), "%Y-%m-%d").date()
+        except ValueError:
+            self.data = None
+            raise ValueError(str(_l("Skriv datumet som ÅÅÅÅ-MM-DD."))) from None
+
+
+def _off(**extra: str) -> dict[str, str]:
+    return {"autocomplete": "off", **extra}
+
+
+class EmployeeForm(FlaskForm):
+    """A person's details, for editing; :class:`NewEmployeeForm` adds the invitation. The
+    views fill in the municipality and unit choices (the user's own) and drop the
+    municipality field when the user manages only one."""
+
+    first_name = StringField(
+        _l("Förnamn"),
+        validators=[DataRequired(_l("Fyll i förnamnet.")), Length(max=100)],
+        render_kw={"autocomplete": "given-name"},
+    )
+    last_name = StringField(
+        _l("Efternamn"),
+        validators=[DataRequired(_l("Fyll i efternamnet.")), Length(max=100)],
+        render_kw={"autocomplete": "family-name"},
+    )
+    email = EmailField(
+        _l("E-post"),
+        description=_l("Arbetsadressen. Personen loggar in med den och får sina påminnelser dit."),
+        validators=[
+            DataRequired(_l("Fyll i e-postadressen.")),
+            Email(_l("Skriv en e-postadress som namn@kommun.se.")),
+            Length(max=254),
+        ],
+        render_kw={"autocomplete": "email", "spellcheck": "false"},
+    )
+    municipality = SelectField(_l("Kommun"), validators=[DataRequired(_l("Välj en kommun."))])
+    unit = SelectField(
+        _l("Enhet"),
+        description=_l("Enhetens sektor avgör vilka kurser personen ska gå."),
+        validators=[DataRequired(_l("Välj en enhet."))],
+        render_kw={"autocomplete": "off"},
+    )
+    hire_date = SwedishDateField(
+        _l("Anställningsdatum"),
+        description=_l("Sista dag för kurserna räknas från den här dagen."),
+        validators=[InputRequired(_l("Fyll i anställningsdatum."))],
+        render_kw=_off(),
+    )
+    employee_number = StringField(
+        _l("Anställningsnummer"),
+        description=_l(
+            "Valfritt. Numret i HR-systemet; används för att känna igen personen vid import."
+        ),
+        validators=[Optional(), Length(max=50)],
+        render_kw=_off(spellcheck="false"),
+    )
+    manager_email = EmailField(
+        _l("Chefens e-post"),
+        description=_l("Valfritt. Chefen måste finnas i samma kommun."),
+        validators=[
+            Optional(),
+            Email(_l("Skriv en e-postadress som namn@kommun.se.")),
+            Length(max=254),
+        ],
+        render_kw=_off(spellcheck="false"),
+    )
+    end_date = SwedishDateField(
+        _l("Slutdatum"),
+        description=_l(
+            "Valfritt. Från och med slutdatumet är kontot avstängt, alla inloggningar avslutas "
+            "och personen får inga fler påminnelser. Historiken sparas. Ta bort datumet för att "
+            "återanställa personen."
+        ),
+        validators=[Optional()],
+        render_kw=_off(),
+    )
+    language = SelectField(
+        _l("Språk"),
+        description=_l("Språket i e-post och på sidorna för personen."),
+        default="sv",
+        render_kw=_off(),
+    )
+    submit = SubmitField(_l("Spara"))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Each language named in itself, so a reader of either finds theirs.
+        self.language.choices = [
+            SelectChoice("sv", "Svenska", render_kw={"lang": "sv"}),
+            SelectChoice("en", "English", render_kw={"lang": "en"}),
+        ]
+
+
+class NewEmployeeForm(EmployeeForm):
+    send_invitation = BooleanField(
+        _l("Skicka välkomstmejl nu"),
+        description=_l(
+            "Mejlet listar kurserna med sista dag och har en länk för att välja lösenord."
+        ),
+        default=True,
+    )
+    submit = SubmitField(_l("Lägg till"))
+
+    def __init__(self, *args: Any, today: date | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if today is not None and not self.is_submitted() and self.hire_date.data is None:
+            self.hire_date.data = today
+
+
+class InviteForm(FlaskForm):
+    submit = SubmitField(_l("Skicka inbjudan igen"))
+
+
+class AssignCourseForm(FlaskForm):
+    course = SelectField(_l("Kurs"), validators=[DataRequired(_l("Välj en kurs."))])
+    due_date = SwedishDateField(
+        _l("Sista dag"),
+        validators=[InputRequired(_l("Fyll i sista dag."))],
+        render_kw=_off(),
+    )
+    submit = SubmitField(_l("Tilldela kursen"))
+
+
+class ExemptionForm(FlaskForm):
+    """Exempt from one assignment (``exempt`` = 1, a reason required) or lift it (0)."""
+
+    exempt = HiddenField(default="1")
+    reason = TextAreaField(
+        _l("Skäl till undantaget"),
+        description=_l("Till exempel: har gått motsvarande utbildning hos tidigare arbetsgivare."),
+        validators=[Length(max=500)],
+        render_kw={"rows": 2, "autocomplete": "off"},
+    )
+
+
+class UnitForm(FlaskForm):
+    municipality = SelectField(_l("Kommun"), validators=[DataRequired(_l("Välj en kommun."))])
+    name = StringField(
+        _l("Namn"),
+        validators=[DataRequired(_l("Fyll i enhetens namn.")), Length(max=200)],
+        render_kw=_off(),
+    )
+    sector = SelectField(
+        _l("Sektor"),
+        description=_l("Sektorn avgör vilka kurser enhetens personal ska gå."),
+        validators=[DataRequired(_l("Välj en sektor."))],
+        render_kw=_off(),
+    )
+    submit = SubmitField(_l("Lägg till enheten"))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.sector.choices = [SelectChoice("", str(_l("Välj sektor")))] + [
+            SelectChoice(sector.value, sector.label) for sector in Sector
+        ]
+
+
+class EditUnitForm(UnitForm):
+    sector = SelectField(
+        _l("Sektor"),
+        description=_l(
+            "Byter du sektor räknas kurskraven om direkt för all personal på enheten: kurser "
+            "som den nya sektorn kräver tilldelas, och kurser som inte längre krävs tas bort. "
+            "Genomförda kurser finns kvar."
+        ),
+        validators=[DataRequired(_l("Välj en sektor."))],
+        render_kw=_off(),
+    )
+    active = BooleanField(
+        _l("Enheten är aktiv"),
+        description=_l(
+            "Ta bort bocken för att avveckla enheten. Det går först när ingen arbetar där."
+        ),
+    )
+    submit = SubmitField(_l("Spara"))
+
+
+# --- the list's query string ----------------------------------------------------------------
+
+
+def _positive_int(value: str | None) -> int | None:
+    value = (value or "").strip()
+    if not value.isascii() or not value.isdigit() or len(value) > 10:
+        return None
+    number = int(value)
+    return number if 0 < number <= _MAX_INT else None
+
+
+def _enum(enum_cls: Any, value: str | None) -> Any:
+    try:
+        return enum_cls(value)
+    except ValueError:
+        return None
+
+
+def employee_query(args: Mapping[str, str]) -> EmployeeQuery:
+    """The list's search, filters, order and page from the URL; what does not parse is
+    ignored, so an edited or stale link still shows a list."""
+    return EmployeeQuery(
+        text=(args.get("q") or "").strip()[:200],
+        municipality_id=_positive_int(args.get("municipality")),
+        unit_id=_positive_int(args.get("unit")),
+        sector=_enum(Sector, args.get("sector")),
+        status=_enum(EmploymentStatus, args.get("status")),
+        has_overdue=args.get("overdue") in ("1", "on", "true"),
+        sort=_enum(EmployeeSort, args.get("sort")) or EmployeeSort.NAME,
+        descending=args.get("dir") == "desc",
+        page=_positive_int(args.get("page")) or 1,
+    )
+
+
+def query_args(query: EmployeeQuery, **changes: Any) -> dict[str, Any]:
+    """The query string for ``query`` with ``changes`` applied, without defaults, so links
+    stay short."""
+    values: dict[str, Any] = {
+        "q": query.text or None,
+        "municipality": query.municipality_id,
+        "unit": query.unit_id,
+        "sector": query.sector.value if query.sector else None,
+        "status": query.status.value if query.status else None,
+        "overdue": 1 if query.has_overdue else None,
+        "sort": query.sort.value if query.sort != EmployeeSort.NAME else None,
+        "dir": "desc" if query.descending else None,
+        "page": query.page if query.page > 1 else None,
+    }
+    values.update(changes)
+    return {key: value for key, value in values.items() if value not in (None, "")}

@@ -70,6 +70,7 @@ class OutboxStatus(StrEnum):
     SENDING = "sending"
     SENT = "sent"
     FAILED = "failed"
+    CANCELLED = "cancelled"  # no longer applies when its turn came (the recipient left)
 
 
 def enum_type(enum_cls: type[StrEnum]) -> sa.Enum:

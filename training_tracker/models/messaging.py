@@ -35,6 +35,9 @@ class OutboxMessage(db.Model):
     subject: Mapped[str] = mapped_column(sa.String(300))
     body_text: Mapped[str] = mapped_column(sa.Text)
     body_html: Mapped[str | None] = mapped_column(sa.Text)
+    # A message queued in bulk (the welcome mails of an import) is written when it is sent:
+    # ``template`` names a registered renderer, and subject and body stay empty until then.
+    template: Mapped[str | None] = mapped_column(sa.String(50))
     status: Mapped[OutboxStatus] = mapped_column(
         enum_type(OutboxStatus), default=OutboxStatus.QUEUED
     )

@@ -19,7 +19,7 @@ from zxcvbn import zxcvbn
 from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
 from training_tracker import clock
-from training_tracker.models import Assignment, Course, Employee, OutboxMessage
+from training_tracker.models import Assignment, AuditEvent, Course, Employee, OutboxMessage
 from training_tracker.services import audit, outbox
 
 # Argon2id, memory-hard: argon2-cffi's defaults follow RFC 9106's low-memory profile.
@@ -128,7 +128,11 @@ def _serializer(purpose: TokenPurpose) -> URLSafeTimedSerializer:
 def _password_fingerprint(employee: Employee) -> str:
     # Part of every link: once the password changes, every earlier link stops working, which
     # is what makes invitation and reset links single-use.
-    return hashlib.sha256((employee.password_hash or "no-password").encode()).hexdigest()[:16]
+    return _fingerprint(employee.password_hash)
+
+
+def _fingerprint(password_hash: str | None) -> str:
+    return hashlib.sha256((password_hash or "no-password").encode()).hexdigest()[:16]
 
 
 def make_token(employee: Employee, purpose: TokenPurpose) -> str:
@@ -157,25 +161,32 @@ def check_token(session: Session, token: str, purpose: TokenPurpose) -> TokenChe
     return TokenCheck(employee, None)
 
 
-def queue_invitation(
-    session: Session, employee: Employee, *, actor: Employee | None, key: str | None = None
-) -> bool:
-    """Queue the mail with a set-password link. Returns False if that mail was queued
-    already (the same key), so a double click sends one mail."""
-    token = make_token(employee, TokenPurpose.INVITATION)
+def _open_assignments(session: Session, employee_ids: list[int]) -> dict[int, list[Assignment]]:
+    by_employee: dict[int, list[Assignment]] = {employee_id: [] for employee_id in employee_ids}
+    for chunk in _chunks(employee_ids):
+        for assignment in session.scalars(
+            sa.select(Assignment)
+            .join(Assignment.course)
+            .where(
+                Assignment.employee_id.in_(chunk),
+                Assignment.removed_at.is_(None),
+                ~Assignment.exempt,
+            )
+            .options(selectinload(Assignment.course))
+            .order_by(Assignment.due_date, Course.title)
+        ):
+            by_employee[assignment.employee_id].append(assignment)
+    return by_employee
+
+
+def _chunks(ids: list[int], size: int = 900) -> list[list[int]]:
+    return [ids[i : i + size] for i in range(0, len(ids), size)]
+
+
+def _invitation(employee: Employee, assignments: list[Assignment]) -> outbox.RenderedMail:
     # The welcome mail lists what is required, so a new hire can start before signing in.
-    assignments = session.scalars(
-        sa.select(Assignment)
-        .join(Assignment.course)
-        .where(
-            Assignment.employee_id == employee.id,
-            Assignment.removed_at.is_(None),
-            ~Assignment.exempt,
-        )
-        .options(selectinload(Assignment.course))
-        .order_by(Assignment.due_date, Course.title)
-    ).all()
-    mail = outbox.render_mail(
+    token = make_token(employee, TokenPurpose.INVITATION)
+    return outbox.render_mail(
         "invitation",
         employee.preferred_language,
         employee=employee,
@@ -184,12 +195,96 @@ def queue_invitation(
         start_url=outbox.absolute_url("main.home"),
         valid_days=current_app.config["INVITATION_MAX_AGE_HOURS"] // 24,
     )
-    key = key or f"invitation:{employee.id}:{_password_fingerprint(employee)}:{clock.today()}"
+
+
+def _invitation_key(employee: Employee) -> str:
+    # One invitation per account, password and day: a double click queues one mail.
+    return f"invitation:{employee.id}:{_password_fingerprint(employee)}:{clock.today()}"
+
+
+def queue_invitation(
+    session: Session, employee: Employee, *, actor: Employee | None, key: str | None = None
+) -> bool:
+    """Queue the welcome mail: the required courses with their due dates and links, and a
+    set-password link. Returns False if that mail was queued already (the same key), so a
+    double click sends one mail."""
+    session.flush()
+    mail = _invitation(employee, _open_assignments(session, [employee.id])[employee.id])
+    key = key or _invitation_key(employee)
     queued = outbox.queue_mail(session, key=key, kind="invitation", recipient=employee, mail=mail)
     if queued is not None:
         employee.invited_at = clock.utcnow()
         audit.record(session, "auth.invitation_queued", actor=actor, subject=employee)
     return queued is not None
+
+
+def queue_invitations(
+    session: Session,
+    employee_ids: list[int],
+    *,
+    actor: Employee | None,
+    mark_invited: bool = True,
+) -> int:
+    """The welcome mail for many new employees at once (an import). Queued unwritten, in one
+    bulk insert: each is written by :func:`_write_invitation` when the sender's turn comes, so
+    20,000 of them cost a second or two here, and each lists the courses as they are when it
+    is sent. Returns how many were queued (a mail queued before is not queued again)."""
+    if not employee_ids:
+        return 0
+    session.flush()
+    now = clock.utcnow()
+    messages: list[dict[str, object]] = []
+    today = clock.today()
+    for chunk in _chunks(employee_ids):
+        for employee_id, email, password_hash in session.execute(
+            sa.select(Employee.id, Employee.email, Employee.password_hash).where(
+                Employee.id.in_(chunk)
+            )
+        ):
+            key = f"invitation:{employee_id}:{_fingerprint(password_hash)}:{today}"
+            messages.append(
+                {
+                    "idempotency_key": key,
+                    "kind": "invitation",
+                    "template": "invitation",
+                    "recipient_id": employee_id,
+                    "recipient_email": email,
+                    "subject": "",
+                    "body_text": "",
+                    "body_html": None,
+                }
+            )
+    queued_ids = outbox.queue_many(session, messages, now=now)
+    for chunk in _chunks(queued_ids) if mark_invited else []:
+        session.execute(
+            sa.update(Employee)
+            .where(Employee.id.in_(chunk))
+            .values(invited_at=now)
+            .execution_options(synchronize_session=False)
+        )
+    if queued_ids:
+        session.connection().execute(
+            sa.insert(AuditEvent.__table__),
+            [
+                {
+                    "occurred_at": now,
+                    "actor_id": actor.id if actor else None,
+                    "action": "auth.invitation_queued",
+                    "subject_employee_id": employee_id,
+                    "details": {},
+                }
+                for employee_id in queued_ids
+            ],
+        )
+    return len(queued_ids)
+
+
+@outbox.register_renderer("invitation")
+def _write_invitation(session: Session, message: OutboxMessage) -> outbox.RenderedMail | None:
+    employee = session.get(Employee, message.recipient_id) if message.recipient_id else None
+    if employee is None or not employee.active:
+        return None
+    return _invitation(employee, _open_assignments(session, [employee.id])[employee.id])
 
 
 def request_password_reset(session: Session, email: str) -> None:

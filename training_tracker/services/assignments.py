@@ -213,7 +213,8 @@ def recompute_assignments(
         Assignment.course_id == required.c.course_id,
     )
     created = connection.execute(
-        sa.insert(Assignment).from_select(
+        sa.insert(Assignment)
+        .from_select(
             ["employee_id", "course_id", "rule_id", "due_date", "source", "assigned_at", "exempt"],
             sa.select(
                 required.c.employee_id,
@@ -225,6 +226,8 @@ def recompute_assignments(
                 sa.false(),
             ).where(~sa.exists().where(same_pair)),
         )
+        # psycopg resets an INSERT's rowcount when the cursor closes (it answered -1).
+        .execution_options(preserve_rowcount=True)
     ).rowcount
     updated = connection.execute(
         sa.update(Assignment)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
 from datetime import date, timedelta
 from enum import StrEnum
@@ -11,6 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -20,16 +22,19 @@ from training_tracker.models import (
     AssignmentSource,
     AuditEvent,
     Completion,
+    CompletionStatus,
     Course,
+    CourseStatus,
     Employee,
     Municipality,
+    Provider,
     Sector,
     Unit,
 )
 from training_tracker.services import audit
 from training_tracker.services.accounts import normalise_email, queue_invitation
-from training_tracker.services.assignments import overdue, recompute_assignments
-from training_tracker.services.scope import Access, employee_scope
+from training_tracker.services.assignments import employed_on, overdue, recompute_assignments
+from training_tracker.services.scope import Access, employee_in_scope, employee_scope
 
 
 class EmployeeError(ValueError):
@@ -68,9 +73,13 @@ class EmployeeData:
     manager_id: int | None = None
     end_date: date | None = None
     preferred_language: str = "sv"
+    # When given, the manager is looked up by e-mail among the staff of ``municipality_id``
+    # (replacing ``manager_id``); an unknown address is an error on this field.
+    manager_email: str | None = None
 
 
-AUDITED_FIELDS = [f.name for f in fields(EmployeeData)]
+# What is stored on the employee and audited; ``manager_email`` only finds ``manager_id``.
+AUDITED_FIELDS = [f.name for f in fields(EmployeeData) if f.name != "manager_email"]
 
 
 def snapshot(employee: Employee) -> dict[str, Any]:
@@ -83,31 +92,83 @@ def snapshot(employee: Employee) -> dict[str, Any]:
 
 
 def _clean(data: EmployeeData) -> EmployeeData:
-    data.first_name = data.first_name.strip()
-    data.last_name = data.last_name.strip()
+    data.first_name = " ".join(data.first_name.split())
+    data.last_name = " ".join(data.last_name.split())
     data.email = normalise_email(data.email)
     data.employee_number = (data.employee_number or "").strip() or None
+    data.manager_email = normalise_email(data.manager_email or "") or None
     return data
 
 
-def _check(session: Session, data: EmployeeData, employee: Employee | None = None) -> None:
+def _name_for(session: Session, actor: Employee | None, other: Employee) -> str | None:
+    """The other person's name if ``actor`` may manage them (or no one is signed in: the
+    CLI); None otherwise, so an error message reveals nobody outside the actor's scope."""
+    if actor is None or employee_in_scope(session, actor, other.id, Access.MANAGE) is not None:
+        return other.full_name
+    return None
+
+
+def find_manager(
+    session: Session, email: str, municipality_id: int, *, current_id: int | None = None
+) -> Employee:
+    """The active employee of ``municipality_id`` with this e-mail, to be someone's manager.
+    ``current_id`` (the manager a person has now) is accepted even after that manager left,
+    so editing something else does not force HR to change the manager too."""
+    manager = session.scalars(
+        sa.select(Employee).where(
+            Employee.email == normalise_email(email),
+            Employee.municipality_id == municipality_id,
+            sa.or_(Employee.active, Employee.id == current_id),
+        )
+    ).one_or_none()
+    if manager is None:
+        raise EmployeeError(
+            _("Det finns ingen anställd i kommunen med e-postadressen %(email)s.", email=email),
+            "manager_email",
+        )
+    return manager
+
+
+def _check(
+    session: Session,
+    data: EmployeeData,
+    employee: Employee | None = None,
+    *,
+    actor: Employee | None = None,
+) -> None:
     """Refuse what the database would refuse, with a message HR can act on."""
+    if not data.first_name:
+        raise EmployeeError(_("Fyll i förnamnet."), "first_name")
+    if not data.last_name:
+        raise EmployeeError(_("Fyll i efternamnet."), "last_name")
+    if not data.email or "@" not in data.email:
+        raise EmployeeError(_("Fyll i en giltig e-postadress."), "email")
+    if data.preferred_language not in ("sv", "en"):
+        raise EmployeeError(_("Välj svenska eller engelska."), "preferred_language")
     if data.end_date and data.hire_date and data.end_date < data.hire_date:
         raise EmployeeError(_("Slutdatum kan inte vara före anställningsdatum."), "end_date")
     unit = session.get(Unit, data.unit_id)
     if unit is None or unit.municipality_id != data.municipality_id:
         raise EmployeeError(_("Enheten hör inte till den valda kommunen."), "unit_id")
+    if not unit.active and (employee is None or employee.unit_id != unit.id):
+        raise EmployeeError(_("Enheten %(unit)s är avvecklad.", unit=unit.name), "unit_id")
     others = sa.select(Employee).where(Employee.email == data.email)
     if employee is not None:
         others = others.where(Employee.id != employee.id)
     if (other := session.scalars(others).first()) is not None:
-        if other.active:
-            message = _("E-postadressen används redan av %(name)s.", name=other.full_name)
+        name = _name_for(session, actor, other)
+        if name is None:
+            message = _(
+                "E-postadressen används redan av en person i en annan kommun. Kontakta den "
+                "kommunens HR."
+            )
+        elif other.active:
+            message = _("E-postadressen används redan av %(name)s.", name=name)
         else:
             message = _(
                 "E-postadressen tillhör %(name)s, som har slutat. Öppna personen och ta bort "
                 "slutdatumet för att återanställa.",
-                name=other.full_name,
+                name=name,
             )
         raise EmployeeError(message, "email")
     if data.employee_number:
@@ -119,11 +180,24 @@ def _check(session: Session, data: EmployeeData, employee: Employee | None = Non
             others = others.where(Employee.id != employee.id)
         if (other := session.scalars(others).first()) is not None:
             raise EmployeeError(
-                _("Anställningsnumret används redan av %(name)s.", name=other.full_name),
+                _(
+                    "Anställningsnumret används redan av %(name)s.",
+                    name=_name_for(session, actor, other) or other.employee_number,
+                ),
                 "employee_number",
             )
-    if data.manager_id is not None and employee is not None and data.manager_id == employee.id:
-        raise EmployeeError(_("En person kan inte vara sin egen chef."), "manager_id")
+    if data.manager_email:
+        current_id = employee.manager_id if employee is not None else None
+        data.manager_id = find_manager(
+            session, data.manager_email, data.municipality_id, current_id=current_id
+        ).id
+    if data.manager_id is not None:
+        if employee is not None and data.manager_id == employee.id:
+            field_name = "manager_email" if data.manager_email else "manager_id"
+            raise EmployeeError(_("En person kan inte vara sin egen chef."), field_name)
+        manager = session.get(Employee, data.manager_id)
+        if manager is None or manager.municipality_id != data.municipality_id:
+            raise EmployeeError(_("Chefen måste vara anställd i samma kommun."), "manager_id")
 
 
 def create_employee(
@@ -138,7 +212,7 @@ def create_employee(
     welcome mail with the courses, their due dates and the set-password link is queued."""
     today = today or clock.today()
     data = _clean(data)
-    _check(session, data)
+    _check(session, data, actor=actor)
     employee = Employee(**{name: getattr(data, name) for name in AUDITED_FIELDS})
     session.add(employee)
     session.flush()
@@ -169,7 +243,7 @@ def update_employee(
     """Change what HR changed; returns {field: [before, after]} (empty: nothing changed)."""
     today = today or clock.today()
     data = _clean(data)
-    _check(session, data, employee)
+    _check(session, data, employee, actor=actor)
     before = snapshot(employee)
     for name in AUDITED_FIELDS:
         setattr(employee, name, getattr(data, name))
@@ -342,8 +416,14 @@ def search_employees(
     if query.status is not None:
         conditions.append(_status_clause(query.status, today))
     if query.has_overdue:
-        conditions.append(sa.exists().where(Assignment.employee_id == Employee.id, overdue(today)))
-    total = session.scalar(sa.select(sa.func.count()).select_from(Employee).where(*conditions))
+        # A leaver owes nothing: only people still employed count as overdue.
+        conditions.append(
+            sa.and_(
+                employed_on(today),
+                sa.exists().where(Assignment.employee_id == Employee.id, overdue(today)),
+            )
+        )
+    total = session.scalar(sa.select(sa.func.count()).select_from(Employee).where(*conditions)) or 0
     order: list[Any]
     if query.sort == EmployeeSort.HIRE_DATE:
         order = [Employee.hire_date]
@@ -354,7 +434,8 @@ def search_employees(
     else:
         order = [Employee.last_name, Employee.first_name]
     order = [column.desc() if query.descending else column.asc() for column in order]
-    page = max(1, query.page)
+    # A page past the end (a bookmark, a list that shrank) shows the last page.
+    page = min(max(1, query.page), max(1, math.ceil(total / per_page)))
     employees = session.scalars(
         sa.select(Employee)
         .where(*conditions)
@@ -370,30 +451,270 @@ def search_employees(
             .group_by(Assignment.employee_id)
         ).all()
     )
-    rows = [
-        EmployeeRow(e, employment_status(e, today), overdue_counts.get(e.id, 0)) for e in employees
-    ]
-    return EmployeePage(rows=rows, total=total or 0, page=page, per_page=per_page)
+    rows = []
+    for employee in employees:
+        status = employment_status(employee, today)
+        overdue_count = 0 if status == EmploymentStatus.LEFT else overdue_counts.get(employee.id, 0)
+        rows.append(EmployeeRow(employee, status, overdue_count))
+    return EmployeePage(rows=rows, total=total, page=page, per_page=per_page)
 
 
 # --- one person's page ----------------------------------------------------------------------
+
+
+class AssignmentState(StrEnum):
+    """Where one assignment stands, as HR reads it on a person's page."""
+
+    REMOVED = "removed"  # no longer required (a rule ended, the person left)
+    EXEMPT = "exempt"
+    VERIFIED = "verified"
+    REPORTED = "reported"
+    OVERDUE = "overdue"
+    PENDING = "pending"
+
+    @property
+    def label(self) -> str:
+        return str(ASSIGNMENT_STATE_LABELS[self])
+
+
+ASSIGNMENT_STATE_LABELS = {
+    AssignmentState.REMOVED: _l("Borttagen"),
+    AssignmentState.EXEMPT: _l("Undantagen"),
+    AssignmentState.VERIFIED: _l("Klar"),
+    AssignmentState.REPORTED: _l("Rapporterad"),
+    AssignmentState.OVERDUE: _l("Försenad"),
+    AssignmentState.PENDING: _l("Ej påbörjad"),
+}
+
+COMPLETION_STATUS_LABELS = {
+    CompletionStatus.REPORTED: _l("Rapporterad"),
+    CompletionStatus.VERIFIED: _l("Godkänd"),
+    CompletionStatus.REJECTED: _l("Avvisad"),
+    CompletionStatus.WITHDRAWN: _l("Återkallad"),
+}
+
+ACTION_LABELS = {
+    "employee.created": _l("Lades till"),
+    "employee.updated": _l("Uppgifterna ändrades"),
+    "employee.deactivated": _l("Slutade – kontot avaktiverades"),
+    "employee.reactivated": _l("Återanställd – kontot aktiverades igen"),
+    "assignment.assigned": _l("Kurs tilldelad"),
+    "assignment.exempted": _l("Undantagen från kurs"),
+    "assignment.exemption_lifted": _l("Undantag borttaget"),
+    "auth.invitation_queued": _l("Inbjudan lades i utkorgen"),
+    "auth.login": _l("Loggade in"),
+    "auth.password_set": _l("Valde lösenord"),
+    "auth.sessions_ended": _l("Alla inloggningar avslutades"),
+    "auth.password_reset_requested": _l("Bad om nytt lösenord"),
+    "roles.granted": _l("Fick en roll"),
+    "roles.revoked": _l("En roll togs bort"),
+}
+
+FIELD_LABELS = {
+    "first_name": _l("Förnamn"),
+    "last_name": _l("Efternamn"),
+    "email": _l("E-post"),
+    "municipality_id": _l("Kommun"),
+    "unit_id": _l("Enhet"),
+    "hire_date": _l("Anställningsdatum"),
+    "employee_number": _l("Anställningsnummer"),
+    "manager_id": _l("Chef"),
+    "end_date": _l("Slutdatum"),
+    "preferred_language": _l("Språk"),
+    "exempt": _l("Undantagen"),
+    "reason": _l("Skäl"),
+    "due_date": _l("Sista dag"),
+    "source": _l("Källa"),
+    "removed": _l("Borttagen"),
+}
+
+LANGUAGE_LABELS = {"sv": _l("Svenska"), "en": _l("Engelska")}
+SOURCE_LABELS = {
+    AssignmentSource.RULE.value: _l("Regel"),
+    AssignmentSource.MANUAL.value: _l("Manuell"),
+}
+
+
+def action_label(action: str) -> str:
+    if action in ACTION_LABELS:
+        return str(ACTION_LABELS[action])
+    if action.startswith("import"):
+        return _("Import från HR-systemet")
+    return action
+
+
+@dataclass
+class AssignmentLine:
+    assignment: Assignment
+    state: AssignmentState
+
+
+@dataclass
+class Change:
+    label: str
+    before: str
+    after: str
+
+
+@dataclass
+class HistoryEntry:
+    event: AuditEvent
+    label: str
+    actor_name: str
+    note: str = ""
+    changes: list[Change] = field(default_factory=list)
 
 
 @dataclass
 class EmployeeRecord:
     employee: Employee
     status: EmploymentStatus
-    assignments: list[Assignment]
+    assignments: list[AssignmentLine]
     completions: list[Completion]
-    audit_events: list[AuditEvent]
-    actors: dict[int, str]
+    history: list[HistoryEntry]
+
+
+def _assignment_state(
+    assignment: Assignment, best: CompletionStatus | None, today: date
+) -> AssignmentState:
+    if assignment.removed_at is not None:
+        return AssignmentState.REMOVED
+    if assignment.exempt:
+        return AssignmentState.EXEMPT
+    if best == CompletionStatus.VERIFIED:
+        return AssignmentState.VERIFIED
+    if best == CompletionStatus.REPORTED:
+        return AssignmentState.REPORTED
+    return AssignmentState.OVERDUE if assignment.due_date < today else AssignmentState.PENDING
+
+
+class _Names:
+    """Names for the ids an audit trail holds (units, municipalities, people, courses),
+    fetched in one query per kind."""
+
+    def __init__(self, session: Session, events: list[AuditEvent]) -> None:
+        ids: dict[str, set[int]] = {"unit": set(), "municipality": set(), "person": set()}
+        course_ids: set[int] = set()
+        course_keys: set[str] = set()
+        for event in events:
+            details = event.details or {}
+            if event.actor_id is not None:
+                ids["person"].add(event.actor_id)
+            for name, pair in _change_pairs(details):
+                kind = {"unit_id": "unit", "municipality_id": "municipality"}.get(
+                    name, "person" if name == "manager_id" else ""
+                )
+                if kind:
+                    ids[kind].update(v for v in pair if isinstance(v, int))
+            if isinstance(details.get("course_id"), int):
+                course_ids.add(details["course_id"])
+            if isinstance(details.get("course"), str):
+                course_keys.add(details["course"])
+        self.units = dict(
+            session.execute(sa.select(Unit.id, Unit.name).where(Unit.id.in_(ids["unit"]))).all()
+        )
+        self.municipalities = dict(
+            session.execute(
+                sa.select(Municipality.id, Municipality.name).where(
+                    Municipality.id.in_(ids["municipality"])
+                )
+            ).all()
+        )
+        self.people = {
+            person_id: f"{first} {last}"
+            for person_id, first, last in session.execute(
+                sa.select(Employee.id, Employee.first_name, Employee.last_name).where(
+                    Employee.id.in_(ids["person"])
+                )
+            )
+        }
+        courses = session.execute(
+            sa.select(Course.id, Course.key, Course.title).where(
+                sa.or_(Course.id.in_(course_ids), Course.key.in_(course_keys))
+            )
+        ).all()
+        self.course_by_id = {course_id: title for course_id, _key, title in courses}
+        self.course_by_key = {key: title for _id, key, title in courses}
+
+    def value(self, name: str, value: Any) -> str:
+        if value is None or value == "":
+            return "–"
+        if isinstance(value, bool):
+            return _("Ja") if value else _("Nej")
+        lookup: dict[Any, Any] = {
+            "unit_id": self.units,
+            "municipality_id": self.municipalities,
+            "manager_id": self.people,
+            "preferred_language": LANGUAGE_LABELS,
+            "source": SOURCE_LABELS,
+        }.get(name, {})
+        return str(lookup.get(value, value))
+
+    def course(self, details: dict[str, Any]) -> str:
+        if isinstance(details.get("course_id"), int):
+            return self.course_by_id.get(details["course_id"], "")
+        if isinstance(details.get("course"), str):
+            return self.course_by_key.get(details["course"], details["course"])
+        return ""
+
+
+def _change_pairs(details: dict[str, Any]) -> list[tuple[str, tuple[Any, Any]]]:
+    """(field, (before, after)) from either audit shape: ``changes: {field: [before, after]}``
+    or ``before: {...}, after: {...}`` (``after`` alone, for something created, is left out:
+    the page shows what holds now)."""
+    pairs: list[tuple[str, tuple[Any, Any]]] = []
+    changes = details.get("changes")
+    if isinstance(changes, dict):
+        for name, pair in changes.items():
+            if isinstance(pair, list | tuple) and len(pair) == 2:
+                pairs.append((name, (pair[0], pair[1])))
+    before, after = details.get("before"), details.get("after")
+    if isinstance(before, dict) and isinstance(after, dict):
+        for name in dict.fromkeys([*before, *after]):
+            if before.get(name) != after.get(name):
+                pairs.append((name, (before.get(name), after.get(name))))
+    return pairs
+
+
+def _history(session: Session, events: list[AuditEvent]) -> list[HistoryEntry]:
+    names = _Names(session, events)
+    entries = []
+    for event in events:
+        details = event.details or {}
+        if event.actor_id is None:
+            actor_name = _("Systemet")
+        else:
+            actor_name = names.people.get(event.actor_id, _("Borttagen användare"))
+        note = names.course(details)
+        if event.action == "assignment.assigned" and details.get("due_date"):
+            note = _("%(course)s, sista dag %(date)s", course=note, date=details["due_date"])
+        elif event.action == "employee.deactivated" and details.get("end_date"):
+            note = _("Slutdatum %(date)s", date=details["end_date"])
+        changes = [
+            Change(
+                label=str(FIELD_LABELS.get(name, name)),
+                before=names.value(name, before),
+                after=names.value(name, after),
+            )
+            for name, (before, after) in _change_pairs(details)
+        ]
+        entries.append(
+            HistoryEntry(
+                event=event,
+                label=action_label(event.action),
+                actor_name=actor_name,
+                note=note,
+                changes=changes,
+            )
+        )
+    return entries
 
 
 def employee_record(
     session: Session, employee: Employee, *, today: date | None = None
 ) -> EmployeeRecord:
-    """Everything HR sees on a person's page: assignments (closed ones too), completions and
-    the audit history."""
+    """Everything HR sees on a person's page: assignments (closed ones too) with their state,
+    completions and the audit history."""
     today = today or clock.today()
     assignments = session.scalars(
         sa.select(Assignment)
@@ -406,34 +727,104 @@ def employee_record(
         sa.select(Completion)
         .where(Completion.employee_id == employee.id)
         .options(selectinload(Completion.course))
-        .order_by(Completion.completed_on.desc())
+        .order_by(Completion.completed_on.desc(), Completion.id.desc())
     ).all()
+    best: dict[int, CompletionStatus] = {}
+    for completion in completions:
+        counts = completion.status in (CompletionStatus.VERIFIED, CompletionStatus.REPORTED)
+        valid = completion.expires_on is None or completion.expires_on > today
+        if counts and valid and best.get(completion.course_id) != CompletionStatus.VERIFIED:
+            best[completion.course_id] = completion.status
     events = session.scalars(
         sa.select(AuditEvent)
         .where(AuditEvent.subject_employee_id == employee.id)
         .order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
         .limit(200)
     ).all()
-    actor_ids = {event.actor_id for event in events if event.actor_id is not None}
-    actors = {
-        actor_id: f"{first} {last}"
-        for actor_id, first, last in session.execute(
-            sa.select(Employee.id, Employee.first_name, Employee.last_name).where(
-                Employee.id.in_(actor_ids)
-            )
-        )
-    }
     return EmployeeRecord(
         employee=employee,
         status=employment_status(employee, today),
-        assignments=list(assignments),
+        assignments=[
+            AssignmentLine(a, _assignment_state(a, best.get(a.course_id), today))
+            for a in assignments
+        ],
         completions=list(completions),
-        audit_events=list(events),
-        actors=actors,
+        history=_history(session, list(events)),
     )
 
 
+def open_assignment_count(session: Session, employee: Employee) -> int:
+    """Courses currently required of the person (not closed, not exempt)."""
+    return (
+        session.scalar(
+            sa.select(sa.func.count()).where(
+                Assignment.employee_id == employee.id,
+                Assignment.removed_at.is_(None),
+                ~Assignment.exempt,
+            )
+        )
+        or 0
+    )
+
+
+def resend_invitation(session: Session, employee: Employee, *, actor: Employee | None) -> bool:
+    """Queue the welcome mail again for someone who has not chosen a password yet. Returns
+    False when it was already queued today (a second click sends nothing more)."""
+    if not employee.active:
+        raise EmployeeError(
+            _("%(name)s har slutat och kan inte bjudas in.", name=employee.full_name)
+        )
+    if employee.password_hash:
+        raise EmployeeError(
+            _(
+                "%(name)s har redan valt ett lösenord. Har personen glömt det väljer hen "
+                "”Glömt lösenordet?” på inloggningssidan.",
+                name=employee.full_name,
+            )
+        )
+    return queue_invitation(session, employee, actor=actor)
+
+
 # --- one-off assignments and exemptions -----------------------------------------------------
+
+
+def assignable_courses(session: Session) -> list[Course]:
+    """Active courses HR may assign to one person, by provider and title."""
+    return list(
+        session.scalars(
+            sa.select(Course)
+            .join(Course.provider)
+            .where(Course.status == CourseStatus.ACTIVE)
+            .options(selectinload(Course.provider))
+            .order_by(Provider.name, Course.title)
+        )
+    )
+
+
+def assignment_in_scope(
+    session: Session, user: Employee, employee_id: int, assignment_id: int
+) -> Assignment | None:
+    """The assignment if it belongs to that employee and ``user`` manages them; None means
+    404."""
+    return session.scalars(
+        sa.select(Assignment)
+        .join(Employee, Employee.id == Assignment.employee_id)
+        .where(
+            Assignment.id == assignment_id,
+            Assignment.employee_id == employee_id,
+            employee_scope(user, Access.MANAGE),
+        )
+    ).one_or_none()
+
+
+def _assignment_snapshot(assignment: Assignment | None) -> dict[str, Any] | None:
+    if assignment is None:
+        return None
+    return {
+        "due_date": assignment.due_date.isoformat(),
+        "source": assignment.source.value,
+        "removed": assignment.removed_at is not None,
+    }
 
 
 def assign_course(
@@ -443,8 +834,18 @@ def assign_course(
     *,
     due_date: date,
     actor: Employee | None,
+    today: date | None = None,
 ) -> Assignment:
     """Require one course of one person, whatever the rules say; rules never close it."""
+    today = today or clock.today()
+    if not employee.active:
+        raise EmployeeError(
+            _("%(name)s har slutat; tilldela inga kurser.", name=employee.full_name), "course_id"
+        )
+    if course.status != CourseStatus.ACTIVE:
+        raise EmployeeError(_("Kursen är inte aktiv i katalogen."), "course_id")
+    if due_date < today:
+        raise EmployeeError(_("Sista dag kan inte ha passerat."), "due_date")
     assignment = session.scalars(
         sa.select(Assignment).where(
             Assignment.employee_id == employee.id, Assignment.course_id == course.id
@@ -459,6 +860,7 @@ def assign_course(
             ),
             "course_id",
         )
+    before = _assignment_snapshot(assignment)
     if assignment is None:
         assignment = Assignment(employee_id=employee.id, course_id=course.id, due_date=due_date)
         session.add(assignment)
@@ -476,8 +878,13 @@ def assign_course(
         object_id=assignment.id,
         course=course.key,
         due_date=due_date.isoformat(),
+        before=before,
+        after=_assignment_snapshot(assignment),
     )
     return assignment
+
+
+EXEMPTION_REASON_MAX = 500
 
 
 def set_exemption(
@@ -487,11 +894,20 @@ def set_exemption(
     exempt: bool,
     reason: str,
     actor: Employee | None,
-) -> None:
-    """Exempt one person from one assignment (a reason is required), or lift it."""
-    reason = reason.strip()
+) -> bool:
+    """Exempt one person from one assignment (a reason is required), or lift it. Returns
+    False when nothing changed (already so)."""
+    reason = " ".join((reason or "").split())
     if exempt and not reason:
         raise EmployeeError(_("Skriv varför personen undantas."), "reason")
+    if len(reason) > EXEMPTION_REASON_MAX:
+        raise EmployeeError(
+            _("Skälet får vara högst %(max)d tecken.", max=EXEMPTION_REASON_MAX), "reason"
+        )
+    if not exempt and not assignment.exempt:
+        return False
+    if exempt and assignment.exempt and assignment.exemption_reason == reason:
+        return False
     before = {"exempt": assignment.exempt, "reason": assignment.exemption_reason}
     assignment.exempt = exempt
     assignment.exemption_reason = reason if exempt else None
@@ -508,12 +924,13 @@ def set_exemption(
         before=before,
         after={"exempt": exempt, "reason": assignment.exemption_reason},
     )
+    return True
 
 
-def units_of(session: Session, municipality_ids: list[int] | None) -> list[Unit]:
+def units_of(session: Session, municipality_ids: Iterable[int] | None) -> list[Unit]:
     """Units to choose from, by municipality and name (all when ``municipality_ids`` is
     None)."""
     query = sa.select(Unit).join(Municipality).order_by(Municipality.name, Unit.name)
     if municipality_ids is not None:
-        query = query.where(Unit.municipality_id.in_(municipality_ids))
+        query = query.where(Unit.municipality_id.in_(list(municipality_ids)))
     return list(session.scalars(query.options(selectinload(Unit.municipality))))

@@ -9,17 +9,20 @@ from __future__ import annotations
 import logging
 import secrets
 import smtplib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import force_locale
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -62,6 +65,62 @@ def render_mail(template: str, language: str, **context: object) -> RenderedMail
     return RenderedMail(subject=" ".join(subject.split()), text=text, html=html)
 
 
+def message_values(
+    *, key: str, kind: str, recipient: Employee, mail: RenderedMail, now: datetime | None = None
+) -> dict[str, Any]:
+    """The columns of one outbox row."""
+    now = now or clock.utcnow()
+    return {
+        "idempotency_key": key,
+        "kind": kind,
+        "recipient_id": recipient.id,
+        "recipient_email": recipient.email,
+        "subject": mail.subject,
+        "body_text": mail.text,
+        "body_html": mail.html,
+        "status": OutboxStatus.QUEUED,
+        "attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+    }
+
+
+def queue_many(
+    session: Session, messages: list[dict[str, Any]], *, now: datetime | None = None
+) -> list[int]:
+    """Queue many messages with one executemany INSERT … ON CONFLICT DO NOTHING; returns the
+    recipient ids of those queued (a key queued before is skipped, as in :func:`queue_mail`)."""
+    if not messages:
+        return []
+    now = now or clock.utcnow()
+    rows = [
+        {"status": OutboxStatus.QUEUED.value, "attempts": 0, "next_attempt_at": now}
+        | message
+        | {"created_at": now}
+        for message in messages
+    ]
+    dialect = session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    connection = session.connection()
+    connection.execute(
+        insert(OutboxMessage.__table__).on_conflict_do_nothing(index_elements=["idempotency_key"]),
+        rows,
+    )
+    # Those whose row carries this call's timestamp were queued now; the others existed.
+    keys = [row["idempotency_key"] for row in rows]
+    queued: list[int] = []
+    for start in range(0, len(keys), 900):
+        queued.extend(
+            session.scalars(
+                sa.select(OutboxMessage.recipient_id).where(
+                    OutboxMessage.idempotency_key.in_(keys[start : start + 900]),
+                    OutboxMessage.created_at == now,
+                )
+            )
+        )
+    return queued
+
+
 def queue_mail(
     session: Session,
     *,
@@ -75,16 +134,7 @@ def queue_mail(
     Returns None when a message with this key was queued before: the unique key, not a check
     first, is what makes this safe when two processes try at once.
     """
-    message = OutboxMessage(
-        idempotency_key=key,
-        kind=kind,
-        recipient_id=recipient.id,
-        recipient_email=recipient.email,
-        subject=mail.subject,
-        body_text=mail.text,
-        body_html=mail.html,
-        next_attempt_at=clock.utcnow(),
-    )
+    message = OutboxMessage(**message_values(key=key, kind=kind, recipient=recipient, mail=mail))
     try:
         with session.begin_nested():
             session.add(message)
@@ -168,6 +218,29 @@ def backend_from_config() -> MailBackend:
     raise RuntimeError(f"MAIL_BACKEND must be smtp, console or file, not {kind!r}")
 
 
+# Renderers of messages queued unwritten (``template`` set): given the row, they return the
+# mail, or None when it no longer applies. Registered by the module that owns the mail.
+Renderer = Callable[[Session, OutboxMessage], RenderedMail | None]
+_renderers: dict[str, Renderer] = {}
+
+
+def register_renderer(template: str) -> Callable[[Renderer], Renderer]:
+    def decorator(renderer: Renderer) -> Renderer:
+        _renderers[template] = renderer
+        return renderer
+
+    return decorator
+
+
+def write_deferred(session: Session, message: OutboxMessage) -> bool:
+    """Fill in a message queued unwritten; False if it no longer applies."""
+    mail = _renderers[message.template](session, message) if message.template else None
+    if mail is None:
+        return False
+    message.subject, message.body_text, message.body_html = mail.subject, mail.text, mail.html
+    return True
+
+
 def build_email(message: OutboxMessage, sender: str) -> EmailMessage:
     email = EmailMessage()
     email["From"] = sender
@@ -187,6 +260,7 @@ class DeliveryReport:
     sent: int = 0
     retrying: int = 0
     failed: int = 0
+    cancelled: int = 0
     errors: list[str] = field(default_factory=list)
 
 
@@ -223,6 +297,12 @@ def deliver_outbox(
         if claimed != 1:
             continue  # another sender has it
         message = session.get_one(OutboxMessage, message_id)
+        if message.template and not message.body_text and not write_deferred(session, message):
+            message.status = OutboxStatus.CANCELLED
+            message.claimed_by = None
+            report.cancelled += 1
+            session.commit()
+            continue
         message.attempts += 1
         try:
             backend.send(build_email(message, config["MAIL_DEFAULT_SENDER"]))

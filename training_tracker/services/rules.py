@@ -13,11 +13,13 @@ from sqlalchemy.orm import Session, selectinload
 
 from training_tracker import clock
 from training_tracker.models import (
+    Assignment,
     Completion,
     CompletionStatus,
     Course,
     CourseStatus,
     Employee,
+    Municipality,
     RequirementRule,
     Sector,
     Unit,
@@ -26,6 +28,7 @@ from training_tracker.services import audit
 from training_tracker.services.assignments import (
     AssignmentChanges,
     employed_on,
+    open_assignment,
     recompute_assignments,
     rule_covers_hire,
     rule_matches_employee,
@@ -73,13 +76,43 @@ def _snapshot(rule: RequirementRule | RuleData) -> dict[str, Any]:
     return values
 
 
-def check_rule(session: Session, user: Employee, data: RuleData) -> None:
-    """Refuse a rule the user may not make or that cannot apply to anyone."""
+def rule_data(rule: RequirementRule) -> RuleData:
+    """What a saved rule says, in the form :func:`update_rule` and :func:`rule_reach` take."""
+    return RuleData(**{name: getattr(rule, name) for name in FIELDS})
+
+
+def in_force(rule: RequirementRule, today: date | None = None) -> bool:
+    """The same test as ``assignments.rule_in_force``, for one rule in memory."""
+    today = today or clock.today()
+    return rule.active and (rule.ends_on is None or rule.ends_on > today)
+
+
+def may_change(user: Employee, rule: RequirementRule) -> bool:
+    """HR changes the rules of its municipalities; rules for every municipality are the
+    admin's."""
     managed = managed_municipality_ids(user)
+    return managed is None or rule.municipality_id in managed
+
+
+def check_rule(
+    session: Session,
+    user: Employee,
+    data: RuleData,
+    *,
+    current: RequirementRule | None = None,
+) -> None:
+    """Refuse a rule the user may not make or that cannot apply to anyone. ``current`` is the
+    rule being changed, if any: a course switched off since it was made may stay on it."""
+    managed = managed_municipality_ids(user)
+    if current is not None and not may_change(user, current):
+        raise RuleError(_("Du kan bara ändra regler för din egen kommun."), "municipality_id")
     if managed is not None and data.municipality_id not in managed:
         raise RuleError(_("Du kan bara göra regler för din egen kommun."), "municipality_id")
+    if data.municipality_id is not None and session.get(Municipality, data.municipality_id) is None:
+        raise RuleError(_("Välj en kommun."), "municipality_id")
     course = session.get(Course, data.course_id)
-    if course is None or course.status != CourseStatus.ACTIVE:
+    unchanged_course = current is not None and current.course_id == data.course_id
+    if course is None or (course.status != CourseStatus.ACTIVE and not unchanged_course):
         raise RuleError(_("Välj en aktiv kurs."), "course_id")
     if data.unit_id is not None:
         unit = session.get(Unit, data.unit_id)
@@ -87,12 +120,12 @@ def check_rule(session: Session, user: Employee, data: RuleData) -> None:
             raise RuleError(_("Enheten hör inte till den valda kommunen."), "unit_id")
         if data.sector is not None and unit.sector != data.sector:
             raise RuleError(_("Enheten hör inte till den valda sektorn."), "sector")
+    if not 0 <= data.due_days <= 3650:
+        raise RuleError(_("Antal dagar måste vara mellan 0 och 3650."), "due_days")
     if not (data.for_new_hires or data.for_existing_staff):
         raise RuleError(
             _("Välj om regeln gäller nyanställda, befintlig personal eller båda."), "for_new_hires"
         )
-    if not 0 <= data.due_days <= 3650:
-        raise RuleError(_("Antal dagar måste vara mellan 0 och 3650."), "due_days")
     if data.ends_on is not None and data.ends_on <= data.applies_from:
         raise RuleError(_("Slutdatum måste vara efter startdatum."), "ends_on")
 
@@ -107,6 +140,8 @@ def rule_reach(session: Session, data: RuleData, *, today: date | None = None) -
     """ "This rule applies to N employees, M of whom have not completed the course" — counted
     in SQL with the same conditions as the recomputation, before anything is saved."""
     today = today or clock.today()
+    if data.ends_on is not None and data.ends_on <= today:
+        return RuleReach(0, 0)  # from its end date a rule requires nothing
     candidate = sa.select(
         sa.cast(sa.literal(data.municipality_id), sa.Integer).label("municipality_id"),
         sa.cast(sa.literal(data.sector.value if data.sector else None), sa.String).label("sector"),
@@ -137,8 +172,6 @@ def rule_reach(session: Session, data: RuleData, *, today: date | None = None) -
         .join(candidate, rule_matches_employee(candidate.c))
         .where(employed_on(today), rule_covers_hire(candidate.c))
     ).one()
-    if data.ends_on is not None and data.ends_on <= today:
-        return RuleReach(0, 0)
     return RuleReach(employees=row[0], not_completed=row[1])
 
 
@@ -154,13 +187,34 @@ def list_rules(session: Session, user: Employee) -> list[RequirementRule]:
                 )
             )
             .options(
-                selectinload(RequirementRule.course),
+                selectinload(RequirementRule.course).selectinload(Course.provider),
                 selectinload(RequirementRule.municipality),
                 selectinload(RequirementRule.unit),
             )
             .order_by(RequirementRule.ends_on.is_not(None), RequirementRule.id)
         )
     )
+
+
+def open_assignment_counts(
+    session: Session, user: Employee, rule_ids: list[int], *, today: date | None = None
+) -> dict[int, int]:
+    """Rule id → how many open assignments (required, not exempt, not completed) it drives
+    among the employees ``user`` manages; one grouped query for the whole list."""
+    if not rule_ids:
+        return {}
+    today = today or clock.today()
+    rows = session.execute(
+        sa.select(Assignment.rule_id, sa.func.count())
+        .join(Employee, Employee.id == Assignment.employee_id)
+        .where(
+            Assignment.rule_id.in_(rule_ids),
+            open_assignment(today),
+            municipality_clause(user, Employee.municipality_id),
+        )
+        .group_by(Assignment.rule_id)
+    )
+    return {rule_id: number for rule_id, number in rows}
 
 
 def rule_in_scope(session: Session, user: Employee, rule_id: int) -> RequirementRule | None:
@@ -208,7 +262,7 @@ def update_rule(
     *,
     today: date | None = None,
 ) -> AssignmentChanges:
-    check_rule(session, user, data)
+    check_rule(session, user, data, current=rule)
     before = _snapshot(rule)
     for name in FIELDS:
         setattr(rule, name, getattr(data, name))
@@ -239,6 +293,8 @@ def end_rule(
     """From today the rule requires nothing: its open assignments close (unless another rule
     requires the course); completions already made keep counting."""
     today = today or clock.today()
+    if not may_change(user, rule):
+        raise RuleError(_("Du kan bara ändra regler för din egen kommun."), "municipality_id")
     if rule.ends_on is not None and rule.ends_on <= today:
         return AssignmentChanges()
     before = _snapshot(rule)

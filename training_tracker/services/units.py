@@ -2,24 +2,60 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
 import sqlalchemy as sa
 from flask_babel import gettext as _
-from sqlalchemy.orm import Session
+from flask_babel import ngettext
+from sqlalchemy.orm import Session, selectinload
 
-from training_tracker.models import Employee, Sector, Unit
+from training_tracker import clock
+from training_tracker.models import Employee, Municipality, Sector, Unit
 from training_tracker.services import audit
-from training_tracker.services.assignments import recompute_assignments
+from training_tracker.services.assignments import (
+    AssignmentChanges,
+    employed_on,
+    recompute_assignments,
+)
+from training_tracker.services.scope import municipality_clause
+
+NAME_MAX = 200  # the column's length
 
 
 class UnitError(ValueError):
-    pass
+    """A change that cannot be made; ``field`` names the form field, the message is for HR."""
+
+    def __init__(self, message: str, field: str | None = "name") -> None:
+        super().__init__(message)
+        self.field = field
+
+
+@dataclass
+class UnitRow:
+    unit: Unit
+    active_employees: int
+
+
+@dataclass
+class UnitUpdate:
+    """What changed ({field: [before, after]}) and, after a new sector, how the staff's
+    assignments changed."""
+
+    changes: dict[str, list[Any]] = field(default_factory=dict)
+    assignments: AssignmentChanges | None = None
 
 
 def _clean_name(name: str) -> str:
-    return " ".join(name.split())
+    return " ".join((name or "").split())
 
 
-def _check_unique(session: Session, municipality_id: int, name: str, unit_id: int | None) -> None:
+def _check_name(session: Session, municipality_id: int, name: str, unit_id: int | None) -> None:
+    if not name:
+        raise UnitError(_("Enheten måste ha ett namn."))
+    if len(name) > NAME_MAX:
+        raise UnitError(_("Namnet får vara högst %(max)d tecken.", max=NAME_MAX))
     query = sa.select(Unit.id).where(
         Unit.municipality_id == municipality_id, sa.func.lower(Unit.name) == name.lower()
     )
@@ -29,13 +65,64 @@ def _check_unique(session: Session, municipality_id: int, name: str, unit_id: in
         raise UnitError(_("Det finns redan en enhet som heter %(name)s i kommunen.", name=name))
 
 
+def municipalities_of(session: Session, user: Employee) -> list[Municipality]:
+    """The municipalities whose units and staff ``user`` manages, by name."""
+    return list(
+        session.scalars(
+            sa.select(Municipality)
+            .where(municipality_clause(user, Municipality.id))
+            .order_by(Municipality.name)
+        )
+    )
+
+
+def unit_in_scope(session: Session, user: Employee, unit_id: int) -> Unit | None:
+    """The unit if ``user`` manages its municipality; None otherwise (callers answer 404)."""
+    return session.scalars(
+        sa.select(Unit)
+        .where(Unit.id == unit_id, municipality_clause(user, Unit.municipality_id))
+        .options(selectinload(Unit.municipality))
+    ).one_or_none()
+
+
+def active_employee_count(session: Session, unit: Unit, *, today: date | None = None) -> int:
+    today = today or clock.today()
+    return (
+        session.scalar(
+            sa.select(sa.func.count()).where(Employee.unit_id == unit.id, employed_on(today))
+        )
+        or 0
+    )
+
+
+def unit_overview(session: Session, user: Employee, *, today: date | None = None) -> list[UnitRow]:
+    """The units ``user`` manages, by municipality and name, each with how many people are
+    employed there today (one query for the counts)."""
+    today = today or clock.today()
+    units = session.scalars(
+        sa.select(Unit)
+        .join(Municipality)
+        .where(municipality_clause(user, Unit.municipality_id))
+        .options(selectinload(Unit.municipality))
+        .order_by(Municipality.name, Unit.name)
+    ).all()
+    counts = dict(
+        session.execute(
+            sa.select(Employee.unit_id, sa.func.count())
+            .where(Employee.unit_id.in_([u.id for u in units]), employed_on(today))
+            .group_by(Employee.unit_id)
+        ).all()
+    )
+    return [UnitRow(unit, counts.get(unit.id, 0)) for unit in units]
+
+
 def create_unit(
     session: Session, *, municipality_id: int, name: str, sector: Sector, actor: Employee | None
 ) -> Unit:
     name = _clean_name(name)
-    if not name:
-        raise UnitError(_("Enheten måste ha ett namn."))
-    _check_unique(session, municipality_id, name, None)
+    if session.get(Municipality, municipality_id) is None:
+        raise UnitError(_("Välj en kommun."), "municipality")
+    _check_name(session, municipality_id, name, None)
     unit = Unit(municipality_id=municipality_id, name=name, sector=sector)
     session.add(unit)
     session.flush()
@@ -51,18 +138,39 @@ def create_unit(
 
 
 def update_unit(
-    session: Session, unit: Unit, *, name: str, sector: Sector, active: bool, actor: Employee | None
-) -> None:
-    """Rename a unit or change its sector; a new sector changes what its staff must take."""
+    session: Session,
+    unit: Unit,
+    *,
+    name: str,
+    sector: Sector,
+    active: bool,
+    actor: Employee | None,
+    today: date | None = None,
+) -> UnitUpdate:
+    """Rename a unit, change its sector (which changes what its staff must take: their
+    assignments are recomputed at once) or deactivate it (only once nobody works there)."""
+    today = today or clock.today()
     name = _clean_name(name)
-    if not name:
-        raise UnitError(_("Enheten måste ha ett namn."))
-    _check_unique(session, unit.municipality_id, name, unit.id)
+    _check_name(session, unit.municipality_id, name, unit.id)
+    if unit.active and not active and (staff := active_employee_count(session, unit, today=today)):
+        raise UnitError(
+            ngettext(
+                "%(num)d person arbetar på enheten. Flytta hen till en annan enhet innan du "
+                "avvecklar den.",
+                "%(num)d personer arbetar på enheten. Flytta dem till en annan enhet innan du "
+                "avvecklar den.",
+                staff,
+            ),
+            "active",
+        )
     before = {"name": unit.name, "sector": unit.sector.value, "active": unit.active}
     unit.name, unit.sector, unit.active = name, sector, active
     after = {"name": unit.name, "sector": unit.sector.value, "active": unit.active}
-    if before == after:
-        return
+    result = UnitUpdate(
+        changes={key: [before[key], after[key]] for key in before if before[key] != after[key]}
+    )
+    if not result.changes:
+        return result
     audit.record(
         session,
         "unit.updated",
@@ -72,5 +180,8 @@ def update_unit(
         before=before,
         after=after,
     )
-    if before["sector"] != after["sector"]:
-        recompute_assignments(session, Employee.unit_id == unit.id)
+    if "sector" in result.changes:
+        result.assignments = recompute_assignments(
+            session, Employee.unit_id == unit.id, today=today
+        )
+    return result
