@@ -184,8 +184,8 @@ def mail_html(message: Message) -> str:
     raise AssertionError("the mail has no text/html part")
 
 
-def count(model) -> int:  # type: ignore[no-untyped-def]
-    return db.session.scalar(sa.select(sa.func.count()).select_from(model))
+def count(model, *conditions) -> int:  # type: ignore[no-untyped-def]
+    return db.session.scalar(sa.select(sa.func.count()).select_from(model).where(*conditions))
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):  # type: ignore[no-untyped-def]

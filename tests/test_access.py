@@ -111,6 +111,20 @@ EXPECTED: dict[str, list[Case]] = {
         Case("POST", "/employees/units/{own_unit_id}", staff_managers(422)),
         Case("POST", "/employees/units/{other_unit_id}", staff_managers(422, hr=404)),
     ],
+    "imports.upload": [Case("GET", "/employees/import/", staff_managers())],
+    "imports.preview": [
+        Case("GET", "/employees/import/{own_import_id}", staff_managers()),
+        Case("GET", "/employees/import/{other_import_id}", staff_managers(hr=404)),
+        Case("POST", "/employees/import/{other_import_id}", staff_managers(hr=404)),
+    ],
+    "imports.result": [
+        Case("GET", "/employees/import/{own_import_id}/result", staff_managers()),
+        Case("GET", "/employees/import/{other_import_id}/result", staff_managers(hr=404)),
+    ],
+    "imports.discard": [
+        Case("POST", "/employees/import/{own_import_id}/discard", staff_managers(302)),
+        Case("POST", "/employees/import/{other_import_id}/discard", staff_managers(302, hr=404)),
+    ],
     "rules.rule_list": [Case("GET", "/rules/", staff_managers())],
     "rules.rule_new": [
         Case("GET", "/rules/new", staff_managers()),

@@ -354,18 +354,14 @@ def test_running_twice_changes_nothing_the_second_time(course, ifo):
     db.session.commit()
     first = recompute()
     assert first.created == 3
-    snapshot = db.session.execute(
-        sa.select(Assignment.id, Assignment.due_date, Assignment.rule_id, Assignment.removed_at)
-    ).all()
+
+    def snapshot() -> list[tuple]:
+        columns = (Assignment.id, Assignment.due_date, Assignment.rule_id, Assignment.removed_at)
+        return [tuple(row) for row in db.session.execute(sa.select(*columns))]
+
+    before = snapshot()
     assert recompute().total == 0
-    assert (
-        db.session.execute(
-            sa.select(
-                Assignment.id, Assignment.due_date, Assignment.rule_id, Assignment.removed_at
-            )
-        ).all()
-        == snapshot
-    )
+    assert snapshot() == before
 
 
 def test_recompute_can_be_limited_to_some_employees(course, ifo):

@@ -154,6 +154,9 @@ def test_reach_of_a_unit_rule_and_of_an_ended_rule(course, ifo, population):
     assert rules.rule_reach(db.session, unit_rule, today=TODAY) == RuleReach(6, 4)
     ended = data(course, ends_on=TODAY)
     assert rules.rule_reach(db.session, ended, today=TODAY) == RuleReach(0, 0)
+    course.status = CourseStatus.INACTIVE
+    db.session.commit()
+    assert rules.rule_reach(db.session, data(course), today=TODAY) == RuleReach(0, 0)
 
 
 def test_reach_matches_what_saving_the_rule_assigns(course, population):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from flask import Flask
-from flask_babel import format_date, format_datetime, get_locale
+from flask_babel import format_date, format_datetime, format_decimal, get_locale
 from flask_login import current_user
 
 from training_tracker import clock
@@ -25,6 +25,11 @@ def register(app: Flask) -> None:
     def _datetime(value: datetime | None) -> str:
         # Flask-Babel reads naive values as UTC and shows them in Europe/Stockholm.
         return format_datetime(value, "short") if value else ""
+
+    @app.template_filter("number")
+    def _number(value: int | None) -> str:
+        # "20 000" in Swedish, "20,000" in English.
+        return format_decimal(value, format="#,##0") if value is not None else ""
 
     @app.context_processor
     def _globals() -> dict[str, object]:

@@ -262,4 +262,6 @@ def query_args(query: EmployeeQuery, **changes: Any) -> dict[str, Any]:
         "page": query.page if query.page > 1 else None,
     }
     values.update(changes)
+    if values.get("page") == 1:
+        values["page"] = None
     return {key: value for key, value in values.items() if value not in (None, "")}

@@ -1,5 +1,132 @@
-"""Routes; see the package docstring."""
+"""Upload an HR-system export, read the preview, confirm: nothing is written before that."""
 
 from __future__ import annotations
 
-from training_tracker.imports import bp  # noqa: F401
+from flask import abort, current_app, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from werkzeug.wrappers import Response
+from wtforms.fields.choices import SelectChoice
+
+from training_tracker.access import role_required
+from training_tracker.extensions import db
+from training_tracker.imports import bp
+from training_tracker.imports.forms import ConfirmForm, DiscardForm, UploadForm
+from training_tracker.models import ImportBatch, ImportStatus, Role
+from training_tracker.services import employee_import
+from training_tracker.services.employee_import import ImportFileError, UnknownUnits
+from training_tracker.services.units import municipalities_of
+
+# A preview lists at most this many rows of each kind; the counts are always complete.
+PREVIEW_LIMIT = 500
+
+
+def _upload_form() -> UploadForm:
+    form = UploadForm()
+    municipalities = municipalities_of(db.session, current_user)
+    choices = [SelectChoice(str(m.id), m.name) for m in municipalities]
+    if current_user.has_role(Role.ADMIN):
+        choices.insert(0, SelectChoice("", _("Ingen: varje rad anger sin kommun")))
+    form.municipality.choices = choices
+    if form.municipality.data is None and choices:
+        form.municipality.data = choices[0].value  # HR of one municipality: that one
+    return form
+
+
+@bp.route("/", methods=["GET", "POST"])
+@role_required(Role.HR, Role.ADMIN)
+def upload() -> str | Response | tuple[str, int]:
+    form = _upload_form()
+    if form.validate_on_submit():
+        data = form.file.data.read()
+        try:
+            batch = employee_import.receive_upload(
+                db.session,
+                data=data,
+                filename=form.file.data.filename or "",
+                user=current_user,
+                municipality_id=int(form.municipality.data) if form.municipality.data else None,
+                max_bytes=current_app.config["IMPORT_MAX_BYTES"],
+                max_rows=current_app.config["IMPORT_MAX_ROWS"],
+            )
+        except ImportFileError as error:
+            db.session.rollback()
+            form.file.errors.append(str(error))
+        else:
+            db.session.commit()
+            return redirect(url_for("imports.preview", batch_id=batch.id))
+    return render_template("imports/upload.html", form=form), 422 if form.errors else 200
+
+
+def _batch_or_404(batch_id: int) -> ImportBatch:
+    batch = employee_import.batch_in_scope(db.session, current_user, batch_id)
+    if batch is None:
+        abort(404)
+    return batch
+
+
+@bp.route("/<int:batch_id>", methods=["GET", "POST"])
+@role_required(Role.HR, Role.ADMIN)
+def preview(batch_id: int) -> str | Response | tuple[str, int]:
+    batch = _batch_or_404(batch_id)
+    if batch.status != ImportStatus.PREVIEWED:
+        flash(_("Den här filen är redan importerad eller avbruten."), "info")
+        return redirect(url_for("imports.result", batch_id=batch.id))
+    form = ConfirmForm()
+    confirming = form.validate_on_submit() and form.submit.data
+    policy = UnknownUnits(form.unknown_units.data or UnknownUnits.REJECT)
+    if confirming:
+        try:
+            result = employee_import.confirm_batch(
+                db.session,
+                batch,
+                user=current_user,
+                unknown_units=policy,
+                invite=form.invite.data,
+            )
+        except ImportFileError as error:
+            db.session.rollback()
+            flash(str(error), "error")
+            return redirect(url_for("imports.upload"))
+        if result is None:
+            db.session.rollback()
+            flash(_("Filen importerades redan, i en annan flik eller av en kollega."), "info")
+        else:
+            db.session.commit()
+            flash(_("Importen är klar."), "success")
+        return redirect(url_for("imports.result", batch_id=batch.id))
+    try:
+        plan = employee_import.plan_batch(
+            db.session, batch, user=current_user, unknown_units=policy
+        )
+    except ImportFileError as error:
+        flash(str(error), "error")
+        return redirect(url_for("imports.upload"))
+    return render_template(
+        "imports/preview.html",
+        batch=batch,
+        plan=plan,
+        form=form,
+        discard_form=DiscardForm(),
+        limit=PREVIEW_LIMIT,
+        policy=policy,
+        reasons=employee_import.rejection_counts(plan).most_common(),
+        changes=employee_import.describe_changes(db.session, plan, limit=PREVIEW_LIMIT),
+    )
+
+
+@bp.route("/<int:batch_id>/result")
+@role_required(Role.HR, Role.ADMIN)
+def result(batch_id: int) -> str:
+    return render_template("imports/result.html", batch=_batch_or_404(batch_id))
+
+
+@bp.route("/<int:batch_id>/discard", methods=["POST"])
+@role_required(Role.HR, Role.ADMIN)
+def discard(batch_id: int) -> Response:
+    batch = _batch_or_404(batch_id)
+    if DiscardForm().validate_on_submit() and batch.status == ImportStatus.PREVIEWED:
+        employee_import.discard_batch(db.session, batch, actor=current_user)
+        db.session.commit()
+        flash(_("Importen är avbruten. Filen är borttagen och inget har ändrats."), "success")
+    return redirect(url_for("imports.upload"))

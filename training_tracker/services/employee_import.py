@@ -18,6 +18,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from training_tracker import clock
@@ -791,3 +792,139 @@ __all__ = [
     "plan_import",
     "store_upload",
 ]
+
+
+def receive_upload(
+    session: Session,
+    *,
+    data: bytes,
+    filename: str,
+    user: Employee,
+    municipality_id: int | None,
+    max_bytes: int,
+    max_rows: int,
+) -> ImportBatch:
+    """Check an uploaded file and keep it for its preview; raises :class:`ImportFileError`
+    (nothing stored) when it cannot be read at all."""
+    if len(data) > max_bytes:
+        raise ImportFileError(
+            _("Filen är för stor (högst %(mb)d MB).", mb=max_bytes // (1024 * 1024))
+        )
+    managed = managed_municipality_ids(user)
+    if managed is not None and municipality_id not in managed:
+        raise ImportFileError(_("Du kan bara importera personal till din egen kommun."))
+    parse_employee_file(data, filename, max_rows=max_rows)
+    batch = store_upload(
+        session, data=data, filename=filename, user=user, municipality_id=municipality_id
+    )
+    audit.record(
+        session,
+        "import.uploaded",
+        actor=user,
+        object_type="import_batch",
+        object_id=batch.id,
+        filename=batch.filename,
+        size_bytes=batch.size_bytes,
+    )
+    return batch
+
+
+def discard_batch(session: Session, batch: ImportBatch, *, actor: Employee) -> None:
+    """Drop an import that will not be confirmed; the file's personal data goes with it."""
+    batch.status = ImportStatus.DISCARDED
+    batch.content = b""
+    audit.record(
+        session, "import.discarded", actor=actor, object_type="import_batch", object_id=batch.id
+    )
+
+
+def confirm_batch(
+    session: Session,
+    batch: ImportBatch,
+    *,
+    user: Employee,
+    unknown_units: UnknownUnits,
+    invite: bool,
+    today: date | None = None,
+) -> ImportResult | None:
+    """Plan the stored file again and write it, in the caller's transaction. None when another
+    confirmation got there first (the claim is part of the same transaction, so a failure
+    rolls it back too and the import can be confirmed again)."""
+    if not claim_batch(session, batch):
+        return None
+    plan = plan_batch(session, batch, user=user, unknown_units=unknown_units, today=today)
+    return apply_import(session, plan, actor=user, invite=invite, batch=batch, today=today)
+
+
+FIELD_LABELS = {
+    "first_name": _l("Förnamn"),
+    "last_name": _l("Efternamn"),
+    "email": _l("E-post"),
+    "municipality_id": _l("Kommun"),
+    "unit_id": _l("Enhet"),
+    "hire_date": _l("Anställningsdatum"),
+    "employee_number": _l("Anställningsnummer"),
+    "manager_id": _l("Chef"),
+    "end_date": _l("Slutdatum"),
+}
+
+
+@dataclass(frozen=True)
+class ChangeLine:
+    line: int
+    name: str
+    email: str
+    changes: list[tuple[str, str, str]]  # (field label, before, after)
+
+
+def describe_changes(session: Session, plan: ImportPlan, *, limit: int) -> list[ChangeLine]:
+    """The first ``limit`` updates in words: ids become unit, municipality and manager names."""
+    updates = [p for p in plan.rows if p.action == RowAction.UPDATE][:limit]
+    unit_ids: set[int] = set()
+    person_ids: set[int] = set()
+    for planned in updates:
+        for name, (before, after) in planned.changes.items():
+            if name == "unit_id":
+                unit_ids.update(v for v in (before, after) if v is not None)
+            elif name == "manager_id":
+                person_ids.update(v for v in (before, after) if v is not None)
+    units = dict(
+        session.execute(sa.select(Unit.id, Unit.name).where(Unit.id.in_(unit_ids))).tuples().all()
+    )
+    people = {
+        employee_id: f"{first} {last}"
+        for employee_id, first, last in session.execute(
+            sa.select(Employee.id, Employee.first_name, Employee.last_name).where(
+                Employee.id.in_(person_ids)
+            )
+        )
+    }
+    municipalities = dict(
+        session.execute(sa.select(Municipality.id, Municipality.name)).tuples().all()
+    )
+
+    def shown(name: str, value: Any) -> str:
+        if value is None or value == "":
+            return "–"
+        lookup = {"unit_id": units, "manager_id": people, "municipality_id": municipalities}
+        if name in lookup:
+            return lookup[name].get(value, str(value))
+        return str(value)
+
+    lines = []
+    for planned in updates:
+        changes = [
+            (str(FIELD_LABELS.get(name, name)), shown(name, before), shown(name, after))
+            for name, (before, after) in planned.changes.items()
+        ]
+        if planned.returns:
+            changes.append((str(_l("Status")), str(_l("Slutat")), str(_l("Anställd"))))
+        lines.append(
+            ChangeLine(
+                planned.row.line,
+                f"{planned.row.first_name} {planned.row.last_name}",
+                planned.row.email,
+                changes,
+            )
+        )
+    return lines

@@ -424,16 +424,20 @@ def search_employees(
             )
         )
     total = session.scalar(sa.select(sa.func.count()).select_from(Employee).where(*conditions)) or 0
-    order: list[Any]
+    by_name = [Employee.last_name, Employee.first_name]
+    primary: list[Any]
     if query.sort == EmployeeSort.HIRE_DATE:
-        order = [Employee.hire_date]
+        primary = [Employee.hire_date]
     elif query.sort == EmployeeSort.UNIT:
-        order = [sa.select(Unit.name).where(Unit.id == Employee.unit_id).scalar_subquery()]
+        primary = [sa.select(Unit.name).where(Unit.id == Employee.unit_id).scalar_subquery()]
     elif query.sort == EmployeeSort.EMAIL:
-        order = [Employee.email]
+        primary = [Employee.email]
     else:
-        order = [Employee.last_name, Employee.first_name]
-    order = [column.desc() if query.descending else column.asc() for column in order]
+        primary, by_name = by_name, []
+    # Blanks last either way (SQLite and PostgreSQL disagree otherwise); ties by name.
+    order = [
+        (column.desc() if query.descending else column.asc()).nulls_last() for column in primary
+    ] + [column.asc() for column in by_name]
     # A page past the end (a bookmark, a list that shrank) shows the last page.
     page = min(max(1, query.page), max(1, math.ceil(total / per_page)))
     employees = session.scalars(

@@ -142,6 +142,9 @@ def rule_reach(session: Session, data: RuleData, *, today: date | None = None) -
     today = today or clock.today()
     if data.ends_on is not None and data.ends_on <= today:
         return RuleReach(0, 0)  # from its end date a rule requires nothing
+    course = session.get(Course, data.course_id)
+    if course is None or course.status != CourseStatus.ACTIVE:
+        return RuleReach(0, 0)  # nor does a rule on a course switched off
     candidate = sa.select(
         sa.cast(sa.literal(data.municipality_id), sa.Integer).label("municipality_id"),
         sa.cast(sa.literal(data.sector.value if data.sector else None), sa.String).label("sector"),
