@@ -293,6 +293,21 @@ def test_a_leaver_is_closed_and_a_returner_reopens_the_same_row(course, ifo, how
     assert assignment_count() == before
 
 
+def test_a_leaver_has_hand_made_assignments_closed_too(course, ifo):
+    leaver = person(ifo, date(2016, 5, 1))
+    by_hand = Assignment(
+        employee_id=leaver.id,
+        course_id=course.id,
+        due_date=TODAY + timedelta(days=30),
+        source=AssignmentSource.MANUAL,
+    )
+    db.session.add(by_hand)
+    leaver.end_date = TODAY
+    db.session.commit()
+    assert recompute() == AssignmentChanges(closed=1)
+    assert assignment_of(leaver, course).removed_at is not None
+
+
 def test_an_end_date_in_the_future_keeps_the_requirement(course, ifo):
     make_rule(course)
     leaving_soon = person(ifo, date(2016, 5, 1))

@@ -148,6 +148,8 @@ def test_hr_enrolls_a_new_hire_who_gets_the_required_courses_and_a_welcome_mail(
     page = client.get(response.location).get_data(as_text=True)
     assert "Lisa Berg är tillagd. 1 kurs är tilldelad." in page
     assert "Välkomstmejlet ligger i utkorgen" in page
+    # The person's page lists the mail, waiting in the outbox.
+    assert re.search(r"Välkomstmejl med inbjudan</th>\s*<td>I kö", page)
 
 
 def test_without_the_invitation_box_no_mail_is_queued(client, courses, social_unit):
@@ -167,8 +169,8 @@ def test_the_new_hire_form_is_ready_to_fill_in(client, social_unit):
     page = client.get("/employees/new").get_data(as_text=True)
     assert f'value="{clock.today().isoformat()}"' in page  # hire date: today
     assert re.search(r'<input[^>]*checked[^>]*name="send_invitation"', page)
-    assert 'autocomplete="given-name"' in page and 'autocomplete="family-name"' in page
-    assert 'autocomplete="email"' in page
+    # HR types someone else's details: the browser must not fill in HR's own.
+    assert 'autocomplete="given-name"' not in page and 'autocomplete="email"' not in page
     # One municipality: named, not asked; the units are Järfälla's only, grouped.
     assert 'name="municipality"' not in page
     assert "Kommun:</span> Järfälla" in page
@@ -548,6 +550,7 @@ def test_search_by_name_email_or_employee_number(client, staff, text, expected):
     ("query", "expected"),
     [
         ("?sector=skola_forskola", ["Ek, Maja", "Åkesson, Olle"]),
+        ("?sector=socialtjanst&sort=unit&dir=desc", ["Berg, Lisa", "Ceder, Nils", "Dahl, Karin"]),
         ("?status=new_hire", ["Berg, Lisa"]),
         ("?status=left", ["Ceder, Nils"]),
         ("?status=active", ["Dahl, Karin", "Ek, Maja", "Personalsson, Hanna", "Åkesson, Olle"]),
@@ -912,6 +915,8 @@ def test_every_page_has_one_main_heading_and_labelled_fields(client, courses, so
         "/employees/new",
         f"/employees/{person.id}",
         f"/employees/{person.id}/edit",
+        "/employees/units",
+        f"/employees/units/{social_unit.id}",
     ):
         page = client.get(path).get_data(as_text=True)
         assert page.count("<h1") == 1, path
@@ -923,6 +928,8 @@ def test_every_page_has_one_main_heading_and_labelled_fields(client, courses, so
             if 'type="hidden"' not in tag and 'type="submit"' not in tag
         ]
         assert fields, path
+        ids = re.findall(r'\bid="([^"]+)"', page)
+        assert len(ids) == len(set(ids)), f"{path}: an id is used twice"
         for field_id in fields:
             assert f'for="{field_id}"' in main, f"{path}: #{field_id} has no label"
 

@@ -201,9 +201,9 @@ def test_an_admin_imports_a_file_that_names_the_municipality_of_each_row(client)
     admin = factories.with_role(factories.employee(system_account=True), Role.ADMIN)
     client.sign_in(admin)
     content = (
-        "first name,last name,email,municipality,unit\n"
-        "Lisa,Berg,lisa.berg@test.example,Sigtuna,Skolan\n"
-    ).encode()
+        b"first name,last name,email,municipality,unit\n"
+        b"Lisa,Berg,lisa.berg@test.example,Sigtuna,Skolan\n"
+    )
     response = upload(client, content, municipality="")
     batch_id = batch_id_of(response)
     client.post_form(f"/employees/import/{batch_id}", {"unknown_units": "reject", "submit": "x"})

@@ -95,6 +95,13 @@ def _configure_sqlite_connection(dbapi_connection, _record) -> None:  # type: ig
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+    # SQLite's own lower() folds ASCII only; searching "åkesson" must find "Åkesson", as on
+    # PostgreSQL.
+    dbapi_connection.create_function("lower", 1, _lower, deterministic=True)
+
+
+def _lower(value: object) -> object:
+    return value.lower() if isinstance(value, str) else value
 
 
 def _select_locale() -> str:

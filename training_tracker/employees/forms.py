@@ -54,12 +54,12 @@ class EmployeeForm(FlaskForm):
     first_name = StringField(
         _l("Förnamn"),
         validators=[DataRequired(_l("Fyll i förnamnet.")), Length(max=100)],
-        render_kw={"autocomplete": "given-name"},
+        render_kw={"autocomplete": "off"},
     )
     last_name = StringField(
         _l("Efternamn"),
         validators=[DataRequired(_l("Fyll i efternamnet.")), Length(max=100)],
-        render_kw={"autocomplete": "family-name"},
+        render_kw={"autocomplete": "off"},
     )
     email = EmailField(
         _l("E-post"),
@@ -69,7 +69,7 @@ class EmployeeForm(FlaskForm):
             Email(_l("Skriv en e-postadress som namn@kommun.se.")),
             Length(max=254),
         ],
-        render_kw={"autocomplete": "email", "spellcheck": "false"},
+        render_kw={"autocomplete": "off", "spellcheck": "false"},
     )
     municipality = SelectField(_l("Kommun"), validators=[DataRequired(_l("Välj en kommun."))])
     unit = SelectField(

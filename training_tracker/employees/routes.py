@@ -148,20 +148,19 @@ def _render_form(
 @role_required(Role.HR, Role.ADMIN)
 def employee_list() -> str:
     query = employee_query(request.args)
-    page = employees.search_employees(db.session, current_user, query)
-    query.page = page.page
     municipalities = _municipalities()
+    unit_list = employees.units_of(db.session, [m.id for m in municipalities])
+    # A filter naming something outside the user's scope is dropped, as any bad value is.
     if query.municipality_id not in {m.id for m in municipalities}:
         query.municipality_id = None
+    if query.unit_id not in {u.id for u in unit_list}:
+        query.unit_id = None
+    page = employees.search_employees(db.session, current_user, query)
+    query.page = page.page
 
     def list_url(**changes: Any) -> str:
         return url_for("employees.employee_list", **query_args(query, **changes))
 
-    if "imports.upload" in current_app.view_functions:
-        import_url = url_for("imports.upload")
-    else:
-        import_url = None
-    unit_list = employees.units_of(db.session, [m.id for m in municipalities])
     return render_template(
         "employees/list.html",
         page=page,
@@ -173,7 +172,6 @@ def employee_list() -> str:
         sectors=list(Sector),
         statuses=list(EmploymentStatus),
         sorts=EmployeeSort,
-        import_url=import_url,
     )
 
 
@@ -210,7 +208,7 @@ def employee_new() -> tuple[str, int] | Response:
                 if invited
                 else _("Inget välkomstmejl är skickat; du kan skicka det från personens sida.")
             )
-            flash(f"{_('%(name)s är tillagd.', name=name)} {courses} {mail}", "success")
+            flash(" ".join([_("%(name)s är tillagd.", name=name), courses, mail]), "success")
             return redirect(url_for("employees.employee_detail", employee_id=employee_id))
     return _render_form(form, None, municipalities)
 
@@ -333,6 +331,8 @@ def _render_detail(
         failed_exemption_id=failed_exemption[0] if failed_exemption else None,
         invite_form=InviteForm(formdata=None),
         completion_labels=COMPLETION_STATUS_LABELS,
+        message_kinds=employees.MESSAGE_KINDS,
+        message_statuses=employees.MESSAGE_STATUSES,
     ), (422 if failed else 200)
 
 
@@ -497,9 +497,9 @@ def unit_edit(unit_id: int) -> tuple[str, int] | Response:
             elif result.assignments is not None:
                 flash(
                     _(
-                        "Enheten är sparad. Kurskraven för personalen är omräknade: "
-                        "%(created)d kurser tilldelade, %(updated)d ändrade och %(closed)d "
-                        "borttagna.",
+                        "Enheten är sparad och kurskraven för personalen är omräknade "
+                        "(tilldelade: %(created)d, ändrade: %(updated)d, borttagna: "
+                        "%(closed)d).",
                         created=result.assignments.created,
                         updated=result.assignments.updated,
                         closed=result.assignments.closed,

@@ -185,7 +185,8 @@ def recompute_assignments(
     - a rule-made assignment whose due date or rule changed is updated; one closed earlier is
       reopened (an employee who returns, a rule that applies again);
     - a rule-made assignment no rule requires any more is closed, not deleted;
-    - assignments HR made by hand, exemptions and completions are never touched.
+    - a person who has left has every assignment closed, hand-made ones too;
+    - otherwise assignments HR made by hand, exemptions and completions are never touched.
     """
     today = today or clock.today()
     employees = sa.true() if employees is None else employees
@@ -253,10 +254,16 @@ def recompute_assignments(
     closed = connection.execute(
         sa.update(Assignment)
         .where(
-            Assignment.source == AssignmentSource.RULE,
             Assignment.removed_at.is_(None),
             Assignment.employee_id.in_(sa.select(Employee.id).where(employees)),
-            ~sa.exists().where(same_pair),
+            sa.or_(
+                # A rule-made assignment no rule requires any more …
+                sa.and_(Assignment.source == AssignmentSource.RULE, ~sa.exists().where(same_pair)),
+                # … and everything of a person who has left, hand-made ones too.
+                Assignment.employee_id.in_(
+                    sa.select(Employee.id).where(employees, sa.not_(employed_on(today)))
+                ),
+            ),
         )
         .values(removed_at=now)
         .execution_options(synchronize_session=False)

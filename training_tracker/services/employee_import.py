@@ -222,6 +222,9 @@ class _Planner:
                 )
             )
         self.claimed: dict[int, int] = {}  # employee id → line that matched it
+        # (municipality, employee number) → first line: the parser compares municipalities as
+        # written, so "Järfälla" and "0123" would both pass it.
+        self.numbers: dict[tuple[int, str], int] = {}
 
     def _load(self, query: sa.Select) -> None:
         for row in self.session.execute(query).mappings():
@@ -296,12 +299,35 @@ class _Planner:
         self.claimed[existing["id"]] = row.line
         return existing
 
+    def number_free(self, row: ImportRow, municipality_id: int, existing: dict[str, Any]) -> bool:
+        """A person moving to another municipality keeps their employee number (the cell is
+        empty): is it free there? Rejects the row if not."""
+        number = existing["employee_number"]
+        if (first := self.numbers.setdefault((municipality_id, number), row.line)) != row.line:
+            message = _("samma anställningsnummer som rad %(line)d", line=first)
+            self.reject(row, "employee_number", number, message)
+            return False
+        holder = self.session.scalar(
+            sa.select(Employee.id).where(
+                Employee.municipality_id == municipality_id,
+                Employee.employee_number == number,
+                Employee.id != existing["id"],
+            )
+        )
+        if holder is not None:
+            message = _("anställningsnumret tillhör en annan person än e-postadressen")
+            self.reject(row, "employee_number", number, message)
+            return False
+        return True
+
     def unit_of(
         self, row: ImportRow, municipality_id: int, existing: dict[str, Any] | None
     ) -> tuple[int | None, tuple[int, str] | None] | None:
         """(unit id, None) for a known unit, (None, key) for one to create; None if rejected."""
         if not row.unit:
-            if existing is not None:
+            # An empty cell keeps the unit, unless the row moves the person to another
+            # municipality: the old unit is not one of its units.
+            if existing is not None and existing["municipality_id"] == municipality_id:
                 return existing["unit_id"], None
             self.reject(row, "unit", "", _("enhet saknas"))
             return None
@@ -327,10 +353,36 @@ class _Planner:
         municipality_id = self.municipality_of(row)
         if municipality_id is None:
             return None
+        if row.employee_number:
+            key = (municipality_id, row.employee_number)
+            if (first := self.numbers.setdefault(key, row.line)) != row.line:
+                message = _("samma anställningsnummer som rad %(line)d", line=first)
+                self.reject(row, "employee_number", row.employee_number, message)
+                return None
         existing = self.match(row, municipality_id)
         if existing is False:
             return None
         assert existing is None or isinstance(existing, dict)
+        if (
+            existing is not None
+            and not row.employee_number
+            and existing["employee_number"]
+            and existing["municipality_id"] != municipality_id
+            and not self.number_free(row, municipality_id, existing)
+        ):
+            return None
+        if (
+            existing is not None
+            and row.end_date is not None
+            and row.hire_date is None
+            and existing["hire_date"] is not None
+            and row.end_date < existing["hire_date"]
+        ):
+            # Checked before the unit, so a rejected row never plans a unit to create.
+            self.reject(
+                row, "end_date", row.end_date.isoformat(), _("slutdatum är före anställningsdatum")
+            )
+            return None
         unit = self.unit_of(row, municipality_id, existing)
         if unit is None:
             return None
@@ -354,19 +406,6 @@ class _Planner:
             values.setdefault("hire_date", None)
             values.setdefault("end_date", None)
         if existing is not None:
-            if (
-                row.end_date is not None
-                and existing["hire_date"] is not None
-                and "hire_date" not in values
-                and row.end_date < existing["hire_date"]
-            ):
-                self.reject(
-                    row,
-                    "end_date",
-                    row.end_date.isoformat(),
-                    _("slutdatum är före anställningsdatum"),
-                )
-                return None
             changes = {
                 name: [_iso(existing[name]), _iso(value)]
                 for name, value in values.items()
@@ -387,7 +426,7 @@ class _Planner:
                 leaves=existing["active"] and will_have_left,
                 returns=(not existing["active"] or left) and not will_have_left,
             )
-            if planned.returns and planned.action == RowAction.UNCHANGED:
+            if (planned.returns or planned.leaves) and planned.action == RowAction.UNCHANGED:
                 planned.action = RowAction.UPDATE
         else:
             planned = PlannedRow(
@@ -401,25 +440,39 @@ class _Planner:
         return planned
 
     def resolve_managers(self, planned_rows: list[PlannedRow]) -> None:
-        """Managers named by e-mail: an employee already stored, or one in this file."""
-        in_file = {p.row.email for p in planned_rows}
+        """Managers named by e-mail: someone of the row's municipality, stored (active, or
+        the manager the person has now) or accepted in this file. An empty cell keeps the
+        stored manager, as other empty cells do; a new hire then has none."""
+        if "manager_email" not in self.parsed.columns:
+            return
+        in_file = {p.row.email: p for p in planned_rows}
         for planned in planned_rows:
             email = planned.row.manager_email
-            if "manager_email" not in self.parsed.columns:
-                continue
             if not email:
-                planned.values["manager_id"] = None
-            elif email == planned.row.email:
+                continue
+            current = planned.existing["manager_id"] if planned.existing else None
+            named = in_file.get(email)
+            stored = self.by_email.get(email)
+            if email == planned.row.email:
                 self.warn(
                     planned.row,
                     "manager_email",
                     email,
                     _("en person kan inte vara sin egen chef; ingen chef sparas"),
                 )
-            elif (manager := self.by_email.get(email)) is not None:
-                planned.values["manager_id"] = manager["id"]
-            elif email in in_file:
-                planned.values["manager_email"] = email  # a new hire too: resolved on insert
+                continue
+            if named is not None and named.municipality_id == planned.municipality_id:
+                if named.employee_id is not None:
+                    planned.values["manager_id"] = named.employee_id
+                else:
+                    planned.values["manager_email"] = email  # a new hire too: set on insert
+            elif (
+                named is None
+                and stored is not None
+                and stored["municipality_id"] == planned.municipality_id
+                and (stored["active"] or stored["id"] == current)
+            ):
+                planned.values["manager_id"] = stored["id"]
             else:
                 self.warn(
                     planned.row,
@@ -427,12 +480,14 @@ class _Planner:
                     email,
                     _("okänd chef; raden importeras utan chef"),
                 )
-            if planned.existing is not None and "manager_id" in planned.values:
-                before = planned.existing["manager_id"]
-                if before != planned.values["manager_id"]:
-                    planned.changes["manager_id"] = [before, planned.values["manager_id"]]
-                    if planned.action == RowAction.UNCHANGED:
-                        planned.action = RowAction.UPDATE
+                continue
+            if planned.existing is None:
+                continue
+            if "manager_email" in planned.values:
+                planned.action = RowAction.UPDATE  # the change is recorded when it is written
+            elif current != planned.values["manager_id"]:
+                planned.changes["manager_id"] = [current, planned.values["manager_id"]]
+                planned.action = RowAction.UPDATE
 
 
 def _chunks(values: list[str], size: int = 900) -> list[list[str]]:
@@ -517,7 +572,8 @@ def apply_import(
     for planned in plan.rows:
         if planned.unit_key is not None:
             planned.values["unit_id"] = unit_ids[planned.unit_key]
-            planned.changes.setdefault("unit_id", [None, planned.values["unit_id"]])
+            before = planned.existing["unit_id"] if planned.existing else None
+            planned.changes["unit_id"] = [before, planned.values["unit_id"]]
 
     creates = [p for p in plan.rows if p.action == RowAction.CREATE]
     updates = [p for p in plan.rows if p.action == RowAction.UPDATE]

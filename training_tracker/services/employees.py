@@ -27,6 +27,8 @@ from training_tracker.models import (
     CourseStatus,
     Employee,
     Municipality,
+    OutboxMessage,
+    OutboxStatus,
     Provider,
     Sector,
     Unit,
@@ -43,6 +45,19 @@ class EmployeeError(ValueError):
     def __init__(self, message: str, field: str | None = None) -> None:
         super().__init__(message)
         self.field = field
+
+
+MESSAGE_KINDS = {
+    "invitation": _l("Välkomstmejl med inbjudan"),
+    "password_reset": _l("Länk för nytt lösenord"),
+}
+MESSAGE_STATUSES = {
+    OutboxStatus.QUEUED: _l("I kö"),
+    OutboxStatus.SENDING: _l("Skickas"),
+    OutboxStatus.SENT: _l("Skickat"),
+    OutboxStatus.FAILED: _l("Kunde inte skickas"),
+    OutboxStatus.CANCELLED: _l("Stoppat"),
+}
 
 
 class EmploymentStatus(StrEnum):
@@ -411,7 +426,9 @@ def search_employees(
         conditions.append(Employee.unit_id == query.unit_id)
     if query.sector is not None:
         conditions.append(
-            Employee.unit_id.in_(sa.select(Unit.id).where(Unit.sector == query.sector))
+            Employee.unit_id.in_(
+                sa.select(Unit.id).where(Unit.sector == query.sector).correlate(None)
+            )
         )
     if query.status is not None:
         conditions.append(_status_clause(query.status, today))
@@ -429,7 +446,7 @@ def search_employees(
     if query.sort == EmployeeSort.HIRE_DATE:
         primary = [Employee.hire_date]
     elif query.sort == EmployeeSort.UNIT:
-        primary = [sa.select(Unit.name).where(Unit.id == Employee.unit_id).scalar_subquery()]
+        primary = [Unit.name]
     elif query.sort == EmployeeSort.EMAIL:
         primary = [Employee.email]
     else:
@@ -442,6 +459,7 @@ def search_employees(
     page = min(max(1, query.page), max(1, math.ceil(total / per_page)))
     employees = session.scalars(
         sa.select(Employee)
+        .outerjoin(Unit, Unit.id == Employee.unit_id)
         .where(*conditions)
         .order_by(*order, Employee.id)
         .offset((page - 1) * per_page)
@@ -576,6 +594,7 @@ class EmployeeRecord:
     assignments: list[AssignmentLine]
     completions: list[Completion]
     history: list[HistoryEntry]
+    messages: list[OutboxMessage]
 
 
 def _assignment_state(
@@ -754,6 +773,15 @@ def employee_record(
         ],
         completions=list(completions),
         history=_history(session, list(events)),
+        # What the outbox holds for the person: HR sees that the welcome mail is on its way.
+        messages=list(
+            session.scalars(
+                sa.select(OutboxMessage)
+                .where(OutboxMessage.recipient_id == employee.id)
+                .order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc())
+                .limit(50)
+            )
+        ),
     )
 
 
