@@ -368,7 +368,7 @@ def test_importing_the_same_file_twice_changes_nothing_the_second_time(courses, 
         "rejected": 0,
         "leavers": 0,
         "returners": 0,
-        "new_units": 0,
+        "unknown_units": 0,
     }
     assert (second.invitations, second.units_created, second.assignments.total) == (0, 0, 0)
     assert [
@@ -720,7 +720,11 @@ def test_an_unknown_unit_rejects_its_row_unless_hr_chooses_to_create_it(ifo):
 
     rejected = plan(data)
     assert problems_of(rejected) == [(3, "Enhet", "Nya förskolan", "okänd enhet")]
-    assert rejected.new_units == []
+    # Listed all the same, so that the preview can offer to create it.
+    assert [(u.name, u.sector, u.lines) for u in rejected.new_units] == [
+        ("Nya förskolan", Sector.SCHOOL, (3,))
+    ]
+    assert count(Unit, Unit.name == "Nya förskolan") == 0
 
     result = run(data, unknown_units=UnknownUnits.CREATE)
     created = db.session.scalars(sa.select(Unit).where(Unit.name == "Nya förskolan")).one()
@@ -750,10 +754,13 @@ def test_an_unknown_unit_without_a_sector_cannot_be_created(ifo):
         export({"unit": "Nya förskolan", "sector": ""}), unknown_units=UnknownUnits.CREATE
     )
 
-    assert planned.new_units == []
+    assert [(u.name, u.sector) for u in planned.new_units] == [("Nya förskolan", None)]
     assert problems_of(planned) == [
         (2, "Sektor", "", "okänd enhet, och sektor saknas för att skapa den")
     ]
+    result = run(export({"unit": "Nya förskolan", "sector": ""}), unknown_units=UnknownUnits.CREATE)
+    assert result.units_created == 0
+    assert count(Unit, Unit.name == "Nya förskolan") == 0
 
 
 def test_an_unknown_manager_is_a_warning_and_the_row_is_imported_without_one(ifo):
@@ -1120,7 +1127,7 @@ def test_cli_create_units_creates_unknown_units_with_the_files_sector(runner, tm
 
     created = import_cli(runner, path, "--create-units")
     assert created.exit_code == 0, created.output
-    assert "new units: Järfälla/Fritidsgården" in created.output
+    assert "1 unknown units (created): Järfälla/Fritidsgården" in created.output
     unit = db.session.scalars(sa.select(Unit).where(Unit.name == "Fritidsgården")).one()
     assert unit.sector == Sector.LEISURE
 

@@ -64,7 +64,9 @@ def test_the_preview_counts_and_explains_every_row_and_writes_nothing(client, hr
     assert "är inte en giltig e-postadress" in html
     assert "är inte ett datum (ÅÅÅÅ-MM-DD)" in html
     assert "okänd enhet" in html
-    assert "Nya förskolan" in html
+    # The unknown unit is listed, and HR is offered to create it.
+    assert re.search(r"<th scope=\"row\">Nya förskolan</th>\s*<td>Skola och förskola</td>", html)
+    assert "Skapa enheterna, med sektorn från filen" in html
     assert count(Employee) == employees_before
     assert count(Unit, Unit.name == "Nya förskolan") == 0
 

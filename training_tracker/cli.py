@@ -202,10 +202,14 @@ def employees_import(
         + (" (dry run: nothing written)" if dry_run else "")
     )
     if plan.new_units:
-        label = "new units" if create_units else "unknown units (rows rejected)"
-        click.echo(
-            f"{label}: " + ", ".join(f"{u.municipality_name}/{u.name}" for u in plan.new_units)
+        names = ", ".join(f"{u.municipality_name}/{u.name}" for u in plan.new_units[:20])
+        more = f" and {len(plan.new_units) - 20} more" if len(plan.new_units) > 20 else ""
+        action = (
+            "created"
+            if create_units and not dry_run
+            else ("to be created" if create_units else "rows rejected; --create-units creates them")
         )
+        click.echo(f"{len(plan.new_units)} unknown units ({action}): {names}{more}")
     if not dry_run:
         click.echo(
             f"assignments: {result.assignments.created} created, "
@@ -213,10 +217,13 @@ def employees_import(
             f"{result.invitations} invitations queued"
         )
     for problem in plan.problems:
-        click.echo(f"line {problem.line}: {problem.column}: {problem.value!r}: {problem.message}")
+        click.echo(
+            f"line {problem.line}: {problem.column or '-'}: {problem.value!r}: {problem.message}"
+        )
     for warning in plan.warnings:
         click.echo(
-            f"line {warning.line}: {warning.column}: {warning.value!r}: {warning.message} (warning)"
+            f"line {warning.line}: {warning.column or '-'}: {warning.value!r}: "
+            f"{warning.message} (warning)"
         )
     if plan.rejected:
         sys.exit(1)

@@ -107,7 +107,7 @@ class ImportPlan:
     rows: list[PlannedRow]
     problems: list[RowProblem]  # the parser's and the planner's
     warnings: list[RowProblem]  # accepted rows with something to know (an unknown manager)
-    new_units: list[NewUnit]
+    new_units: list[NewUnit]  # units the file names that do not exist (created if HR chose)
     rejected_lines: set[int]
 
     def count(self, action: RowAction) -> int:
@@ -146,7 +146,7 @@ class ImportPlan:
             "rejected": self.rejected,
             "leavers": self.leavers,
             "returners": self.returners,
-            "new_units": len(self.new_units),
+            "unknown_units": len(self.new_units),
         }
 
 
@@ -334,19 +334,18 @@ class _Planner:
         key = (municipality_id, _key(row.unit))
         if (unit_id := self.units.get(key)) is not None:
             return unit_id, None
+        # Listed either way, so the preview can show them and HR can choose.
+        unknown = self.new_units.setdefault(
+            key, {"name": row.unit, "sector": row.sector, "lines": []}
+        )
+        unknown["sector"] = unknown["sector"] or row.sector
+        unknown["lines"].append(row.line)
         if self.unknown_units == UnknownUnits.REJECT:
             self.reject(row, "unit", row.unit, _("okänd enhet"))
             return None
-        planned = self.new_units.get(key)
-        if planned is None:
-            if row.sector is None:
-                self.reject(
-                    row, "sector", "", _("okänd enhet, och sektor saknas för att skapa den")
-                )
-                return None
-            planned = {"name": row.unit, "sector": row.sector, "lines": []}
-            self.new_units[key] = planned
-        planned["lines"].append(row.line)
+        if unknown["sector"] is None:
+            self.reject(row, "sector", "", _("okänd enhet, och sektor saknas för att skapa den"))
+            return None
         return None, key
 
     def plan_row(self, row: ImportRow) -> PlannedRow | None:
@@ -552,9 +551,12 @@ def apply_import(
     actor_id = actor.id if actor else None
     batch_id = batch.id if batch else None
 
+    # Only the unknown units that accepted rows need (HR chose to create them).
+    needed = {p.unit_key for p in plan.rows if p.unit_key is not None}
     new_units = [
         Unit(municipality_id=u.municipality_id, name=u.name, sector=u.sector or Sector.OTHER)
         for u in plan.new_units
+        if (u.municipality_id, _key(u.name)) in needed
     ]
     session.add_all(new_units)
     session.flush()
@@ -681,7 +683,7 @@ def apply_import(
     if batch is not None:
         batch.status = ImportStatus.APPLIED
         batch.applied_at = now
-        batch.summary = {**plan.summary(), "invitations": invitations}
+        batch.summary = {**plan.summary(), "new_units": len(unit_ids), "invitations": invitations}
     return ImportResult(
         plan=plan,
         assignments=assignment_changes,
