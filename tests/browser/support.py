@@ -32,6 +32,12 @@ def sign_in(page: Any, base_url: str, email: str, password: str = DEMO_PASSWORD)
         page.get_by_role("button", name=SIGN_IN_BUTTON, exact=True).click()
 
 
+def assert_no_sideways_scroll(page: Any) -> None:
+    """The page fits its window's width: nothing to scroll sideways to."""
+    width, window = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
+    assert width <= window, f"{page.url} is {width} px wide in a {window} px window"
+
+
 # --- axe-core --------------------------------------------------------------------------------
 
 _axe_source: str | None = None

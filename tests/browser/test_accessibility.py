@@ -11,6 +11,7 @@ from playwright.sync_api import expect
 from tests.browser.support import (
     accessibility_report,
     assert_accessible,
+    assert_no_sideways_scroll,
     axe_violations,
     demo_email,
     sign_in,
@@ -20,6 +21,16 @@ from training_tracker.services.demo import DemoResult
 pytestmark = pytest.mark.browser
 
 NOT_PAGES = {"/healthz", "/logout"}  # a health probe; a POST-only action
+# HR's pages: an admin sees them for every municipality, HR for one (a fixed municipality
+# instead of a choice), so both are scanned.
+STAFF_PAGES = {
+    "/employees/",
+    "/employees/new",
+    "/employees/units",
+    "/employees/import/",
+    "/rules/",
+    "/rules/new",
+}
 ANONYMOUS_PAGES = {
     "/login": 200,
     "/password/forgot": 200,
@@ -39,9 +50,16 @@ def _plain_get_pages(app: Flask) -> list[str]:
     )
 
 
-def _assert_no_sideways_scroll(page: Any) -> None:
-    width, window = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
-    assert width <= window, f"{page.url} is {width} px wide in a {window} px window"
+def _assert_pages_accessible(page: Any, base_url: str, paths: list[str]) -> None:
+    """Open each page in turn; every one answers and passes axe-core, or all that fail are
+    reported together."""
+    problems: list[str] = []
+    for path in paths:
+        response = page.goto(f"{base_url}{path}")
+        assert response is not None and response.ok, f"{path}: HTTP {response and response.status}"
+        if report := accessibility_report(page):
+            problems.append(f"{path} ->\n{report}")
+    assert not problems, "\n\n".join(problems)
 
 
 def test_the_axe_check_reports_what_it_finds(page: Any) -> None:
@@ -62,17 +80,20 @@ def test_every_page_an_admin_can_open_is_accessible(
     app: Flask, page: Any, live_server: str, demo: DemoResult
 ) -> None:
     paths = _plain_get_pages(app)
-    assert {"/", "/admin/", "/admin/roles", "/admin/courses"} <= set(paths), paths
+    assert {"/", "/admin/", "/admin/roles", "/admin/courses"} | STAFF_PAGES <= set(paths), paths
     sign_in(page, live_server, demo_email(demo, "admin"))
     expect(page).to_have_url(f"{live_server}/")
+    _assert_pages_accessible(page, live_server, paths)
 
-    problems: list[str] = []
-    for path in paths:
-        response = page.goto(f"{live_server}{path}")
-        assert response is not None and response.ok, f"{path}: HTTP {response and response.status}"
-        if report := accessibility_report(page):
-            problems.append(f"{path} ->\n{report}")
-    assert not problems, "\n\n".join(problems)
+
+def test_every_page_hr_can_open_is_accessible(
+    app: Flask, page: Any, live_server: str, demo: DemoResult
+) -> None:
+    paths = [p for p in _plain_get_pages(app) if p == "/" or p.startswith(("/employees", "/rules"))]
+    assert set(paths) >= STAFF_PAGES, paths
+    sign_in(page, live_server, demo_email(demo, "hr"))
+    expect(page).to_have_url(f"{live_server}/")
+    _assert_pages_accessible(page, live_server, paths)
 
 
 @pytest.mark.parametrize("path", sorted(ANONYMOUS_PAGES))
@@ -93,7 +114,7 @@ def test_login_page_fits_a_phone_without_sideways_scrolling(
     phone_page: Any, live_server: str
 ) -> None:
     phone_page.goto(f"{live_server}/login")
-    _assert_no_sideways_scroll(phone_page)
+    assert_no_sideways_scroll(phone_page)
     assert_accessible(phone_page)
 
 
@@ -102,5 +123,5 @@ def test_start_page_fits_a_phone_without_sideways_scrolling(
 ) -> None:
     sign_in(phone_page, live_server, demo_email(demo, "admin"))
     expect(phone_page).to_have_url(f"{live_server}/")
-    _assert_no_sideways_scroll(phone_page)
+    assert_no_sideways_scroll(phone_page)
     assert_accessible(phone_page)

@@ -14,7 +14,12 @@ import pytest
 import sqlalchemy as sa
 from playwright.sync_api import expect
 
-from tests.browser.support import assert_accessible, demo_email, sign_in
+from tests.browser.support import (
+    assert_accessible,
+    assert_no_sideways_scroll,
+    demo_email,
+    sign_in,
+)
 from training_tracker import clock
 from training_tracker.extensions import db
 from training_tracker.models import (
@@ -70,11 +75,11 @@ def _home() -> Municipality:
     return db.session.scalars(sa.select(Municipality).filter_by(code=HOME_MUNICIPALITY)).one()
 
 
-def _home_units(sector: Sector | None = None) -> list[UnitInfo]:
-    """HR's municipality's active units (of one sector, if given), by name."""
-    query = sa.select(Unit).where(Unit.municipality_id == _home().id, Unit.active)
-    if sector is not None:
-        query = query.where(Unit.sector == sector)
+def _home_units(sector: Sector) -> list[UnitInfo]:
+    """The active units of one sector in HR's municipality, by name."""
+    query = sa.select(Unit).where(
+        Unit.municipality_id == _home().id, Unit.active, Unit.sector == sector
+    )
     return [
         UnitInfo(unit.id, unit.name, unit.sector)
         for unit in db.session.scalars(query.order_by(Unit.name))
@@ -106,21 +111,14 @@ def _open_staff_list(page: Any) -> None:
     expect(page.get_by_role("heading", name="Personal", level=1)).to_be_visible()
 
 
-def _counts(page: Any, region: str) -> Any:
-    """The terms and their values in the counts of a region (a section named by its heading)."""
-    section = page.get_by_role("region", name=region) if region else page.get_by_role("main")
-    return section.get_by_role("term"), section.get_by_role("definition")
+def _expect_counts(where: Any, terms: list[str], values: list[int]) -> None:
+    """The counts shown in ``where`` (a term and its number each), in order."""
+    expect(where.get_by_role("term")).to_have_text(terms)
+    expect(where.get_by_role("definition")).to_have_text([str(value) for value in values])
 
 
-def _expect_counts(page: Any, region: str, terms: list[str], values: list[int]) -> None:
-    term, definition = _counts(page, region)
-    expect(term).to_have_text(terms)
-    expect(definition).to_have_text([str(value) for value in values])
-
-
-def _assert_no_sideways_scroll(page: Any) -> None:
-    width, window = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
-    assert width <= window, f"{page.url} is {width} px wide in a {window} px window"
+def _summary(page: Any) -> Any:
+    return page.get_by_role("region", name="Sammanfattning")
 
 
 def _tab_until_focused(page: Any, locator: Any, *, most: int = 40) -> None:
@@ -283,7 +281,7 @@ def test_hr_imports_a_file_reads_the_preview_and_confirms(
     assert_accessible(page)
 
     _upload(page, file)
-    _expect_counts(page, "Sammanfattning", PREVIEW_TERMS, [5, 2, 0, 0, 3])
+    _expect_counts(_summary(page), PREVIEW_TERMS, [5, 2, 0, 0, 3])
     _expect_rejected_rows(
         page,
         [
@@ -297,7 +295,7 @@ def test_hr_imports_a_file_reads_the_preview_and_confirms(
 
     page.get_by_label(CREATE_UNITS).check()
     page.get_by_role("button", name=REFRESH_PREVIEW).click()
-    _expect_counts(page, "Sammanfattning", PREVIEW_TERMS, [5, 3, 0, 0, 2])
+    _expect_counts(_summary(page), PREVIEW_TERMS, [5, 3, 0, 0, 2])
     expect(page.get_by_label(CREATE_UNITS)).to_be_checked()
     new_units = page.get_by_role("table", name="Enheter som inte finns")
     expect(new_units.get_by_role("row", name=re.compile(NEW_UNIT))).to_contain_text("Fritid")
@@ -314,7 +312,7 @@ def test_hr_imports_a_file_reads_the_preview_and_confirms(
     page.get_by_role("button", name="Importera 3 rader").click()
     expect(page.get_by_role("status")).to_have_text("Importen är klar.")
     expect(page.get_by_role("heading", level=1)).to_have_text("Import av personal.csv")
-    _expect_counts(page, "", RESULT_TERMS, [3, 0, 0, 2, 1, 3])
+    _expect_counts(page.get_by_role("main"), RESULT_TERMS, [3, 0, 0, 2, 1, 3])
     assert_accessible(page)
 
     assert _employee_count() == before + 3
@@ -340,14 +338,14 @@ def test_import_preview_fits_a_phone(phone_page: Any, live_server: str, demo: De
     sign_in(page, live_server, demo_email(demo, "hr"))
     page.goto(f"{live_server}/employees/import/")
     _upload(page, file)
-    _expect_counts(page, "Sammanfattning", PREVIEW_TERMS, [5, 2, 0, 0, 3])
-    _assert_no_sideways_scroll(page)
+    _expect_counts(_summary(page), PREVIEW_TERMS, [5, 2, 0, 0, 3])
+    assert_no_sideways_scroll(page)
     assert_accessible(page)
 
     page.get_by_label(CREATE_UNITS).check()
     page.get_by_role("button", name=REFRESH_PREVIEW).click()
-    _expect_counts(page, "Sammanfattning", PREVIEW_TERMS, [5, 3, 0, 0, 2])
-    _assert_no_sideways_scroll(page)
+    _expect_counts(_summary(page), PREVIEW_TERMS, [5, 3, 0, 0, 2])
+    assert_no_sideways_scroll(page)
     assert_accessible(page)
 
 
@@ -459,8 +457,13 @@ def test_hr_enrolls_a_new_hire_with_the_keyboard_only(
     page.keyboard.press("Tab")
     unit_field = page.get_by_label("Enhet", exact=True)
     expect(unit_field).to_be_focused()
-    page.keyboard.type(unit.name)  # a closed list jumps to the option typed
-    expect(unit_field).to_have_value(str(unit.id))
+    # A closed list jumps to the first option that starts with what is typed. (A space would
+    # open the list instead, so the first word is what a person types here.)
+    word = unit.name.split()[0]
+    page.keyboard.type(word)
+    expect(unit_field).not_to_have_value("")
+    chosen = unit_field.evaluate("select => select.selectedOptions[0].textContent.trim()")
+    assert chosen.startswith(word), (word, chosen)
     page.keyboard.press("Tab")
     hire_date = page.get_by_label("Anställningsdatum", exact=True)
     expect(hire_date).to_be_focused()
@@ -475,13 +478,18 @@ def test_hr_enrolls_a_new_hire_with_the_keyboard_only(
     expect(page.get_by_role("button", name="Lägg till", exact=True)).to_be_focused()
     page.keyboard.press("Enter")
 
-    expect(page.get_by_role("status")).to_contain_text(
-        f"{first} {last} är tillagd. Inget välkomstmejl är skickat"
+    added = re.compile(
+        rf"^{first} {last} är tillagd\. (\d+) kurser är tilldelade\. "
+        r"Inget välkomstmejl är skickat; du kan skicka det från personens sida\.$"
     )
+    expect(page.get_by_role("status")).to_have_text(added)
+    match = added.match(page.get_by_role("status").inner_text().strip())
+    assert match
     expect(page.get_by_role("heading", level=1)).to_contain_text(f"{first} {last}")
     expect(
         page.get_by_role("region", name="Utskick").get_by_text("Inga mejl till personen ännu.")
     ).to_be_visible()
     person = db.session.scalars(sa.select(Employee).filter_by(email=email)).one()
-    assert (person.unit_id, person.hire_date, person.invited_at) == (unit.id, clock.today(), None)
+    assert (person.unit.name, person.hire_date, person.invited_at) == (chosen, clock.today(), None)
+    assert int(match.group(1)) == len(_required_titles(person.unit.sector))
     _done_reading()
