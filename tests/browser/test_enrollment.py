@@ -41,6 +41,7 @@ MAIN_MENU = "Huvudmeny"
 ADD_EMPLOYEE = "Lägg till anställd"
 FILE_LABEL = "Fil från HR-systemet"
 CREATE_UNITS = "Skapa enheterna, med sektorn från filen"
+REJECT_UNITS = "Avvisa raderna med okända enheter"
 REFRESH_PREVIEW = "Uppdatera förhandsgranskningen"
 BAD_EMAIL_MESSAGE = "Skriv en e-postadress som namn@kommun.se."
 IMPORT_HEADER = "Förnamn;Efternamn;E-post;Enhet;Sektor;Anställningsdatum"
@@ -192,7 +193,9 @@ def test_hr_enrolls_a_new_hire_and_the_welcome_mail_waits_in_the_outbox(
     expect(courses.get_by_role("rowheader")).to_have_count(len(required))
     assert set(courses.get_by_role("rowheader").all_inner_texts()) == required
     for title in required:
-        row = courses.get_by_role("row").filter(has=page.get_by_role("rowheader", name=title))
+        row = courses.get_by_role("row").filter(
+            has=page.get_by_role("rowheader", name=title, exact=True)
+        )
         due = hired + timedelta(days=RULE_DUE_DAYS)
         expect(row.get_by_role("cell", name=due.isoformat(), exact=True)).to_be_visible()
     mails = page.get_by_role("table", name=f"Mejl till {name}")
@@ -290,6 +293,11 @@ def test_hr_imports_a_file_reads_the_preview_and_confirms(
             ("6", "Enhet", "okänd enhet"),
         ],
     )
+    # The unknown unit is listed, with the sector from the file; its row is rejected unless
+    # HR chooses to create it.
+    new_units = page.get_by_role("table", name="Enheter som inte finns")
+    expect(new_units.get_by_role("row", name=re.compile(NEW_UNIT))).to_contain_text("Fritid")
+    expect(page.get_by_label(REJECT_UNITS)).to_be_checked()
     assert_accessible(page)
     assert _employee_count() == before, "the preview wrote nothing"
 
@@ -297,7 +305,6 @@ def test_hr_imports_a_file_reads_the_preview_and_confirms(
     page.get_by_role("button", name=REFRESH_PREVIEW).click()
     _expect_counts(_summary(page), PREVIEW_TERMS, [5, 3, 0, 0, 2])
     expect(page.get_by_label(CREATE_UNITS)).to_be_checked()
-    new_units = page.get_by_role("table", name="Enheter som inte finns")
     expect(new_units.get_by_role("row", name=re.compile(NEW_UNIT))).to_contain_text("Fritid")
     _expect_rejected_rows(
         page,

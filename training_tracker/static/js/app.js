@@ -5,6 +5,14 @@
 // send it twice.
 (function () {
   "use strict";
+
+  // After a refused form, take keyboard and screen-reader users to the list of what to fix.
+  document.addEventListener("DOMContentLoaded", function () {
+    var summary = document.querySelector(".error-summary");
+    if (summary) {
+      summary.focus();
+    }
+  });
   document.addEventListener("submit", function (event) {
     var form = event.target;
     if (!(form instanceof HTMLFormElement) || !form.dataset.busyMessage) {
