@@ -268,7 +268,7 @@ def _expect_rejected_rows(page: Any, expected: list[tuple[str, str, str]]) -> No
         expect(row.get_by_role("rowheader")).to_have_text(line)
         cells = row.get_by_role("cell")
         expect(cells.nth(0)).to_have_text(column)
-        expect(cells.nth(2)).to_have_text(reason)
+        expect(cells.nth(1)).to_have_text(reason)
 
 
 def test_hr_imports_a_file_reads_the_preview_and_confirms(
