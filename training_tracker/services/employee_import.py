@@ -733,14 +733,20 @@ def _insert_new_employees(
             )
         if not rows:
             continue
-        # RETURNING makes SQLAlchemy batch the rows into multi-row INSERTs on every database.
-        inserted = session.connection().execute(
-            sa.insert(table).returning(table.c.id, table.c.email, sort_by_parameter_order=True),
-            rows,
-        )
-        for (employee_id, email), planned in zip(inserted, batch, strict=True):
-            planned.employee_id = employee_id
-            ids_by_email[email] = employee_id
+        # A plain executemany, then the ids by e-mail (unique): on PostgreSQL this is about
+        # twice as fast as INSERT … RETURNING, which SQLAlchemy builds as huge statements.
+        session.connection().execute(sa.insert(table), rows)
+        emails = [planned.values["email"] for planned in batch]
+        for chunk in _chunks(emails):
+            ids_by_email.update(
+                session.execute(
+                    sa.select(table.c.email, table.c.id).where(table.c.email.in_(chunk))
+                )
+                .tuples()
+                .all()
+            )
+        for planned in batch:
+            planned.employee_id = ids_by_email[planned.values["email"]]
     if late_managers:
         session.connection().execute(
             sa.update(table)
