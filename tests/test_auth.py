@@ -197,6 +197,25 @@ def test_inactive_employee_cannot_sign_in(client: Client) -> None:
     assert not is_signed_in(client)
 
 
+def test_a_leaver_is_signed_out_on_their_end_date_before_the_nightly_job_runs(
+    client: Client,
+) -> None:
+    person = factories.employee()
+    person.end_date = datetime(2026, 3, 31).date()
+    db.session.commit()
+    with time_machine.travel(datetime(2026, 3, 30, 12, tzinfo=UTC), tick=False):
+        client.sign_in(person)
+        assert client.get("/").status_code == 200
+    with time_machine.travel(datetime(2026, 3, 31, 8, tzinfo=UTC), tick=False):
+        # The session ends with the employment.
+        assert client.get("/").location.startswith("/login")
+        response = client.post_form(
+            "/login", {"email": person.email, "password": factories.PASSWORD}
+        )
+        assert response.status_code == 401
+    assert db.session.get(Employee, person.id).active  # the job has not run: still the flag
+
+
 def test_employee_without_a_password_cannot_sign_in(client: Client) -> None:
     person = factories.employee(password=None)
 

@@ -130,7 +130,7 @@ def _init_login(app: Flask) -> None:
         if not employee_id.isdigit() or not version.isdigit():
             return None
         employee = db.session.get(Employee, int(employee_id))
-        if employee is None or not employee.active:
+        if employee is None or not employee.is_active:
             return None
         if employee.session_version != int(version):
             return None  # that session was ended (logout elsewhere, new password)

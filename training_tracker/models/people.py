@@ -77,8 +77,10 @@ class Employee(UserMixin, db.Model):
         return f"{self.first_name} {self.last_name}"
 
     @property
-    def is_active(self) -> bool:  # Flask-Login: inactive accounts cannot sign in
-        return self.active
+    def is_active(self) -> bool:
+        """Flask-Login: inactive accounts cannot sign in. From the end date on, a leaver is
+        out even before the nightly job has set ``active`` to False."""
+        return self.active and (self.end_date is None or self.end_date > clock.today())
 
     def get_id(self) -> str:
         # The session cookie holds "id:version"; bumping the version ends every session.

@@ -78,7 +78,7 @@ def authenticate(session: Session, email: str, password: str) -> Employee | None
         _hasher.verify(stored, password)
     except (VerificationError, InvalidHashError):
         return None
-    if employee is None or not employee.password_hash or not employee.active:
+    if employee is None or not employee.password_hash or not employee.is_active:
         return None
     if _hasher.check_needs_rehash(employee.password_hash):
         employee.password_hash = hash_password(password)
