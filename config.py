@@ -62,6 +62,7 @@ class Config:
     OUTBOX_RETRY_BASE_SECONDS = 60
 
     UPLOAD_FOLDER = ""  # default: instance/uploads, outside every served folder
+    EVIDENCE_MAX_BYTES = 10 * 1024 * 1024  # a certificate (intyg): PDF, PNG or JPEG
 
     # Enrollment
     NEW_HIRE_DAYS = 90  # "new hire" in the employee list: hired within this many days
