@@ -51,6 +51,26 @@ def test_an_employee_sees_their_courses_with_status_and_a_link(client, staffed):
     assert "Min enhet" not in page and "Kommuner" not in page
 
 
+def test_a_rejected_report_asks_the_employee_to_report_again(client, staffed):
+    nck = factories.synced_catalog()["nck-webbkurs-om-vald"]
+    factories.completion(staffed["bea"], nck, status=CompletionStatus.REJECTED)
+    client.sign_in(staffed["bea"])
+    page = client.get("/").get_data(as_text=True)
+    assert "Rapporten avvisades, rapportera igen" in page
+    assert "Öppna kursen" in page
+
+
+def test_an_expired_completion_asks_for_the_course_again(client, staffed):
+    nck = factories.synced_catalog()["nck-webbkurs-om-vald"]
+    old = factories.completion(staffed["bea"], nck, completed_on=clock.today() - timedelta(800))
+    old.expires_on = clock.today() - timedelta(days=35)
+    db.session.commit()
+    client.sign_in(staffed["bea"])
+    page = client.get("/").get_data(as_text=True)
+    assert "Har gått ut, gå kursen igen" in page
+    assert (clock.today() - timedelta(days=35)).isoformat() in page
+
+
 def test_a_verified_course_shows_as_done_without_a_link(client, staffed):
     client.sign_in(staffed["ali"])
     page = client.get("/").get_data(as_text=True)

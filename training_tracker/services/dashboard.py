@@ -19,6 +19,7 @@ from training_tracker.models import (
     Municipality,
     Unit,
 )
+from training_tracker.services.progress import CourseState, course_progress
 from training_tracker.services.scope import Access, ReportScope, employee_scope
 
 
@@ -34,7 +35,7 @@ class AssignmentState(StrEnum):
 class MyCourse:
     course: Course
     due_date: date
-    state: AssignmentState
+    state: CourseState
     days_left: int
 
 
@@ -76,16 +77,21 @@ def my_courses(session: Session, employee: Employee, today: date) -> list[MyCour
         .options(selectinload(Assignment.course).selectinload(Course.provider))
         .order_by(Assignment.due_date)
     ).all()
-    best = _best_completions(session, Employee.id == employee.id, today)
-    return [
-        MyCourse(
-            course=a.course,
-            due_date=a.due_date,
-            state=_state(a, best.get((employee.id, a.course_id)), today),
-            days_left=(a.due_date - today).days,
+    completions = session.scalars(
+        sa.select(Completion).where(Completion.employee_id == employee.id)
+    ).all()
+    courses = []
+    for assignment in assignments:
+        progress = course_progress(assignment, completions, today)
+        courses.append(
+            MyCourse(
+                course=assignment.course,
+                due_date=progress.due_date,
+                state=progress.state,
+                days_left=progress.days_left,
+            )
         )
-        for a in assignments
-    ]
+    return courses
 
 
 @dataclass(frozen=True)

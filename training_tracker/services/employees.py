@@ -36,6 +36,7 @@ from training_tracker.models import (
 from training_tracker.services import audit
 from training_tracker.services.accounts import normalise_email, queue_invitation
 from training_tracker.services.assignments import employed_on, overdue, recompute_assignments
+from training_tracker.services.progress import CourseState, course_progress
 from training_tracker.services.scope import Access, employee_in_scope, employee_scope
 
 
@@ -484,30 +485,6 @@ def search_employees(
 # --- one person's page ----------------------------------------------------------------------
 
 
-class AssignmentState(StrEnum):
-    """Where one assignment stands, as HR reads it on a person's page."""
-
-    REMOVED = "removed"  # no longer required (a rule ended, the person left)
-    EXEMPT = "exempt"
-    VERIFIED = "verified"
-    REPORTED = "reported"
-    OVERDUE = "overdue"
-    PENDING = "pending"
-
-    @property
-    def label(self) -> str:
-        return str(ASSIGNMENT_STATE_LABELS[self])
-
-
-ASSIGNMENT_STATE_LABELS = {
-    AssignmentState.REMOVED: _l("Borttagen"),
-    AssignmentState.EXEMPT: _l("Undantagen"),
-    AssignmentState.VERIFIED: _l("Klar"),
-    AssignmentState.REPORTED: _l("Rapporterad"),
-    AssignmentState.OVERDUE: _l("Försenad"),
-    AssignmentState.PENDING: _l("Ej påbörjad"),
-}
-
 COMPLETION_STATUS_LABELS = {
     CompletionStatus.REPORTED: _l("Rapporterad"),
     CompletionStatus.VERIFIED: _l("Godkänd"),
@@ -568,7 +545,8 @@ def action_label(action: str) -> str:
 @dataclass
 class AssignmentLine:
     assignment: Assignment
-    state: AssignmentState
+    state: CourseState
+    due_date: date  # an expired course is due again from its expiry date
 
 
 @dataclass
@@ -595,20 +573,6 @@ class EmployeeRecord:
     completions: list[Completion]
     history: list[HistoryEntry]
     messages: list[OutboxMessage]
-
-
-def _assignment_state(
-    assignment: Assignment, best: CompletionStatus | None, today: date
-) -> AssignmentState:
-    if assignment.removed_at is not None:
-        return AssignmentState.REMOVED
-    if assignment.exempt:
-        return AssignmentState.EXEMPT
-    if best == CompletionStatus.VERIFIED:
-        return AssignmentState.VERIFIED
-    if best == CompletionStatus.REPORTED:
-        return AssignmentState.REPORTED
-    return AssignmentState.OVERDUE if assignment.due_date < today else AssignmentState.PENDING
 
 
 class _Names:
@@ -752,12 +716,6 @@ def employee_record(
         .options(selectinload(Completion.course))
         .order_by(Completion.completed_on.desc(), Completion.id.desc())
     ).all()
-    best: dict[int, CompletionStatus] = {}
-    for completion in completions:
-        counts = completion.status in (CompletionStatus.VERIFIED, CompletionStatus.REPORTED)
-        valid = completion.expires_on is None or completion.expires_on > today
-        if counts and valid and best.get(completion.course_id) != CompletionStatus.VERIFIED:
-            best[completion.course_id] = completion.status
     events = session.scalars(
         sa.select(AuditEvent)
         .where(AuditEvent.subject_employee_id == employee.id)
@@ -768,8 +726,9 @@ def employee_record(
         employee=employee,
         status=employment_status(employee, today),
         assignments=[
-            AssignmentLine(a, _assignment_state(a, best.get(a.course_id), today))
+            AssignmentLine(a, progress.state, progress.due_date)
             for a in assignments
+            for progress in [course_progress(a, completions, today)]
         ],
         completions=list(completions),
         history=_history(session, list(events)),
