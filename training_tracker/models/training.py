@@ -129,6 +129,9 @@ class Completion(db.Model):
         sa.ForeignKey("employees.id", ondelete="SET NULL")
     )
     rejection_reason: Mapped[str | None] = mapped_column(sa.String(1000))
+    # One per report form shown: the same form sent twice (a double tap, a retry on a bad
+    # connection) makes one report, which the database guarantees.
+    submission_key: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
 
     employee: Mapped[Employee] = relationship(foreign_keys=[employee_id])
     course: Mapped[Course] = relationship()
