@@ -12,7 +12,7 @@ import pytest
 
 from tests import factories
 from training_tracker.extensions import db
-from training_tracker.models import Employee, Role, RoleGrant, Sector
+from training_tracker.models import CompletionStatus, Employee, Role, RoleGrant, Sector
 
 ROLES = ["anonymous", "employee", "manager", "hr", "coordinator", "regional", "admin"]
 SIGNED_IN = ROLES[1:]
@@ -143,6 +143,25 @@ EXPECTED: dict[str, list[Case]] = {
         Case("POST", "/rules/999999/end", staff_managers(404)),
         Case("GET", "/rules/{own_rule_id}/end", everyone(405)),
     ],
+    "courses.report": [
+        Case("GET", "/my/report", {**signed_in(200), "admin": 403}),  # admin: no municipality
+        Case("GET", "/my/report?course=abc", {**signed_in(200), "admin": 403}),
+        Case("POST", "/my/report", {**signed_in(422), "admin": 403}),  # empty form: errors
+    ],
+    "courses.completion": [
+        Case("GET", "/my/completions/{other_completion_id}", signed_in(404)),
+        Case("GET", "/my/completions/999999", signed_in(404)),
+    ],
+    "courses.replace_certificate": [
+        Case("POST", "/my/completions/{other_completion_id}/certificate", signed_in(404)),
+        Case("POST", "/my/completions/999999/certificate", signed_in(404)),
+        Case("GET", "/my/completions/999999/certificate", everyone(405)),
+    ],
+    "courses.withdraw": [
+        Case("POST", "/my/completions/{other_completion_id}/withdraw", signed_in(404)),
+        Case("POST", "/my/completions/999999/withdraw", signed_in(404)),
+        Case("GET", "/my/completions/999999/withdraw", everyone(405)),
+    ],
     "admin.index": [Case("GET", "/admin/", admin_only())],
     "admin.role_list": [Case("GET", "/admin/roles", admin_only())],
     "admin.course_list": [Case("GET", "/admin/courses", admin_only())],
@@ -214,6 +233,11 @@ def placeholders(path: str) -> dict[str, object]:
             ).id
         if "{other_assignment_id}" in path:
             values["other_assignment_id"] = factories.assignment(sigtuna_manager, course).id
+    if "completion_id}" in path:  # someone else's report, awaiting verification
+        course = factories.synced_catalog()["nck-webbkurs-om-vald"]
+        values["other_completion_id"] = factories.completion(
+            sigtuna_manager, course, status=CompletionStatus.REPORTED
+        ).id
     if "import_id}" in path:
         values["own_import_id"] = factories.import_batch("Järfälla").id
         values["other_import_id"] = factories.import_batch("Sigtuna").id

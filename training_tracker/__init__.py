@@ -47,6 +47,7 @@ def create_app(config: Config | None = None) -> Flask:
     from training_tracker.admin import bp as admin_bp
     from training_tracker.auth import bp as auth_bp
     from training_tracker.cli import bp as cli_bp
+    from training_tracker.courses import bp as courses_bp
     from training_tracker.employees import bp as employees_bp
     from training_tracker.imports import bp as imports_bp
     from training_tracker.main import bp as main_bp
@@ -57,6 +58,7 @@ def create_app(config: Config | None = None) -> Flask:
     app.register_blueprint(imports_bp)  # before employees: its prefix is longer
     app.register_blueprint(employees_bp)
     app.register_blueprint(rules_bp)
+    app.register_blueprint(courses_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(cli_bp)
     errors.register(app)

@@ -1,0 +1,64 @@
+"""Forms of the employee's report pages."""
+
+from __future__ import annotations
+
+import re
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import DateField, HiddenField, SelectField, SubmitField, TextAreaField
+from wtforms.validators import InputRequired, Length, Optional, ValidationError
+
+# What the browser offers in its file picker; the server checks the content, not this.
+CERTIFICATE_ACCEPT = "application/pdf,image/png,image/jpeg,.pdf,.png,.jpg,.jpeg"
+SUBMISSION_KEY = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+
+
+def _certificate_field() -> FileField:
+    return FileField(
+        _l("Intyg"),
+        validators=[FileRequired(_l("Välj filen med ditt intyg."))],
+        description=_l(
+            "PDF, PNG eller JPEG. Du kan ladda upp intyget som PDF eller ta en bild av det med "
+            "mobilen."
+        ),
+        render_kw={"accept": CERTIFICATE_ACCEPT},
+    )
+
+
+class ReportForm(FlaskForm):
+    course_id = SelectField(
+        _l("Kurs"),
+        choices=[],
+        validators=[InputRequired(_l("Välj en kurs i listan."))],
+        validate_choice=False,  # the service decides whether the course can be reported
+    )
+    completed_on = DateField(
+        _l("Datum då du blev klar"),
+        format="%Y-%m-%d",
+        validators=[InputRequired(_l("Ange datumet då du blev klar med kursen."))],
+        description=_l("Datumet står på intyget. Det kan inte vara senare än i dag."),
+    )
+    certificate = _certificate_field()
+    note = TextAreaField(
+        _l("Kommentar (frivillig)"),
+        validators=[Optional(), Length(max=2000, message=_l("Högst 2000 tecken."))],
+        description=_l("Till exempel om du gick kursen tillsammans med kollegor."),
+        render_kw={"rows": 3},
+    )
+    submission_key = HiddenField()
+    submit = SubmitField(_l("Skicka rapporten"))
+
+    def validate_course_id(self, field: SelectField) -> None:
+        if not str(field.data or "").isdigit():
+            raise ValidationError(_l("Välj en kurs i listan."))
+
+
+class ReplaceCertificateForm(FlaskForm):
+    certificate = _certificate_field()
+    submit = SubmitField(_l("Byt intyg"))
+
+
+class WithdrawForm(FlaskForm):
+    submit = SubmitField(_l("Återkalla rapporten"))

@@ -1,0 +1,229 @@
+"""Report a completed course with its certificate; see, replace or withdraw one's own report.
+
+A certificate file is stored before its row is written. Whatever goes wrong after that (the
+report is refused, the transaction fails) removes the file again, so there is never a file
+without its row; files replaced by a new certificate are removed only after the commit.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+import sqlalchemy as sa
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from werkzeug.datastructures import FileStorage
+from werkzeug.wrappers import Response
+from wtforms.fields.choices import SelectChoice
+
+from training_tracker import clock
+from training_tracker.courses import bp
+from training_tracker.courses.forms import (
+    SUBMISSION_KEY,
+    ReplaceCertificateForm,
+    ReportForm,
+    WithdrawForm,
+)
+from training_tracker.extensions import db
+from training_tracker.models import (
+    Assignment,
+    Completion,
+    CompletionStatus,
+    Course,
+    CourseStatus,
+)
+from training_tracker.services.completions import (
+    CompletionError,
+    ReportData,
+    replace_certificate,
+    report_completion,
+    withdraw_completion,
+)
+from training_tracker.services.evidence import (
+    EvidenceError,
+    StoredFile,
+    remove_file,
+    store_file,
+)
+
+
+def _upload_folder() -> Path:
+    return Path(current_app.config["UPLOAD_FOLDER"])
+
+
+def _store(upload: FileStorage) -> StoredFile:
+    return store_file(
+        upload.stream,
+        filename=upload.filename or "",
+        folder=_upload_folder(),
+        max_bytes=current_app.config["EVIDENCE_MAX_BYTES"],
+    )
+
+
+def _course_choices() -> list[SelectChoice]:
+    """Active courses, the ones the employee is required to take first."""
+    required_ids = set(
+        db.session.scalars(
+            sa.select(Assignment.course_id).where(
+                Assignment.employee_id == current_user.id, Assignment.removed_at.is_(None)
+            )
+        )
+    )
+    courses = db.session.scalars(
+        sa.select(Course).where(Course.status == CourseStatus.ACTIVE).order_by(Course.title)
+    ).all()
+    mine = _("Dina obligatoriska kurser")
+    others = _("Andra kurser")
+    choices = [SelectChoice("", _("Välj kurs"))]
+    choices += [
+        SelectChoice(str(c.id), c.title, optgroup=mine) for c in courses if c.id in required_ids
+    ]
+    choices += [
+        SelectChoice(str(c.id), c.title, optgroup=others)
+        for c in courses
+        if c.id not in required_ids
+    ]
+    return choices
+
+
+@bp.route("/report", methods=["GET", "POST"])
+@login_required
+def report() -> str | Response | tuple[str, int]:
+    if current_user.municipality_id is None:
+        abort(403)  # a system account reports nothing of its own
+    today = clock.today()
+    form = ReportForm()
+    form.course_id.choices = _course_choices()
+    form.completed_on.render_kw = {"max": today.isoformat()}
+    if not form.is_submitted():
+        form.course_id.data = request.args.get("course", "")
+        form.completed_on.data = today
+    if not SUBMISSION_KEY.match(form.submission_key.data or ""):
+        form.submission_key.data = secrets.token_urlsafe(24)
+    if form.validate_on_submit():
+        completion = _submit_report(form, today)
+        if completion is not None:
+            flash(_("Tack! Din rapport väntar på att godkännas."), "success")
+            return redirect(url_for("courses.completion", completion_id=completion.id))
+    return render_template("courses/report.html", form=form), 422 if form.errors else 200
+
+
+def _submit_report(form: ReportForm, today) -> Completion | None:  # type: ignore[no-untyped-def]
+    """Store the file and record the report; None, with the error on its field, if refused."""
+    try:
+        stored = _store(form.certificate.data)
+    except EvidenceError as error:
+        form.certificate.errors.append(str(error))
+        return None
+    data = ReportData(
+        course_id=int(form.course_id.data),
+        completed_on=form.completed_on.data,
+        note=form.note.data or "",
+        submission_key=form.submission_key.data,
+    )
+    try:
+        result = report_completion(
+            db.session,
+            employee=current_user,
+            data=data,
+            stored=stored,
+            actor=current_user,
+            today=today,
+        )
+        if not result.created:  # the same form sent twice: the first one counts
+            remove_file(_upload_folder(), stored.storage_name)
+        db.session.commit()
+    except CompletionError as error:
+        db.session.rollback()
+        remove_file(_upload_folder(), stored.storage_name)
+        field = form[error.field] if error.field and error.field in form else form.course_id
+        field.errors.append(str(error))  # type: ignore[union-attr]
+        return None
+    except BaseException:
+        db.session.rollback()
+        remove_file(_upload_folder(), stored.storage_name)
+        raise
+    return result.completion
+
+
+def _own_completion_or_404(completion_id: int) -> Completion:
+    completion = db.session.scalars(
+        sa.select(Completion).where(
+            Completion.id == completion_id, Completion.employee_id == current_user.id
+        )
+    ).one_or_none()
+    if completion is None:
+        abort(404)  # someone else's or no such report: the answer reveals nothing
+    return completion
+
+
+def _completion_page(
+    completion: Completion, replace_form: ReplaceCertificateForm | None = None
+) -> tuple[str, int]:
+    replace_form = replace_form or ReplaceCertificateForm(formdata=None)
+    page = render_template(
+        "courses/completion.html",
+        completion=completion,
+        awaiting=completion.status == CompletionStatus.REPORTED,
+        replace_form=replace_form,
+        withdraw_form=WithdrawForm(formdata=None),
+    )
+    return page, 422 if replace_form.errors else 200
+
+
+@bp.route("/completions/<int:completion_id>")
+@login_required
+def completion(completion_id: int) -> tuple[str, int]:
+    return _completion_page(_own_completion_or_404(completion_id))
+
+
+@bp.route(
+    "/completions/<int:completion_id>/certificate",
+    methods=["POST"],
+    endpoint="replace_certificate",
+)
+@login_required
+def replace_certificate_view(completion_id: int) -> Response | tuple[str, int]:
+    completion = _own_completion_or_404(completion_id)
+    form = ReplaceCertificateForm()
+    if not form.validate_on_submit():
+        return _completion_page(completion, form)
+    try:
+        stored = _store(form.certificate.data)
+    except EvidenceError as error:
+        form.certificate.errors.append(str(error))
+        return _completion_page(completion, form)
+    try:
+        replaced = replace_certificate(db.session, completion, stored, actor=current_user)
+        db.session.commit()
+    except CompletionError as error:
+        db.session.rollback()
+        remove_file(_upload_folder(), stored.storage_name)
+        flash(str(error), "error")
+        return redirect(url_for("courses.completion", completion_id=completion_id))
+    except BaseException:
+        db.session.rollback()
+        remove_file(_upload_folder(), stored.storage_name)
+        raise
+    for storage_name in replaced:
+        remove_file(_upload_folder(), storage_name)
+    flash(_("Intyget är bytt. Rapporten väntar på att godkännas."), "success")
+    return redirect(url_for("courses.completion", completion_id=completion_id))
+
+
+@bp.route("/completions/<int:completion_id>/withdraw", methods=["POST"])
+@login_required
+def withdraw(completion_id: int) -> Response:
+    completion = _own_completion_or_404(completion_id)
+    if WithdrawForm().validate_on_submit():
+        try:
+            withdraw_completion(db.session, completion, actor=current_user)
+        except CompletionError as error:
+            db.session.rollback()
+            flash(str(error), "error")
+        else:
+            db.session.commit()
+            flash(_("Rapporten är återkallad."), "success")
+    return redirect(url_for("courses.completion", completion_id=completion_id))
