@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
-    DateField,
     EmailField,
     HiddenField,
     SelectField,
@@ -21,25 +20,12 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional
 
+from training_tracker.fields import SwedishDateField
 from training_tracker.models import Sector
 from training_tracker.services.employees import EmployeeQuery, EmployeeSort, EmploymentStatus
 
 # The largest id or page number a query string may carry (a 32-bit integer column).
 _MAX_INT = 2**31 - 1
-
-
-class SwedishDateField(DateField):
-    """A date as ÅÅÅÅ-MM-DD (what ``<input type=date>`` sends), with a clear message."""
-
-    def process_formdata(self, valuelist: list[Any]) -> None:
-        if not valuelist or not str(valuelist[0]).strip():
-            self.data = None
-            return
-        try:
-            self.data = datetime.strptime(str(valuelist[0]).strip(), "%Y-%m-%d").date()
-        except ValueError:
-            self.data = None
-            raise ValueError(str(_l("Skriv datumet som ÅÅÅÅ-MM-DD."))) from None
 
 
 def _off(**extra: str) -> dict[str, str]:

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, IntegerField, SelectField
+from wtforms import BooleanField, IntegerField, SelectField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Optional, ValidationError
 
+from training_tracker.fields import SwedishDateField
 from training_tracker.models import Sector
 
 
@@ -28,20 +29,6 @@ class DaysField(IntegerField):
             raise ValueError(
                 str(_l("Skriv antalet dagar som ett heltal, till exempel 90."))
             ) from None
-
-
-class SwedishDateField(DateField):
-    """A date as ÅÅÅÅ-MM-DD (what ``<input type=date>`` sends), with a clear message."""
-
-    def process_formdata(self, valuelist: list[Any]) -> None:
-        if not valuelist or not str(valuelist[0]).strip():
-            self.data = None
-            return
-        try:
-            self.data = datetime.strptime(str(valuelist[0]).strip(), "%Y-%m-%d").date()
-        except ValueError:
-            self.data = None
-            raise ValueError(str(_l("Skriv datumet som ÅÅÅÅ-MM-DD."))) from None
 
 
 class RuleForm(FlaskForm):

@@ -34,6 +34,7 @@ from training_tracker.models import (
 from training_tracker.services import audit
 from training_tracker.services.accounts import queue_invitations
 from training_tracker.services.assignments import AssignmentChanges, recompute_assignments
+from training_tracker.services.employees import FIELD_LABELS
 from training_tracker.services.import_parsing import (
     ImportFileError,
     ImportRow,
@@ -918,19 +919,6 @@ def confirm_batch(
         return None
     plan = plan_batch(session, batch, user=user, unknown_units=unknown_units, today=today)
     return apply_import(session, plan, actor=user, invite=invite, batch=batch, today=today)
-
-
-FIELD_LABELS = {
-    "first_name": _l("Förnamn"),
-    "last_name": _l("Efternamn"),
-    "email": _l("E-post"),
-    "municipality_id": _l("Kommun"),
-    "unit_id": _l("Enhet"),
-    "hire_date": _l("Anställningsdatum"),
-    "employee_number": _l("Anställningsnummer"),
-    "manager_id": _l("Chef"),
-    "end_date": _l("Slutdatum"),
-}
 
 
 @dataclass(frozen=True)
