@@ -11,8 +11,14 @@ import argparse
 import csv
 import io
 import random
+import sys
+import unicodedata
 from datetime import date, timedelta
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from training_tracker.services.demo_names import FIRST_NAMES, LAST_NAMES
 
 MUNICIPALITIES = [
     "Järfälla",
@@ -28,50 +34,6 @@ SECTORS = [
     ("Fritid", ["Fritidsgård", "Bibliotek"]),
     ("Hälso- och sjukvård / omsorg", ["Hemtjänst", "Särskilt boende", "LSS-boende"]),
     ("Övrigt", ["Kommunledning", "Teknik"]),
-]
-FIRST = [
-    "Anna",
-    "Erik",
-    "Maria",
-    "Lars",
-    "Fatima",
-    "Mohammed",
-    "Åsa",
-    "Örjan",
-    "Elin",
-    "Ali",
-    "Sara",
-    "Johan",
-    "Emma",
-    "Karl",
-    "Leila",
-    "Nils",
-    "Ida",
-    "Omar",
-    "Linnea",
-    "Per",
-]
-LAST = [
-    "Andersson",
-    "Johansson",
-    "Karlsson",
-    "Nilsson",
-    "Eriksson",
-    "Larsson",
-    "Olsson",
-    "Persson",
-    "Svensson",
-    "Gustafsson",
-    "Hassan",
-    "Ali",
-    "Öberg",
-    "Åström",
-    "Lindqvist",
-    "Berg",
-    "Holm",
-    "Ahmed",
-    "Sandberg",
-    "Ek",
 ]
 HEADERS = [
     "Förnamn",
@@ -95,9 +57,10 @@ def rows(count: int, seed: int, today: date) -> list[list[str]]:
         municipality = MUNICIPALITIES[n % len(MUNICIPALITIES)]
         sector, kinds = rng.choice(SECTORS)
         unit = f"{rng.choice(kinds)} {rng.randint(1, 6)}"
-        first, last = rng.choice(FIRST), rng.choice(LAST)
+        first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
         email = f"{first}.{last}.{n}@{municipality.lower().replace(' ', '')}.example".lower()
-        email = email.replace("å", "a").replace("ä", "a").replace("ö", "o")
+        email = unicodedata.normalize("NFKD", email).encode("ascii", "ignore").decode()
+        email = email.replace(" ", "")
         hired = today - timedelta(days=rng.randint(0, 3650))
         manager = managers.setdefault((municipality, unit), email)
         ended = hired + timedelta(days=rng.randint(30, 900)) if rng.random() < 0.05 else None

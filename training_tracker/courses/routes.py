@@ -10,7 +10,6 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
-import sqlalchemy as sa
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -28,17 +27,16 @@ from training_tracker.courses.forms import (
 )
 from training_tracker.extensions import db
 from training_tracker.models import (
-    Assignment,
     Completion,
     CompletionStatus,
-    Course,
-    CourseStatus,
 )
 from training_tracker.services.completions import (
     CompletionError,
     ReportData,
+    own_completion,
     replace_certificate,
     report_completion,
+    reportable_courses,
     withdraw_completion,
 )
 from training_tracker.services.evidence import (
@@ -64,27 +62,12 @@ def _store(upload: FileStorage) -> StoredFile:
 
 def _course_choices() -> list[SelectChoice]:
     """Active courses, the ones the employee is required to take first."""
-    required_ids = set(
-        db.session.scalars(
-            sa.select(Assignment.course_id).where(
-                Assignment.employee_id == current_user.id, Assignment.removed_at.is_(None)
-            )
-        )
-    )
-    courses = db.session.scalars(
-        sa.select(Course).where(Course.status == CourseStatus.ACTIVE).order_by(Course.title)
-    ).all()
+    required, others_list = reportable_courses(db.session, current_user)
     mine = _("Dina obligatoriska kurser")
     others = _("Andra kurser")
     choices = [SelectChoice("", _("Välj kurs"))]
-    choices += [
-        SelectChoice(str(c.id), c.title, optgroup=mine) for c in courses if c.id in required_ids
-    ]
-    choices += [
-        SelectChoice(str(c.id), c.title, optgroup=others)
-        for c in courses
-        if c.id not in required_ids
-    ]
+    choices += [SelectChoice(str(c.id), c.title, optgroup=mine) for c in required]
+    choices += [SelectChoice(str(c.id), c.title, optgroup=others) for c in others_list]
     return choices
 
 
@@ -149,11 +132,7 @@ def _submit_report(form: ReportForm, today) -> Completion | None:  # type: ignor
 
 
 def _own_completion_or_404(completion_id: int) -> Completion:
-    completion = db.session.scalars(
-        sa.select(Completion).where(
-            Completion.id == completion_id, Completion.employee_id == current_user.id
-        )
-    ).one_or_none()
+    completion = own_completion(db.session, current_user, completion_id)
     if completion is None:
         abort(404)  # someone else's or no such report: the answer reveals nothing
     return completion

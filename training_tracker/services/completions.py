@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from training_tracker import clock
 from training_tracker.models import (
+    Assignment,
     Completion,
     CompletionStatus,
     Course,
@@ -27,15 +28,12 @@ from training_tracker.models import (
     Evidence,
 )
 from training_tracker.services import audit
+from training_tracker.services.errors import FieldError
 from training_tracker.services.evidence import StoredFile
 
 
-class CompletionError(ValueError):
-    """A report that cannot be accepted; ``field`` names the form field."""
-
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.field = field
+class CompletionError(FieldError):
+    """A report that cannot be accepted."""
 
 
 @dataclass(frozen=True)
@@ -50,6 +48,34 @@ class ReportData:
 class ReportResult:
     completion: Completion
     created: bool  # False: the same form had been sent before; nothing new was stored
+
+
+def reportable_courses(session: Session, employee: Employee) -> tuple[list[Course], list[Course]]:
+    """Active courses the employee may report: (those required of them, the others)."""
+    required_ids = set(
+        session.scalars(
+            sa.select(Assignment.course_id).where(
+                Assignment.employee_id == employee.id, Assignment.removed_at.is_(None)
+            )
+        )
+    )
+    courses = session.scalars(
+        sa.select(Course).where(Course.status == CourseStatus.ACTIVE).order_by(Course.title)
+    ).all()
+    return (
+        [c for c in courses if c.id in required_ids],
+        [c for c in courses if c.id not in required_ids],
+    )
+
+
+def own_completion(session: Session, employee: Employee, completion_id: int) -> Completion | None:
+    """One of the employee's own reports (only its owner may replace or withdraw it); None for
+    anyone else's, so the caller's 404 reveals nothing."""
+    return session.scalars(
+        sa.select(Completion).where(
+            Completion.id == completion_id, Completion.employee_id == employee.id
+        )
+    ).one_or_none()
 
 
 def add_months(start: date, months: int) -> date:

@@ -36,16 +36,13 @@ from training_tracker.models import (
 from training_tracker.services import audit
 from training_tracker.services.accounts import normalise_email, queue_invitation
 from training_tracker.services.assignments import employed_on, overdue, recompute_assignments
+from training_tracker.services.errors import FieldError
 from training_tracker.services.progress import CourseState, course_progress
 from training_tracker.services.scope import Access, employee_in_scope, employee_scope
 
 
-class EmployeeError(ValueError):
-    """A change that cannot be made; ``field`` names the form field, the message is for HR."""
-
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.field = field
+class EmployeeError(FieldError):
+    """A change to an employee that cannot be made."""
 
 
 MESSAGE_KINDS = {

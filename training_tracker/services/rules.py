@@ -33,13 +33,12 @@ from training_tracker.services.assignments import (
     rule_covers_hire,
     rule_matches_employee,
 )
+from training_tracker.services.errors import FieldError
 from training_tracker.services.scope import managed_municipality_ids, municipality_clause
 
 
-class RuleError(ValueError):
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.field = field
+class RuleError(FieldError):
+    """A rule that cannot be saved."""
 
 
 @dataclass

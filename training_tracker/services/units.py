@@ -19,17 +19,16 @@ from training_tracker.services.assignments import (
     employed_on,
     recompute_assignments,
 )
+from training_tracker.services.errors import FieldError
 from training_tracker.services.scope import municipality_clause
 
 NAME_MAX = 200  # the column's length
 
 
-class UnitError(ValueError):
-    """A change that cannot be made; ``field`` names the form field, the message is for HR."""
+class UnitError(FieldError):
+    """A change to a unit that cannot be made; most concern its name."""
 
-    def __init__(self, message: str, field: str | None = "name") -> None:
-        super().__init__(message)
-        self.field = field
+    default_field = "name"
 
 
 @dataclass
