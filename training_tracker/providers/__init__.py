@@ -15,6 +15,7 @@ import importlib
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import date
 from importlib.metadata import entry_points
 from types import ModuleType
 from typing import ClassVar
@@ -42,6 +43,17 @@ class CourseSpec:
     default_due_days: int = 90
 
 
+@dataclass(frozen=True)
+class CertificateFields:
+    """What a provider's recogniser read off a certificate in its own layout. A field is None
+    when the layout was recognised but that field could not be read; the generic recogniser
+    then looks for it in the whole text."""
+
+    name: str | None = None
+    course_title: str | None = None
+    completed_on: date | None = None
+
+
 class CourseProvider:
     """Base class of provider plugins: the provider's facts and its courses."""
 
@@ -51,6 +63,17 @@ class CourseProvider:
 
     def courses(self) -> list[CourseSpec]:
         raise NotImplementedError
+
+    def recognise_certificate(self, text: str) -> CertificateFields | None:
+        """Read the fields off a certificate (intyg) of this provider's courses, or return None
+        when ``text`` is not laid out like one, so that the generic recogniser reads it.
+
+        ``text`` is what the PDF's first pages hold: NFKC-normalised, soft hyphens removed,
+        dashes made ``-``, line breaks kept, at most 20,000 characters. Called only for the
+        provider's own courses, and never in a request's or the app's context: it must not
+        use Flask state. ``training_tracker.services.certificates.find_dates`` parses dates.
+        """
+        return None
 
 
 @dataclass
