@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import date
 from typing import Any
@@ -12,13 +13,22 @@ from wtforms import (
     BooleanField,
     EmailField,
     HiddenField,
+    RadioField,
     SelectField,
+    SelectMultipleField,
     StringField,
     SubmitField,
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional
+from wtforms.validators import (
+    DataRequired,
+    Email,
+    InputRequired,
+    Length,
+    Optional,
+    ValidationError,
+)
 
 from training_tracker.fields import SwedishDateField
 from training_tracker.models import Sector
@@ -26,6 +36,8 @@ from training_tracker.services.employees import EmployeeQuery, EmployeeSort, Emp
 
 # The largest id or page number a query string may carry (a 32-bit integer column).
 _MAX_INT = 2**31 - 1
+# The key a form carries so that sending it twice records once.
+SUBMISSION_KEY = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 
 
 def _off(**extra: str) -> dict[str, str]:
@@ -197,6 +209,85 @@ class EditUnitForm(UnitForm):
         ),
     )
     submit = SubmitField(_l("Spara"))
+
+
+class EmployeeIdsField(SelectMultipleField):
+    """The ids of the people ticked in a list the template draws itself. Which ids may be
+    used is the service's to decide (it checks the scope), so any positive number passes."""
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        ids = [_positive_int(str(value)) for value in valuelist]
+        self.data = [i for i in ids if i is not None]
+        if None in ids:
+            raise ValueError(
+                str(_l("Listan över deltagare gick inte att läsa. Ladda om sidan och välj igen."))
+            )
+
+
+class GroupCompletionForm(FlaskForm):
+    """A course completed by a group (a session run by the coordinator), recorded by HR for
+    everyone ticked or named in a pasted attendance list."""
+
+    course = SelectField(
+        _l("Kurs"),
+        validators=[DataRequired(_l("Välj en kurs."))],
+        validate_choice=False,  # the service decides whether the course can be recorded
+        render_kw=_off(),
+    )
+    completed_on = SwedishDateField(
+        _l("Datum då kursen genomfördes"),
+        description=_l("Dagen för utbildningstillfället. Det kan inte vara senare än i dag."),
+        validators=[InputRequired(_l("Fyll i datumet då kursen genomfördes."))],
+        render_kw=_off(),
+    )
+    note = TextAreaField(
+        _l("Kommentar (frivillig)"),
+        description=_l("Till exempel: utbildningsdag med samordnaren i kommunhuset."),
+        validators=[Optional(), Length(max=2000, message=_l("Högst 2000 tecken."))],
+        render_kw={"rows": 2, "autocomplete": "off"},
+    )
+    employees = EmployeeIdsField(_l("Deltagare"), validate_choice=False)
+    identifiers = TextAreaField(
+        _l("Klistra in en deltagarlista"),
+        description=_l(
+            "Valfritt. En e-postadress eller ett anställningsnummer per rad, till exempel "
+            "från en närvarolista. Personerna registreras tillsammans med dem du har bockat i."
+        ),
+        validators=[Optional(), Length(max=100_000, message=_l("Listan är för lång."))],
+        render_kw={"rows": 6, "autocomplete": "off", "spellcheck": "false"},
+    )
+    submission_key = HiddenField()
+    submit = SubmitField(_l("Registrera genomförd kurs"))
+
+    def validate_course(self, field: SelectField) -> None:
+        if _positive_int(str(field.data or "")) is None:
+            raise ValidationError(_l("Välj en kurs."))
+
+
+class MunicipalitySettingsForm(FlaskForm):
+    count_reported = RadioField(
+        _l("Räkna rapporterade men inte godkända kurser i täckningen"),
+        description=_l(
+            "När en anställd rapporterar en genomförd kurs väntar rapporten på att chefen eller "
+            "HR godkänner den. Välj om kursen ska räknas som genomförd i kommunens täckning "
+            "redan under tiden. Rapporterade kurser visas alltid separat i rapporterna, så att "
+            "det syns hur många som väntar på att godkännas."
+        ),
+        validators=[InputRequired(_l("Välj ja eller nej."))],
+        validate_choice=False,  # checked below, with a message of ours
+    )
+    submit = SubmitField(_l("Spara inställningarna"))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.count_reported.choices = [
+            SelectChoice("1", str(_l("Ja, räkna rapporterade kurser i täckningen (standard)"))),
+            SelectChoice("0", str(_l("Nej, räkna bara godkända kurser"))),
+        ]
+
+    def validate_count_reported(self, field: RadioField) -> None:
+        if field.data not in ("1", "0"):
+            raise ValidationError(_l("Välj ja eller nej."))
 
 
 # --- the list's query string ----------------------------------------------------------------

@@ -3,6 +3,7 @@ scope of the signed-in user: what lies outside it answers 404."""
 
 from __future__ import annotations
 
+import secrets
 from datetime import timedelta
 from typing import Any
 
@@ -18,11 +19,14 @@ from training_tracker import clock
 from training_tracker.access import role_required
 from training_tracker.employees import bp
 from training_tracker.employees.forms import (
+    SUBMISSION_KEY,
     AssignCourseForm,
     EditUnitForm,
     EmployeeForm,
     ExemptionForm,
+    GroupCompletionForm,
     InviteForm,
+    MunicipalitySettingsForm,
     NewEmployeeForm,
     UnitForm,
     employee_query,
@@ -30,7 +34,7 @@ from training_tracker.employees.forms import (
 )
 from training_tracker.extensions import db
 from training_tracker.models import Course, Employee, Municipality, Role, Sector, Unit
-from training_tracker.services import employees, units
+from training_tracker.services import employees, group_records, units
 from training_tracker.services.employees import (
     COMPLETION_STATUS_LABELS,
     EmployeeData,
@@ -38,6 +42,8 @@ from training_tracker.services.employees import (
     EmployeeSort,
     EmploymentStatus,
 )
+from training_tracker.services.errors import FieldError
+from training_tracker.services.municipalities import municipality_in_scope, update_settings
 from training_tracker.services.scope import Access, employee_in_scope
 from training_tracker.services.units import UnitError
 
@@ -514,4 +520,184 @@ def unit_edit(unit_id: int) -> tuple[str, int] | Response:
         form=form,
         unit=unit,
         staff=units.active_employee_count(db.session, unit),
+    ), (422 if form.errors else 200)
+
+
+# --- a course completed by a group ----------------------------------------------------------
+
+# Which form field a service error belongs to.
+_GROUP_FIELDS = {
+    "course_id": "course",
+    "completed_on": "completed_on",
+    "note": "note",
+    "employee_ids": "employees",
+    "identifiers": "identifiers",
+}
+
+
+def _pick_args(query: employees.EmployeeQuery, **changes: Any) -> dict[str, Any]:
+    """The query string of the record page's pick list: its search and filters only."""
+    values: dict[str, Any] = {
+        "q": query.text or None,
+        "municipality": query.municipality_id,
+        "unit": query.unit_id,
+    }
+    values.update(changes)
+    return {key: value for key, value in values.items() if value not in (None, "")}
+
+
+@bp.route("/record-completions", methods=["GET", "POST"])
+@role_required(Role.HR, Role.ADMIN)
+def record_completions() -> tuple[str, int] | Response:
+    today = clock.today()
+    query = employee_query(request.args)  # the pick list's search, municipality and unit
+    municipality_list = _municipalities()
+    unit_list = employees.units_of(db.session, [m.id for m in municipality_list])
+    # A filter naming something outside the user's scope is dropped, as any bad value is.
+    if query.municipality_id not in {m.id for m in municipality_list}:
+        query.municipality_id = None
+    if query.unit_id not in {u.id for u in unit_list}:
+        query.unit_id = None
+
+    form = GroupCompletionForm()
+    form.course.choices = [SelectChoice("", _("Välj kurs"))] + [
+        SelectChoice(str(course.id), course.title, optgroup=course.provider.name)
+        for course in employees.assignable_courses(db.session)
+    ]
+    form.completed_on.render_kw = {"autocomplete": "off", "max": today.isoformat()}
+    if not form.is_submitted():
+        form.completed_on.data = today
+    if not SUBMISSION_KEY.match(form.submission_key.data or ""):
+        form.submission_key.data = secrets.token_urlsafe(24)
+
+    if form.validate_on_submit():
+        try:
+            result = group_records.record_group_completion(
+                db.session,
+                actor=current_user,
+                course_id=int(form.course.data),
+                completed_on=form.completed_on.data,
+                employee_ids=form.employees.data or [],
+                note=form.note.data or "",
+                identifiers=group_records.parse_attendance_list(form.identifiers.data or ""),
+                submission_key=form.submission_key.data,
+                today=today,
+            )
+        except FieldError as error:
+            db.session.rollback()
+            _add_error(form, _GROUP_FIELDS.get(error.field or ""), str(error), "employees")
+        else:
+            recorded = len(result.recorded)
+            skipped = group_records.name_list(result.already_recorded)
+            skipped_count = len(result.already_recorded)
+            title, day = result.course.title, result.completed_on.isoformat()
+            db.session.commit()
+            if recorded:
+                flash(
+                    ngettext(
+                        "Genomförd kurs registrerad för %(num)d person: %(course)s, %(date)s. "
+                        "Den är godkänd av dig.",
+                        "Genomförd kurs registrerad för %(num)d personer: %(course)s, %(date)s. "
+                        "De är godkända av dig.",
+                        recorded,
+                        course=title,
+                        date=day,
+                    ),
+                    "success",
+                )
+            else:
+                flash(_("Inget nytt registrerades."), "info")
+            if skipped_count:
+                flash(
+                    ngettext(
+                        "%(num)d person hade redan kursen godkänd från samma dag eller senare "
+                        "och hoppades över: %(names)s.",
+                        "%(num)d personer hade redan kursen godkänd från samma dag eller senare "
+                        "och hoppades över: %(names)s.",
+                        skipped_count,
+                        names=skipped,
+                    ),
+                    "info",
+                )
+            return redirect(url_for("employees.record_completions", **_pick_args(query)))
+
+    candidates = group_records.attendee_candidates(
+        db.session,
+        current_user,
+        text=query.text,
+        municipality_id=query.municipality_id,
+        unit_id=query.unit_id,
+        today=today,
+    )
+    if form.is_submitted():
+        selected = set(form.employees.data or [])
+    elif request.args.get("all") == "1":
+        selected = {person.id for person in candidates.employees}
+    else:
+        selected = set()
+
+    def pick_url(**changes: Any) -> str:
+        return url_for("employees.record_completions", **_pick_args(query, **changes))
+
+    return render_template(
+        "employees/record_completions.html",
+        form=form,
+        query=query,
+        candidates=candidates,
+        selected=selected,
+        pick_url=pick_url,
+        municipalities=municipality_list,
+        units=unit_list,
+        several_municipalities=len(municipality_list) > 1,
+    ), (422 if form.errors else 200)
+
+
+# --- the municipality's settings ------------------------------------------------------------
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+@role_required(Role.HR, Role.ADMIN)
+def municipality_settings() -> tuple[str, int] | Response:
+    municipality_list = _municipalities()
+    if "municipality" in request.args:
+        municipality_id = employee_query(request.args).municipality_id
+        municipality = (
+            municipality_in_scope(db.session, current_user, municipality_id)
+            if municipality_id is not None
+            else None
+        )
+    else:  # the user's first municipality (HR usually has one)
+        municipality = municipality_list[0] if municipality_list else None
+    if municipality is None:
+        abort(404)
+    current = "1" if municipality.count_reported_in_coverage else "0"
+    form = MunicipalitySettingsForm(
+        data=None if request.method == "POST" else {"count_reported": current}
+    )
+    if form.validate_on_submit():
+        changes = update_settings(
+            db.session,
+            municipality,
+            count_reported_in_coverage=form.count_reported.data == "1",
+            actor=current_user,
+        )
+        name, municipality_id = municipality.name, municipality.id
+        db.session.commit()
+        if changes:
+            flash(_("Inställningarna för %(name)s är sparade.", name=name), "success")
+        else:
+            flash(_("Inget ändrades."), "info")
+        several = len(municipality_list) > 1
+        return redirect(
+            url_for(
+                "employees.municipality_settings",
+                municipality=municipality_id if several else None,
+            )
+        )
+    return render_template(
+        "employees/settings.html",
+        form=form,
+        municipality=municipality,
+        municipalities=municipality_list,
+        several_municipalities=len(municipality_list) > 1,
     ), (422 if form.errors else 200)
