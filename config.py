@@ -67,6 +67,7 @@ class Config:
     # Enrollment
     NEW_HIRE_DAYS = 90  # "new hire" in the employee list: hired within this many days
     EMPLOYEES_PER_PAGE = 50
+    VERIFICATION_PER_PAGE = 50
     IMPORT_MAX_BYTES = 20 * 1024 * 1024  # an HR export of 20,000 rows is about 2 MB
     IMPORT_MAX_ROWS = 50_000
     MAX_CONTENT_LENGTH = 25 * 1024 * 1024  # larger requests get a 413 before any parsing

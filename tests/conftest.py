@@ -12,6 +12,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email import message_from_bytes
+from email.header import decode_header, make_header
 from email.message import Message
 from pathlib import Path
 
@@ -106,6 +107,8 @@ class Client(FlaskClient):
         return self.post(url, data=data, **kwargs)
 
     def sign_in(self, person: Employee, password: str = factories.PASSWORD):  # type: ignore[no-untyped-def]
+        if self._signed_in():  # the login page sends a signed-in user away: sign out first
+            self.post_form("/logout")
         response = self.post_form("/login", {"email": person.email, "password": password})
         assert response.status_code == 302, response.get_data(as_text=True)
         return response
@@ -182,6 +185,11 @@ def mail_html(message: Message) -> str:
         if part.get_content_type() == "text/html":
             return part.get_payload(decode=True).decode(part.get_content_charset() or "utf-8")
     raise AssertionError("the mail has no text/html part")
+
+
+def subject_of(mail: Message) -> str:
+    """The decoded Subject (the mail arrives with it MIME-encoded, as Swedish needs)."""
+    return str(make_header(decode_header(mail["Subject"])))
 
 
 def count(model, *conditions) -> int:  # type: ignore[no-untyped-def]

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import io
 import itertools
 from datetime import date, timedelta
+from pathlib import Path
 
 import sqlalchemy as sa
+from flask import current_app
 
 from training_tracker import clock
 from training_tracker.extensions import db
@@ -17,6 +20,7 @@ from training_tracker.models import (
     CompletionStatus,
     Course,
     Employee,
+    Evidence,
     ImportBatch,
     Municipality,
     RequirementRule,
@@ -25,6 +29,7 @@ from training_tracker.models import (
     Unit,
 )
 from training_tracker.services import accounts, catalog, roles
+from training_tracker.services.evidence import store_file
 
 PASSWORD = "kanelbulle-med-kardemumma"  # meets the policy; every factory account has it
 _counter = itertools.count(1)
@@ -180,6 +185,28 @@ def completion(
         completed_on=completed_on or clock.today() - timedelta(days=10),
         status=status,
         reported_by_id=person.id,
+    )
+    db.session.add(created)
+    db.session.commit()
+    return created
+
+
+def evidence(of: Completion, content: bytes = b"%PDF-1.7\n%%EOF\n") -> Evidence:
+    """A certificate file stored in the app's upload folder, attached to ``of``."""
+    stored = store_file(
+        io.BytesIO(content),
+        filename="intyg.pdf",
+        folder=Path(current_app.config["UPLOAD_FOLDER"]),
+        max_bytes=10**7,
+    )
+    created = Evidence(
+        completion_id=of.id,
+        storage_name=stored.storage_name,
+        original_filename=stored.original_filename,
+        content_type=stored.content_type,
+        size_bytes=stored.size_bytes,
+        sha256=stored.sha256,
+        uploaded_by_id=of.employee_id,
     )
     db.session.add(created)
     db.session.commit()

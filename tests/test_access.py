@@ -48,6 +48,27 @@ def staff_managers(ok: int = 200, *, hr: int | None = None) -> dict[str, int]:
     }
 
 
+def reviewers(
+    ok: int = 200, *, manager: int | None = None, hr: int | None = None
+) -> dict[str, int]:
+    """Managers (of IFO Järfälla), HR (of Järfälla) and admins; ``manager`` and ``hr``
+    override their outcome (404 for a report outside their scope)."""
+    return {
+        "anonymous": 302,
+        **dict.fromkeys(SIGNED_IN, 403),
+        "manager": ok if manager is None else manager,
+        "hr": ok if hr is None else hr,
+        "admin": ok,
+    }
+
+
+def certificate_viewers(own: bool) -> dict[str, int]:
+    """A certificate of a colleague in IFO Järfälla (``own``) or of someone in Sigtuna: only
+    the employee, their manager, their municipality's HR and admins may open it."""
+    allowed = {"manager", "hr", "admin"} if own else {"admin"}
+    return {"anonymous": 302, **{role: 200 if role in allowed else 404 for role in SIGNED_IN}}
+
+
 EXPECTED: dict[str, list[Case]] = {
     "main.home": [Case("GET", "/", signed_in(200))],
     "main.healthz": [Case("GET", "/healthz", everyone(200))],
@@ -162,6 +183,58 @@ EXPECTED: dict[str, list[Case]] = {
         Case("POST", "/my/completions/999999/withdraw", signed_in(404)),
         Case("GET", "/my/completions/999999/withdraw", everyone(405)),
     ],
+    "employees.record_completions": [
+        Case("GET", "/employees/record-completions", staff_managers()),
+        # A filter naming another municipality's unit is dropped, not obeyed.
+        Case(
+            "GET", "/employees/record-completions?unit={other_unit_id}&q=x&all=1", staff_managers()
+        ),
+        Case("POST", "/employees/record-completions", staff_managers(422)),  # empty form
+    ],
+    "employees.municipality_settings": [
+        Case("GET", "/employees/settings", staff_managers()),
+        Case("POST", "/employees/settings", staff_managers(422)),  # no answer chosen
+        Case("GET", "/employees/settings?municipality={own_municipality_id}", staff_managers()),
+        Case(
+            "GET",
+            "/employees/settings?municipality={other_municipality_id}",
+            staff_managers(hr=404),
+        ),
+        Case(
+            "POST",
+            "/employees/settings?municipality={other_municipality_id}",
+            staff_managers(422, hr=404),
+        ),
+        Case("GET", "/employees/settings?municipality=999999", staff_managers(404)),
+    ],
+    "verification.queue": [
+        Case("GET", "/verify/", reviewers()),
+        Case("GET", "/verify/?course=abc&unit=-1&page=x", reviewers()),
+    ],
+    "verification.review": [
+        Case("GET", "/verify/{own_completion_id}", reviewers()),
+        Case("GET", "/verify/{other_completion_id}", reviewers(manager=404, hr=404)),
+        Case("GET", "/verify/999999", reviewers(404)),
+    ],
+    "verification.verify": [
+        Case("POST", "/verify/{own_completion_id}/verify", reviewers(302)),
+        Case("POST", "/verify/{other_completion_id}/verify", reviewers(302, manager=404, hr=404)),
+        Case("GET", "/verify/999999/verify", everyone(405)),
+    ],
+    "verification.reject": [
+        Case("POST", "/verify/{own_completion_id}/reject", reviewers(422)),  # no reason
+        Case("POST", "/verify/{other_completion_id}/reject", reviewers(422, manager=404, hr=404)),
+        Case("GET", "/verify/999999/reject", everyone(405)),
+    ],
+    "verification.bulk_verify": [
+        Case("POST", "/verify/bulk", reviewers(302)),
+        Case("GET", "/verify/bulk", everyone(405)),
+    ],
+    "verification.evidence_file": [
+        Case("GET", "/evidence/{own_evidence_id}", certificate_viewers(own=True)),
+        Case("GET", "/evidence/{other_evidence_id}", certificate_viewers(own=False)),
+        Case("GET", "/evidence/999999", signed_in(404)),
+    ],
     "admin.index": [Case("GET", "/admin/", admin_only())],
     "admin.role_list": [Case("GET", "/admin/roles", admin_only())],
     "admin.course_list": [Case("GET", "/admin/courses", admin_only())],
@@ -219,6 +292,8 @@ def placeholders(path: str) -> dict[str, object]:
         "other_employee_id": sigtuna_manager.id,
         "other_unit_id": sigtuna_manager.unit_id,
         "own_unit_id": jarfalla.id,
+        "own_municipality_id": jarfalla.municipality_id,
+        "other_municipality_id": sigtuna_manager.municipality_id,
     }
     if "{own_employee_id}" in path or "{own_assignment_id}" in path:
         colleague = factories.employee(unit=jarfalla)
@@ -233,11 +308,15 @@ def placeholders(path: str) -> dict[str, object]:
             ).id
         if "{other_assignment_id}" in path:
             values["other_assignment_id"] = factories.assignment(sigtuna_manager, course).id
-    if "completion_id}" in path:  # someone else's report, awaiting verification
+    if "completion_id}" in path or "evidence_id}" in path:
+        # Reports awaiting verification, with a certificate: of a colleague in IFO Järfälla
+        # (in the scope of its manager and HR) and of someone in Sigtuna.
         course = factories.synced_catalog()["nck-webbkurs-om-vald"]
-        values["other_completion_id"] = factories.completion(
-            sigtuna_manager, course, status=CompletionStatus.REPORTED
-        ).id
+        colleague = factories.employee(unit=jarfalla)
+        for prefix, person in (("own", colleague), ("other", sigtuna_manager)):
+            reported = factories.completion(person, course, status=CompletionStatus.REPORTED)
+            values[f"{prefix}_completion_id"] = reported.id
+            values[f"{prefix}_evidence_id"] = factories.evidence(reported).id
     if "import_id}" in path:
         values["own_import_id"] = factories.import_batch("Järfälla").id
         values["other_import_id"] = factories.import_batch("Sigtuna").id

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
-from email.header import decode_header, make_header
 from email.message import Message
 
 import pytest
@@ -15,7 +14,7 @@ from flask import Flask
 from werkzeug.test import TestResponse
 
 from tests import factories
-from tests.conftest import Client, MailCatcher, count, mail_html, mail_text
+from tests.conftest import Client, MailCatcher, count, mail_html, mail_text, subject_of
 from training_tracker.extensions import db
 from training_tracker.models import AuditEvent, Employee, OutboxMessage
 from training_tracker.services import accounts, outbox
@@ -64,11 +63,6 @@ def page_text(response: TestResponse) -> str:
 def is_signed_in(client: Client) -> bool:
     with client.session_transaction() as session:
         return "_user_id" in session
-
-
-def subject_of(mail: Message) -> str:
-    """The decoded Subject (the mail arrives with it MIME-encoded, as Swedish needs)."""
-    return str(make_header(decode_header(mail["Subject"])))
 
 
 def link_path(text: str, app: Flask, prefix: str) -> str:

@@ -42,6 +42,12 @@ def create_app(config: Config | None = None) -> Flask:
         default_translation_directories=str(Path(__file__).parent / "translations"),
     )
     _init_login(app)
+    with app.app_context():
+        # Every process registers the configured provider plugins once, so the web workers
+        # know their certificate recognisers as the CLI does.
+        from training_tracker.services.catalog import providers_from_config
+
+        app.extensions["course_providers"] = providers_from_config()
 
     from training_tracker import errors, templating
     from training_tracker.admin import bp as admin_bp
@@ -52,6 +58,7 @@ def create_app(config: Config | None = None) -> Flask:
     from training_tracker.imports import bp as imports_bp
     from training_tracker.main import bp as main_bp
     from training_tracker.rules import bp as rules_bp
+    from training_tracker.verification import bp as verification_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
@@ -59,6 +66,7 @@ def create_app(config: Config | None = None) -> Flask:
     app.register_blueprint(employees_bp)
     app.register_blueprint(rules_bp)
     app.register_blueprint(courses_bp)
+    app.register_blueprint(verification_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(cli_bp)
     errors.register(app)

@@ -93,9 +93,9 @@ def test_every_page_hr_can_open_is_accessible(
     paths = [
         p
         for p in _plain_get_pages(app)
-        if p == "/" or p.startswith(("/employees", "/rules", "/my/"))
+        if p == "/" or p.startswith(("/employees", "/rules", "/my/", "/verify/"))
     ]
-    assert set(paths) >= STAFF_PAGES | {"/my/report"}, paths
+    assert set(paths) >= STAFF_PAGES | {"/my/report", "/verify/"}, paths
     sign_in(page, live_server, demo_email(demo, "hr"))
     expect(page).to_have_url(f"{live_server}/")
     _assert_pages_accessible(page, live_server, paths)

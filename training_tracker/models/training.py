@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -159,5 +159,8 @@ class Evidence(db.Model):
     uploaded_by_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("employees.id", ondelete="SET NULL")
     )
+    # What reading the certificate found (services.certificates.CertificateReading.to_json);
+    # None when it was not read (an upload from before the reader existed).
+    reading: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
 
     completion: Mapped[Completion] = relationship(back_populates="evidence")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import calendar
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
@@ -27,7 +28,7 @@ from training_tracker.models import (
     Employee,
     Evidence,
 )
-from training_tracker.services import audit
+from training_tracker.services import audit, certificates
 from training_tracker.services.errors import FieldError
 from training_tracker.services.evidence import StoredFile
 
@@ -151,7 +152,7 @@ def report_completion(
             raise
         return ReportResult(existing, created=False)
     if stored is not None:
-        session.add(_evidence(completion, stored, actor))
+        session.add(_evidence(completion, stored, actor, employee=employee, course=course))
     audit.record(
         session,
         "completion.reported",
@@ -166,7 +167,14 @@ def report_completion(
     return ReportResult(completion, created=True)
 
 
-def _evidence(completion: Completion, stored: StoredFile, actor: Employee) -> Evidence:
+def _evidence(
+    completion: Completion,
+    stored: StoredFile,
+    actor: Employee,
+    *,
+    employee: Employee,
+    course: Course,
+) -> Evidence:
     return Evidence(
         completion_id=completion.id,
         storage_name=stored.storage_name,
@@ -175,7 +183,27 @@ def _evidence(completion: Completion, stored: StoredFile, actor: Employee) -> Ev
         size_bytes=stored.size_bytes,
         sha256=stored.sha256,
         uploaded_by_id=actor.id,
+        reading=read_stored_certificate(stored, employee, course, completion.completed_on),
     )
+
+
+def read_stored_certificate(
+    stored: StoredFile, employee: Employee, course: Course, completed_on: date
+) -> dict[str, Any]:
+    """What the certificate says compared with the report, for the reviewer. Read once, at
+    upload, so the queue never opens files; a file that cannot be read never blocks a report."""
+    expected = certificates.ExpectedFacts(
+        employee_name=employee.full_name,
+        course_titles=tuple(title for title in (course.title, course.title_en) if title),
+        provider_names=(course.provider.name, course.provider.key),
+        completed_on=completed_on,
+    )
+    return certificates.read_certificate(
+        stored.path,
+        content_type=stored.content_type,
+        expected=expected,
+        provider_key=course.provider.key,
+    ).to_json()
 
 
 def _awaiting(completion: Completion) -> None:
@@ -195,7 +223,9 @@ def replace_certificate(
     before = [evidence.original_filename for evidence in completion.evidence]
     completion.evidence.clear()
     session.flush()
-    session.add(_evidence(completion, stored, actor))
+    session.add(
+        _evidence(completion, stored, actor, employee=completion.employee, course=completion.course)
+    )
     audit.record(
         session,
         "completion.certificate_replaced",

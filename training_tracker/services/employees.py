@@ -504,6 +504,12 @@ ACTION_LABELS = {
     "auth.password_reset_requested": _l("Bad om nytt lösenord"),
     "roles.granted": _l("Fick en roll"),
     "roles.revoked": _l("En roll togs bort"),
+    "completion.reported": _l("Rapporterade en genomförd kurs"),
+    "completion.certificate_replaced": _l("Bytte intyg på en rapport"),
+    "completion.withdrawn": _l("Återkallade en rapport"),
+    "completion.verified": _l("Rapporten godkändes"),
+    "completion.rejected": _l("Rapporten avvisades"),
+    "completion.recorded": _l("Genomförd kurs registrerad av HR"),
 }
 
 FIELD_LABELS = {

@@ -35,6 +35,7 @@ class EvidenceError(ValueError):
 
 @dataclass(frozen=True)
 class StoredFile:
+    path: Path  # where it is now, for reading it before the transaction commits
     storage_name: str
     original_filename: str
     content_type: str
@@ -108,6 +109,7 @@ def store_file(stream: BinaryIO, *, filename: str, folder: Path, max_bytes: int)
         partial.unlink(missing_ok=True)
         raise
     return StoredFile(
+        path=final,
         storage_name=storage_name,
         original_filename=clean_filename(filename),
         content_type=content_type,

@@ -1,0 +1,205 @@
+"""Routes; see the package docstring. Reports and certificates are loaded through the
+reviewer's scope: what lies outside it answers 404."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
+from flask_login import current_user, login_required
+from werkzeug.datastructures import MultiDict
+from werkzeug.wrappers import Response
+
+from training_tracker.access import role_required
+from training_tracker.extensions import db
+from training_tracker.models import Completion, CompletionStatus, Role
+from training_tracker.services import verification
+from training_tracker.services.evidence import EvidenceError, path_of
+from training_tracker.services.verification import QueueFilters, ReviewError
+from training_tracker.verification import bp
+from training_tracker.verification.forms import BulkVerifyForm, RejectForm, VerifyForm
+
+REVIEWERS = (Role.MANAGER, Role.HR, Role.ADMIN)
+
+
+def _positive_int(args: MultiDict[str, str], name: str) -> int | None:
+    value = args.get(name, "")
+    return int(value) if value.isdigit() and 0 < int(value) < 2**31 else None
+
+
+def queue_filters(args: MultiDict[str, str]) -> QueueFilters:
+    """The queue's filters from the URL; anything malformed is ignored, never an error."""
+    return QueueFilters(
+        course_id=_positive_int(args, "course"),
+        unit_id=_positive_int(args, "unit"),
+        page=_positive_int(args, "page") or 1,
+    )
+
+
+@bp.route("/verify/")
+@role_required(*REVIEWERS)
+def queue() -> str:
+    filters = queue_filters(request.args)
+    page = verification.verification_queue(
+        db.session,
+        current_user,
+        filters,
+        per_page=current_app.config["VERIFICATION_PER_PAGE"],
+    )
+    return render_template(
+        "verification/queue.html",
+        page=page,
+        filters=filters,
+        bulk_form=BulkVerifyForm(formdata=None),
+    )
+
+
+@bp.route("/verify/bulk", methods=["POST"])
+@role_required(*REVIEWERS)
+def bulk_verify() -> Response:
+    form = BulkVerifyForm()
+    back = redirect(url_for("verification.queue", **_filter_args()))
+    if not form.validate_on_submit():
+        for errors in form.errors.values():
+            flash(" ".join(str(error) for error in errors), "error")
+        return back
+    try:
+        verified = verification.verify_completions(
+            db.session, form.completion_ids.data or [], actor=current_user
+        )
+    except ReviewError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+        return back
+    db.session.commit()
+    skipped = len(set(form.completion_ids.data or [])) - len(verified)
+    flash(
+        ngettext("%(num)d rapport godkänd.", "%(num)d rapporter godkända.", len(verified)),
+        "success",
+    )
+    if skipped:
+        flash(
+            ngettext(
+                "%(num)d rapport var redan granskad av någon annan.",
+                "%(num)d rapporter var redan granskade av någon annan.",
+                skipped,
+            ),
+            "info",
+        )
+    return back
+
+
+def _filter_args() -> dict[str, int]:
+    """The queue's filters, carried through a POST so the reviewer returns to the same view."""
+    filters = queue_filters(request.form)
+    return {
+        name: value
+        for name, value in (("course", filters.course_id), ("unit", filters.unit_id))
+        if value is not None
+    }
+
+
+def _reviewable_or_404(completion_id: int) -> Completion:
+    completion = verification.reviewable_completion(db.session, current_user, completion_id)
+    if completion is None:
+        abort(404)  # outside the reviewer's scope, their own, or no such report
+    return completion
+
+
+def _review_page(completion: Completion, reject_form: RejectForm | None = None) -> tuple[str, int]:
+    reject_form = reject_form or RejectForm(formdata=None)
+    page = render_template(
+        "verification/review.html",
+        completion=completion,
+        reading=verification.reading_of(completion),
+        awaiting=completion.status == CompletionStatus.REPORTED,
+        verify_form=VerifyForm(formdata=None),
+        reject_form=reject_form,
+    )
+    return page, 422 if reject_form.errors else 200
+
+
+@bp.route("/verify/<int:completion_id>")
+@role_required(*REVIEWERS)
+def review(completion_id: int) -> tuple[str, int]:
+    return _review_page(_reviewable_or_404(completion_id))
+
+
+@bp.route("/verify/<int:completion_id>/verify", methods=["POST"])
+@role_required(*REVIEWERS)
+def verify(completion_id: int) -> Response:
+    completion = _reviewable_or_404(completion_id)
+    if VerifyForm().validate_on_submit():
+        name = completion.employee.full_name
+        try:
+            verification.verify_completion(db.session, completion, actor=current_user)
+        except ReviewError as error:
+            db.session.rollback()
+            flash(str(error), "error")
+            return redirect(url_for("verification.review", completion_id=completion_id))
+        db.session.commit()
+        flash(_("Rapporten från %(name)s är godkänd.", name=name), "success")
+    return redirect(url_for("verification.queue"))
+
+
+@bp.route("/verify/<int:completion_id>/reject", methods=["POST"])
+@role_required(*REVIEWERS)
+def reject(completion_id: int) -> Response | tuple[str, int]:
+    completion = _reviewable_or_404(completion_id)
+    form = RejectForm()
+    if not form.validate_on_submit():
+        return _review_page(completion, form)
+    name = completion.employee.full_name
+    try:
+        verification.reject_completion(
+            db.session, completion, actor=current_user, reason=form.reason.data or ""
+        )
+    except ReviewError as error:
+        db.session.rollback()
+        if error.field == "reason":
+            form.reason.errors = [str(error)]
+            return _review_page(_reviewable_or_404(completion_id), form)
+        flash(str(error), "error")
+        return redirect(url_for("verification.review", completion_id=completion_id))
+    db.session.commit()
+    flash(
+        _("Rapporten från %(name)s är avvisad. Hen får ett mejl med skälet.", name=name),
+        "success",
+    )
+    return redirect(url_for("verification.queue"))
+
+
+@bp.route("/evidence/<int:evidence_id>")
+@login_required
+def evidence_file(evidence_id: int) -> Response:
+    """The certificate itself, to the employee, their manager, their HR and admins only."""
+    evidence = verification.evidence_in_scope(db.session, current_user, evidence_id)
+    if evidence is None:
+        abort(404)
+    try:
+        path = path_of(Path(current_app.config["UPLOAD_FOLDER"]), evidence.storage_name)
+    except EvidenceError:
+        abort(404)
+    if not path.is_file():
+        abort(404)
+    response = send_file(
+        path,
+        mimetype=evidence.content_type,
+        as_attachment=request.args.get("download") == "1",
+        download_name=evidence.original_filename,
+        max_age=0,
+        conditional=False,
+        etag=False,
+    )
+    # The review page shows the file inline; nothing else may frame it, and the browser must
+    # not guess another type than the one its content proved.
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["X-Frame-Options"] = "SAMEORIGIN"
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; "
+        "object-src 'self'; frame-ancestors 'self'"
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
