@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -19,6 +19,7 @@ from training_tracker.models import Completion, CompletionStatus, Evidence, Sect
 
 PDF = b"%PDF-1.7\n1 0 obj <<>> endobj\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+MB = 1024 * 1024
 
 
 @pytest.fixture()
@@ -237,3 +238,127 @@ def test_the_home_page_links_each_open_course_to_the_report_form(client, uploads
     assert f'href="/my/report?course={nck.id}"' in page
     assert "Rapportera att du är klar" in page
     assert "Öppna kursen" in page
+
+
+def test_the_date_cannot_be_before_the_course_existed(client, uploads, anna, nck):
+    nck.available_from = datetime(2022, 3, 1)
+    db.session.commit()
+    client.sign_in(anna)
+    page = client.get(f"/my/report?course={nck.id}").get_data(as_text=True)
+    date_input = re.search(r'<input[^>]*id="completed_on"[^>]*>', page).group(0)
+    assert 'min="2022-03-01"' in date_input and f'max="{clock.today().isoformat()}"' in date_input
+    # app.js moves the limit when another course is chosen; each option says where it starts
+    assert re.search(rf'data-available-from="2022-03-01"[^>]*value="{nck.id}"', page)
+    assert "data-course-select" in page
+
+    unchosen = client.get("/my/report").get_data(as_text=True)
+    assert "min=" not in re.search(r'<input[^>]*id="completed_on"[^>]*>', unchosen).group(0)
+
+    response = post_report(client, form(nck, on=date(2022, 2, 28)))
+    assert response.status_code == 422
+    refused = response.get_data(as_text=True)
+    assert "Kursen fanns inte före 2022-03-01" in refused
+    assert 'min="2022-03-01"' in refused  # the course chosen in the form, not only ?course=
+    assert count(Completion) == 0 and files_in(uploads) == []
+
+
+@pytest.fixture()
+def no_certificate():
+    """A course that issues no certificate (an introduction day, say)."""
+    course = factories.synced_catalog()["skolverket-arbeta-mot-hrv"]
+    course.issues_certificate = False
+    db.session.commit()
+    return course
+
+
+def test_a_course_without_certificate_is_reported_without_a_file(
+    client, uploads, anna, no_certificate
+):
+    client.sign_in(anna)
+    page = client.get(f"/my/report?course={no_certificate.id}").get_data(as_text=True)
+    assert "Den här kursen ger inget intyg, så du kan skicka rapporten utan fil." in page
+    assert re.search(rf'data-certificate="none"[^>]*value="{no_certificate.id}"', page)
+    data = form(no_certificate)
+    del data["certificate"]
+    response = post_report(client, data)
+    assert response.status_code == 302, response.get_data(as_text=True)
+    completion = db.session.scalars(sa.select(Completion)).one()
+    assert completion.course_id == no_certificate.id
+    assert completion.status == CompletionStatus.REPORTED
+    assert count(Evidence) == 0 and files_in(uploads) == []
+    shown = client.get(response.location).get_data(as_text=True)
+    assert "Inget intyg (kursen ger inget intyg)" in shown
+    assert "Ladda upp ett intyg" in shown  # one can still be added while it awaits review
+
+
+def test_a_course_without_certificate_still_takes_one_if_given(
+    client, uploads, anna, no_certificate
+):
+    client.sign_in(anna)
+    response = post_report(client, form(no_certificate))
+    assert response.status_code == 302
+    evidence = db.session.scalars(sa.select(Evidence)).one()
+    assert files_in(uploads) == [uploads / evidence.storage_name]
+
+
+def test_a_course_with_a_certificate_needs_the_file(client, uploads, anna, nck):
+    client.sign_in(anna)
+    page = client.get(f"/my/report?course={nck.id}").get_data(as_text=True)
+    assert "Intyget behövs när kursen ger ett intyg." in page
+    data = form(nck)
+    del data["certificate"]
+    data["completed_on"] = ""
+    response = post_report(client, data)
+    assert response.status_code == 422
+    refused = response.get_data(as_text=True)
+    # both mistakes at once, each on its field
+    assert re.search(r'id="certificate-error".*Välj filen med ditt intyg\.', refused)
+    assert 'id="completed_on-error"' in refused
+    assert count(Completion) == 0 and files_in(uploads) == []
+
+
+def test_a_file_over_the_certificate_limit_is_refused_on_its_field(client, app, uploads, anna, nck):
+    assert app.config["EVIDENCE_MAX_BYTES"] < 11 * MB < app.config["MAX_CONTENT_LENGTH"]
+    client.sign_in(anna)
+    response = post_report(client, form(nck, content=PDF + b"0" * (11 * MB)))
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert re.search(r'id="certificate-error".*Filen är för stor: högst 10 MB\.', page)
+    assert count(Completion) == 0 and count(Evidence) == 0
+    assert files_in(uploads) == []
+
+
+def test_a_request_over_the_upload_limit_gets_a_friendly_page(client, app, uploads, anna, nck):
+    assert app.config["MAX_CONTENT_LENGTH"] < 26 * MB
+    client.sign_in(anna)
+    response = client.post_form(
+        f"/my/report?course={nck.id}",
+        form(nck, content=PDF + b"0" * (26 * MB)),
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 413
+    page = response.get_data(as_text=True)
+    assert "Filen är för stor" in page
+    assert "Ett intyg får vara högst 10 MB." in page
+    assert "Inget har sparats." in page
+    assert "ta en bild av intyget med mobilen" in page
+    assert f'href="/my/report?course={nck.id}">Tillbaka till formuläret</a>' in page
+    assert '<html lang="sv">' in page
+    assert count(Completion) == 0 and count(Evidence) == 0
+    assert files_in(uploads) == []
+
+
+def test_a_replacement_over_the_upload_limit_links_back_to_the_report(client, uploads, anna, nck):
+    client.sign_in(anna)
+    location = post_report(client, form(nck)).location
+    old = db.session.scalars(sa.select(Evidence)).one().storage_name
+    response = client.post_form(
+        f"{location}/certificate",
+        {"certificate": (io.BytesIO(PDF + b"0" * (26 * MB)), "intyg.pdf")},
+        content_type="multipart/form-data",
+        headers={"Referer": f"http://localhost{location}"},
+    )
+    assert response.status_code == 413
+    assert f'href="{location}">Tillbaka till formuläret</a>' in response.get_data(as_text=True)
+    assert db.session.scalars(sa.select(Evidence)).one().storage_name == old
+    assert files_in(uploads) == [uploads / old]

@@ -15,13 +15,32 @@ CERTIFICATE_ACCEPT = "application/pdf,image/png,image/jpeg,.pdf,.png,.jpg,.jpeg"
 SUBMISSION_KEY = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 
 
-def _certificate_field() -> FileField:
+# The report form's certificate hint; the view shows the second one when the chosen course
+# issues no certificate (and app.js swaps them when another course is chosen).
+CERTIFICATE_HINT = _l(
+    "PDF, PNG eller JPEG. Intyget behövs när kursen ger ett intyg. Du kan ladda upp intyget "
+    "som PDF eller ta en bild av det med mobilen."
+)
+NO_CERTIFICATE_HINT = _l(
+    "Den här kursen ger inget intyg, så du kan skicka rapporten utan fil. Har du ändå ett "
+    "intyg kan du ladda upp det: PDF, PNG eller JPEG."
+)
+CERTIFICATE_MISSING = _l("Välj filen med ditt intyg.")
+
+
+def _certificate_field(*, required: bool) -> FileField:
+    """``required``: always a file (a replacement). Otherwise the view decides, by whether
+    the chosen course issues a certificate."""
     return FileField(
         _l("Intyg"),
-        validators=[FileRequired(_l("Välj filen med ditt intyg."))],
-        description=_l(
-            "PDF, PNG eller JPEG. Du kan ladda upp intyget som PDF eller ta en bild av det med "
-            "mobilen."
+        validators=[FileRequired(CERTIFICATE_MISSING)] if required else [],
+        description=(
+            _l(
+                "PDF, PNG eller JPEG. Du kan ladda upp intyget som PDF eller ta en bild av det "
+                "med mobilen."
+            )
+            if required
+            else CERTIFICATE_HINT
         ),
         render_kw={"accept": CERTIFICATE_ACCEPT},
     )
@@ -40,7 +59,7 @@ class ReportForm(FlaskForm):
         validators=[InputRequired(_l("Ange datumet då du blev klar med kursen."))],
         description=_l("Datumet står på intyget. Det kan inte vara senare än i dag."),
     )
-    certificate = _certificate_field()
+    certificate = _certificate_field(required=False)
     note = TextAreaField(
         _l("Kommentar (frivillig)"),
         validators=[Optional(), Length(max=2000, message=_l("Högst 2000 tecken."))],
@@ -56,7 +75,7 @@ class ReportForm(FlaskForm):
 
 
 class ReplaceCertificateForm(FlaskForm):
-    certificate = _certificate_field()
+    certificate = _certificate_field(required=True)
     submit = SubmitField(_l("Byt intyg"))
 
 

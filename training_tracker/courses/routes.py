@@ -8,6 +8,7 @@ without its row; files replaced by a new certificate are removed only after the 
 from __future__ import annotations
 
 import secrets
+from datetime import date
 from pathlib import Path
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
@@ -20,6 +21,9 @@ from wtforms.fields.choices import SelectChoice
 from training_tracker import clock
 from training_tracker.courses import bp
 from training_tracker.courses.forms import (
+    CERTIFICATE_HINT,
+    CERTIFICATE_MISSING,
+    NO_CERTIFICATE_HINT,
     SUBMISSION_KEY,
     ReplaceCertificateForm,
     ReportForm,
@@ -29,6 +33,7 @@ from training_tracker.extensions import db
 from training_tracker.models import (
     Completion,
     CompletionStatus,
+    Course,
 )
 from training_tracker.services.completions import (
     CompletionError,
@@ -60,15 +65,53 @@ def _store(upload: FileStorage) -> StoredFile:
     )
 
 
-def _course_choices() -> list[SelectChoice]:
-    """Active courses, the ones the employee is required to take first."""
-    required, others_list = reportable_courses(db.session, current_user)
+def _course_choices(required: list[Course], others: list[Course]) -> list[SelectChoice]:
+    """Active courses, the ones the employee is required to take first. Each option carries
+    what app.js needs to adapt the form: the earliest possible date, whether a certificate is
+    issued."""
+
+    def choice(course: Course, group: str) -> SelectChoice:
+        render_kw: dict[str, str] = {}
+        if course.available_from is not None:
+            render_kw["data-available-from"] = course.available_from.date().isoformat()
+        if not course.issues_certificate:
+            render_kw["data-certificate"] = "none"
+        return SelectChoice(str(course.id), course.title, render_kw=render_kw, optgroup=group)
+
     mine = _("Dina obligatoriska kurser")
-    others = _("Andra kurser")
+    other = _("Andra kurser")
     choices = [SelectChoice("", _("Välj kurs"))]
-    choices += [SelectChoice(str(c.id), c.title, optgroup=mine) for c in required]
-    choices += [SelectChoice(str(c.id), c.title, optgroup=others) for c in others_list]
+    choices += [choice(c, mine) for c in required]
+    choices += [choice(c, other) for c in others]
     return choices
+
+
+def _chosen_course(form: ReportForm, courses: list[Course]) -> Course | None:
+    """The course chosen in the form (or the link's ``?course=``), if it can be reported."""
+    chosen = str(form.course_id.data or "")
+    return next((c for c in courses if str(c.id) == chosen), None)
+
+
+def _has_file(upload: object) -> bool:
+    return isinstance(upload, FileStorage) and bool(upload)
+
+
+def _adapt_to_course(form: ReportForm, course: Course | None, today: date) -> None:
+    """The date picker starts where the course began; the hint says whether a certificate is
+    needed. The select tells app.js where to do the same when another course is chosen."""
+    form.course_id.render_kw = {
+        "data-course-select": True,
+        "data-date-input": form.completed_on.id,
+        "data-certificate-hint": f"{form.certificate.id}-hint",
+        "data-hint-certificate": str(CERTIFICATE_HINT),
+        "data-hint-no-certificate": str(NO_CERTIFICATE_HINT),
+    }
+    date_kw = {"max": today.isoformat()}
+    if course is not None and course.available_from is not None:
+        date_kw["min"] = course.available_from.date().isoformat()
+    form.completed_on.render_kw = date_kw
+    if course is not None and not course.issues_certificate:
+        form.certificate.description = NO_CERTIFICATE_HINT
 
 
 @bp.route("/report", methods=["GET", "POST"])
@@ -77,29 +120,41 @@ def report() -> str | Response | tuple[str, int]:
     if current_user.municipality_id is None:
         abort(403)  # a system account reports nothing of its own
     today = clock.today()
+    required, others = reportable_courses(db.session, current_user)
     form = ReportForm()
-    form.course_id.choices = _course_choices()
-    form.completed_on.render_kw = {"max": today.isoformat()}
+    form.course_id.choices = _course_choices(required, others)
     if not form.is_submitted():
         form.course_id.data = request.args.get("course", "")
         form.completed_on.data = today
+    course = _chosen_course(form, required + others)
+    _adapt_to_course(form, course, today)
     if not SUBMISSION_KEY.match(form.submission_key.data or ""):
         form.submission_key.data = secrets.token_urlsafe(24)
-    if form.validate_on_submit():
-        completion = _submit_report(form, today)
-        if completion is not None:
-            flash(_("Tack! Din rapport väntar på att godkännas."), "success")
-            return redirect(url_for("courses.completion", completion_id=completion.id))
+    if form.is_submitted():
+        valid = form.validate()
+        # A course that issues a certificate needs its file; one that issues none does not.
+        needs_file = course is not None and course.issues_certificate
+        if needs_file and not _has_file(form.certificate.data):
+            form.certificate.errors.append(str(CERTIFICATE_MISSING))
+            valid = False
+        if valid:
+            completion = _submit_report(form, today)
+            if completion is not None:
+                flash(_("Tack! Din rapport väntar på att godkännas."), "success")
+                return redirect(url_for("courses.completion", completion_id=completion.id))
     return render_template("courses/report.html", form=form), 422 if form.errors else 200
 
 
-def _submit_report(form: ReportForm, today) -> Completion | None:  # type: ignore[no-untyped-def]
-    """Store the file and record the report; None, with the error on its field, if refused."""
-    try:
-        stored = _store(form.certificate.data)
-    except EvidenceError as error:
-        form.certificate.errors.append(str(error))
-        return None
+def _submit_report(form: ReportForm, today: date) -> Completion | None:
+    """Store the file, if any, and record the report; None, with the error on its field, if
+    refused."""
+    stored = None
+    if _has_file(form.certificate.data):
+        try:
+            stored = _store(form.certificate.data)
+        except EvidenceError as error:
+            form.certificate.errors.append(str(error))
+            return None
     data = ReportData(
         course_id=int(form.course_id.data),
         completed_on=form.completed_on.data,
@@ -115,20 +170,25 @@ def _submit_report(form: ReportForm, today) -> Completion | None:  # type: ignor
             actor=current_user,
             today=today,
         )
-        if not result.created:  # the same form sent twice: the first one counts
+        if not result.created and stored is not None:  # the same form sent twice
             remove_file(_upload_folder(), stored.storage_name)
         db.session.commit()
     except CompletionError as error:
         db.session.rollback()
-        remove_file(_upload_folder(), stored.storage_name)
+        _remove(stored)
         field = form[error.field] if error.field and error.field in form else form.course_id
         field.errors.append(str(error))  # type: ignore[union-attr]
         return None
     except BaseException:
         db.session.rollback()
-        remove_file(_upload_folder(), stored.storage_name)
+        _remove(stored)
         raise
     return result.completion
+
+
+def _remove(stored: StoredFile | None) -> None:
+    if stored is not None:
+        remove_file(_upload_folder(), stored.storage_name)
 
 
 def _own_completion_or_404(completion_id: int) -> Completion:

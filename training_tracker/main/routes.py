@@ -20,7 +20,7 @@ from training_tracker.services.scope import report_scope
 def home() -> str:
     today = clock.today()
     user = current_user
-    my_courses = dashboard.my_courses(db.session, user, today) if user.unit_id else []
+    mine = dashboard.my_overview(db.session, user, today) if user.unit_id else None
     teams = (
         dashboard.people_summary(db.session, user, today)
         if user.has_role(Role.MANAGER, Role.HR, Role.ADMIN)
@@ -33,7 +33,12 @@ def home() -> str:
         else []
     )
     return render_template(
-        "main/home.html", my_courses=my_courses, teams=teams, municipalities=municipalities
+        "main/home.html",
+        my_courses=mine.required if mine else [],
+        other_courses=mine.others if mine else [],
+        history=mine.history if mine else [],
+        teams=teams,
+        municipalities=municipalities,
     )
 
 

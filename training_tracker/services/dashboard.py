@@ -8,7 +8,7 @@ from datetime import date
 from enum import StrEnum
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, contains_eager, joinedload
 
 from training_tracker.models import (
     Assignment,
@@ -19,8 +19,16 @@ from training_tracker.models import (
     Municipality,
     Unit,
 )
-from training_tracker.services.progress import CourseState, course_progress
+from training_tracker.services.progress import (
+    EXPIRING_WITHIN,
+    CourseState,
+    course_progress,
+    current_completion,
+)
 from training_tracker.services.scope import Access, ReportScope, employee_scope
+
+# Completions that count until they expire; rejected and withdrawn ones never do.
+_COUNTING = (CompletionStatus.REPORTED, CompletionStatus.VERIFIED)
 
 
 class AssignmentState(StrEnum):
@@ -33,10 +41,40 @@ class AssignmentState(StrEnum):
 
 @dataclass(frozen=True)
 class MyCourse:
+    """A course required of the employee, where it stands, and the report that decides it."""
+
     course: Course
     due_date: date
     state: CourseState
     days_left: int
+    completion: Completion | None = None  # the report behind the state, for its page
+
+
+@dataclass(frozen=True)
+class OtherCourse:
+    """A course the employee has completed without it being required of them now."""
+
+    course: Course
+    state: CourseState  # verified, reported, expiring or expired
+    completion: Completion  # the completion that decides the state
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One of the employee's completions, whatever became of it."""
+
+    completion: Completion
+    expired: bool  # reported or verified, but its validity has run out
+    superseded: bool  # still valid, but a later completion of the same course counts instead
+
+
+@dataclass(frozen=True)
+class MyOverview:
+    """The employee's own part of the start page."""
+
+    required: list[MyCourse]
+    others: list[OtherCourse]
+    history: list[HistoryEntry]  # newest first
 
 
 def _state(assignment: Assignment, best: CompletionStatus | None, today: date) -> AssignmentState:
@@ -70,16 +108,43 @@ def _best_completions(
     return best
 
 
-def my_courses(session: Session, employee: Employee, today: date) -> list[MyCourse]:
-    assignments = session.scalars(
-        sa.select(Assignment)
-        .where(Assignment.employee_id == employee.id, Assignment.removed_at.is_(None))
-        .options(selectinload(Assignment.course).selectinload(Course.provider))
-        .order_by(Assignment.due_date)
-    ).all()
-    completions = session.scalars(
-        sa.select(Completion).where(Completion.employee_id == employee.id)
-    ).all()
+def _my_assignments(session: Session, employee: Employee) -> list[Assignment]:
+    """The courses required of the employee now, with course and provider (one query)."""
+    return list(
+        session.scalars(
+            sa.select(Assignment)
+            .join(Assignment.course)
+            .join(Course.provider)
+            .where(Assignment.employee_id == employee.id, Assignment.removed_at.is_(None))
+            .options(contains_eager(Assignment.course).contains_eager(Course.provider))
+            .order_by(Assignment.due_date, Course.title, Assignment.id)
+        )
+    )
+
+
+def _my_completions(session: Session, employee: Employee) -> list[Completion]:
+    """Every completion of the employee, newest first, with course and provider (one query)."""
+    return list(
+        session.scalars(
+            sa.select(Completion)
+            .where(Completion.employee_id == employee.id)
+            .options(
+                joinedload(Completion.course, innerjoin=True).joinedload(
+                    Course.provider, innerjoin=True
+                )
+            )
+            .order_by(
+                Completion.completed_on.desc(),
+                Completion.reported_at.desc(),
+                Completion.id.desc(),
+            )
+        )
+    )
+
+
+def _required(
+    assignments: list[Assignment], completions: list[Completion], today: date
+) -> list[MyCourse]:
     courses = []
     for assignment in assignments:
         progress = course_progress(assignment, completions, today)
@@ -89,9 +154,79 @@ def my_courses(session: Session, employee: Employee, today: date) -> list[MyCour
                 due_date=progress.due_date,
                 state=progress.state,
                 days_left=progress.days_left,
+                completion=progress.current,
             )
         )
     return courses
+
+
+def _expired(completion: Completion, today: date) -> bool:
+    return completion.expires_on is not None and completion.expires_on <= today
+
+
+def _completed_state(
+    completions: list[Completion], today: date
+) -> tuple[CourseState, Completion] | None:
+    """Where a course nobody requires stands, by the same rule as a required one: the latest
+    valid completion counts; without one, the latest that ran out; rejected and withdrawn
+    reports complete nothing."""
+    current = current_completion(completions, today)
+    if current is not None:
+        if current.expires_on is not None and current.expires_on <= today + EXPIRING_WITHIN:
+            return CourseState.EXPIRING, current
+        if current.status == CompletionStatus.VERIFIED:
+            return CourseState.VERIFIED, current
+        return CourseState.REPORTED, current
+    counted = [c for c in completions if c.status in _COUNTING]
+    if counted:  # newest first, as loaded
+        return CourseState.EXPIRED, counted[0]
+    return None
+
+
+def my_courses(session: Session, employee: Employee, today: date) -> list[MyCourse]:
+    """The courses required of the employee, the earliest due first."""
+    return _required(_my_assignments(session, employee), _my_completions(session, employee), today)
+
+
+def my_overview(session: Session, employee: Employee, today: date) -> MyOverview:
+    """The employee's required courses, the other courses they have completed, and every
+    completion they have reported. Two queries, however long the history."""
+    assignments = _my_assignments(session, employee)
+    completions = _my_completions(session, employee)
+    required_ids = {assignment.course_id for assignment in assignments}
+    by_course: dict[int, list[Completion]] = {}
+    for completion in completions:
+        by_course.setdefault(completion.course_id, []).append(completion)
+
+    others = []
+    current: dict[int, Completion | None] = {}
+    for course_id, course_completions in by_course.items():
+        current[course_id] = current_completion(course_completions, today)
+        if course_id in required_ids:
+            continue
+        decided = _completed_state(course_completions, today)
+        if decided is not None:
+            state, completion = decided
+            others.append(OtherCourse(completion.course, state, completion))
+    others.sort(key=lambda other: (other.course.title, other.course.id))
+
+    history = [
+        HistoryEntry(
+            completion=completion,
+            expired=completion.status in _COUNTING and _expired(completion, today),
+            superseded=(
+                completion.status in _COUNTING
+                and not _expired(completion, today)
+                and current[completion.course_id] is not completion
+            ),
+        )
+        for completion in completions
+    ]
+    return MyOverview(
+        required=_required(assignments, completions, today),
+        others=others,
+        history=history,
+    )
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,31 @@
       summary.focus();
     }
   });
+  // The report form: when another course is chosen, the date picker starts where that course
+  // began and the certificate hint says whether the course issues one. The server checks both
+  // whatever the browser does; the select's data attributes name the elements and the texts.
+  document.addEventListener("change", function (event) {
+    var select = event.target;
+    if (!(select instanceof HTMLSelectElement) || !select.hasAttribute("data-course-select")) {
+      return;
+    }
+    var option = select.options[select.selectedIndex];
+    var dateInput = document.getElementById(select.dataset.dateInput || "");
+    if (dateInput) {
+      var from = option ? option.dataset.availableFrom : "";
+      if (from) {
+        dateInput.min = from;
+      } else {
+        dateInput.removeAttribute("min");
+      }
+    }
+    var hint = document.getElementById(select.dataset.certificateHint || "");
+    if (hint) {
+      var none = option && option.dataset.certificate === "none";
+      hint.textContent = none ? select.dataset.hintNoCertificate : select.dataset.hintCertificate;
+    }
+  });
+
   document.addEventListener("submit", function (event) {
     var form = event.target;
     if (!(form instanceof HTMLFormElement) || !form.dataset.busyMessage) {
