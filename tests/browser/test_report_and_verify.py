@@ -5,6 +5,7 @@ axe-core checks every page on the way."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -64,6 +65,14 @@ def _sign_out(page: Any) -> None:
         page.get_by_role("button", name="Logga ut").click()
 
 
+def _open_report_of(page: Any, name: str, title: str) -> None:
+    """Open a report from the queue: the row of that person and course, by its name link."""
+    row = page.get_by_role("row").filter(has_text=title).filter(
+        has=page.get_by_role("rowheader", name=name)
+    )
+    row.get_by_role("link", name=name, exact=True).click()
+
+
 def _check_page(page: Any) -> None:
     assert_no_sideways_scroll(page)
     assert_accessible(page)
@@ -109,11 +118,16 @@ def test_report_on_a_phone_then_the_manager_verifies_it(
     page.get_by_role("navigation", name=MAIN_MENU).get_by_role("link", name="Att granska").click()
     expect(page.get_by_role("heading", name="Att granska", level=1)).to_be_visible()
     _check_page(page)
-    page.get_by_role("link", name=f"{name}: granska rapporten").click()
+    _open_report_of(page, name, title)
     expect(page.get_by_role("heading", level=1)).to_have_text(f"{name}: {title}")
-    expect(page.get_by_text("Finns på intyget")).to_be_visible()
-    expect(page.get_by_text("Kursens titel finns på intyget")).to_be_visible()
-    expect(page.get_by_text("Samma datum finns på intyget")).to_be_visible()
+    # What reading the certificate found: name, course and date, each in words.
+    expect(page.locator("dl.reading").get_by_role("definition")).to_have_text(
+        [
+            re.compile(r"Finns på intyget\s*$"),
+            re.compile(r"Kursens titel finns på intyget\s*$"),
+            re.compile(r"Samma datum finns på intyget\s*$"),
+        ]
+    )
     _check_page(page)
     with page.expect_navigation():
         page.get_by_role("button", name="Godkänn", exact=True).click()
@@ -146,7 +160,7 @@ def test_a_manager_rejects_with_a_reason_the_employee_then_reads(
 
     sign_in(page, live_server, demo_email(demo, "manager"))
     page.goto(f"{live_server}/verify/")
-    page.get_by_role("link", name=f"{name}: granska rapporten").click()
+    _open_report_of(page, name, title)
     expect(page.get_by_text("Namn").first).to_be_visible()
     with page.expect_navigation():
         page.get_by_role("button", name="Avvisa").click()

@@ -239,10 +239,16 @@ class GroupSummary:
     verified: int
     reported: int
     overdue: int
+    # The municipality's setting: do reported, not yet verified, completions count as covered?
+    counts_reported: bool = True
+
+    @property
+    def covered(self) -> int:
+        return self.verified + (self.reported if self.counts_reported else 0)
 
     @property
     def coverage_percent(self) -> int:
-        return round(100 * (self.verified + self.reported) / self.required) if self.required else 0
+        return round(100 * self.covered / self.required) if self.required else 0
 
 
 def summaries(
@@ -258,17 +264,30 @@ def summaries(
     unit_name = Unit.name if by_unit else sa.literal_column("''")
     active = sa.and_(population, Employee.active)
     groups = session.execute(
-        sa.select(group_id, Municipality.name, unit_name, sa.func.count(Employee.id))
+        sa.select(
+            group_id,
+            Municipality.name,
+            unit_name,
+            sa.func.count(Employee.id),
+            Municipality.count_reported_in_coverage,
+        )
         .select_from(Employee)
         .join(Unit, Unit.id == Employee.unit_id)
         .join(Municipality, Municipality.id == Employee.municipality_id)
         .where(active)
-        .group_by(group_id, Municipality.name, *([Unit.name] if by_unit else []))
+        .group_by(
+            group_id,
+            Municipality.name,
+            Municipality.count_reported_in_coverage,
+            *([Unit.name] if by_unit else []),
+        )
     ).all()
-    several_municipalities = len({municipality for _, municipality, _, _ in groups}) > 1
+    several_municipalities = len({row[1] for row in groups}) > 1
     names: dict[int, str] = {}
     headcounts: dict[int, int] = {}
-    for key, municipality, unit, headcount in groups:
+    counts_reported: dict[int, bool] = {}
+    for key, municipality, unit, headcount, count_reported in groups:
+        counts_reported[key] = count_reported
         if not by_unit:
             names[key] = municipality
         else:
@@ -296,6 +315,7 @@ def summaries(
                 verified=counts[key][AssignmentState.VERIFIED.value],
                 reported=counts[key][AssignmentState.REPORTED.value],
                 overdue=counts[key][AssignmentState.OVERDUE.value],
+                counts_reported=counts_reported[key],
             )
             for key in headcounts
         ),
