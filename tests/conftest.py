@@ -10,6 +10,7 @@ import socket
 import tempfile
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email import message_from_bytes
 from email.header import decode_header, make_header
@@ -185,6 +186,29 @@ def mail_html(message: Message) -> str:
         if part.get_content_type() == "text/html":
             return part.get_payload(decode=True).decode(part.get_content_charset() or "utf-8")
     raise AssertionError("the mail has no text/html part")
+
+
+@contextmanager
+def counting_statements() -> Iterator[list[str]]:
+    """The SQL statements run inside the ``with`` block, to show a query count is constant."""
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    sa.event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", record)
+
+
+@pytest.fixture()
+def uploads(app: Flask, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh upload folder for the test, to see exactly which files a request left."""
+    folder = tmp_path / "uploads"
+    monkeypatch.setitem(app.config, "UPLOAD_FOLDER", str(folder))
+    return folder
 
 
 def subject_of(mail: Message) -> str:

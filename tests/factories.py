@@ -115,6 +115,19 @@ def with_role(
     return person
 
 
+def hr_staff(municipality_name: str = "Järfälla") -> Employee:
+    """Someone of the municipality's HR department, with the HR role there."""
+    home = unit(municipality_name, Sector.OTHER, f"HR-avdelningen {municipality_name}")
+    person = employee(unit=home, first_name="Hanna", last_name="Personalsson")
+    return with_role(person, Role.HR, municipality_name=municipality_name)
+
+
+def admin() -> Employee:
+    """An administrator: a system account of no municipality."""
+    person = employee(system_account=True, first_name="Ada", last_name="Admin")
+    return with_role(person, Role.ADMIN)
+
+
 def synced_catalog() -> dict[str, Course]:
     catalog.sync_catalog(db.session, catalog.providers_from_config())
     db.session.commit()

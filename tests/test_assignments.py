@@ -6,14 +6,13 @@ same tests run on SQLite and PostgreSQL.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 
 from tests import factories
+from tests.conftest import counting_statements
 from training_tracker.extensions import db
 from training_tracker.models import (
     Assignment,
@@ -404,20 +403,6 @@ def _add_staff(unit: Unit, how_many: int) -> None:
         for index in range(how_many)
     )
     db.session.commit()
-
-
-@contextmanager
-def counting_statements() -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def count(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
-        statements.append(statement)
-
-    sa.event.listen(db.engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", count)
 
 
 def test_the_number_of_statements_does_not_grow_with_the_number_of_employees(course):

@@ -36,17 +36,6 @@ NCK = "nck-webbkurs-om-vald"
 URL = "/employees/record-completions"
 
 
-def hr(municipality: str = "Järfälla") -> Employee:
-    unit = factories.unit(municipality, Sector.OTHER, f"HR-avdelningen {municipality}")
-    person = factories.employee(unit=unit, first_name="Hanna", last_name="Personalsson")
-    return factories.with_role(person, Role.HR, municipality_name=municipality)
-
-
-def admin() -> Employee:
-    person = factories.employee(system_account=True, first_name="Ada", last_name="Admin")
-    return factories.with_role(person, Role.ADMIN)
-
-
 def completions_of(course) -> list[Completion]:  # type: ignore[no-untyped-def]
     return list(
         db.session.scalars(
@@ -114,7 +103,7 @@ def record(actor, course, people, *, on=None, today=None, **kwargs):  # type: ig
 def test_everyone_gets_a_verified_completion_with_expiry_and_an_audit_row(nck, ifo):
     nck.validity_months = 36
     db.session.commit()
-    me = hr()
+    me = factories.hr_staff()
     people = staff(ifo, "Lisa", "Per", "Omar")
     day = date(2026, 1, 31)
 
@@ -144,14 +133,14 @@ def test_everyone_gets_a_verified_completion_with_expiry_and_an_audit_row(nck, i
 
 
 def test_a_course_without_validity_never_expires(nck, ifo):
-    result = record(hr(), nck, staff(ifo, "Lisa"))
+    result = record(factories.hr_staff(), nck, staff(ifo, "Lisa"))
     assert result.completions[0].expires_on is None
 
 
 def test_someone_outside_the_scope_refuses_the_whole_request(nck, ifo, sigtuna_person):
     people = staff(ifo, "Lisa", "Per")
     with pytest.raises(GroupRecordError) as refused:
-        record(hr(), nck, [*people, sigtuna_person])
+        record(factories.hr_staff(), nck, [*people, sigtuna_person])
     db.session.rollback()
     assert refused.value.field == "employee_ids"
     message = str(refused.value)
@@ -167,7 +156,7 @@ def test_an_unknown_id_and_a_system_account_are_out_of_reach(nck, ifo):
         with pytest.raises(GroupRecordError):
             record_group_completion(
                 db.session,
-                actor=admin(),
+                actor=factories.admin(),
                 course_id=nck.id,
                 completed_on=clock.today(),
                 employee_ids=ids,
@@ -183,7 +172,7 @@ def test_a_leaver_is_refused_by_name(nck, ifo):
     per.end_date = clock.today() - timedelta(days=5)
     db.session.commit()
     with pytest.raises(GroupRecordError, match="Per Berg har slutat"):
-        record(hr(), nck, [lisa, per])
+        record(factories.hr_staff(), nck, [lisa, per])
     db.session.rollback()
     assert count(Completion) == 0
 
@@ -193,12 +182,12 @@ def test_an_end_date_today_counts_as_left_before_the_nightly_job(nck, ifo):
     lisa.end_date = clock.today()
     db.session.commit()
     with pytest.raises(GroupRecordError, match="har slutat"):
-        record(hr(), nck, [lisa])
+        record(factories.hr_staff(), nck, [lisa])
 
 
 def test_a_date_in_the_future_is_refused(nck, ifo):
     with pytest.raises(CompletionError) as refused:
-        record(hr(), nck, staff(ifo, "Lisa"), on=clock.today() + timedelta(days=1))
+        record(factories.hr_staff(), nck, staff(ifo, "Lisa"), on=clock.today() + timedelta(days=1))
     assert refused.value.field == "completed_on"
     assert count(Completion) == 0
 
@@ -214,7 +203,7 @@ def test_an_unknown_or_inactive_course_is_refused(nck, ifo, how):
     with pytest.raises(CompletionError) as refused:
         record_group_completion(
             db.session,
-            actor=hr(),
+            actor=factories.hr_staff(),
             course_id=course_id,
             completed_on=clock.today(),
             employee_ids=[p.id for p in staff(ifo, "Lisa")],
@@ -225,7 +214,7 @@ def test_an_unknown_or_inactive_course_is_refused(nck, ifo, how):
 
 def test_nobody_chosen_is_refused(nck):
     with pytest.raises(GroupRecordError, match="Bocka i minst en person"):
-        record(hr(), nck, [])
+        record(factories.hr_staff(), nck, [])
 
 
 def test_who_already_holds_a_verified_completion_from_that_day_or_later_is_skipped(nck, ifo):
@@ -239,14 +228,14 @@ def test_who_already_holds_a_verified_completion_from_that_day_or_later_is_skipp
     factories.completion(reported, nck, completed_on=day, status=CompletionStatus.REPORTED)
     factories.completion(rejected, nck, completed_on=day, status=CompletionStatus.REJECTED)
 
-    result = record(hr(), nck, [later, same, earlier, reported, rejected], on=day)
+    result = record(factories.hr_staff(), nck, [later, same, earlier, reported, rejected], on=day)
     db.session.commit()
 
     assert {p.first_name for p in result.already_recorded} == {"Later", "Same"}
     assert {p.first_name for p in result.recorded} == {"Earlier", "Reported", "Rejected"}
     assert len(recorded_events()) == 3
     # The same list again records nothing new.
-    again = record(hr(), nck, [later, same, earlier, reported, rejected], on=day)
+    again = record(factories.hr_staff(), nck, [later, same, earlier, reported, rejected], on=day)
     assert again.recorded == [] and len(again.already_recorded) == 5
 
 
@@ -257,7 +246,7 @@ def test_an_expired_completion_does_not_count_as_already_recorded(nck, ifo):
     old = factories.completion(lisa, nck, completed_on=date(2024, 1, 10))
     old.expires_on = date(2025, 1, 10)
     db.session.commit()
-    result = record(hr(), nck, [lisa], on=date(2024, 1, 10), today=date(2026, 3, 1))
+    result = record(factories.hr_staff(), nck, [lisa], on=date(2024, 1, 10), today=date(2026, 3, 1))
     assert [p.id for p in result.recorded] == [lisa.id]
 
 
@@ -276,7 +265,7 @@ def test_the_same_form_recorded_twice_at_once_stores_it_once(nck, ifo):
         )
     )
     db.session.commit()
-    result = record(hr(), nck, [lisa], on=clock.today(), submission_key=key)
+    result = record(factories.hr_staff(), nck, [lisa], on=clock.today(), submission_key=key)
     db.session.commit()
     assert result.recorded == [] and [p.id for p in result.already_recorded] == [lisa.id]
     assert count(Completion) == 1
@@ -298,7 +287,9 @@ def test_a_pasted_list_names_people_by_email_or_employee_number(nck, ifo):
         "per@jarfalla.example",
         omar.employee_number,
     ]
-    result = record(hr(), nck, [lisa], identifiers=identifiers)  # Lisa ticked and pasted
+    result = record(
+        factories.hr_staff(), nck, [lisa], identifiers=identifiers
+    )  # Lisa ticked and pasted
     assert {p.id for p in result.recorded} == {lisa.id, per.id, omar.id}
     assert count(Completion) == 3
 
@@ -307,7 +298,7 @@ def test_a_pasted_list_with_unknown_lines_names_them_and_stores_nothing(nck, ifo
     staff(ifo, "Lisa")
     identifiers = ["lisa@jarfalla.example", "okand@jarfalla.example", sigtuna_person.email, "X-1"]
     with pytest.raises(GroupRecordError) as refused:
-        record(hr(), nck, [], identifiers=identifiers)
+        record(factories.hr_staff(), nck, [], identifiers=identifiers)
     db.session.rollback()
     assert refused.value.field == "identifiers"
     message = str(refused.value)
@@ -323,15 +314,15 @@ def test_an_employee_number_in_two_municipalities_asks_for_the_email(nck, ifo, s
     lisa.employee_number = sigtuna_person.employee_number = "1001"
     db.session.commit()
     with pytest.raises(GroupRecordError, match="finns i flera kommuner: 1001"):
-        record(admin(), nck, [], identifiers=["1001"])
+        record(factories.admin(), nck, [], identifiers=["1001"])
     # HR of Järfälla reaches only Lisa: no ambiguity there.
-    result = record(hr(), nck, [], identifiers=["1001"])
+    result = record(factories.hr_staff(), nck, [], identifiers=["1001"])
     assert [p.id for p in result.recorded] == [lisa.id]
 
 
 def test_an_admin_records_across_municipalities(nck, ifo, sigtuna_person):
     [lisa] = staff(ifo, "Lisa")
-    result = record(admin(), nck, [lisa, sigtuna_person])
+    result = record(factories.admin(), nck, [lisa, sigtuna_person])
     assert {p.id for p in result.recorded} == {lisa.id, sigtuna_person.id}
 
 
@@ -342,7 +333,7 @@ def test_the_number_of_queries_does_not_grow_with_the_group(app, nck, ifo):
         def count_statement(conn, cursor, statement, *args):  # type: ignore[no-untyped-def]
             seen.append(statement)
 
-        me, course_id, ids = hr(), nck.id, [p.id for p in people]
+        me, course_id, ids = factories.hr_staff(), nck.id, [p.id for p in people]
         db.session.expire_all()
         sa.event.listen(db.engine, "before_cursor_execute", count_statement)
         try:
@@ -368,7 +359,7 @@ def test_the_pick_list_holds_employed_staff_in_scope_filtered(ifo, school, sigtu
     lisa, per = staff(ifo, "Lisa", "Per")
     [eva] = staff(school, "Eva")
     gone = factories.employee(unit=ifo, first_name="Gone", active=False)
-    me = hr()
+    me = factories.hr_staff()
     everyone = attendee_candidates(db.session, me)
     ids = {p.id for p in everyone.employees}
     assert {lisa.id, per.id, eva.id, me.id} <= ids
@@ -398,7 +389,7 @@ def form_data(chosen, people=(), **overrides) -> dict:  # type: ignore[no-untype
 
 def test_hr_records_a_group_and_sees_how_many(client, nck, ifo):
     people = staff(ifo, "Lisa", "Per")
-    me = hr()
+    me = factories.hr_staff()
     client.sign_in(me)
     response = client.post_form(f"{URL}?unit={ifo.id}", form_data(nck, people))
     assert response.status_code == 302
@@ -414,7 +405,7 @@ def test_hr_records_a_group_and_sees_how_many(client, nck, ifo):
 def test_the_page_tells_who_was_skipped(client, nck, ifo):
     lisa, per = staff(ifo, "Lisa", "Per")
     factories.completion(lisa, nck, completed_on=clock.today())
-    client.sign_in(hr())
+    client.sign_in(factories.hr_staff())
     page = client.post_form(URL, form_data(nck, [lisa, per]), follow_redirects=True).get_data(
         as_text=True
     )
@@ -426,7 +417,7 @@ def test_the_page_tells_who_was_skipped(client, nck, ifo):
 def test_the_page_lists_only_the_staff_of_hrs_municipality(client, ifo, school, sigtuna_person):
     lisa, per = staff(ifo, "Lisa", "Per")
     [eva] = staff(school, "Eva")
-    client.sign_in(hr())
+    client.sign_in(factories.hr_staff())
     page = client.get(URL).get_data(as_text=True)
     for person in (lisa, per, eva):
         assert f'id="employee-{person.id}"' in page
@@ -444,7 +435,7 @@ def test_the_page_lists_only_the_staff_of_hrs_municipality(client, ifo, school, 
 
 def test_tick_all_prechecks_the_listed_people(client, ifo):
     lisa, per = staff(ifo, "Lisa", "Per")
-    client.sign_in(hr())
+    client.sign_in(factories.hr_staff())
     page = client.get(f"{URL}?unit={ifo.id}&all=1").get_data(as_text=True)
     for person in (lisa, per):
         assert re.search(rf'id="employee-{person.id}"[^>]*checked', page)
@@ -452,7 +443,7 @@ def test_tick_all_prechecks_the_listed_people(client, ifo):
 
 def test_the_form_is_accessible(client, nck, ifo):
     [lisa] = staff(ifo, "Lisa")
-    client.sign_in(hr())
+    client.sign_in(factories.hr_staff())
     page = client.get(URL).get_data(as_text=True)
     assert page.count("<h1>") == 1
     assert '<fieldset id="employees"' in page and "<legend>Deltagare</legend>" in page
@@ -466,7 +457,7 @@ def test_a_tampered_post_with_someone_of_another_municipality_stores_nothing(
     client, nck, ifo, sigtuna_person
 ):
     people = staff(ifo, "Lisa")
-    client.sign_in(hr())
+    client.sign_in(factories.hr_staff())
     response = client.post_form(URL, form_data(nck, [*people, sigtuna_person]))
     assert response.status_code == 422
     page = response.get_data(as_text=True)
@@ -478,7 +469,7 @@ def test_a_tampered_post_with_someone_of_another_municipality_stores_nothing(
 
 def test_hr_of_another_municipality_cannot_record_for_jarfalla(client, nck, ifo):
     people = staff(ifo, "Lisa")
-    client.sign_in(hr("Sigtuna"))
+    client.sign_in(factories.hr_staff("Sigtuna"))
     page = client.get(URL).get_data(as_text=True)
     assert f'id="employee-{people[0].id}"' not in page
     response = client.post_form(URL, form_data(nck, people))
@@ -488,7 +479,7 @@ def test_hr_of_another_municipality_cannot_record_for_jarfalla(client, nck, ifo)
 
 def test_a_post_without_the_csrf_token_is_refused(client, nck, ifo):
     people = staff(ifo, "Lisa")
-    client.sign_in(hr())
+    client.sign_in(factories.hr_staff())
     response = client.post(URL, data=form_data(nck, people))
     assert response.status_code == 400
     assert count(Completion) == 0
@@ -498,7 +489,7 @@ def test_a_post_without_the_csrf_token_is_refused(client, nck, ifo):
 
 
 def test_a_malformed_id_is_refused_in_words(client, nck, ifo):
-    client.sign_in(hr())
+    client.sign_in(factories.hr_staff())
     response = client.post_form(URL, form_data(nck, [], employees=["abc"]))
     assert response.status_code == 422
     assert "Listan över deltagare gick inte att läsa" in response.get_data(as_text=True)
@@ -506,7 +497,7 @@ def test_a_malformed_id_is_refused_in_words(client, nck, ifo):
 
 
 def test_a_future_date_on_the_page(client, nck, ifo):
-    client.sign_in(hr())
+    client.sign_in(factories.hr_staff())
     tomorrow = (clock.today() + timedelta(days=1)).isoformat()
     response = client.post_form(URL, form_data(nck, staff(ifo, "Lisa"), completed_on=tomorrow))
     assert response.status_code == 422
@@ -518,7 +509,7 @@ def test_a_future_date_on_the_page(client, nck, ifo):
 
 def test_an_unknown_course_on_the_page(client, nck, ifo):
     people = staff(ifo, "Lisa")
-    client.sign_in(hr())
+    client.sign_in(factories.hr_staff())
     for value in ("999999", "abc", ""):
         response = client.post_form(URL, form_data(nck, people, course=value))
         assert response.status_code == 422
@@ -528,7 +519,7 @@ def test_an_unknown_course_on_the_page(client, nck, ifo):
 
 def test_a_pasted_list_on_the_page(client, nck, ifo):
     _lisa, per = staff(ifo, "Lisa", "Per")
-    client.sign_in(hr())
+    client.sign_in(factories.hr_staff())
     pasted = f"lisa@jarfalla.example\n{per.employee_number}\nnoll@jarfalla.example\n"
     response = client.post_form(URL, form_data(nck, [], identifiers=pasted))
     assert response.status_code == 422
@@ -545,7 +536,7 @@ def test_a_pasted_list_on_the_page(client, nck, ifo):
 
 def test_a_refused_form_keeps_what_was_ticked_and_typed(client, nck, ifo):
     lisa, per = staff(ifo, "Lisa", "Per")
-    client.sign_in(hr())
+    client.sign_in(factories.hr_staff())
     response = client.post_form(
         URL, form_data(nck, [lisa], identifiers="okand@jarfalla.example", note="Dag 1")
     )
@@ -564,7 +555,7 @@ def test_only_hr_and_admins_reach_the_page(client, ifo):
 
 
 def test_an_admin_records_for_another_municipality_on_the_page(client, nck, sigtuna_person):
-    client.sign_in(admin())
+    client.sign_in(factories.admin())
     page = client.get(URL).get_data(as_text=True)
     assert f'id="employee-{sigtuna_person.id}"' in page
     response = client.post_form(URL, form_data(nck, [sigtuna_person]))
@@ -573,6 +564,6 @@ def test_an_admin_records_for_another_municipality_on_the_page(client, nck, sigt
 
 
 def test_the_employee_list_links_to_the_page(client):
-    client.sign_in(hr())
+    client.sign_in(factories.hr_staff())
     page = client.get("/employees/").get_data(as_text=True)
     assert f'href="{URL}"' in page

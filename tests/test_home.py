@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date, timedelta
 
 import pytest
 import sqlalchemy as sa
 
 from tests import factories
+from tests.conftest import counting_statements
 from training_tracker import clock
 from training_tracker.extensions import db
 from training_tracker.models import Completion, CompletionStatus, Employee, Role, Sector
@@ -37,20 +36,6 @@ def staffed():
     factories.completion(ali, nck, status=CompletionStatus.VERIFIED)
     factories.completion(cem, nck, status=CompletionStatus.REPORTED)
     return {"ifo": ifo, "marsta": marsta, "ali": ali, "bea": bea, "cem": cem, "eva": eva}
-
-
-@contextmanager
-def counting_statements() -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def count(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
-        statements.append(statement)
-
-    sa.event.listen(db.engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", count)
 
 
 def row(page: str, name: str) -> list[str]:

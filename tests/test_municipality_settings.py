@@ -10,21 +10,10 @@ import sqlalchemy as sa
 from tests import factories
 from tests.conftest import count
 from training_tracker.extensions import db
-from training_tracker.models import AuditEvent, Employee, Municipality, Role, Sector
+from training_tracker.models import AuditEvent, Municipality, Role, Sector
 from training_tracker.services.municipalities import municipality_in_scope, update_settings
 
 URL = "/employees/settings"
-
-
-def hr(municipality: str = "Järfälla") -> Employee:
-    unit = factories.unit(municipality, Sector.OTHER, f"HR-avdelningen {municipality}")
-    person = factories.employee(unit=unit, first_name="Hanna", last_name="Personalsson")
-    return factories.with_role(person, Role.HR, municipality_name=municipality)
-
-
-def admin() -> Employee:
-    person = factories.employee(system_account=True, first_name="Ada", last_name="Admin")
-    return factories.with_role(person, Role.ADMIN)
 
 
 def changes() -> list[AuditEvent]:
@@ -48,7 +37,7 @@ def checked(page: str) -> str | None:
 
 
 def test_update_settings_records_before_and_after():
-    me = admin()
+    me = factories.admin()
     sigtuna = factories.municipality("Sigtuna")
     assert sigtuna.count_reported_in_coverage is True  # the default
 
@@ -74,17 +63,17 @@ def test_update_settings_records_before_and_after():
 
 def test_municipality_in_scope_is_hrs_own_or_any_for_an_admin():
     jarfalla, sigtuna = factories.municipality("Järfälla"), factories.municipality("Sigtuna")
-    mine = hr()
+    mine = factories.hr_staff()
     assert municipality_in_scope(db.session, mine, jarfalla.id) is jarfalla
     assert municipality_in_scope(db.session, mine, sigtuna.id) is None
-    assert municipality_in_scope(db.session, admin(), sigtuna.id) is sigtuna
+    assert municipality_in_scope(db.session, factories.admin(), sigtuna.id) is sigtuna
 
 
 # --- the page -------------------------------------------------------------------------------
 
 
 def test_hr_sees_their_municipalitys_setting(client):
-    client.sign_in(hr())
+    client.sign_in(factories.hr_staff())
     response = client.get(URL)
     assert response.status_code == 200
     page = response.get_data(as_text=True)
@@ -97,7 +86,7 @@ def test_hr_sees_their_municipalitys_setting(client):
 
 
 def test_hr_turns_the_setting_off_and_it_is_audited(client):
-    me = hr()
+    me = factories.hr_staff()
     client.sign_in(me)
     jarfalla = factories.municipality("Järfälla")
     response = client.post_form(URL, {"count_reported": "0"})
@@ -115,14 +104,14 @@ def test_hr_turns_the_setting_off_and_it_is_audited(client):
 
 
 def test_saving_without_a_change_says_so_and_records_nothing(client):
-    client.sign_in(hr())
+    client.sign_in(factories.hr_staff())
     response = client.post_form(URL, {"count_reported": "1"}, follow_redirects=True)
     assert "Inget ändrades." in response.get_data(as_text=True)
     assert changes() == []
 
 
 def test_an_empty_or_tampered_answer_is_refused_in_words(client):
-    client.sign_in(hr())
+    client.sign_in(factories.hr_staff())
     for data in ({}, {"count_reported": "2"}):
         response = client.post_form(URL, data)
         assert response.status_code == 422
@@ -135,7 +124,7 @@ def test_an_empty_or_tampered_answer_is_refused_in_words(client):
 
 def test_hr_cannot_see_or_change_another_municipality(client):
     sigtuna = factories.municipality("Sigtuna")
-    client.sign_in(hr())
+    client.sign_in(factories.hr_staff())
     assert client.get(f"{URL}?municipality={sigtuna.id}").status_code == 404
     response = client.post_form(f"{URL}?municipality={sigtuna.id}", {"count_reported": "0"})
     assert response.status_code == 404
@@ -147,7 +136,7 @@ def test_hr_cannot_see_or_change_another_municipality(client):
 
 def test_an_admin_chooses_the_municipality(client):
     sigtuna = factories.municipality("Sigtuna")
-    client.sign_in(admin())
+    client.sign_in(factories.admin())
     page = client.get(URL).get_data(as_text=True)
     assert '<select id="municipality" name="municipality"' in page
     for name in ("Järfälla", "Sigtuna", "Upplands Väsby"):
@@ -164,7 +153,7 @@ def test_an_admin_chooses_the_municipality(client):
 
 
 def test_hr_of_two_municipalities_chooses_between_them(client):
-    me = factories.with_role(hr(), Role.HR, municipality_name="Sigtuna")
+    me = factories.with_role(factories.hr_staff(), Role.HR, municipality_name="Sigtuna")
     client.sign_in(me)
     page = client.get(URL).get_data(as_text=True)
     assert ">Järfälla</option>" in page and ">Sigtuna</option>" in page
@@ -185,6 +174,6 @@ def test_only_hr_and_admins_reach_the_settings(client):
 
 
 def test_the_employee_list_links_to_the_settings(client):
-    client.sign_in(hr())
+    client.sign_in(factories.hr_staff())
     page = client.get("/employees/").get_data(as_text=True)
     assert f'href="{URL}"' in page

@@ -23,13 +23,6 @@ MB = 1024 * 1024
 
 
 @pytest.fixture()
-def uploads(app, tmp_path, monkeypatch) -> Path:
-    folder = tmp_path / "uploads"
-    monkeypatch.setitem(app.config, "UPLOAD_FOLDER", str(folder))
-    return folder
-
-
-@pytest.fixture()
 def nck():
     return factories.synced_catalog()["nck-webbkurs-om-vald"]
 

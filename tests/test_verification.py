@@ -8,13 +8,12 @@ import io
 import re
 import threading
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
 from tests import factories
-from tests.conftest import count, mail_html, mail_text, subject_of
+from tests.conftest import count, counting_statements, mail_html, mail_text, subject_of
 from tests.samples import certificate_pdf, png_bytes, scanned_pdf
 from training_tracker import clock
 from training_tracker.extensions import db
@@ -33,13 +32,6 @@ from training_tracker.services.completions import ReportData, report_completion
 from training_tracker.services.evidence import store_file
 from training_tracker.services.progress import CourseState, course_progress
 from training_tracker.services.verification import QueueFilters, ReviewError
-
-
-@pytest.fixture()
-def uploads(app, tmp_path, monkeypatch) -> Path:
-    folder = tmp_path / "uploads"
-    monkeypatch.setitem(app.config, "UPLOAD_FOLDER", str(folder))
-    return folder
 
 
 @pytest.fixture()
@@ -202,19 +194,11 @@ def test_the_queue_takes_the_same_number_of_queries_for_5_and_40_reports(
     manager, ifo, nck, uploads
 ):
     def queries_for_queue() -> int:
-        statements: list[str] = []
-
-        def record(conn, cursor, statement, *args):  # type: ignore[no-untyped-def]
-            statements.append(statement)
-
-        sa.event.listen(db.engine, "before_cursor_execute", record)
-        try:
-            db.session.expire_all()
+        db.session.expire_all()
+        with counting_statements() as statements:
             page = verification.verification_queue(db.session, manager, QueueFilters())
             for item in page.items:  # what the template reads
                 _ = (item.completion.employee.unit, item.completion.course.provider.name)
-        finally:
-            sa.event.remove(db.engine, "before_cursor_execute", record)
         return len(statements)
 
     people = [factories.employee(unit=ifo) for _ in range(40)]

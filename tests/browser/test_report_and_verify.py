@@ -67,8 +67,10 @@ def _sign_out(page: Any) -> None:
 
 def _open_report_of(page: Any, name: str, title: str) -> None:
     """Open a report from the queue: the row of that person and course, by its name link."""
-    row = page.get_by_role("row").filter(has_text=title).filter(
-        has=page.get_by_role("rowheader", name=name)
+    row = (
+        page.get_by_role("row")
+        .filter(has_text=title)
+        .filter(has=page.get_by_role("rowheader", name=name))
     )
     row.get_by_role("link", name=name, exact=True).click()
 
