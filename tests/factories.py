@@ -6,7 +6,7 @@ import functools
 import hashlib
 import io
 import itertools
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -23,6 +23,8 @@ from training_tracker.models import (
     Evidence,
     ImportBatch,
     Municipality,
+    OutboxMessage,
+    OutboxStatus,
     RequirementRule,
     Role,
     Sector,
@@ -220,6 +222,41 @@ def evidence(of: Completion, content: bytes = b"%PDF-1.7\n%%EOF\n") -> Evidence:
         size_bytes=stored.size_bytes,
         sha256=stored.sha256,
         uploaded_by_id=of.employee_id,
+    )
+    db.session.add(created)
+    db.session.commit()
+    return created
+
+
+def outbox_message(
+    recipient: Employee | None = None,
+    *,
+    kind: str = "reminder",
+    status: OutboxStatus | str = OutboxStatus.QUEUED,
+    email: str | None = None,
+    subject: str = "Påminnelse: Webbkurs om våld",
+    body_text: str = "Hej,\n\nDu har en kurs kvar att gå.\n",
+    last_error: str | None = None,
+    attempts: int = 0,
+    created_at: datetime | None = None,
+) -> OutboxMessage:
+    """A row of the outbox as delivery would have left it."""
+    now = clock.utcnow()
+    state = OutboxStatus(status)
+    created = OutboxMessage(
+        idempotency_key=f"test:{kind}:{next(_counter)}",
+        kind=kind,
+        recipient_id=recipient.id if recipient else None,
+        recipient_email=email or (recipient.email if recipient else "someone@test.example"),
+        subject=subject,
+        body_text=body_text,
+        body_html=None,
+        status=state,
+        attempts=attempts,
+        next_attempt_at=created_at or now,
+        sent_at=(created_at or now) if state == OutboxStatus.SENT else None,
+        last_error=last_error,
+        created_at=created_at or now,
     )
     db.session.add(created)
     db.session.commit()

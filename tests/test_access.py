@@ -12,7 +12,14 @@ import pytest
 
 from tests import factories
 from training_tracker.extensions import db
-from training_tracker.models import CompletionStatus, Employee, Role, RoleGrant, Sector
+from training_tracker.models import (
+    CompletionStatus,
+    Employee,
+    OutboxStatus,
+    Role,
+    RoleGrant,
+    Sector,
+)
 
 ROLES = ["anonymous", "employee", "manager", "hr", "coordinator", "regional", "admin"]
 SIGNED_IN = ROLES[1:]
@@ -236,6 +243,28 @@ EXPECTED: dict[str, list[Case]] = {
         Case("GET", "/evidence/999999", signed_in(404)),
     ],
     "admin.index": [Case("GET", "/admin/", admin_only())],
+    "admin.outbox": [
+        Case("GET", "/admin/outbox", admin_only()),
+        Case("GET", "/admin/outbox?status=bogus&kind=%3Cx%3E&page=-1&email=%25", admin_only()),
+    ],
+    "admin.outbox_message": [
+        Case("GET", "/admin/outbox/{outbox_message_id}", admin_only()),
+        Case("GET", "/admin/outbox/999999", admin_only(404)),
+    ],
+    "admin.resend_message": [
+        Case("POST", "/admin/outbox/{outbox_message_id}/resend", admin_only(302)),
+        Case("POST", "/admin/outbox/999999/resend", admin_only(404)),
+        Case("GET", "/admin/outbox/{outbox_message_id}/resend", everyone(405)),
+    ],
+    "admin.resend_all_failed": [
+        Case("POST", "/admin/outbox/resend-failed", admin_only(302)),
+        Case("GET", "/admin/outbox/resend-failed", everyone(405)),
+    ],
+    # Everyone may open it; only a manager's form saves (the others see an explanation).
+    "main.notification_settings": [
+        Case("GET", "/settings/notifications", signed_in(200)),
+        Case("POST", "/settings/notifications", {**signed_in(200), "manager": 302}),
+    ],
     "admin.role_list": [Case("GET", "/admin/roles", admin_only())],
     "admin.course_list": [Case("GET", "/admin/courses", admin_only())],
     "admin.revoke_role": [
@@ -317,6 +346,10 @@ def placeholders(path: str) -> dict[str, object]:
             reported = factories.completion(person, course, status=CompletionStatus.REPORTED)
             values[f"{prefix}_completion_id"] = reported.id
             values[f"{prefix}_evidence_id"] = factories.evidence(reported).id
+    if "{outbox_message_id}" in path:
+        values["outbox_message_id"] = factories.outbox_message(
+            sigtuna_manager, status=OutboxStatus.FAILED, last_error="550 No such user"
+        ).id
     if "import_id}" in path:
         values["own_import_id"] = factories.import_batch("Järfälla").id
         values["other_import_id"] = factories.import_batch("Sigtuna").id

@@ -1,12 +1,16 @@
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, SelectField, SubmitField
+from wtforms import EmailField, HiddenField, SelectField, SubmitField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
-from training_tracker.models import Role
+from training_tracker.models import OutboxStatus, Role
+from training_tracker.services.outbox_admin import OutboxQuery
 
 
 class GrantRoleForm(FlaskForm):
@@ -31,3 +35,58 @@ class GrantRoleForm(FlaskForm):
 
 class RevokeRoleForm(FlaskForm):
     submit = SubmitField(_l("Ta bort"))
+
+
+class ResendForm(FlaskForm):
+    """Resend one failed mail; ``back`` is where to go back to (a page of the outbox)."""
+
+    back = HiddenField()
+    submit = SubmitField(_l("Skicka igen"))
+
+
+class ResendAllForm(FlaskForm):
+    """Resend every failed mail, of one kind when ``kind`` is given."""
+
+    kind = HiddenField()
+    submit = SubmitField(_l("Skicka om alla som inte kunde skickas"))
+
+
+_MAX_PAGE = 10**6
+
+
+def _positive_int(value: str | None) -> int | None:
+    value = (value or "").strip()
+    if not value.isascii() or not value.isdigit() or len(value) > 7:
+        return None
+    number = int(value)
+    return number if 0 < number <= _MAX_PAGE else None
+
+
+def outbox_query(args: Mapping[str, str]) -> OutboxQuery:
+    """The outbox list's filters and page from the URL; what does not parse is ignored, so an
+    edited or stale link still shows a list."""
+    try:
+        status = OutboxStatus(args.get("status") or "")
+    except ValueError:
+        status = None
+    kind = (args.get("kind") or "").strip()
+    return OutboxQuery(
+        status=status,
+        kind=kind if 0 < len(kind) <= 50 else None,
+        email=(args.get("email") or "").strip()[:254],
+        page=_positive_int(args.get("page")) or 1,
+    )
+
+
+def outbox_args(query: OutboxQuery, **changes: Any) -> dict[str, Any]:
+    """The query string for ``query`` with ``changes`` applied, without defaults."""
+    values: dict[str, Any] = {
+        "status": query.status.value if query.status else None,
+        "kind": query.kind,
+        "email": query.email or None,
+        "page": query.page if query.page > 1 else None,
+    }
+    values.update(changes)
+    if values.get("page") == 1:
+        values["page"] = None
+    return {key: value for key, value in values.items() if value not in (None, "")}

@@ -1,20 +1,39 @@
-"""Administration: roles and the course catalogue."""
+"""Administration: roles, the course catalogue and the mail outbox."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
 from training_tracker.access import admin_required
 from training_tracker.admin import bp
-from training_tracker.admin.forms import GrantRoleForm, RevokeRoleForm
+from training_tracker.admin.forms import (
+    GrantRoleForm,
+    ResendAllForm,
+    ResendForm,
+    RevokeRoleForm,
+    outbox_args,
+    outbox_query,
+)
 from training_tracker.extensions import db
-from training_tracker.models import Municipality, Role, RoleGrant, Unit
-from training_tracker.services import catalog, roles
+from training_tracker.models import (
+    Employee,
+    Municipality,
+    OutboxMessage,
+    OutboxStatus,
+    Role,
+    RoleGrant,
+    Unit,
+)
+from training_tracker.services import catalog, outbox_admin, roles
+from training_tracker.services.employees import MESSAGE_KINDS, MESSAGE_STATUSES
 
 
 @bp.route("/")
@@ -99,3 +118,110 @@ def revoke_role(grant_id: int) -> Response:
 @admin_required
 def course_list() -> str:
     return render_template("admin/courses.html", courses=catalog.list_courses(db.session))
+
+
+# --- the mail outbox ------------------------------------------------------------------------
+
+
+def _back_to(target: str | None, default: str) -> str:
+    """Only back to a page of the outbox (the list with its filters, or a message)."""
+    prefix = url_for("admin.outbox")
+    if target and target.startswith(prefix) and "\\" not in target and "//" not in target:
+        return target
+    return default
+
+
+def _kind_label(kind: str) -> str:
+    return str(MESSAGE_KINDS.get(kind, kind))
+
+
+@bp.route("/outbox")
+@admin_required
+def outbox() -> str:
+    page = outbox_admin.search_outbox(db.session, outbox_query(request.args))
+    query = page.query
+
+    def list_url(**changes: Any) -> str:
+        return url_for("admin.outbox", **outbox_args(query, **changes))
+
+    return render_template(
+        "admin/outbox.html",
+        page=page,
+        query=query,
+        list_url=list_url,
+        this_url=list_url(),
+        statuses=list(OutboxStatus),
+        status_labels=MESSAGE_STATUSES,
+        failed_count=page.counts[OutboxStatus.FAILED],
+        kind_label=_kind_label,
+        resend_form=ResendForm(formdata=None),
+        resend_all_form=ResendAllForm(formdata=None, kind=query.kind or ""),
+    )
+
+
+@bp.route("/outbox/<int:message_id>")
+@admin_required
+def outbox_message(message_id: int) -> str:
+    message = db.session.get(OutboxMessage, message_id)
+    if message is None:
+        abort(404)
+    recipient = db.session.get(Employee, message.recipient_id) if message.recipient_id else None
+    return render_template(
+        "admin/outbox_message.html",
+        message=message,
+        recipient=recipient,
+        status_labels=MESSAGE_STATUSES,
+        kind_label=_kind_label,
+        resend_form=ResendForm(formdata=None),
+    )
+
+
+@bp.route("/outbox/<int:message_id>/resend", methods=["POST"])
+@admin_required
+def resend_message(message_id: int) -> Response:
+    if db.session.get(OutboxMessage, message_id) is None:
+        abort(404)
+    form = ResendForm()
+    if not form.validate_on_submit():
+        abort(400)
+    back = _back_to(form.back.data, url_for("admin.outbox_message", message_id=message_id))
+    try:
+        message = outbox_admin.requeue_failed(db.session, message_id, actor=current_user)
+    except outbox_admin.OutboxError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+    else:
+        db.session.commit()
+        flash(
+            _(
+                "Mejlet till %(email)s ligger i kö igen och skickas inom kort.",
+                email=message.recipient_email,
+            ),
+            "success",
+        )
+    return redirect(back)
+
+
+@bp.route("/outbox/resend-failed", methods=["POST"])
+@admin_required
+def resend_all_failed() -> Response:
+    form = ResendAllForm()
+    if not form.validate_on_submit():
+        abort(400)
+    kind = (form.kind.data or "").strip() or None
+    requeued = outbox_admin.requeue_all_failed(db.session, actor=current_user, kind=kind)
+    db.session.commit()
+    if requeued:
+        flash(
+            ngettext(
+                "%(num)d mejl ligger i kö igen och skickas inom kort.",
+                "%(num)d mejl ligger i kö igen och skickas inom kort.",
+                requeued,
+            ),
+            "success",
+        )
+    else:
+        flash(_("Det finns inga mejl som inte kunde skickas."), "info")
+    # To what now waits in the queue, where the requeued messages are.
+    back = {"status": OutboxStatus.QUEUED.value, "kind": kind}
+    return redirect(url_for("admin.outbox", **{k: v for k, v in back.items() if v}))

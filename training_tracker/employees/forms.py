@@ -13,6 +13,7 @@ from wtforms import (
     BooleanField,
     EmailField,
     HiddenField,
+    IntegerField,
     RadioField,
     SelectField,
     SelectMultipleField,
@@ -33,6 +34,7 @@ from wtforms.validators import (
 from training_tracker.fields import SwedishDateField
 from training_tracker.models import Sector
 from training_tracker.services.employees import EmployeeQuery, EmployeeSort, EmploymentStatus
+from training_tracker.services.municipalities import REMINDER_LIMITS, reminder_value_problem
 
 # The largest id or page number a query string may carry (a 32-bit integer column).
 _MAX_INT = 2**31 - 1
@@ -288,6 +290,99 @@ class MunicipalitySettingsForm(FlaskForm):
     def validate_count_reported(self, field: RadioField) -> None:
         if field.data not in ("1", "0"):
             raise ValidationError(_l("Välj ja eller nej."))
+
+
+class ReminderDaysField(IntegerField):
+    """A whole number for the reminder schedule. What is not one (empty, "abc", "1,5") is
+    kept as None, and the form's check says, naming the setting, what to write instead."""
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        raw = str(valuelist[0]).strip() if valuelist else ""
+        try:
+            self.data = int(raw)
+        except ValueError:
+            self.data = None
+
+
+def _days(name: str, **extra: Any) -> dict[str, Any]:
+    low, high = REMINDER_LIMITS[name]
+    if name == "overdue_every_days":
+        low = 0  # allowed when no reminders go out after the due date; checked below
+    return _off(min=str(low), max=str(high), inputmode="numeric", **extra)
+
+
+class ReminderPolicyForm(FlaskForm):
+    """The municipality's reminder schedule. ``section`` tells this form's POST from the
+    coverage setting's on the same page."""
+
+    section = HiddenField(default="reminders")
+    first_after_days = ReminderDaysField(
+        _l("Första påminnelsen, dagar efter anställningen (0 = ingen)"),
+        description=_l(
+            "Går till den anställda om någon kurs ännu inte är gjord. Räknas från "
+            "anställningsdagen, eller från dagen kursen tilldelades om den är senare. "
+            "Standard: 14."
+        ),
+        render_kw=_days("first_after_days"),
+    )
+    before_due_days = ReminderDaysField(
+        _l("Påminnelse, dagar före sista dag (0 = ingen)"),
+        description=_l("Standard: 7."),
+        render_kw=_days("before_due_days"),
+    )
+    on_due_date = BooleanField(
+        _l("Påminnelse på sista dagen"),
+        description=_l("Standard: ja."),
+    )
+    overdue_times = ReminderDaysField(
+        _l("Påminnelser efter sista dag, högst antal gånger (0 = inga)"),
+        description=_l("Standard: 3."),
+        render_kw=_days("overdue_times"),
+    )
+    overdue_every_days = ReminderDaysField(
+        _l("Dagar mellan påminnelserna efter sista dag"),
+        description=_l(
+            "Den första går ut så många dagar efter sista dag, nästa lika många dagar senare. "
+            "1–90 dagar. Standard: 14."
+        ),
+        render_kw=_days("overdue_every_days"),
+    )
+    escalate_after_days = ReminderDaysField(
+        _l("Påminnelse till chefen, dagar efter sista dag (0 = ingen)"),
+        description=_l(
+            "Går till den anställdas chef, eller till enhetens chefer om ingen chef är angiven. "
+            "Standard: 7."
+        ),
+        render_kw=_days("escalate_after_days"),
+    )
+    expiry_before_days = ReminderDaysField(
+        _l("Påminnelse innan en genomförd kurs slutar gälla, dagar före (0 = ingen)"),
+        description=_l("Gäller kurser som måste göras om efter en tid. Standard: 30."),
+        render_kw=_days("expiry_before_days"),
+    )
+    weekly_digest = BooleanField(
+        _l("Veckosammanställning till cheferna"),
+        description=_l(
+            "Varje måndag morgon (eller veckans första arbetsdag) får cheferna en lista över "
+            "sina anställdas kurser som är försenade eller snart ska vara gjorda. Standard: ja."
+        ),
+    )
+    save_reminders = SubmitField(_l("Spara påminnelserna"))
+
+    # The service checks all of this again; here the person sees every problem at once.
+    def _check(self, field: ReminderDaysField) -> None:
+        problem = reminder_value_problem(
+            field.name, field.data, overdue_times=self.overdue_times.data, named=False
+        )
+        if problem is not None:
+            raise ValidationError(problem)
+
+    validate_first_after_days = _check
+    validate_before_due_days = _check
+    validate_overdue_times = _check
+    validate_overdue_every_days = _check
+    validate_escalate_after_days = _check
+    validate_expiry_before_days = _check
 
 
 # --- the list's query string ----------------------------------------------------------------

@@ -3,6 +3,7 @@ scope of the signed-in user: what lies outside it answers 404."""
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 from datetime import timedelta
 from typing import Any
@@ -28,6 +29,7 @@ from training_tracker.employees.forms import (
     InviteForm,
     MunicipalitySettingsForm,
     NewEmployeeForm,
+    ReminderPolicyForm,
     UnitForm,
     employee_query,
     query_args,
@@ -43,7 +45,14 @@ from training_tracker.services.employees import (
     EmploymentStatus,
 )
 from training_tracker.services.errors import FieldError
-from training_tracker.services.municipalities import municipality_in_scope, update_settings
+from training_tracker.services.municipalities import (
+    ReminderPolicyData,
+    ReminderPolicyError,
+    municipality_in_scope,
+    reminder_policy,
+    update_reminder_policy,
+    update_settings,
+)
 from training_tracker.services.scope import Access, employee_in_scope
 from training_tracker.services.units import UnitError
 
@@ -670,34 +679,66 @@ def municipality_settings() -> tuple[str, int] | Response:
         municipality = municipality_list[0] if municipality_list else None
     if municipality is None:
         abort(404)
+    # Two forms on the page, each with its own button: only the one sent reads the request,
+    # the other shows what is stored (an unsent checkbox would otherwise read as "no").
+    posted = request.method == "POST"
+    reminders_posted = posted and request.form.get("section") == "reminders"
+    coverage_posted = posted and not reminders_posted
     current = "1" if municipality.count_reported_in_coverage else "0"
-    form = MunicipalitySettingsForm(
-        data=None if request.method == "POST" else {"count_reported": current}
+    form = (
+        MunicipalitySettingsForm()
+        if coverage_posted
+        else MunicipalitySettingsForm(formdata=None, data={"count_reported": current})
     )
-    if form.validate_on_submit():
+    reminder_form = (
+        ReminderPolicyForm()
+        if reminders_posted
+        else ReminderPolicyForm(formdata=None, data=reminder_policy(db.session, municipality))
+    )
+    several = len(municipality_list) > 1
+    done_url = url_for(
+        "employees.municipality_settings",
+        municipality=municipality.id if several else None,
+    )
+    if coverage_posted and form.validate_on_submit():
         changes = update_settings(
             db.session,
             municipality,
             count_reported_in_coverage=form.count_reported.data == "1",
             actor=current_user,
         )
-        name, municipality_id = municipality.name, municipality.id
+        name = municipality.name
         db.session.commit()
         if changes:
             flash(_("Inställningarna för %(name)s är sparade.", name=name), "success")
         else:
             flash(_("Inget ändrades."), "info")
-        several = len(municipality_list) > 1
-        return redirect(
-            url_for(
-                "employees.municipality_settings",
-                municipality=municipality_id if several else None,
-            )
+        return redirect(done_url)
+    if reminders_posted and reminder_form.validate_on_submit():
+        values = ReminderPolicyData(
+            **{
+                setting.name: reminder_form[setting.name].data
+                for setting in dataclasses.fields(ReminderPolicyData)
+            }
         )
+        try:
+            changes = update_reminder_policy(db.session, municipality, values, actor=current_user)
+        except ReminderPolicyError as error:
+            db.session.rollback()
+            _add_error(reminder_form, error.field, str(error), "first_after_days")
+        else:
+            name = municipality.name
+            db.session.commit()
+            if changes:
+                flash(_("Påminnelserna för %(name)s är sparade.", name=name), "success")
+            else:
+                flash(_("Inget ändrades."), "info")
+            return redirect(done_url)
     return render_template(
         "employees/settings.html",
         form=form,
+        reminder_form=reminder_form,
         municipality=municipality,
         municipalities=municipality_list,
-        several_municipalities=len(municipality_list) > 1,
-    ), (422 if form.errors else 200)
+        several_municipalities=several,
+    ), (422 if form.errors or reminder_form.errors else 200)

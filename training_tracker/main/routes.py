@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import render_template
+from flask import flash, redirect, render_template, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.wrappers import Response
 
 from training_tracker import clock
 from training_tracker.extensions import db
 from training_tracker.main import bp
+from training_tracker.main.forms import NotificationSettingsForm
 from training_tracker.models import Role
-from training_tracker.services import dashboard
+from training_tracker.services import dashboard, reminders
 from training_tracker.services.scope import report_scope
 
 
@@ -40,6 +43,27 @@ def home() -> str:
         teams=teams,
         municipalities=municipalities,
     )
+
+
+@bp.route("/settings/notifications", methods=["GET", "POST"])
+@login_required
+def notification_settings() -> str | Response:
+    """A manager switches their weekly digest on or off (the link in its footer leads here)."""
+    is_manager = current_user.has_role(Role.MANAGER)
+    form = NotificationSettingsForm(data={"weekly_digest": not current_user.digest_opt_out})
+    if is_manager and form.validate_on_submit():
+        reminders.set_weekly_digest(
+            db.session, current_user, wanted=bool(form.weekly_digest.data), actor=current_user
+        )
+        db.session.commit()
+        flash(
+            _("Du får veckosammanfattningen.")
+            if form.weekly_digest.data
+            else _("Du får inte längre veckosammanfattningen."),
+            "success",
+        )
+        return redirect(url_for("main.notification_settings"))
+    return render_template("main/notifications.html", form=form, is_manager=is_manager)
 
 
 @bp.route("/healthz")

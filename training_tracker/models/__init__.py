@@ -12,6 +12,7 @@ from training_tracker.models.importing import ImportBatch, ImportStatus
 from training_tracker.models.messaging import AuditEvent, OutboxMessage
 from training_tracker.models.organisation import Municipality, Unit
 from training_tracker.models.people import Employee, RoleGrant
+from training_tracker.models.reminders import Reminder, ReminderPolicy, ReminderStep
 from training_tracker.models.training import (
     Assignment,
     AssignmentSource,
@@ -36,6 +37,9 @@ __all__ = [
     "OutboxMessage",
     "OutboxStatus",
     "Provider",
+    "Reminder",
+    "ReminderPolicy",
+    "ReminderStep",
     "RequirementRule",
     "Role",
     "RoleGrant",

@@ -59,6 +59,8 @@ class Employee(UserMixin, db.Model):
     # deactivation); it is part of the id Flask-Login keeps in the session cookie.
     session_version: Mapped[int] = mapped_column(default=1, server_default="1")
     invited_at: Mapped[datetime | None]
+    # A manager may switch off the weekly digest of their team (reminders cannot be).
+    digest_opt_out: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     last_login_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=clock.utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=clock.utcnow, onupdate=clock.utcnow)

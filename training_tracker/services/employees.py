@@ -48,6 +48,11 @@ class EmployeeError(FieldError):
 MESSAGE_KINDS = {
     "invitation": _l("Välkomstmejl med inbjudan"),
     "password_reset": _l("Länk för nytt lösenord"),
+    "completion_rejected": _l("Rapporten avvisades"),
+    "completion_recorded": _l("Genomförd kurs registrerad av HR"),
+    "reminder": _l("Påminnelse"),
+    "escalation": _l("Påminnelse till chefen"),
+    "digest": _l("Veckosammanfattning"),
 }
 MESSAGE_STATUSES = {
     OutboxStatus.QUEUED: _l("I kö"),

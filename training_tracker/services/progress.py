@@ -125,6 +125,9 @@ def course_progress(
             expired.reported_at,
         )
     ):
+        # Due again from the day an earlier completion expired, if it did.
+        if expired is not None and expired.expires_on is not None:
+            return make(CourseState.REJECTED, rejected, max(expired.expires_on, due))
         return make(CourseState.REJECTED, rejected)
     if expired is not None and expired.expires_on is not None:
         # Due again from the day it expired, unless the assignment is due later anyway.

@@ -1,0 +1,740 @@
+"""Reminders: what the system owes whom on a day, queued exactly once, written when sent.
+
+Planning is a handful of set-based statements, whatever the number of employees:
+
+1. one ``INSERT … SELECT … ON CONFLICT DO NOTHING`` into the reminder ledger per step, so a
+   reminder owed is recorded at most once, ever (the ledger's unique key decides, not a check
+   first, which holds when two planners run at once);
+2. the new ledger rows are grouped into one mail per recipient (``batch_key``);
+3. one ``INSERT … SELECT`` queues those mails in the outbox, unwritten.
+
+The mail is written when the sender's turn comes, and only with what is still owed then: a
+course reported in between is left out, and a mail with nothing left is not sent at all.
+
+Nothing is planned on a Saturday, Sunday or Swedish public holiday; each step's window is wide
+enough that the next working day's run still finds it. Nobody who has left, is exempt, or has
+completed (or reported) the course is reminded; a rejected report opens the course again.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import Session, aliased, joinedload
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.functions import FunctionElement
+
+from training_tracker import clock
+from training_tracker.models import (
+    Assignment,
+    Completion,
+    CompletionStatus,
+    Course,
+    Employee,
+    OutboxMessage,
+    OutboxStatus,
+    Role,
+    RoleGrant,
+)
+from training_tracker.models.reminders import Reminder, ReminderPolicy, ReminderStep
+from training_tracker.services import audit, outbox
+from training_tracker.services.assignments import add_days, employed_on, open_assignment
+from training_tracker.services.outbox import DeliveryReport, MailBackend
+from training_tracker.services.working_days import is_first_working_day_of_week, is_working_day
+
+# The schedule of a municipality that has not set its own (see ReminderPolicy).
+DEFAULT_POLICY: dict[str, int | bool] = {
+    "first_after_days": 14,
+    "before_due_days": 7,
+    "on_due_date": True,
+    "overdue_every_days": 14,
+    "overdue_times": 3,
+    "escalate_after_days": 7,
+    "expiry_before_days": 30,
+    "weekly_digest": True,
+}
+# How long after its day a step is still sent (a weekend, a holiday, a scheduler that was
+# down): long enough for Easter and Christmas, short enough not to send stale news.
+CATCH_UP_DAYS = 7
+DIGEST_HORIZON_DAYS = 14  # the weekly digest lists what falls due within this many days
+_COUNTING = (CompletionStatus.REPORTED, CompletionStatus.VERIFIED)
+
+
+class days_between(FunctionElement[int]):
+    """Whole days from the first date to the second, in SQL."""
+
+    type = sa.Integer()
+    inherit_cache = True
+
+
+@compiles(days_between)
+def _days_between_default(element: days_between, compiler: SQLCompiler, **kw: object) -> str:
+    start, end = list(element.clauses)
+    return f"({compiler.process(end, **kw)} - {compiler.process(start, **kw)})"
+
+
+@compiles(days_between, "sqlite")
+def _days_between_sqlite(element: days_between, compiler: SQLCompiler, **kw: object) -> str:
+    start, end = list(element.clauses)
+    return (
+        f"CAST(julianday({compiler.process(end, **kw)}) - "
+        f"julianday({compiler.process(start, **kw)}) AS INTEGER)"
+    )
+
+
+class whole_division(FunctionElement[int]):
+    """Integer division that truncates on both databases (SQLAlchemy's ``/`` would not)."""
+
+    type = sa.Integer()
+    inherit_cache = True
+
+
+@compiles(whole_division)
+def _whole_division(element: whole_division, compiler: SQLCompiler, **kw: object) -> str:
+    numerator, denominator = list(element.clauses)
+    return f"({compiler.process(numerator, **kw)} / {compiler.process(denominator, **kw)})"
+
+
+class as_date(FunctionElement[date]):
+    """The date of a timestamp."""
+
+    type = sa.Date()
+    inherit_cache = True
+
+
+@compiles(as_date)
+def _as_date_default(element: as_date, compiler: SQLCompiler, **kw: object) -> str:
+    (value,) = list(element.clauses)
+    return f"CAST({compiler.process(value, **kw)} AS DATE)"
+
+
+@compiles(as_date, "sqlite")
+def _as_date_sqlite(element: as_date, compiler: SQLCompiler, **kw: object) -> str:
+    (value,) = list(element.clauses)
+    return f"date({compiler.process(value, **kw)})"
+
+
+def _policy(name: str) -> ColumnElement[Any]:
+    """The municipality's setting, or the default where it has none (outer-joined)."""
+    return sa.func.coalesce(getattr(ReminderPolicy, name), DEFAULT_POLICY[name])
+
+
+def _day(value: date) -> ColumnElement[date]:
+    return sa.literal(value, sa.Date)
+
+
+def _later(first: ColumnElement[date], second: ColumnElement[date]) -> ColumnElement[date]:
+    return sa.case((first > second, first), else_=second)
+
+
+def last_expiry(today: date) -> ColumnElement[date | None]:
+    """The latest expiry, on or before today, of the assignment's completed course."""
+    return (
+        sa.select(sa.func.max(Completion.expires_on))
+        .where(
+            Completion.employee_id == Assignment.employee_id,
+            Completion.course_id == Assignment.course_id,
+            Completion.status.in_(_COUNTING),
+            Completion.expires_on <= today,
+        )
+        .correlate(Assignment)
+        .scalar_subquery()
+    )
+
+
+def effective_due(today: date) -> ColumnElement[date]:
+    """When the assignment is due: its due date, or, once a completion has expired, the day
+    it expired (if later). The same rule as :func:`services.progress.course_progress`."""
+    expired_on = last_expiry(today)
+    return sa.case((expired_on > Assignment.due_date, expired_on), else_=Assignment.due_date)
+
+
+@dataclass
+class PlanReport:
+    today: date
+    working_day: bool
+    queued: dict[str, int] = field(default_factory=dict)  # step → reminders recorded now
+    mails: int = 0  # outbox messages queued now (one per recipient, listing their reminders)
+
+    @property
+    def total(self) -> int:
+        return sum(self.queued.values())
+
+
+def _ledger_insert(session: Session) -> Any:
+    dialect = session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    return insert(Reminder.__table__)
+
+
+_LEDGER_COLUMNS = [
+    "assignment_id",
+    "step",
+    "cycle",
+    "sequence",
+    "recipient_id",
+    "planned_on",
+    "created_at",
+]
+_OUTBOX_COLUMNS = [
+    "idempotency_key",
+    "kind",
+    "template",
+    "recipient_id",
+    "recipient_email",
+    "subject",
+    "body_text",
+    "status",
+    "attempts",
+    "next_attempt_at",
+    "created_at",
+]
+_LEDGER_KEY = ["assignment_id", "step", "cycle", "sequence", "recipient_id"]
+
+
+def _record(session: Session, select: sa.Select[Any]) -> None:
+    """Add what ``select`` finds owed to the ledger (what is there already stays as it is)."""
+    statement = (
+        _ledger_insert(session)
+        .from_select(_LEDGER_COLUMNS, select)
+        .on_conflict_do_nothing(index_elements=_LEDGER_KEY)
+    )
+    session.execute(statement)
+
+
+def _owed_to_employees(today: date, now: datetime) -> sa.Select[Any]:
+    """Open assignments of people still employed, with their schedule joined."""
+    return (
+        sa.select(Assignment.id)
+        .select_from(Assignment)
+        .join(Employee, Employee.id == Assignment.employee_id)
+        .outerjoin(ReminderPolicy, ReminderPolicy.municipality_id == Employee.municipality_id)
+        .where(open_assignment(today), employed_on(today), Employee.municipality_id.is_not(None))
+    )
+
+
+def _row(
+    step: ReminderStep,
+    cycle: ColumnElement[date],
+    sequence: ColumnElement[int] | int,
+    recipient: ColumnElement[int],
+    today: date,
+    now: datetime,
+) -> list[ColumnElement[Any]]:
+    return [
+        Assignment.id,
+        sa.literal(step.value, sa.String),
+        cycle,
+        sequence if isinstance(sequence, ColumnElement) else sa.literal(sequence, sa.Integer),
+        recipient,
+        _day(today),
+        sa.literal(now, sa.DateTime),
+    ]
+
+
+def _employee_steps(session: Session, today: date, now: datetime) -> None:
+    due = effective_due(today)
+    owed = _owed_to_employees(today, now)
+    today_ = _day(today)
+    before = _policy("before_due_days")
+
+    # A first reminder some days after the hire (or after the course was assigned, for staff
+    # hired long before), while the course is not yet near its due date.
+    started = _later(Employee.hire_date, as_date(Assignment.assigned_at))
+    first = owed.with_only_columns(
+        *_row(ReminderStep.FIRST, due, 0, Employee.id, today, now)
+    ).where(
+        _policy("first_after_days") > 0,
+        add_days(started, _policy("first_after_days")) <= today_,
+        today_ < add_days(due, -before),
+        last_expiry(today).is_(None),  # only the first time round
+    )
+    _record(session, first)
+
+    before_due = owed.with_only_columns(
+        *_row(ReminderStep.BEFORE_DUE, due, 0, Employee.id, today, now)
+    ).where(before > 0, add_days(due, -before) <= today_, today_ < due)
+    _record(session, before_due)
+
+    on_due = owed.with_only_columns(*_row(ReminderStep.DUE, due, 0, Employee.id, today, now)).where(
+        _policy("on_due_date") == sa.true(),
+        due <= today_,
+        today_ < add_days(due, CATCH_UP_DAYS),
+    )
+    _record(session, on_due)
+
+    # Overdue: the n-th reminder falls n × interval days after the due date, up to n = times.
+    every = _policy("overdue_every_days")
+    nth = whole_division(days_between(due, today_), sa.case((every > 0, every), else_=1))
+    overdue = owed.with_only_columns(
+        *_row(ReminderStep.OVERDUE, due, nth, Employee.id, today, now)
+    ).where(
+        every > 0,
+        _policy("overdue_times") > 0,
+        due < today_,
+        nth >= 1,
+        nth <= _policy("overdue_times"),
+        today_ < add_days(add_days(due, nth * every), CATCH_UP_DAYS),
+    )
+    _record(session, overdue)
+
+
+def _escalations(session: Session, today: date, now: datetime) -> None:
+    """To the employee's manager (or, without one, the managers of their unit), some days
+    after the due date."""
+    due = effective_due(today)
+    today_ = _day(today)
+    after = _policy("escalate_after_days")
+    manager = aliased(Employee)
+    window = [
+        after > 0,
+        add_days(due, after) <= today_,
+        today_ < add_days(add_days(due, after), CATCH_UP_DAYS),
+    ]
+    owed = _owed_to_employees(today, now).where(*window)
+    managers_active = sa.and_(
+        manager.active, sa.or_(manager.end_date.is_(None), manager.end_date > today)
+    )
+    named = (
+        owed.with_only_columns(*_row(ReminderStep.ESCALATION, due, 0, manager.id, today, now))
+        .join(manager, manager.id == Employee.manager_id)
+        .where(managers_active, manager.id != Employee.id)
+    )
+    of_unit = (
+        owed.with_only_columns(*_row(ReminderStep.ESCALATION, due, 0, manager.id, today, now))
+        .join(
+            RoleGrant,
+            sa.and_(RoleGrant.unit_id == Employee.unit_id, RoleGrant.role == Role.MANAGER),
+        )
+        .join(manager, manager.id == RoleGrant.employee_id)
+        .where(Employee.manager_id.is_(None), managers_active, manager.id != Employee.id)
+    )
+    _record(session, named)
+    _record(session, of_unit)
+
+
+def _expiry_notices(session: Session, today: date, now: datetime) -> None:
+    """Some days before the completion that covers the course expires, unless a later one
+    already covers it beyond that."""
+    today_ = _day(today)
+    horizon = add_days(today_, _policy("expiry_before_days"))
+    counting = sa.and_(
+        Completion.employee_id == Assignment.employee_id,
+        Completion.course_id == Assignment.course_id,
+        Completion.status.in_(_COUNTING),
+    )
+    expires_on = (
+        sa.select(sa.func.max(Completion.expires_on))
+        .where(counting, Completion.expires_on > today)
+        .correlate(Assignment)
+        .scalar_subquery()
+    )
+    covered_beyond = (
+        sa.exists()
+        .where(counting, sa.or_(Completion.expires_on.is_(None), Completion.expires_on > horizon))
+        .correlate(Assignment)
+    )
+    select = (
+        sa.select(*_row(ReminderStep.EXPIRY, expires_on, 0, Employee.id, today, now))
+        .select_from(Assignment)
+        .join(Employee, Employee.id == Assignment.employee_id)
+        .outerjoin(ReminderPolicy, ReminderPolicy.municipality_id == Employee.municipality_id)
+        .where(
+            Assignment.removed_at.is_(None),
+            ~Assignment.exempt,
+            employed_on(today),
+            Employee.municipality_id.is_not(None),
+            _policy("expiry_before_days") > 0,
+            expires_on.is_not(None),
+            expires_on <= horizon,
+            ~covered_beyond,
+        )
+    )
+    _record(session, select)
+
+
+def _queue_new_mails(session: Session, today: date, now: datetime) -> tuple[dict[str, int], int]:
+    """Group the ledger's new rows into one mail per recipient and kind, and queue those
+    mails unwritten. Returns (new reminders per step, mails queued). Four statements, however
+    many rows (counted by query: drivers disagree on the row count of INSERT … SELECT)."""
+    prefix = f"reminders:{today.isoformat()}:{secrets.token_hex(6)}:"
+    kind = sa.case((Reminder.step == ReminderStep.ESCALATION.value, "escalation"), else_="reminder")
+    session.execute(
+        sa.update(Reminder)
+        .where(Reminder.batch_key.is_(None))
+        .values(
+            batch_key=sa.literal(prefix) + kind + ":" + sa.cast(Reminder.recipient_id, sa.String)
+        )
+        .execution_options(synchronize_session=False)
+    )
+    batch = (
+        sa.select(
+            Reminder.batch_key,
+            kind,
+            kind,
+            Reminder.recipient_id,
+            Employee.email,
+            sa.literal(""),
+            sa.literal(""),
+            sa.literal(OutboxStatus.QUEUED.value),
+            sa.literal(0),
+            sa.literal(now, sa.DateTime),
+            sa.literal(now, sa.DateTime),
+        )
+        .join(Employee, Employee.id == Reminder.recipient_id)
+        .where(Reminder.batch_key.like(prefix + "%"))
+        .distinct()
+    )
+    dialect = session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    session.execute(
+        insert(OutboxMessage.__table__)
+        .from_select(_OUTBOX_COLUMNS, batch)
+        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+    )
+    steps = dict(
+        session.execute(
+            sa.select(Reminder.step, sa.func.count())
+            .where(Reminder.batch_key.like(prefix + "%"))
+            .group_by(Reminder.step)
+        ).all()
+    )
+    mails = session.scalar(
+        sa.select(sa.func.count())
+        .select_from(OutboxMessage)
+        .where(OutboxMessage.idempotency_key.like(prefix + "%"))
+    )
+    return {step.value: steps.get(step.value, 0) for step in ReminderStep}, mails or 0
+
+
+def plan_reminders(session: Session, *, today: date) -> PlanReport:
+    """Record and queue every reminder owed today (not the weekly digests: :func:`plan_digests`).
+    Nothing on a non-working day. The caller commits."""
+    report = PlanReport(today=today, working_day=is_working_day(today))
+    if not report.working_day:
+        return report
+    now = clock.utcnow()
+    _employee_steps(session, today, now)
+    _escalations(session, today, now)
+    _expiry_notices(session, today, now)
+    report.queued, report.mails = _queue_new_mails(session, today, now)
+    return report
+
+
+# --- The managers' weekly digest -------------------------------------------------------------
+
+
+def _team_of(manager: Any) -> ColumnElement[bool]:
+    """Employees a manager answers for: those of the units they manage, and their reports."""
+    managed_units = sa.select(RoleGrant.unit_id).where(
+        RoleGrant.employee_id == manager.id, RoleGrant.role == Role.MANAGER
+    )
+    return sa.and_(
+        Employee.id != manager.id,
+        sa.or_(Employee.manager_id == manager.id, Employee.unit_id.in_(managed_units)),
+    )
+
+
+def _needs_attention(today: date) -> ColumnElement[bool]:
+    """Open, and overdue or due within the digest's horizon."""
+    return sa.and_(
+        open_assignment(today),
+        effective_due(today) < today + timedelta(days=DIGEST_HORIZON_DAYS + 1),
+    )
+
+
+def _digest_key(manager_id: int | ColumnElement[Any], today: date) -> Any:
+    year, week, _weekday = today.isocalendar()
+    prefix = f"digest:{year}-W{week:02d}:"
+    if isinstance(manager_id, int):
+        return prefix + str(manager_id)
+    return sa.literal(prefix) + sa.cast(manager_id, sa.String)
+
+
+def plan_digests(session: Session, *, today: date) -> int:
+    """Queue this ISO week's digest for every manager whose team has something overdue or
+    soon due, unless they (or their municipality) switched it off. Only on the week's first
+    working day; each (manager, week) is queued once, ever (the outbox's unique key). Returns
+    how many were queued now."""
+    if not is_first_working_day_of_week(today):
+        return 0
+    now = clock.utcnow()
+    manager = aliased(Employee)
+    has_items = (
+        sa.exists()
+        .where(
+            Assignment.employee_id == Employee.id,
+            _team_of(manager),
+            employed_on(today),
+            _needs_attention(today),
+        )
+        .correlate(manager)
+    )
+    managers = (
+        sa.select(
+            _digest_key(manager.id, today),
+            sa.literal("digest"),
+            sa.literal("digest"),
+            manager.id,
+            manager.email,
+            sa.literal(""),
+            sa.literal(""),
+            sa.literal(OutboxStatus.QUEUED.value),
+            sa.literal(0),
+            sa.literal(now, sa.DateTime),
+            sa.literal(now, sa.DateTime),
+        )
+        .outerjoin(ReminderPolicy, ReminderPolicy.municipality_id == manager.municipality_id)
+        .where(
+            manager.active,
+            sa.or_(manager.end_date.is_(None), manager.end_date > today),
+            ~manager.digest_opt_out,
+            _policy("weekly_digest") == sa.true(),
+            sa.exists().where(RoleGrant.employee_id == manager.id, RoleGrant.role == Role.MANAGER),
+            has_items,
+        )
+    )
+    dialect = session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    session.execute(
+        insert(OutboxMessage.__table__)
+        .from_select(_OUTBOX_COLUMNS, managers)
+        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+    )
+    queued_now = session.scalar(
+        sa.select(sa.func.count())
+        .select_from(OutboxMessage)
+        .where(
+            OutboxMessage.idempotency_key.like(_digest_key(0, today).removesuffix("0") + "%"),
+            OutboxMessage.created_at == now,
+        )
+    )
+    return queued_now or 0
+
+
+def run_reminders(
+    session: Session, *, today: date, backend: MailBackend | None = None
+) -> tuple[PlanReport, DeliveryReport]:
+    """Plan today's reminders and digests, commit, and deliver the outbox until nothing due
+    is left: what ``flask reminders run`` and the scheduler's jobs do."""
+    report = plan_reminders(session, today=today)
+    if report.working_day:
+        report.queued["digest"] = plan_digests(session, today=today)
+    session.commit()
+    delivered = DeliveryReport()
+    while True:
+        batch = outbox.deliver_outbox(session, backend=backend)
+        delivered.sent += batch.sent
+        delivered.failed += batch.failed
+        delivered.retrying += batch.retrying
+        delivered.cancelled += batch.cancelled
+        delivered.errors.extend(batch.errors)
+        if batch.sent + batch.failed + batch.retrying + batch.cancelled == 0:
+            break
+    return report, delivered
+
+
+# --- Writing the mails when they are sent ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReminderItem:
+    step: str
+    sequence: int
+    course: Course
+    due_date: date  # or, for an expiry notice, the expiry date
+    employee: Employee  # whom the reminder is about (the recipient, except in escalations)
+
+    @property
+    def days_overdue(self) -> int:
+        return (clock.today() - self.due_date).days
+
+
+def _still_owed(session: Session, batch_key: str, today: date) -> list[ReminderItem]:
+    """The batch's reminders that still apply now: the course not completed or reported
+    since, the person still employed and still required to take it."""
+    due = effective_due(today)
+    rows = session.execute(
+        sa.select(Reminder, Assignment, due)
+        .join(Assignment, Assignment.id == Reminder.assignment_id)
+        .join(Employee, Employee.id == Assignment.employee_id)
+        .where(Reminder.batch_key == batch_key, employed_on(today))
+        .options(joinedload(Assignment.course), joinedload(Assignment.employee))
+        .order_by(Reminder.id)
+    ).all()
+    expiring_ok = _still_expiring(session, [a.id for r, a, d in rows if r.step == "expiry"], today)
+    open_ids = set(
+        session.scalars(
+            sa.select(Assignment.id).where(
+                Assignment.id.in_([a.id for _r, a, _d in rows]), open_assignment(today)
+            )
+        )
+    )
+    items = []
+    for reminder, assignment, due_date in rows:
+        if reminder.step == ReminderStep.EXPIRY:
+            if assignment.id not in expiring_ok:
+                continue
+            due_date = reminder.cycle
+        elif assignment.id not in open_ids:
+            continue
+        items.append(
+            ReminderItem(
+                reminder.step, reminder.sequence, assignment.course, due_date, assignment.employee
+            )
+        )
+    return items
+
+
+def _still_expiring(session: Session, assignment_ids: list[int], today: date) -> set[int]:
+    if not assignment_ids:
+        return set()
+    covered_later = (
+        sa.exists()
+        .where(
+            Completion.employee_id == Assignment.employee_id,
+            Completion.course_id == Assignment.course_id,
+            Completion.status.in_(_COUNTING),
+            sa.or_(
+                Completion.expires_on.is_(None),
+                Completion.expires_on > today + timedelta(days=90),
+            ),
+        )
+        .correlate(Assignment)
+    )
+    return set(
+        session.scalars(
+            sa.select(Assignment.id).where(
+                Assignment.id.in_(assignment_ids),
+                Assignment.removed_at.is_(None),
+                ~Assignment.exempt,
+                ~covered_later,
+            )
+        )
+    )
+
+
+def _links(course: Course) -> dict[str, str]:
+    return {
+        "report_url": outbox.absolute_url("courses.report", course=course.id),
+    }
+
+
+@outbox.register_renderer("reminder")
+def _write_reminder(session: Session, message: OutboxMessage) -> outbox.RenderedMail | None:
+    employee = session.get(Employee, message.recipient_id) if message.recipient_id else None
+    today = clock.today()
+    if employee is None or not employee.is_active:
+        return None
+    items = _still_owed(session, message.idempotency_key, today)
+    if not items:
+        return None
+    return outbox.render_mail(
+        "reminder",
+        employee.preferred_language,
+        employee=employee,
+        items=items,
+        report_urls={item.course.id: _links(item.course)["report_url"] for item in items},
+        start_url=outbox.absolute_url("main.home"),
+        overdue=any(item.step in ("overdue", "due") for item in items),
+        expiring_only=all(item.step == ReminderStep.EXPIRY for item in items),
+    )
+
+
+@outbox.register_renderer("escalation")
+def _write_escalation(session: Session, message: OutboxMessage) -> outbox.RenderedMail | None:
+    manager = session.get(Employee, message.recipient_id) if message.recipient_id else None
+    today = clock.today()
+    if manager is None or not manager.is_active:
+        return None
+    items = _still_owed(session, message.idempotency_key, today)
+    if not items:
+        return None
+    by_person: dict[int, list[ReminderItem]] = defaultdict(list)
+    for item in items:
+        by_person[item.employee.id].append(item)
+    return outbox.render_mail(
+        "escalation",
+        manager.preferred_language,
+        manager=manager,
+        people=sorted(by_person.values(), key=lambda group: group[0].employee.full_name),
+        start_url=outbox.absolute_url("main.home"),
+        today=today,
+    )
+
+
+@dataclass(frozen=True)
+class DigestRow:
+    employee: Employee
+    course: Course
+    due_date: date
+
+    @property
+    def days_left(self) -> int:
+        return (self.due_date - clock.today()).days
+
+
+@outbox.register_renderer("digest")
+def _write_digest(session: Session, message: OutboxMessage) -> outbox.RenderedMail | None:
+    manager = session.get(Employee, message.recipient_id) if message.recipient_id else None
+    today = clock.today()
+    if manager is None or not manager.is_active or manager.digest_opt_out:
+        return None
+    due = effective_due(today)
+    rows = session.execute(
+        sa.select(Assignment, due)
+        .join(Employee, Employee.id == Assignment.employee_id)
+        .where(_team_of(manager), employed_on(today), _needs_attention(today))
+        .options(joinedload(Assignment.course), joinedload(Assignment.employee))
+        .order_by(due, Employee.last_name, Employee.first_name)
+    ).all()
+    if not rows:
+        return None
+    items = [DigestRow(a.employee, a.course, d) for a, d in rows]
+    return outbox.render_mail(
+        "digest",
+        manager.preferred_language,
+        manager=manager,
+        overdue=[row for row in items if row.days_left < 0],
+        soon=[row for row in items if row.days_left >= 0],
+        horizon=DIGEST_HORIZON_DAYS,
+        start_url=outbox.absolute_url("main.home"),
+        settings_url=outbox.absolute_url("main.notification_settings"),
+    )
+
+
+def reminders_about(session: Session, employee: Employee) -> list[Reminder]:
+    """The reminders recorded about one person (for HR's page of that person)."""
+    return list(
+        session.scalars(
+            sa.select(Reminder)
+            .join(Assignment, Assignment.id == Reminder.assignment_id)
+            .where(Assignment.employee_id == employee.id)
+            .order_by(Reminder.planned_on.desc(), Reminder.id.desc())
+        )
+    )
+
+
+def set_weekly_digest(
+    session: Session, manager: Employee, *, wanted: bool, actor: Employee
+) -> None:
+    """Switch a manager's weekly digest on or off (audited when it changes)."""
+    if manager.digest_opt_out == (not wanted):
+        return
+    manager.digest_opt_out = not wanted
+    audit.record(
+        session,
+        "employee.weekly_digest_changed",
+        actor=actor,
+        subject=manager,
+        weekly_digest=wanted,
+    )
