@@ -66,7 +66,8 @@ def plan(database_url: str, days: list[date]) -> None:
                 f"{seconds:.2f} s, {len(statements)} SQL statements; reminders: {steps}; "
                 f"{report.mails} reminder mails, {digests} digests queued"
             )
-    db.engine.dispose()  # so the scratch database can be dropped
+        db.session.remove()
+        db.engine.dispose()  # so the scratch database can be dropped
 
 
 def main() -> None:
