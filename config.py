@@ -61,6 +61,12 @@ class Config:
     OUTBOX_MAX_ATTEMPTS = 6
     OUTBOX_RETRY_BASE_SECONDS = 60
 
+    # The scheduler (``flask scheduler``; see training_tracker/scheduler.py), Swedish time.
+    REMINDER_PLAN_TIME = "05:30"  # daily: deactivate leavers, queue the day's reminders
+    DIGEST_TIME = "06:00"  # weekdays; digests go out on the ISO week's first working day
+    OUTBOX_DELIVERY_SECONDS = 60
+    SCHEDULER_MISFIRE_GRACE_HOURS = 12  # a planning run missed by less is made late, once
+
     UPLOAD_FOLDER = ""  # default: instance/uploads, outside every served folder
     EVIDENCE_MAX_BYTES = 10 * 1024 * 1024  # a certificate (intyg): PDF, PNG or JPEG
 

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Set everything up and run the app with fresh demo data on SQLite at http://127.0.0.1:5000.
+# Set everything up and run the app with fresh demo data on SQLite at http://127.0.0.1:5000,
+# with the scheduler beside it (its log: instance/scheduler.log).
 # The demo database is instance/demo.sqlite and is made anew at every start.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -20,6 +21,15 @@ password="${DEMO_PASSWORD:-$(.venv/bin/python -c 'import secrets; print("demo-" 
 echo
 echo "Demo accounts (password: $password)"
 $flask demo seed --employees "${DEMO_EMPLOYEES:-600}" --password "$password"
+
+# The scheduler (reminders, digests, the outbox) runs beside the server as its own process,
+# as in production, and stops with it.
+PYTHONUNBUFFERED=1 $flask scheduler >instance/scheduler.log 2>&1 &
+scheduler_pid=$!
+trap 'kill "$scheduler_pid" 2>/dev/null; wait "$scheduler_pid" 2>/dev/null || true' EXIT
 echo
-echo "Open http://127.0.0.1:5000 and sign in with one of the accounts above. Ctrl+C stops."
-exec $flask run --host 127.0.0.1 --port 5000
+echo "The scheduler runs beside the server (process $scheduler_pid): reminders at"
+echo "${REMINDER_PLAN_TIME:-05:30}, the outbox every minute. Its log, with the mails it sends:"
+echo "instance/scheduler.log."
+echo "Open http://127.0.0.1:5000 and sign in with one of the accounts above. Ctrl+C stops both."
+$flask run --host 127.0.0.1 --port 5000

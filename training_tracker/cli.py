@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 import sys
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import click
@@ -240,3 +240,53 @@ def deactivate_leavers(today: str | None) -> None:
     )
     db.session.commit()
     click.echo(f"{count} deactivated")
+
+
+@bp.cli.group("reminders")
+def reminders_group() -> None:
+    """Reminders, digests and the mail outbox."""
+
+
+@reminders_group.command("run")
+@click.option(
+    "--today",
+    "day",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Plan for YYYY-MM-DD instead of today.",
+)
+def reminders_run(day: datetime | None) -> None:
+    """Plan and queue what is due today (reminders, escalations, expiry notices, the weekly
+    digests), then deliver the outbox. Prints the reminders per step and what was sent.
+
+    Exits with status 1 when a message failed for good (the mail server refused it, or it ran
+    out of attempts): an operator must look at it. Messages the mail server could not take now
+    stay queued and are retried; they do not change the exit status."""
+    from training_tracker.scheduler import describe_delivery
+    from training_tracker.services import reminders
+
+    today = day.date() if day else clock.today()
+    plan, delivery = reminders.run_reminders(db.session, today=today)
+    if plan.working_day:
+        click.echo(f"{today}: working day")
+        for step, queued in plan.queued.items():
+            click.echo(f"{step}\t{queued}")
+        mails = plan.mails + plan.queued.get("digest", 0)
+        click.echo(f"{plan.total} reminders queued in {mails} mails")
+    else:
+        click.echo(f"{today}: not a working day (weekend or public holiday), nothing planned")
+    click.echo(f"outbox: {describe_delivery(delivery)}")
+    for error in delivery.errors:
+        click.echo(error, err=True)
+    if delivery.failed:
+        sys.exit(1)
+
+
+@bp.cli.command("scheduler")
+def scheduler_command() -> None:
+    """Run the scheduler in the foreground until Ctrl+C or SIGTERM: the daily reminders, the
+    weekly digests and the outbox delivery (see training_tracker/scheduler.py). One process
+    is enough; a second one started by mistake sends nothing twice."""
+    from training_tracker.scheduler import run_scheduler
+
+    run_scheduler(current_app._get_current_object())  # type: ignore[attr-defined]
