@@ -338,9 +338,7 @@ def test_a_municipality_sets_its_own_schedule(mail):
         run_day(day)
     escalations = sa.select(OutboxMessage).where(OutboxMessage.kind == "escalation")
     assert db.session.scalars(escalations).all() == []
-    steps = sorted(
-        {r.step for r in db.session.scalars(sa.select(Reminder))} - {"expiry"}
-    )
+    steps = sorted({r.step for r in db.session.scalars(sa.select(Reminder))} - {"expiry"})
     # No first reminder, no overdue ones, no escalation; "3 days before" 13 January is the 10th,
     # a Sunday, so it went out on the 11th. Fia and Gus, due again when their course expired on
     # the 8th, got the due-date reminder on the next run (the 11th).
@@ -376,4 +374,3 @@ def test_each_reminder_is_recorded_once_even_when_planned_twice_at_once(app):
     # And the expiry notices of Fia and Gus, within 30 days of 8 January.
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Reminder)) == 5
     assert cast.cem.id not in {r.recipient_id for r in db.session.scalars(sa.select(Reminder))}
-
