@@ -136,6 +136,16 @@ def test_report_on_a_phone_then_the_manager_verifies_it(
     expect(page.get_by_text(f"Rapporten från {name} är godkänd.")).to_be_visible()
     _check_page(page)
     assert _status_of_latest_report(employee_email) == CompletionStatus.VERIFIED
+    # The manager's own mail setting: the weekly digest, switched off and on again.
+    page.goto(f"{live_server}/settings/notifications")
+    digest = page.get_by_label("Skicka mig veckosammanfattningen")
+    expect(digest).to_be_checked()
+    _check_page(page)
+    digest.uncheck()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Spara").click()
+    expect(page.get_by_text("Du får inte längre veckosammanfattningen.")).to_be_visible()
+    expect(page.get_by_label("Skicka mig veckosammanfattningen")).not_to_be_checked()
     _sign_out(page)
 
     # The employee sees the course verified.
