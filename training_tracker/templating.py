@@ -9,10 +9,15 @@ from flask_babel import format_date, format_datetime, format_decimal, get_locale
 from flask_login import current_user
 
 from training_tracker import clock
+from training_tracker.charts import bar_chart, line_chart
 from training_tracker.models import Role
 
 
 def register(app: Flask) -> None:
+    # Inline SVG charts (issue #6): {{ bar_chart(bars, title=..., description=...) }}
+    app.add_template_global(bar_chart, "bar_chart")
+    app.add_template_global(line_chart, "line_chart")
+
     @app.template_filter("date")
     def _date(value: date | None, style: str = "medium") -> str:
         if value is None:
