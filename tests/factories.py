@@ -261,3 +261,162 @@ def outbox_message(
     db.session.add(created)
     db.session.commit()
     return created
+
+
+# --- coverage reports: dated records, as the past left them ----------------------------------
+
+
+def _at(day: date | None, hour: int = 10) -> datetime | None:
+    """A stored timestamp (naive UTC) on ``day``, in the middle of a Swedish working day."""
+    return datetime.combine(day, datetime.min.time()).replace(hour=hour) if day else None
+
+
+def dated_course(
+    key: str,
+    *,
+    title: str | None = None,
+    provider_key: str = "testprovider",
+    validity_months: int | None = None,
+) -> Course:
+    """A course of its own provider (made on the spot), optionally with a validity."""
+    from training_tracker.models import Provider
+
+    provider = db.session.scalars(sa.select(Provider).where(Provider.key == provider_key)).first()
+    if provider is None:
+        provider = Provider(
+            key=provider_key, name=f"Provider {provider_key}", website="https://example.org/"
+        )
+        db.session.add(provider)
+    created = Course(
+        key=key,
+        provider=provider,
+        title=title or key,
+        url=f"https://example.org/{key}",
+        audience=[],
+        validity_months=validity_months,
+    )
+    db.session.add(created)
+    db.session.commit()
+    return created
+
+
+def dated_assignment(
+    person: Employee,
+    course: Course,
+    *,
+    assigned_on: date,
+    due: date,
+    removed_on: date | None = None,
+    exempted_on: date | None = None,
+) -> Assignment:
+    """An assignment created on ``assigned_on``, maybe removed or exempted later."""
+    created = Assignment(
+        employee_id=person.id,
+        course_id=course.id,
+        due_date=due,
+        assigned_at=_at(assigned_on, 8),
+        removed_at=_at(removed_on, 8),
+        exempt=exempted_on is not None,
+        exemption_reason="Har motsvarande utbildning" if exempted_on else None,
+        exempted_at=_at(exempted_on, 9),
+    )
+    db.session.add(created)
+    db.session.commit()
+    return created
+
+
+def dated_completion(
+    person: Employee,
+    course: Course,
+    *,
+    completed_on: date,
+    status: CompletionStatus = CompletionStatus.VERIFIED,
+    reported_on: date | None = None,
+    reviewed_on: date | None = None,
+    expires_on: date | None = None,
+) -> Completion:
+    """A completion reported on ``reported_on`` (the completion day by default) and, when
+    verified or rejected, reviewed on ``reviewed_on``."""
+    created = Completion(
+        employee_id=person.id,
+        course_id=course.id,
+        completed_on=completed_on,
+        expires_on=expires_on,
+        status=status,
+        reported_at=_at(reported_on or completed_on, 11),
+        reported_by_id=person.id,
+        reviewed_at=_at(reviewed_on, 12),
+        rejection_reason="Intyget gäller en annan kurs"
+        if status == CompletionStatus.REJECTED
+        else None,
+    )
+    db.session.add(created)
+    db.session.commit()
+    return created
+
+
+def staff_in_bulk(
+    unit: Unit,
+    count: int,
+    courses: list[Course],
+    *,
+    hire_date: date,
+    assigned_on: date,
+    due: date,
+    prefix: str = "bulk",
+) -> None:
+    """``count`` employees of ``unit``, each assigned ``courses``; every other one has
+    completed them (verified), every third one reported them, in a few statements."""
+    db.session.execute(
+        sa.insert(Employee),
+        [
+            {
+                "first_name": "Bulk",
+                "last_name": f"{prefix}{n:05d}",
+                "email": f"{prefix}{n}.{unit.id}@test.example",
+                "employee_number": f"{prefix}{unit.id}-{n}",
+                "municipality_id": unit.municipality_id,
+                "unit_id": unit.id,
+                "hire_date": hire_date,
+                "active": True,
+            }
+            for n in range(count)
+        ],
+    )
+    ids = db.session.scalars(
+        sa.select(Employee.id).where(
+            Employee.unit_id == unit.id, Employee.last_name.like(f"{prefix}%")
+        )
+    ).all()
+    moment = _at(assigned_on, 8)
+    db.session.execute(
+        sa.insert(Assignment),
+        [
+            {"employee_id": i, "course_id": c.id, "due_date": due, "assigned_at": moment}
+            for i in ids
+            for c in courses
+        ],
+    )
+    completions = []
+    for n, i in enumerate(ids):
+        status = (
+            CompletionStatus.VERIFIED
+            if n % 2 == 0
+            else (CompletionStatus.REPORTED if n % 3 == 0 else None)
+        )
+        if status is None:
+            continue
+        for c in courses:
+            completions.append(
+                {
+                    "employee_id": i,
+                    "course_id": c.id,
+                    "completed_on": assigned_on,
+                    "status": status,
+                    "reported_at": moment,
+                    "reviewed_at": moment if status == CompletionStatus.VERIFIED else None,
+                }
+            )
+    if completions:
+        db.session.execute(sa.insert(Completion), completions)
+    db.session.commit()

@@ -290,3 +290,209 @@ def scheduler_command() -> None:
     from training_tracker.scheduler import run_scheduler
 
     run_scheduler(current_app._get_current_object())  # type: ignore[attr-defined]
+
+
+@bp.cli.group("reports")
+def reports_group() -> None:
+    """Coverage reports (the same numbers as the report pages)."""
+
+
+def _percent_text(value: float | None, decimal: str = ".") -> str:
+    return "" if value is None else f"{value:.1f}".replace(".", decimal)
+
+
+@reports_group.command("coverage")
+@click.option(
+    "--municipality",
+    "municipality_name",
+    default=None,
+    help="One municipality (name or kommunkod), by sector; all municipalities by default.",
+)
+@click.option(
+    "--as-of",
+    "as_of",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="The report date YYYY-MM-DD (today by default).",
+)
+@click.option(
+    "--mode",
+    type=click.Choice(["setting", "reported", "verified"]),
+    default="setting",
+    show_default=True,
+    help="What counts as covered: each municipality's setting, or force one for all.",
+)
+@click.option(
+    "--format",
+    "output",
+    type=click.Choice(["table", "csv", "json"]),
+    default="table",
+    show_default=True,
+    help="csv is ';'-separated UTF-8 with decimal commas, one row per group.",
+)
+def reports_coverage(
+    municipality_name: str | None, as_of: datetime | None, mode: str, output: str
+) -> None:
+    """Print coverage per municipality and course (or, for one municipality, per sector):
+    covered / required, verified and reported separately, overdue, exempt, fully trained."""
+    import csv
+    import io
+    import json
+
+    from training_tracker.services import coverage
+    from training_tracker.services.exports import neutralise
+    from training_tracker.services.scope import ReportScope
+
+    def safe(value: object) -> object:
+        """Text a spreadsheet could take for a formula is neutralised (ASVS 1.2.10)."""
+        return neutralise(value) if isinstance(value, str) else value
+
+    municipality = None
+    if municipality_name:
+        municipality = db.session.scalars(
+            sa.select(Municipality).where(
+                sa.or_(
+                    sa.func.lower(Municipality.name) == municipality_name.strip().lower(),
+                    Municipality.code == municipality_name.strip(),
+                )
+            )
+        ).first()
+        if municipality is None:
+            raise click.ClickException(f"unknown municipality: {municipality_name}")
+    day = as_of.date() if as_of else None
+    if day is not None and day > clock.today():
+        raise click.ClickException("--as-of cannot be in the future")
+    filters = coverage.CoverageFilters(
+        as_of=day, municipality_id=municipality.id if municipality else None, mode=mode
+    )
+    everything = ReportScope(True, frozenset(), frozenset())  # the operator reads it all
+    table = coverage.coverage_table(
+        db.session, everything, filters, "sector" if municipality else "municipality"
+    )
+    rows = [*table.rows, table.total]
+    total_label = "Total"
+
+    def cells(row: coverage.CoverageRow) -> list[tuple[str, coverage.Cell]]:
+        return [
+            *((course.title, row.cell(course.id)) for course in table.courses),
+            ("all required", row.all_required),
+        ]
+
+    def counting(value: bool | None) -> str:
+        return {True: "reported", False: "verified", None: "mixed"}[value]
+
+    def cell_json(cell: coverage.Cell) -> dict[str, object]:
+        return {
+            "required": cell.required,
+            "covered": cell.covered,
+            "percent": None if cell.percent is None else round(cell.percent, 1),
+            "verified": cell.verified,
+            "reported": cell.reported,
+            "overdue": cell.overdue,
+            "exempt": cell.exempt,
+        }
+
+    if output == "json":
+        click.echo(
+            json.dumps(
+                {
+                    "as_of": table.as_of.isoformat(),
+                    "mode": table.mode,
+                    "group_by": table.group_by,
+                    "municipality": municipality.name if municipality else None,
+                    "courses": [
+                        {
+                            "id": course.id,
+                            "key": course.key,
+                            "title": course.title,
+                            "provider": course.provider_name,
+                        }
+                        for course in table.courses
+                    ],
+                    "rows": [
+                        {
+                            "key": row.key,
+                            "label": row.label or total_label,
+                            "people": row.people,
+                            "fully_trained": row.fully_trained,
+                            "exempt_people": row.exempt_people,
+                            "counting": counting(row.counts_reported),
+                            "courses": {
+                                course.key: cell_json(row.cell(course.id))
+                                for course in table.courses
+                            },
+                            "all_required": cell_json(row.all_required),
+                        }
+                        for row in rows
+                    ],
+                },
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
+        return
+    if output == "csv":
+        stream = io.StringIO()
+        writer = csv.writer(stream, delimiter=";", lineterminator="\r\n")
+        header = ["group", "people", "fully trained", "exempt people", "counting"]
+        for title, _ in cells(table.total):
+            header += [
+                f"{title}: {name}"
+                for name in (
+                    "coverage %",
+                    "covered",
+                    "required",
+                    "verified",
+                    "reported",
+                    "overdue",
+                    "exempt",
+                )
+            ]
+        writer.writerow([safe(value) for value in header])
+        for row in rows:
+            line: list[object] = [
+                row.label or total_label,
+                row.people,
+                row.fully_trained,
+                row.exempt_people,
+                counting(row.counts_reported),
+            ]
+            for _, cell in cells(row):
+                line += [
+                    _percent_text(cell.percent, ","),
+                    cell.covered,
+                    cell.required,
+                    cell.verified,
+                    cell.reported,
+                    cell.overdue,
+                    cell.exempt,
+                ]
+            writer.writerow([safe(value) for value in line])
+        click.echo(stream.getvalue(), nl=False)
+        return
+    where = f"{municipality.name}, by sector" if municipality else "all municipalities"
+    click.echo(f"Coverage as of {table.as_of.isoformat()}, {where}; counting: {table.mode}")
+    click.echo(
+        "Each cell: coverage % covered/required; verified + reported (awaiting verification);"
+        " overdue; exempt"
+    )
+    for n, course in enumerate(table.courses, start=1):
+        click.echo(f"  [{n}] {course.title} ({course.provider_name})")
+    header = ["", "people", "fully trained"]
+    header += [f"[{n}]" for n in range(1, len(table.courses) + 1)]
+    lines = [[*header, "all required"]]
+    for row in rows:
+        lines.append(
+            [row.label or total_label, str(row.people), str(row.fully_trained)]
+            + [
+                f"{_percent_text(cell.percent) + '%' if cell.required else '-':>6}"
+                f" {cell.covered}/{cell.required}; {cell.verified}+{cell.reported};"
+                f" {cell.overdue}; {cell.exempt}"
+                for _, cell in cells(row)
+            ]
+        )
+    widths = [max(len(line[i]) for line in lines) for i in range(len(lines[0]))]
+    for line in lines:
+        click.echo(
+            "  ".join(text.ljust(width) for text, width in zip(line, widths, strict=True)).rstrip()
+        )
