@@ -76,6 +76,21 @@ def certificate_viewers(own: bool) -> dict[str, int]:
     return {"anonymous": 302, **{role: 200 if role in allowed else 404 for role in SIGNED_IN}}
 
 
+def report_readers(ok: int = 200, *, local: int | None = None) -> dict[str, int]:
+    """Managers, HR, coordinators (municipal and regional) and admins; ``local`` overrides the
+    outcome for those whose scope is Järfälla only (404 for another municipality's unit)."""
+    outcome = ok if local is None else local
+    return {
+        "anonymous": 302,
+        "employee": 403,
+        "manager": outcome,
+        "hr": outcome,
+        "coordinator": outcome,
+        "regional": ok,
+        "admin": ok,
+    }
+
+
 EXPECTED: dict[str, list[Case]] = {
     "main.home": [Case("GET", "/", signed_in(200))],
     "main.healthz": [Case("GET", "/healthz", everyone(200))],
@@ -242,6 +257,25 @@ EXPECTED: dict[str, list[Case]] = {
         Case("GET", "/evidence/{other_evidence_id}", certificate_viewers(own=False)),
         Case("GET", "/evidence/999999", signed_in(404)),
     ],
+    "reports.coverage_page": [
+        Case("GET", "/reports/", report_readers()),
+        Case(
+            "GET",
+            "/reports/?view=x&as_of=2999-01-01&sort=%3Cx%3E&unit_id=-1&mode=y&sector=z",
+            report_readers(),
+        ),
+        Case(
+            "GET", "/reports/?view=unit&municipality_id={other_municipality_id}", report_readers()
+        ),
+    ],
+    "reports.unit_page": [
+        Case("GET", "/reports/units/{own_unit_id}", report_readers()),
+        Case("GET", "/reports/units/{other_unit_id}", report_readers(local=404)),
+        Case("GET", "/reports/units/999999", report_readers(404)),
+    ],
+    "reports.new_hires_page": [Case("GET", "/reports/new-hires", report_readers())],
+    "reports.coverage_csv": [Case("GET", "/reports/coverage.csv", report_readers())],
+    "reports.coverage_xlsx": [Case("GET", "/reports/coverage.xlsx", report_readers())],
     "admin.index": [Case("GET", "/admin/", admin_only())],
     "admin.outbox": [
         Case("GET", "/admin/outbox", admin_only()),

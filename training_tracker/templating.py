@@ -50,6 +50,11 @@ def register(app: Flask) -> None:
                 and current_user.is_authenticated
                 and current_user.has_role(Role.HR, Role.ADMIN)
             ),
+            "can_read_reports": bool(
+                current_user
+                and current_user.is_authenticated
+                and current_user.has_role(Role.MANAGER, Role.HR, Role.COORDINATOR, Role.ADMIN)
+            ),
             "can_review": bool(
                 current_user
                 and current_user.is_authenticated

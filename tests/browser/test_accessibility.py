@@ -20,7 +20,8 @@ from training_tracker.services.demo import DemoResult
 
 pytestmark = pytest.mark.browser
 
-NOT_PAGES = {"/healthz", "/logout"}  # a health probe; a POST-only action
+# A health probe, a POST-only action, and downloads (not pages).
+NOT_PAGES = {"/healthz", "/logout", "/reports/coverage.csv", "/reports/coverage.xlsx"}
 # HR's pages: an admin sees them for every municipality, HR for one (a fixed municipality
 # instead of a choice), so both are scanned.
 STAFF_PAGES = {
@@ -93,9 +94,9 @@ def test_every_page_hr_can_open_is_accessible(
     paths = [
         p
         for p in _plain_get_pages(app)
-        if p == "/" or p.startswith(("/employees", "/rules", "/my/", "/verify/"))
+        if p == "/" or p.startswith(("/employees", "/rules", "/my/", "/verify/", "/reports/"))
     ]
-    assert set(paths) >= STAFF_PAGES | {"/my/report", "/verify/"}, paths
+    assert set(paths) >= STAFF_PAGES | {"/my/report", "/verify/", "/reports/"}, paths
     sign_in(page, live_server, demo_email(demo, "hr"))
     expect(page).to_have_url(f"{live_server}/")
     _assert_pages_accessible(page, live_server, paths)

@@ -869,3 +869,48 @@ def coverage_trend(
         required, covered = sums.get(point, (0, 0))
         result.append(TrendPoint(point, covered, required, percent(covered, required)))
     return result
+
+
+# --- what the filters offer -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Choice:
+    id: int
+    label: str
+    group: str = ""  # a unit's municipality, when the choices span several
+
+
+@dataclass
+class ReportChoices:
+    municipalities: list[Choice]
+    units: list[Choice]
+    courses: list[Choice]
+    providers: list[Choice]
+
+
+def report_choices(session: Session, scope: ReportScope) -> ReportChoices:
+    """The municipalities and units a user may filter by (their scope), and the catalogue's
+    courses and providers. Four small queries."""
+    if scope.is_empty:
+        return ReportChoices([], [], [], [])
+    unit_in_scope = (
+        sa.true()
+        if scope.all_municipalities
+        else sa.or_(Unit.municipality_id.in_(scope.municipality_ids), Unit.id.in_(scope.unit_ids))
+    )
+    units = session.execute(
+        sa.select(Unit.id, Unit.name, Municipality.id, Municipality.name)
+        .join(Municipality, Municipality.id == Unit.municipality_id)
+        .where(unit_in_scope)
+        .order_by(Municipality.name, Unit.name)
+    ).all()
+    municipalities = sorted({(m_id, m_name) for _u, _n, m_id, m_name in units}, key=lambda m: m[1])
+    courses = session.execute(sa.select(Course.id, Course.title).order_by(Course.title)).all()
+    providers = session.execute(sa.select(Provider.id, Provider.name).order_by(Provider.name)).all()
+    return ReportChoices(
+        municipalities=[Choice(m_id, name) for m_id, name in municipalities],
+        units=[Choice(u_id, name, m_name) for u_id, name, _m, m_name in units],
+        courses=[Choice(c_id, title) for c_id, title in courses],
+        providers=[Choice(p_id, name) for p_id, name in providers],
+    )

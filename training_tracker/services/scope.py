@@ -72,6 +72,14 @@ class ReportScope:
     def is_empty(self) -> bool:
         return not (self.all_municipalities or self.municipality_ids or self.unit_ids)
 
+    def includes_unit(self, unit_id: int, municipality_id: int) -> bool:
+        """Whether a unit's aggregates are readable (its people are in the scope)."""
+        return (
+            self.all_municipalities
+            or municipality_id in self.municipality_ids
+            or unit_id in self.unit_ids
+        )
+
     def employee_clause(self) -> ColumnElement[bool]:
         if self.all_municipalities:
             return sa.true()

@@ -1,0 +1,154 @@
+"""Routes; see the package docstring. Every number comes from ``services.coverage`` within the
+user's ``report_scope``: what lies outside it is not counted, and a unit outside it is 404."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, abort, render_template, request
+from flask_babel import format_date
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from training_tracker.access import role_required
+from training_tracker.extensions import db
+from training_tracker.models import Role, Sector, Unit
+from training_tracker.reports import bp
+from training_tracker.services import coverage, coverage_exports
+from training_tracker.services.coverage import CoverageRow, CoverageTable
+from training_tracker.services.exports import export_filename, to_csv, to_xlsx
+from training_tracker.services.scope import ReportScope, report_scope
+
+READERS = (Role.MANAGER, Role.HR, Role.COORDINATOR, Role.ADMIN)
+VIEWS = ("municipality", "sector", "unit")
+
+
+def _view_for(scope: ReportScope) -> str:
+    """Regional readers compare municipalities; a municipality's readers its sectors; a
+    manager their units. ``?view=`` chooses another."""
+    chosen = request.args.get("view", "")
+    if chosen in VIEWS:
+        return chosen
+    if scope.all_municipalities or len(scope.municipality_ids) > 1:
+        return "municipality"
+    return "sector" if scope.municipality_ids else "unit"
+
+
+def _sorted(table: CoverageTable) -> tuple[list[CoverageRow], str, bool]:
+    """The rows in the order the user asked for: by name, or by a column's coverage (rows
+    without a percentage last either way)."""
+    sort = request.args.get("sort", "label")
+    descending = request.args.get("dir") == "desc"
+    if sort == "all":
+        percent_of: Any = lambda row: row.all_required.percent  # noqa: E731
+    elif sort.isdigit() and any(course.id == int(sort) for course in table.courses):
+        percent_of = lambda row: row.cell(int(sort)).percent  # noqa: E731
+    else:
+        rows = sorted(table.rows, key=lambda row: row.label.casefold(), reverse=descending)
+        return rows, "label", descending
+    known = [row for row in table.rows if percent_of(row) is not None]
+    unknown = [row for row in table.rows if percent_of(row) is None]
+    known.sort(key=percent_of, reverse=descending)
+    return known + unknown, sort, descending
+
+
+def _group_label(view: str) -> str:
+    return {"municipality": _("Kommun"), "sector": _("Sektor"), "unit": _("Enhet")}[view]
+
+
+@bp.route("/")
+@role_required(*READERS)
+def coverage_page() -> str:
+    scope = report_scope(current_user)
+    if scope.is_empty:
+        abort(403)
+    filters = coverage.parse_filters(request.args)
+    view = _view_for(scope)
+    table = coverage.coverage_table(db.session, scope, filters, group_by=view)
+    rows, sort, descending = _sorted(table)
+    trend = coverage.coverage_trend(db.session, scope, filters)
+    return render_template(
+        "reports/coverage.html",
+        filters=filters,
+        view=view,
+        views=VIEWS,
+        table=table,
+        rows=rows,
+        sort=sort,
+        descending=descending,
+        group_label=_group_label(view),
+        trend=trend,
+        bars=[(row.label, row.all_required.percent) for row in rows],
+        points=[(format_date(point.day, "MMM"), point.percent) for point in trend],
+        choices=coverage.report_choices(db.session, scope),
+        sectors=list(Sector),
+        definitions=coverage_exports.definitions(),
+    )
+
+
+@bp.route("/units/<int:unit_id>")
+@role_required(*READERS)
+def unit_page(unit_id: int) -> str:
+    scope = report_scope(current_user)
+    unit = db.session.get(Unit, unit_id)
+    if unit is None or not scope.includes_unit(unit.id, unit.municipality_id):
+        abort(404)
+    filters = coverage.parse_filters(request.args)
+    people = coverage.unit_people(db.session, scope, filters, unit_id)
+    return render_template(
+        "reports/unit.html",
+        unit=unit,
+        filters=filters,
+        people=people,
+        can_open_people=current_user.has_role(Role.HR, Role.ADMIN),
+    )
+
+
+@bp.route("/new-hires")
+@role_required(*READERS)
+def new_hires_page() -> str:
+    scope = report_scope(current_user)
+    if scope.is_empty:
+        abort(403)
+    filters = coverage.parse_filters(request.args)
+    report = coverage.new_hire_compliance(db.session, scope, filters)
+    return render_template("reports/new_hires.html", filters=filters, report=report)
+
+
+def _export(extension: str) -> Response:
+    scope = report_scope(current_user)
+    if scope.is_empty:
+        abort(403)
+    filters = coverage.parse_filters(request.args)
+    view = _view_for(scope)
+    table = coverage.coverage_table(db.session, scope, filters, group_by=view)
+    sheet = coverage_exports.table_sheet(table, _("Täckning"), _group_label(view))
+    filename = export_filename(_("täckning"), table.as_of, extension)
+    if extension == "csv":
+        body, mimetype = to_csv(sheet), "text/csv; charset=utf-8"
+    else:
+        sheets = [
+            sheet,
+            coverage_exports.trend_sheet(coverage.coverage_trend(db.session, scope, filters)),
+            coverage_exports.new_hire_sheet(
+                coverage.new_hire_compliance(db.session, scope, filters)
+            ),
+        ]
+        body = to_xlsx(sheets, definitions=coverage_exports.definitions())
+        mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    response = Response(body, mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/coverage.csv")
+@role_required(*READERS)
+def coverage_csv() -> Response:
+    return _export("csv")
+
+
+@bp.route("/coverage.xlsx")
+@role_required(*READERS)
+def coverage_xlsx() -> Response:
+    return _export("xlsx")
