@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, time
 
 import sqlalchemy as sa
+import time_machine
 
 from tests.conftest import count
 from training_tracker.extensions import db
@@ -18,8 +19,9 @@ from training_tracker.models import (
     Role,
     Unit,
 )
-from training_tracker.services import accounts
+from training_tracker.services import accounts, coverage
 from training_tracker.services.demo import DemoError, seed_demo
+from training_tracker.services.scope import ReportScope
 
 PASSWORD = "demo-lösenord-för-test"
 TODAY = date(2026, 11, 23)
@@ -193,3 +195,16 @@ def test_the_cli_refuses_a_weak_password(runner):
     assert result.exit_code != 0
     assert "minst 12 tecken" in result.output
     assert count(Employee) == 0
+
+
+def test_the_demo_has_a_history_for_the_coverage_trend():
+    """Assignments date from the hire or the rule's start, so past month ends have people to
+    count and coverage that grows towards today."""
+    seed_demo(db.session, employees=200, seed=1, password=PASSWORD, today=TODAY)
+    db.session.commit()
+    everyone = ReportScope(True, frozenset(), frozenset())
+    with time_machine.travel(datetime.combine(TODAY, time(12)), tick=False):
+        trend = coverage.coverage_trend(db.session, everyone, coverage.CoverageFilters())
+    assert len(trend) == 12
+    assert all(point.required > 0 for point in trend)
+    assert trend[0].percent < trend[-1].percent

@@ -198,6 +198,7 @@ def seed_demo(
 
     _create_rules(session, courses, municipalities, today)
     recompute_assignments(session, today=today)
+    _backdate_assignments(session)
     _create_completions(session, rng, people, units, unit_codes, today)
 
     accounts = [
@@ -209,6 +210,25 @@ def seed_demo(
         ("employee", EMPLOYEE_EMAIL),
     ]
     return DemoResult(accounts=accounts, employees=len(people), password=password)
+
+
+def _backdate_assignments(session: Session) -> None:
+    """The demo's rules began two years ago: each assignment dates from its person's hire or
+    its rule's start, whichever came later, as if the product had been in use since then, so
+    that reports for past dates (the trend) have something to count."""
+    started = session.execute(
+        sa.select(Assignment.id, Employee.hire_date, RequirementRule.applies_from)
+        .join(Employee, Employee.id == Assignment.employee_id)
+        .join(RequirementRule, RequirementRule.id == Assignment.rule_id)
+    ).all()
+    if started:
+        session.execute(
+            sa.update(Assignment),
+            [
+                {"id": assignment_id, "assigned_at": datetime.combine(max(hired, began), time(6))}
+                for assignment_id, hired, began in started
+            ],
+        )
 
 
 # --- units -----------------------------------------------------------------------------------
