@@ -14,11 +14,8 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
-import tempfile
 import time
-import uuid
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -26,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import hr_export  # noqa: E402
-from bench.import_bench import machine, run  # noqa: E402
+from bench.common import demo_database, machine, run  # noqa: E402
 
 
 def plan(database_url: str, days: list[date]) -> None:
@@ -75,39 +72,15 @@ def main() -> None:
     parser.add_argument("--employees", type=int, default=20_000)
     parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
     args = parser.parse_args()
-    workdir = Path(tempfile.mkdtemp(prefix="tt-bench-"))
-    env = {**os.environ, "TRAINING_TRACKER_ENV": "development", "MAIL_BACKEND": "console"}
-    scratch = None
-    if args.database == "postgresql":
-        scratch = f"tt_bench_{uuid.uuid4().hex[:8]}"
-        subprocess.run(
-            ["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", f"create database {scratch}"],
-            check=True,
-        )
-        env["DATABASE_URL"] = f"postgresql://postgres@127.0.0.1:5432/{scratch}"
-    else:
-        env["DATABASE_URL"] = f"sqlite:///{workdir / 'bench.sqlite'}"
-    try:
+    with demo_database(args.database) as (env, workdir):
         export = workdir / "personal.csv"
         hr_export.write(export, args.employees)
-        for step in (
-            ["db", "upgrade"],
-            ["catalog", "sync"],
-            ["demo", "seed", "--employees", "600", "--password", "kanelbulle-med-kardemumma"],
-            ["employees", "import", str(export), "--create-units", "--hold-invitations"],
-        ):
-            run(step, env)
+        run(["employees", "import", str(export), "--create-units", "--hold-invitations"], env)
         print(f"machine: {machine()}")
         print(f"database: {args.database}")
         today = date.today()
         monday = today + timedelta(days=(7 - today.weekday()) % 7 + 14)
         plan(env["DATABASE_URL"], [monday, monday + timedelta(days=1), monday + timedelta(days=2)])
-    finally:
-        if scratch:
-            subprocess.run(
-                ["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", f"drop database {scratch}"],
-                check=False,
-            )
 
 
 if __name__ == "__main__":
