@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import timedelta
+from datetime import date, timedelta
+from html.parser import HTMLParser
 
 import openpyxl
 import pytest
 
 from tests import factories
+from tests.conftest import counting_statements
 from training_tracker import clock
 from training_tracker.models import CompletionStatus, Role, Sector
 
@@ -97,3 +99,83 @@ def test_the_csv_and_the_xlsx_carry_the_page_numbers_and_neutralise_formulas(cli
     cells = dict(zip(header, [cell.value for cell in row], strict=True))
     assert cells["Alla krävda kurser: täckning %"] == 50
     assert "Definitioner" in book.sheetnames
+
+
+class TableCells(HTMLParser):
+    """The text of each row of the page's coverage table: [row header, cell, cell, …]."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: list[list[str]] = []
+        self._in_table = False
+        self._cell: list[str] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "table" and ("class", "coverage-table") in attrs:
+            self._in_table = True
+        elif self._in_table and tag == "tr":
+            self.rows.append([])
+        elif self._in_table and tag in ("td", "th"):
+            self._cell = []
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "table":
+            self._in_table = False
+        elif self._in_table and tag in ("td", "th") and self._cell is not None:
+            self.rows[-1].append(" ".join("".join(self._cell).split()))
+            self._cell = None
+
+    def handle_data(self, data: str) -> None:
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def test_every_cell_of_the_page_matches_the_csv(client, ifo):
+    """Each group's people, fully trained, and per column the percentage and "covered of
+    required", on the page and in the CSV, for every row including the totals."""
+    regional = factories.with_role(factories.employee(), Role.COORDINATOR)
+    client.sign_in(regional)
+    parser = TableCells()
+    parser.feed(client.get("/reports/?view=unit").get_data(as_text=True))
+    page_rows = [row for row in parser.rows[1:] if row]
+    exported = list(
+        csv.reader(
+            io.StringIO(client.get("/reports/coverage.csv?view=unit").data.decode("utf-8-sig")),
+            delimiter=";",
+        )
+    )
+    header, export_rows = exported[0], exported[1:]
+    assert len(page_rows) == len(export_rows) >= 3  # two units and the totals
+    columns = [name.split(": ")[0] for name in header[3::7]]
+    for page_row, export_row in zip(page_rows, export_rows, strict=True):
+        values = dict(zip(header, export_row, strict=True))
+        assert page_row[0].startswith(export_row[0].removeprefix("'")[:10])
+        assert page_row[1] == export_row[1] and page_row[2] == export_row[2]
+        for index, column in enumerate(columns):
+            cell = page_row[3 + index]
+            share = values[f"{column}: täckning %"]
+            assert cell.startswith(f"{share} %" if share else "–"), (column, cell)
+            covered, required = values[f"{column}: klara"], values[f"{column}: krävs"]
+            assert f"{covered} av {required}" in cell, (column, cell)
+
+
+def test_the_page_takes_the_same_number_of_queries_for_few_and_many_people(client, ifo):
+    hr = factories.hr_staff("Järfälla")
+    client.sign_in(hr)
+    course = factories.synced_catalog()["nck-webbkurs-om-vald"]
+
+    def statements() -> int:
+        with counting_statements() as seen:
+            assert client.get("/reports/").status_code == 200
+        return len(seen)
+
+    few = statements()
+    factories.staff_in_bulk(
+        ifo,
+        200,
+        [course],
+        hire_date=date(2025, 1, 1),
+        assigned_on=date(2025, 1, 1),
+        due=date(2025, 4, 1),
+    )
+    assert statements() == few

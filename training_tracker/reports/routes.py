@@ -122,7 +122,8 @@ def _export(extension: str) -> Response:
     filters = coverage.parse_filters(request.args)
     view = _view_for(scope)
     table = coverage.coverage_table(db.session, scope, filters, group_by=view)
-    sheet = coverage_exports.table_sheet(table, _("Täckning"), _group_label(view))
+    rows, _sort, _descending = _sorted(table)
+    sheet = coverage_exports.table_sheet(table, _("Täckning"), _group_label(view), rows)
     filename = export_filename(_("täckning"), table.as_of, extension)
     if extension == "csv":
         body, mimetype = to_csv(sheet), "text/csv; charset=utf-8"

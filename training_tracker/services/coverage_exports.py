@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 
 from training_tracker.services.coverage import (
     Cell,
+    CoverageRow,
     CoverageTable,
     NewHireReport,
     TrendPoint,
@@ -69,13 +70,20 @@ def _cell_headers(name: str) -> list[str]:
     ]
 
 
-def table_sheet(table: CoverageTable, title: str, group_label: str) -> Sheet:
+def table_sheet(
+    table: CoverageTable,
+    title: str,
+    group_label: str,
+    rows_in_order: Sequence[CoverageRow] | None = None,
+) -> Sheet:
+    """The table as the page shows it: its rows in the page's order, then the totals."""
     header = [group_label, _("Anställda"), _("Fullt utbildade")]
     header += _cell_headers(_("Alla krävda kurser"))
     for course in table.courses:
         header += _cell_headers(course.title)
     rows: list[list[str | int | None]] = []
-    for row in [*table.rows, table.total]:
+    ordered = table.rows if rows_in_order is None else rows_in_order
+    for row in [*ordered, table.total]:
         label = row.label if row.key is not None else _("Totalt")
         values: list[str | int | None] = [label, row.people, row.fully_trained]
         values += _cell_values(row.all_required)
