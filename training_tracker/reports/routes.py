@@ -52,6 +52,14 @@ def _sorted(table: CoverageTable) -> tuple[list[CoverageRow], str, bool]:
     return known + unknown, sort, descending
 
 
+def _view_title(view: str) -> str:
+    return {
+        "municipality": _("Per kommun"),
+        "sector": _("Per sektor"),
+        "unit": _("Per enhet"),
+    }[view]
+
+
 def _group_label(view: str) -> str:
     return {"municipality": _("Kommun"), "sector": _("Sektor"), "unit": _("Enhet")}[view]
 
@@ -128,8 +136,20 @@ def _export(extension: str) -> Response:
     if extension == "csv":
         body, mimetype = to_csv(sheet), "text/csv; charset=utf-8"
     else:
+        # A sheet per view: the one on the page (in its order), then the other groupings.
+        others = [
+            coverage_exports.table_sheet(
+                coverage.coverage_table(db.session, scope, filters, group_by=other),
+                _view_title(other),
+                _group_label(other),
+            )
+            for other in VIEWS
+            if other != view
+        ]
+        sheet = coverage_exports.table_sheet(table, _view_title(view), _group_label(view), rows)
         sheets = [
             sheet,
+            *others,
             coverage_exports.trend_sheet(coverage.coverage_trend(db.session, scope, filters)),
             coverage_exports.new_hire_sheet(
                 coverage.new_hire_compliance(db.session, scope, filters)
