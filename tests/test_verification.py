@@ -554,3 +554,18 @@ def test_the_reading_is_stored_with_the_certificate_when_it_is_reported(anna, nc
     assert evidence.reading["name"] == "matched"
     assert evidence.reading["date"] == "matched"
     assert re.fullmatch(r"[0-9a-f]{32}\.pdf", evidence.storage_name)
+
+
+def test_a_long_queue_is_paged_keeping_its_filters(
+    app, client, manager, ifo, nck, uploads, monkeypatch
+):
+    monkeypatch.setitem(app.config, "VERIFICATION_PER_PAGE", 2)
+    for _ in range(3):
+        report(factories.employee(unit=ifo), nck, uploads)
+    client.sign_in(manager)
+
+    first = client.get(f"/verify/?course={nck.id}").get_data(as_text=True)
+    assert f'href="/verify/?course={nck.id}&amp;page=2" rel="next"' in first
+    assert "Sida 1 av 2" in first
+    second = client.get(f"/verify/?course={nck.id}&page=2").get_data(as_text=True)
+    assert "Sida 2 av 2" in second and 'rel="prev"' in second
