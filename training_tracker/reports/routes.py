@@ -3,8 +3,6 @@ user's ``report_scope``: what lies outside it is not counted, and a unit outside
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import Response, abort, render_template, request
 from flask_babel import format_date
 from flask_babel import gettext as _
@@ -39,16 +37,18 @@ def _sorted(table: CoverageTable) -> tuple[list[CoverageRow], str, bool]:
     without a percentage last either way)."""
     sort = request.args.get("sort", "label")
     descending = request.args.get("dir") == "desc"
-    if sort == "all":
-        percent_of: Any = lambda row: row.all_required.percent  # noqa: E731
-    elif sort.isdigit() and any(course.id == int(sort) for course in table.courses):
-        percent_of = lambda row: row.cell(int(sort)).percent  # noqa: E731
-    else:
+    course_ids = {str(course.id) for course in table.courses}
+    if sort != "all" and sort not in course_ids:
         rows = sorted(table.rows, key=lambda row: row.label.casefold(), reverse=descending)
         return rows, "label", descending
+
+    def percent_of(row: CoverageRow) -> float | None:
+        cell = row.all_required if sort == "all" else row.cell(int(sort))
+        return cell.percent
+
     known = [row for row in table.rows if percent_of(row) is not None]
     unknown = [row for row in table.rows if percent_of(row) is None]
-    known.sort(key=percent_of, reverse=descending)
+    known.sort(key=lambda row: percent_of(row) or 0.0, reverse=descending)
     return known + unknown, sort, descending
 
 

@@ -211,7 +211,7 @@ def _record(session: Session, select: sa.Select[Any]) -> None:
     session.execute(statement)
 
 
-def _owed_to_employees(today: date, now: datetime) -> sa.Select[Any]:
+def _owed_to_employees(today: date) -> sa.Select[Any]:
     """Open assignments of people still employed, with their schedule joined."""
     return (
         sa.select(Assignment.id)
@@ -243,7 +243,7 @@ def _row(
 
 def _employee_steps(session: Session, today: date, now: datetime) -> None:
     due = effective_due(today)
-    owed = _owed_to_employees(today, now)
+    owed = _owed_to_employees(today)
     today_ = _day(today)
     before = _policy("before_due_days")
 
@@ -300,7 +300,7 @@ def _escalations(session: Session, today: date, now: datetime) -> None:
         add_days(due, after) <= today_,
         today_ < add_days(add_days(due, after), CATCH_UP_DAYS),
     ]
-    owed = _owed_to_employees(today, now).where(*window)
+    owed = _owed_to_employees(today).where(*window)
     managers_active = sa.and_(
         manager.active, sa.or_(manager.end_date.is_(None), manager.end_date > today)
     )
@@ -623,12 +623,6 @@ def _still_expiring(session: Session, assignment_ids: list[int], today: date) ->
     )
 
 
-def _links(course: Course) -> dict[str, str]:
-    return {
-        "report_url": outbox.absolute_url("courses.report", course=course.id),
-    }
-
-
 @outbox.register_renderer("reminder")
 def _write_reminder(session: Session, message: OutboxMessage) -> outbox.RenderedMail | None:
     employee = session.get(Employee, message.recipient_id) if message.recipient_id else None
@@ -643,7 +637,10 @@ def _write_reminder(session: Session, message: OutboxMessage) -> outbox.Rendered
         employee.preferred_language,
         employee=employee,
         items=items,
-        report_urls={item.course.id: _links(item.course)["report_url"] for item in items},
+        report_urls={
+            item.course.id: outbox.absolute_url("courses.report", course=item.course.id)
+            for item in items
+        },
         start_url=outbox.absolute_url("main.home"),
         overdue=any(item.step in ("overdue", "due") for item in items),
         expiring_only=all(item.step == ReminderStep.EXPIRY for item in items),
