@@ -50,13 +50,16 @@ def create_app(config: Config | None = None) -> Flask:
         app.extensions["course_providers"] = providers_from_config()
 
     from training_tracker import errors, templating
+    from training_tracker.accessibility import bp as accessibility_bp
     from training_tracker.admin import bp as admin_bp
+    from training_tracker.audit import bp as audit_bp
     from training_tracker.auth import bp as auth_bp
     from training_tracker.cli import bp as cli_bp
     from training_tracker.courses import bp as courses_bp
     from training_tracker.employees import bp as employees_bp
     from training_tracker.imports import bp as imports_bp
     from training_tracker.main import bp as main_bp
+    from training_tracker.privacy import bp as privacy_bp
     from training_tracker.reports import bp as reports_bp
     from training_tracker.rules import bp as rules_bp
     from training_tracker.verification import bp as verification_bp
@@ -70,6 +73,9 @@ def create_app(config: Config | None = None) -> Flask:
     app.register_blueprint(verification_bp)
     app.register_blueprint(reports_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(audit_bp)
+    app.register_blueprint(privacy_bp)
+    app.register_blueprint(accessibility_bp)
     app.register_blueprint(cli_bp)
     errors.register(app)
     templating.register(app)

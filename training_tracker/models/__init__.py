@@ -13,6 +13,7 @@ from training_tracker.models.messaging import AuditEvent, OutboxMessage
 from training_tracker.models.organisation import Municipality, Unit
 from training_tracker.models.people import Employee, RoleGrant
 from training_tracker.models.reminders import Reminder, ReminderPolicy, ReminderStep
+from training_tracker.models.security import RateLimitCounter
 from training_tracker.models.training import (
     Assignment,
     AssignmentSource,
@@ -37,6 +38,7 @@ __all__ = [
     "OutboxMessage",
     "OutboxStatus",
     "Provider",
+    "RateLimitCounter",
     "Reminder",
     "ReminderPolicy",
     "ReminderStep",

@@ -62,6 +62,9 @@ class Employee(UserMixin, db.Model):
     # A manager may switch off the weekly digest of their team (reminders cannot be).
     digest_opt_out: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     last_login_at: Mapped[datetime | None]
+    # Set by the retention job when a leaver's personal data was removed (GDPR): the row
+    # stays, nameless, so coverage history still adds up.
+    anonymised_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=clock.utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=clock.utcnow, onupdate=clock.utcnow)
 
