@@ -93,6 +93,12 @@ class Config:
     # limits key on the client address, so behind a proxy this must be right.
     PROXY_FIX_X_FOR = 0
 
+    # A session ends after this long without a request, and this long after sign-in anyway.
+    SESSION_IDLE_MINUTES = 30
+    SESSION_ABSOLUTE_HOURS = 12
+    # Strict-Transport-Security max-age; 0 sends none (plain http in development and tests).
+    HSTS_SECONDS = 0
+
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = False
@@ -131,6 +137,7 @@ class ProductionConfig(Config):
     REMEMBER_COOKIE_SECURE = True
     PREFERRED_URL_SCHEME = "https"
     PROXY_FIX_X_FOR = 1  # gunicorn behind one TLS-terminating proxy
+    HSTS_SECONDS = 365 * 24 * 3600
 
     def __init__(self) -> None:
         super().__init__()

@@ -49,7 +49,7 @@ def create_app(config: Config | None = None) -> Flask:
 
         app.extensions["course_providers"] = providers_from_config()
 
-    from training_tracker import errors, templating
+    from training_tracker import errors, security, templating
     from training_tracker.accessibility import bp as accessibility_bp
     from training_tracker.admin import bp as admin_bp
     from training_tracker.audit import bp as audit_bp
@@ -80,15 +80,7 @@ def create_app(config: Config | None = None) -> Flask:
     errors.register(app)
     templating.register(app)
 
-    @app.after_request
-    def _security_headers(response):  # type: ignore[no-untyped-def]
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        if current_user.is_authenticated:
-            # Pages of a signed-in user carry personal data: never keep them in a cache.
-            response.headers["Cache-Control"] = "no-store"
-        return response
+    security.register(app)
 
     return app
 

@@ -77,10 +77,21 @@ def _new_page(browser: Any, viewport: dict[str, int]) -> Iterator[Any]:
     context = browser.new_context(locale="sv-SE", viewport=viewport)
     context.set_default_timeout(DEFAULT_TIMEOUT_MS)
     context.set_default_navigation_timeout(DEFAULT_TIMEOUT_MS)
+    page = context.new_page()
+    # The pages' Content-Security-Policy forbids inline script and style: anything the
+    # browser refuses is a page that silently lost a part of itself.
+    refused: list[str] = []
+    page.on(
+        "console",
+        lambda message: (
+            refused.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
     try:
-        yield context.new_page()
+        yield page
     finally:
         context.close()
+    assert not refused, f"the browser refused content under the CSP: {refused}"
 
 
 @pytest.fixture()

@@ -16,6 +16,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response
 
+from training_tracker import security
 from training_tracker.auth import bp
 from training_tracker.auth.forms import (
     ForgotPasswordForm,
@@ -57,6 +58,7 @@ def _start_session(employee) -> None:  # type: ignore[no-untyped-def]
         db.session.commit()
     login_user(employee)
     session.permanent = False
+    security.stamp_new_session()
 
 
 @bp.route("/login", methods=["GET", "POST"])
