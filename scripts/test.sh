@@ -21,42 +21,64 @@ echo "==> ruff"
 .venv/bin/ruff check . || exit 1
 .venv/bin/ruff format --check . || exit 1
 
+# The two legs run side by side (each prefixes its lines with its name), which keeps CI well
+# under its 15 minutes; each leg's full log is kept in .test-logs/.
+mkdir -p .test-logs
 status=0
 summary=()
 run_leg() {
-  local name="$1"
+  local name="$1" log=".test-logs/$1.log"
   shift
-  echo "==> pytest on $name"
-  if env "$@" .venv/bin/python -m pytest -p no:cacheprovider -q; then
-    summary+=("$name: passed")
-  else
-    summary+=("$name: FAILED")
-    status=1
-  fi
+  echo "==> pytest on $name (log: $log)"
+  env "$@" .venv/bin/python -m pytest -p no:cacheprovider -q >"$log" 2>&1
 }
 
-run_leg SQLite TEST_DATABASE_URL=
+pids=()
+legs=()
+run_leg SQLite TEST_DATABASE_URL= &
+pids+=($!)
+legs+=(SQLite)
 
 pg_host="${PGHOST_FOR_TESTS:-127.0.0.1}"
+pg_db=""
 if .venv/bin/python -c "import psycopg; psycopg.connect('host=$pg_host port=5432 user=postgres dbname=postgres', connect_timeout=3).close()" 2>/dev/null; then
-  db="tt_test_$(date +%s)_$$"
-  .venv/bin/python - "$pg_host" "$db" <<'PY'
+  pg_db="tt_test_$(date +%s)_$$"
+  .venv/bin/python - "$pg_host" "$pg_db" <<'PY'
 import sys, psycopg
 with psycopg.connect(f"host={sys.argv[1]} user=postgres dbname=postgres", autocommit=True) as c:
     c.execute(f'CREATE DATABASE "{sys.argv[2]}"')
 PY
-  run_leg PostgreSQL "TEST_DATABASE_URL=postgresql://postgres@$pg_host:5432/$db"
-  .venv/bin/python - "$pg_host" "$db" <<'PY'
-import sys, psycopg
-with psycopg.connect(f"host={sys.argv[1]} user=postgres dbname=postgres", autocommit=True) as c:
-    c.execute(f'DROP DATABASE IF EXISTS "{sys.argv[2]}" WITH (FORCE)')
-PY
+  run_leg PostgreSQL "TEST_DATABASE_URL=postgresql://postgres@$pg_host:5432/$pg_db" &
+  pids+=($!)
+  legs+=(PostgreSQL)
 elif [ "${CI:-}" = "true" ]; then
   echo "PostgreSQL is not reachable on $pg_host:5432; CI runs both legs, so this fails." >&2
   summary+=("PostgreSQL: NOT RUN (unreachable)")
   status=1
 else
   summary+=("PostgreSQL: not run - no server on $pg_host:5432 (SQLite leg only)")
+fi
+
+for i in "${!pids[@]}"; do
+  name="${legs[$i]}"
+  if wait "${pids[$i]}"; then
+    result="passed"
+  else
+    result="FAILED"
+    status=1
+  fi
+  echo
+  echo "==> pytest on $name: $result"
+  cat ".test-logs/$name.log"
+  summary+=("$name: $result ($(tail -n 1 ".test-logs/$name.log" | tr -d '='))")
+done
+
+if [ -n "$pg_db" ]; then
+  .venv/bin/python - "$pg_host" "$pg_db" <<'PY'
+import sys, psycopg
+with psycopg.connect(f"host={sys.argv[1]} user=postgres dbname=postgres", autocommit=True) as c:
+    c.execute(f'DROP DATABASE IF EXISTS "{sys.argv[2]}" WITH (FORCE)')
+PY
 fi
 
 echo

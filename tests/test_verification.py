@@ -235,7 +235,7 @@ def test_the_review_page_shows_what_reading_the_certificate_found(
     assert "Kursens titel finns på intyget" in page
     assert "Samma datum finns på intyget" in page
     evidence_id = matching.evidence[0].id
-    assert f'data="/evidence/{evidence_id}"' in page
+    assert f'<iframe class="evidence-view" src="/evidence/{evidence_id}"' in page
 
     page = client.get(f"/verify/{wrong_date.id}").get_data(as_text=True)
     assert "Intyget har ett annat datum" in page
