@@ -97,8 +97,9 @@ def demo_group() -> None:
 @click.option("--password", default=None, help="Password of every demo account.")
 @click.option("--today", default=None, help="Pretend today is YYYY-MM-DD (for repeatable data).")
 def demo_seed(employees: int, seed: int, password: str | None, today: str | None) -> None:
-    """Create the six municipalities with units, staff, rules, completions and one demo
-    account per role (printed as ROLE<TAB>E-MAIL)."""
+    """Create municipalities with units, staff, rules, completions and one demo account per
+    role (printed as ROLE<TAB>E-MAIL): the six, or from 40,000 employees Stockholm County and
+    from 250,000 every municipality in Sweden. Progress goes to stderr."""
     from training_tracker.services import demo
 
     if password is None:
@@ -107,12 +108,17 @@ def demo_seed(employees: int, seed: int, password: str | None, today: str | None
     elif problems := accounts.password_problems(password):
         raise click.ClickException(problems[0])
     try:
+        day = date.fromisoformat(today) if today else clock.today()
+    except ValueError:
+        raise click.BadParameter("write the date as YYYY-MM-DD", param_hint="--today") from None
+    try:
         result = demo.seed_demo(
             db.session,
             employees=employees,
             seed=seed,
             password=password,
-            today=date.fromisoformat(today) if today else clock.today(),
+            today=day,
+            progress=lambda message: click.echo(message, err=True),
         )
     except demo.DemoError as error:
         raise click.ClickException(str(error)) from None
@@ -120,7 +126,7 @@ def demo_seed(employees: int, seed: int, password: str | None, today: str | None
     for role, email in result.accounts:
         click.echo(f"{role}\t{email}")
     click.echo(
-        f"{result.employees} employees in 6 municipalities; sign in at "
+        f"{result.employees} employees in {result.municipalities} municipalities; sign in at "
         f"{current_app.config['BASE_URL']}",
         err=True,
     )

@@ -465,8 +465,10 @@ def test_hr_enrolls_a_new_hire_with_the_keyboard_only(
     unit_field = page.get_by_label("Enhet", exact=True)
     expect(unit_field).to_be_focused()
     # A closed list jumps to the first option that starts with what is typed. (A space would
-    # open the list instead, so the first word is what a person types here.)
-    word = unit.name.split()[0]
+    # open the list instead, so the first word is what a person types here; and only up to
+    # its first å, ä or ö: Playwright's keyboard has no such key, and the text it sends for
+    # one moves the focus out of the list.)
+    word = re.match(r"[A-Za-z-]+", unit.name.split()[0]).group()  # type: ignore[union-attr]
     page.keyboard.type(word)
     expect(unit_field).not_to_have_value("")
     chosen = unit_field.evaluate("select => select.selectedOptions[0].textContent.trim()")
