@@ -64,6 +64,10 @@ class Config:
     # The scheduler (``flask scheduler``; see training_tracker/scheduler.py), Swedish time.
     REMINDER_PLAN_TIME = "05:30"  # daily: deactivate leavers, queue the day's reminders
     DIGEST_TIME = "06:00"  # weekdays; digests go out on the ISO week's first working day
+    # Daily: anonymise the leavers past their municipality's retention_months (GDPR). At night,
+    # away from the working day and before the planning; a run missed or made twice (the night
+    # the clocks go back) does no harm.
+    RETENTION_TIME = "02:30"
     OUTBOX_DELIVERY_SECONDS = 60
     SCHEDULER_MISFIRE_GRACE_HOURS = 12  # a planning run missed by less is made late, once
 
@@ -76,6 +80,9 @@ class Config:
     VERIFICATION_PER_PAGE = 50
     IMPORT_MAX_BYTES = 20 * 1024 * 1024  # an HR export of 20,000 rows is about 2 MB
     IMPORT_MAX_ROWS = 50_000
+    # The uploaded HR export is kept for the preview and the audit of recent imports; the
+    # nightly retention job empties files older than this (they name every person listed).
+    IMPORT_FILE_KEEP_DAYS = 30
     MAX_CONTENT_LENGTH = 25 * 1024 * 1024  # larger requests get a 413 before any parsing
     DEFAULT_DUE_DAYS = 90
 
@@ -85,9 +92,29 @@ class Config:
     PASSWORD_RESET_MAX_AGE_MINUTES = 60
     LOGIN_RATE_LIMIT = "10 per minute;50 per hour"
     PASSWORD_RESET_RATE_LIMIT = "5 per minute;20 per hour"
-    RATELIMIT_STORAGE_URI = "memory://"
+    # HR sending an invitation (per HR person), and choosing a password from one (per address).
+    INVITATION_RATE_LIMIT = "10 per minute;100 per hour"
+    # Every form that takes a file (certificate report, new certificate, HR import) shares
+    # one budget per signed-in person.
+    UPLOAD_RATE_LIMIT = "30 per hour"
+
+    # Rate limits (Flask-Limiter). The counters must be shared by every worker process:
+    # "database://" keeps them in this application's database (table rate_limit_counters; see
+    # training_tracker/ratelimit.py). "redis://host:6379/0" also works once the `redis` package
+    # is installed (it is not in requirements.txt). "memory://" counts per process and forgets
+    # at restart: development only; production refuses it.
+    RATELIMIT_STORAGE_URI = "database://"
+    RATELIMIT_STRATEGY = "fixed-window"  # what database:// implements
     RATELIMIT_ENABLED = True
-    RATELIMIT_HEADERS_ENABLED = True
+    RATELIMIT_HEADERS_ENABLED = True  # Retry-After on a 429
+    # When the counter store fails, the request fails (500, nothing saved) rather than going
+    # unlimited: with database:// the request needs that same database anyway, and a silent
+    # pass would switch off the brute-force protection of the sign-in exactly when something
+    # is wrong. Nor is there an in-memory fallback: per-process counters are what the shared
+    # store is for avoiding. An operator on Redis who prefers availability may set
+    # RATELIMIT_SWALLOW_ERRORS=true.
+    RATELIMIT_SWALLOW_ERRORS = False
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = False
 
     # How many reverse proxies in front set X-Forwarded-For/-Proto; 0 trusts none. Rate
     # limits key on the client address, so behind a proxy this must be right.
@@ -98,6 +125,18 @@ class Config:
     SESSION_ABSOLUTE_HOURS = 12
     # Strict-Transport-Security max-age; 0 sends none (plain http in development and tests).
     HSTS_SECONDS = 0
+
+    # Accessibility (the DOS law): the statement's review date, shown on /accessibility, and
+    # where reports of accessibility problems go. Operators set the address to their own
+    # mailbox for such reports; the default is a placeholder that delivers nowhere.
+    ACCESSIBILITY_STATEMENT_REVIEWED = "2026-11-24"  # YYYY-MM-DD; update at each review
+    ACCESSIBILITY_CONTACT_EMAIL = "tillganglighet@example.se"
+    ACCESSIBILITY_REPORT_RATE_LIMIT = "5 per hour"
+
+    # Personal data (GDPR): the address the privacy notice (/privacy) gives for questions about
+    # how the tracker processes personal data. Operators set it to the municipalities' shared
+    # mailbox (or a data protection officer's); the default is a placeholder.
+    PRIVACY_CONTACT_EMAIL = "dataskydd@example.se"
 
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
@@ -135,6 +174,9 @@ class TestingConfig(Config):
 class ProductionConfig(Config):
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
+    # The __Host- prefix makes browsers refuse the cookie unless it is Secure, for "/" and
+    # without a Domain: no sibling host can set or overwrite the session.
+    SESSION_COOKIE_NAME = "__Host-session"
     PREFERRED_URL_SCHEME = "https"
     PROXY_FIX_X_FOR = 1  # gunicorn behind one TLS-terminating proxy
     HSTS_SECONDS = 365 * 24 * 3600
@@ -146,6 +188,26 @@ class ProductionConfig(Config):
                 "SECRET_KEY must be set to a long random value in production "
                 '(python -c "import secrets; print(secrets.token_hex(32))").'
             )
+        _require_shared_rate_limit_storage(self)
+
+
+def _require_shared_rate_limit_storage(config: Config) -> None:
+    """Production counts rate limits where every worker sees them, never per process."""
+    uri = (config.RATELIMIT_STORAGE_URI or "").strip()
+    scheme = uri.partition("://")[0].lower()
+    # An empty URI makes Flask-Limiter fall back to memory:// by itself.
+    if not uri or scheme in {"memory", "async+memory"}:
+        raise RuntimeError(
+            f"RATELIMIT_STORAGE_URI={uri!r} keeps the rate-limit counters in each worker's "
+            "memory, so every worker would allow the full limit and a restart forgets them. "
+            'In production use "database://" (the default: the application\'s database) or '
+            '"redis://host:6379/0".'
+        )
+    if config.RATELIMIT_IN_MEMORY_FALLBACK_ENABLED:
+        raise RuntimeError(
+            "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED would count rate limits per worker whenever "
+            "the shared store is down; turn it off in production."
+        )
 
 
 CONFIGS: dict[str, type[Config]] = {

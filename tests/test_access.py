@@ -305,6 +305,43 @@ EXPECTED: dict[str, list[Case]] = {
         Case("POST", "/admin/roles/{grant_id}/revoke", admin_only(302)),
         Case("POST", "/admin/roles/999999/revoke", admin_only(404)),
     ],
+    # Public: someone who cannot sign in because of an accessibility problem must still reach
+    # the statement and the form. The empty POST answers 422 and stores nothing.
+    "accessibility.statement": [Case("GET", "/accessibility", everyone(200))],
+    "accessibility.report": [
+        Case("GET", "/accessibility/report", everyone(200)),
+        Case("GET", "/accessibility/report?page=//evil.example", everyone(200)),
+        Case("POST", "/accessibility/report", everyone(422)),  # no description: nothing stored
+    ],
+    # Public: a leaver who can no longer sign in must still be able to read the notice.
+    "privacy.notice": [Case("GET", "/privacy", everyone(200))],
+    "privacy.my_data": [Case("GET", "/my/data", signed_in(200))],
+    # Every signed-in person gets their own ZIP, the admin (no municipality) included.
+    "privacy.my_data_zip": [Case("GET", "/my/data.zip", signed_in(200))],
+    "privacy.employee_data_zip": [
+        Case("GET", "/employees/{own_employee_id}/data.zip", staff_managers()),
+        Case("GET", "/employees/{other_employee_id}/data.zip", staff_managers(hr=404)),
+        Case("GET", "/employees/999999/data.zip", staff_managers(404)),
+    ],
+    # A municipality filter naming another municipality is ignored for HR (their own events
+    # are shown), so 200.
+    "audit.event_list": [
+        Case("GET", "/audit/", staff_managers()),
+        Case(
+            "GET",
+            "/audit/?page=abc&date_from=2026-13-45&date_to=x&municipality=-1&action=%3Cx%3E",
+            staff_managers(),
+        ),
+        Case("GET", "/audit/?municipality={other_municipality_id}", staff_managers()),
+    ],
+    "audit.events_csv": [
+        Case("GET", "/audit/events.csv", staff_managers()),
+        Case("GET", "/audit/events.csv?municipality={other_municipality_id}", staff_managers()),
+    ],
+    "audit.events_xlsx": [
+        Case("GET", "/audit/events.xlsx", staff_managers()),
+        Case("GET", "/audit/events.xlsx?date_from=2026-02-30", staff_managers()),
+    ],
 }
 
 

@@ -105,3 +105,22 @@ def test_production_sends_hsts_for_a_year(production_app: Flask) -> None:
 
 def test_hsts_is_off_unless_configured() -> None:
     assert TestingConfig().HSTS_SECONDS == 0
+
+
+def test_production_session_cookie_is_secure_host_only(production_app: Flask) -> None:
+    person = factories.employee()
+    client = production_app.test_client()
+    page = client.get("/login", base_url="https://localhost").get_data(as_text=True)
+    token = re.search(r'name="csrf-token" content="([^"]+)"', page)
+    assert token is not None
+    response = client.post(
+        "/login",
+        data={"csrf_token": token.group(1), "email": person.email, "password": factories.PASSWORD},
+        base_url="https://localhost",
+        headers={"Referer": "https://localhost/login"},  # CSRF checks it over https
+    )
+    assert response.status_code == 302
+    cookie = response.headers["Set-Cookie"]
+    assert cookie.startswith("__Host-session=")
+    assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    assert "Path=/" in cookie and "Domain" not in cookie

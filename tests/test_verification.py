@@ -236,6 +236,9 @@ def test_the_review_page_shows_what_reading_the_certificate_found(
     assert "Samma datum finns på intyget" in page
     evidence_id = matching.evidence[0].id
     assert f'<iframe class="evidence-view" src="/evidence/{evidence_id}"' in page
+    # Keyboard users can skip the viewer's many Tab stops to the decision.
+    assert page.index('href="#decide-heading"') < page.index("<iframe")
+    assert '<h2 id="decide-heading" tabindex="-1">' in page
 
     page = client.get(f"/verify/{wrong_date.id}").get_data(as_text=True)
     assert "Intyget har ett annat datum" in page

@@ -288,11 +288,58 @@ def reminders_run(day: datetime | None) -> None:
         sys.exit(1)
 
 
+@bp.cli.group("retention")
+def retention_group() -> None:
+    """Personal data of leavers, removed when their municipality's retention has run out."""
+
+
+@retention_group.command("run")
+@click.option(
+    "--today",
+    "day",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Apply retention as on YYYY-MM-DD instead of today.",
+)
+@click.option("--dry-run", is_flag=True, help="Show what would happen; change nothing.")
+def retention_run(day: datetime | None, dry_run: bool) -> None:
+    """Anonymise the leavers whose end date plus their municipality's retention_months is
+    today or earlier (the scheduler runs this nightly). Prints what was done (or, with
+    --dry-run, would be done) in each municipality. Exits with status 1 when a certificate
+    file could not be removed: an operator must remove it."""
+    from training_tracker.services import retention
+
+    today = day.date() if day else clock.today()
+    report = retention.apply_retention(db.session, today, dry_run=dry_run)
+    if dry_run:
+        db.session.rollback()
+    else:
+        db.session.commit()
+    click.echo(f"{today}: {'dry run, nothing changed' if dry_run else 'retention applied'}")
+    for each in report.municipalities:
+        if each.ended_on_or_before is None:
+            click.echo(
+                f"{each.name}\tretention_months={each.retention_months} is not valid, skipped"
+            )
+            continue
+        click.echo(
+            f"{each.name}\t{each.retention_months} months\t"
+            f"ended on or before {each.ended_on_or_before}\t{each.describe()}"
+        )
+    click.echo(f"total: {retention.describe_counts(report.totals())}")
+    click.echo(f"old HR export files emptied: {report.import_files}")
+    for error in report.file_errors:
+        click.echo(f"certificate file not removed: {error}", err=True)
+    if report.file_errors:
+        sys.exit(1)
+
+
 @bp.cli.command("scheduler")
 def scheduler_command() -> None:
-    """Run the scheduler in the foreground until Ctrl+C or SIGTERM: the daily reminders, the
-    weekly digests and the outbox delivery (see training_tracker/scheduler.py). One process
-    is enough; a second one started by mistake sends nothing twice."""
+    """Run the scheduler in the foreground until Ctrl+C or SIGTERM: the nightly retention
+    (anonymising leavers), the daily reminders, the weekly digests and the outbox delivery
+    (see training_tracker/scheduler.py). One process is enough; a second one started by
+    mistake sends nothing twice."""
     from training_tracker.scheduler import run_scheduler
 
     run_scheduler(current_app._get_current_object())  # type: ignore[attr-defined]
@@ -502,3 +549,31 @@ def reports_coverage(
         click.echo(
             "  ".join(text.ljust(width) for text, width in zip(line, widths, strict=True)).rstrip()
         )
+
+
+@bp.cli.command("backup")
+@click.argument("path", type=click.Path(file_okay=False, path_type=Path))
+def backup_command(path: Path) -> None:
+    """Back up the database and the uploaded certificates into a new folder under PATH,
+    named training-tracker-backup-<UTC time>, with a manifest.json (time, schema revision,
+    every file's SHA-256) and SHA256SUMS. Safe while the app is running; never overwrites.
+
+    SQLite: an online copy (database.sqlite) made with SQLite's backup API.
+    PostgreSQL: pg_dump --format=custom (database.dump, restore with pg_restore); pg_dump must
+    be on PATH, else the command stops: back up with pg_dump or pg_basebackup yourself."""
+    from training_tracker.services.backup import BackupError, create_backup
+
+    try:
+        result = create_backup(
+            db.engine, upload_folder=Path(current_app.config["UPLOAD_FOLDER"]), destination=path
+        )
+    except BackupError as error:
+        raise click.ClickException(str(error)) from None
+    manifest = result.manifest
+    uploaded = manifest["uploads"]["files"]
+    click.echo(
+        f"{result.path}: {manifest['database']['engine']} database "
+        f"(revision {manifest['database']['schema_revision']}), "
+        f"{uploaded} uploaded file{'' if uploaded == 1 else 's'}, "
+        f"{manifest['file_count']} files in all"
+    )

@@ -11,6 +11,11 @@ from zoneinfo import ZoneInfo
 
 BUSINESS_TZ = ZoneInfo("Europe/Stockholm")
 
+# The business dates the tracker accepts: anything outside is a typing mistake (a hire date in
+# year 9999), and the date arithmetic on it (a due date 90 days on) would overflow.
+EARLIEST_DATE = date(1900, 1, 1)
+LATEST_DATE = date(2100, 12, 31)
+
 
 def utcnow() -> datetime:
     """Now, as naive UTC, the form every timestamp column holds."""
@@ -25,3 +30,8 @@ def today() -> date:
 def to_local(moment: datetime) -> datetime:
     """A stored naive-UTC timestamp as Swedish local time, for display."""
     return moment.replace(tzinfo=UTC).astimezone(BUSINESS_TZ)
+
+
+def is_plausible(day: date) -> bool:
+    """Whether ``day`` lies within the business dates the tracker accepts."""
+    return EARLIEST_DATE <= day <= LATEST_DATE

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import math
+import time
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from flask import Flask, current_app, render_template, request
+from flask_babel import format_date, format_time, ngettext
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from training_tracker.extensions import db
+from training_tracker import clock
+from training_tracker.extensions import db, limiter
 
 
 def register(app: Flask) -> None:
@@ -23,8 +28,16 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(429)
     def too_many(error: HTTPException):  # type: ignore[no-untyped-def]
-        message = _("För många försök på kort tid. Vänta en stund och försök sedan igen.")
-        return render_template("errors/error.html", code=429, message=message), 429
+        # The limit is checked before the view runs: nothing of the request was stored.
+        # (Flask-Limiter adds the Retry-After header to this response.)
+        page = render_template(
+            "errors/too_many_requests.html",
+            code=429,
+            reason=_limit_reason(request.endpoint or ""),
+            retry=_retry_text(),
+            back_url=_back_url(),
+        )
+        return page, 429
 
     @app.errorhandler(413)
     def too_large(error: HTTPException):  # type: ignore[no-untyped-def]
@@ -70,3 +83,50 @@ def _back_url() -> str | None:
     if same_site and referrer.path.startswith("/") and not referrer.path.startswith("//"):
         return referrer.path + (f"?{referrer.query}" if referrer.query else "")
     return None  # the page links to the start page anyway
+
+
+def _limit_reason(endpoint: str) -> str | None:
+    """Which limit the person ran into, in their terms."""
+    if endpoint == "auth.login":
+        return _(
+            "Inloggningen spärras en stund efter många försök, så att ingen kan gissa sig till "
+            "ett lösenord."
+        )
+    if endpoint in {"auth.forgot_password", "auth.reset_password"}:
+        return _("Det går bara att begära eller byta lösenord några gånger på kort tid.")
+    if endpoint == "auth.accept_invitation":
+        return _("Det har gjorts många försök att välja lösenord härifrån på kort tid.")
+    if endpoint == "employees.invite":
+        return _("Du har skickat många inbjudningar på kort tid.")
+    if endpoint in {"courses.report", "courses.replace_certificate", "imports.upload"}:
+        return _(
+            "Du har laddat upp många filer på kort tid. Gränsen gäller alla uppladdningar "
+            "tillsammans: intyg och personalfiler."
+        )
+    if endpoint == "accessibility.report":
+        return _("Det går bara att skicka några rapporter på kort tid.")
+    return None
+
+
+def _retry_text() -> str | None:
+    """When the limit that was reached lets the person in again, in Swedish time."""
+    limit = limiter.current_limit
+    if limit is None:
+        return None
+    reset_at = limit.reset_at
+    minutes = max(1, math.ceil((reset_at - time.time()) / 60))
+    moment = datetime.fromtimestamp(reset_at, UTC)
+    if minutes < 60:
+        wait = ngettext("om %(num)d minut", "om %(num)d minuter", minutes)
+    else:
+        hours = round(minutes / 60)
+        wait = ngettext("om ungefär %(num)d timme", "om ungefär %(num)d timmar", hours)
+    at = format_time(moment, "HH:mm")
+    if clock.to_local(moment.replace(tzinfo=None)).date() != clock.today():
+        return _(
+            "Du kan försöka igen %(date)s klockan %(time)s (%(wait)s).",
+            date=format_date(moment, "d MMMM"),
+            time=at,
+            wait=wait,
+        )
+    return _("Du kan försöka igen klockan %(time)s (%(wait)s).", time=at, wait=wait)

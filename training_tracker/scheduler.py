@@ -7,7 +7,11 @@ The web processes never start it. Its jobs, each with a fixed id, in Europe/Stoc
 - ``weekly-digest``, Monday to Friday at ``DIGEST_TIME``: queue the managers' weekly digests.
   The service queues them on the ISO week's first working day only (Tuesday after Easter
   Monday), once per manager and week, so the other days' runs queue nothing;
-- ``deliver-outbox``, every ``OUTBOX_DELIVERY_SECONDS``: send what is due in the outbox.
+- ``deliver-outbox``, every ``OUTBOX_DELIVERY_SECONDS``: send what is due in the outbox;
+- ``apply-retention``, daily at ``RETENTION_TIME``: anonymise the leavers whose municipality's
+  retention time has run out (``services.retention``). A night it misses, or one on which the
+  clocks go back and it runs twice, changes nothing: the next run anonymises whoever is past
+  retention by then, and nobody twice.
 
 Every job is safe to run twice: a message's unique key means it is queued once, and a sender
 claims each row before sending it, so two schedulers started by mistake send nothing twice.
@@ -40,15 +44,17 @@ from flask import Flask
 
 from training_tracker import clock
 from training_tracker.extensions import db
-from training_tracker.services import employees, outbox, reminders
+from training_tracker.services import employees, outbox, reminders, retention
 from training_tracker.services.outbox import DeliveryReport
 from training_tracker.services.reminders import PlanReport
+from training_tracker.services.retention import RetentionReport
 
 log = logging.getLogger(__name__)
 
 PLAN_REMINDERS = "plan-reminders"
 WEEKLY_DIGEST = "weekly-digest"
 DELIVER_OUTBOX = "deliver-outbox"
+APPLY_RETENTION = "apply-retention"
 
 # Delivery runs every minute: a run missed by more than this is simply the next one.
 DELIVERY_GRACE = timedelta(minutes=5)
@@ -126,6 +132,21 @@ def deliver_outbox_job(app: Flask) -> None:
             db.session.remove()
 
 
+def apply_retention_job(app: Flask) -> None:
+    """Anonymise the leavers past their municipality's retention, in one transaction."""
+    with app.app_context():
+        try:
+            today = clock.today()
+            with _step(APPLY_RETENTION, f"applying retention on {today}"):
+                report = retention.apply_retention(db.session, today)
+                db.session.commit()
+                log.info("%s %s: %s", APPLY_RETENTION, today, describe_retention(report))
+                for error in report.file_errors:
+                    log.error("%s: certificate file not removed: %s", APPLY_RETENTION, error)
+        finally:
+            db.session.remove()
+
+
 def describe_plan(report: PlanReport) -> str:
     """``12 reminders (overdue 10, escalation 2) in 9 mails``, or why nothing was planned."""
     if not report.working_day:
@@ -133,6 +154,16 @@ def describe_plan(report: PlanReport) -> str:
     steps = ", ".join(f"{step} {count}" for step, count in report.queued.items() if count)
     detail = f" ({steps})" if steps else ""
     return f"{report.total} reminders{detail} in {report.mails} mails"
+
+
+def describe_retention(report: RetentionReport) -> str:
+    """``3 people anonymised (Järfälla 2, Sigtuna 1), 2 certificates deleted, …``"""
+    text = retention.describe_counts(report.totals())
+    where = ", ".join(f"{m.name} {m.employees}" for m in report.municipalities if m.employees)
+    if where:
+        first, _, rest = text.partition(", ")
+        text = f"{first} ({where}), {rest}"
+    return text
 
 
 def describe_delivery(report: DeliveryReport) -> str:
@@ -171,12 +202,20 @@ def job_specs(config: dict) -> list[JobSpec]:
     grace = timedelta(hours=config["SCHEDULER_MISFIRE_GRACE_HOURS"])
     plan_hour, plan_minute = parse_clock_time("REMINDER_PLAN_TIME", config["REMINDER_PLAN_TIME"])
     digest_hour, digest_minute = parse_clock_time("DIGEST_TIME", config["DIGEST_TIME"])
+    retention_hour, retention_minute = parse_clock_time("RETENTION_TIME", config["RETENTION_TIME"])
     return [
         JobSpec(
             id=PLAN_REMINDERS,
             name="Deactivate leavers and plan the day's reminders",
             func=plan_reminders_job,
             trigger=CronTrigger(hour=plan_hour, minute=plan_minute, timezone=tz),
+            grace=grace,
+        ),
+        JobSpec(
+            id=APPLY_RETENTION,
+            name="Anonymise the leavers past retention",
+            func=apply_retention_job,
+            trigger=CronTrigger(hour=retention_hour, minute=retention_minute, timezone=tz),
             grace=grace,
         ),
         JobSpec(

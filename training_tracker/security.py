@@ -7,7 +7,16 @@ without a request and ``SESSION_ABSOLUTE_HOURS`` after sign-in, whatever the act
 
 from __future__ import annotations
 
-from flask import Flask, current_app, flash, redirect, request, session, url_for
+from flask import (
+    Flask,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, logout_user
 from werkzeug.wrappers import Response
@@ -119,6 +128,25 @@ def _security_headers(response: Response) -> Response:
 PERSONAL_ENDPOINTS = frozenset({"auth.accept_invitation", "auth.reset_password"})
 
 
+def _refuse_nul_characters() -> tuple[str, int] | None:
+    """A posted form whose values (or uploaded files' names) hold NUL (U+0000) answers 400
+    before any view reads it: nobody types one, and PostgreSQL can neither store nor even
+    compare text that holds it, so it would otherwise end in a server error. (Query strings
+    are the views' to read leniently: a filter that does not parse is ignored.)"""
+    if request.method != "POST":
+        return None
+    values = [text for pair in request.form.items(multi=True) for text in pair]
+    values += [upload.filename or "" for _, upload in request.files.items(multi=True)]
+    if not any("\x00" in value for value in values):
+        return None
+    message = _(
+        "Formuläret innehöll ett otillåtet tecken (NUL), som inte går att skriva med "
+        "tangentbordet. Inget har sparats. Skriv in uppgifterna igen och försök på nytt."
+    )
+    return render_template("errors/error.html", code=400, message=message), 400
+
+
 def register(app: Flask) -> None:
+    app.before_request(_refuse_nul_characters)
     app.before_request(_enforce_session_lifetime)
     app.after_request(_security_headers)

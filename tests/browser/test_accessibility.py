@@ -21,7 +21,15 @@ from training_tracker.services.demo import DemoResult
 pytestmark = pytest.mark.browser
 
 # A health probe, a POST-only action, and downloads (not pages).
-NOT_PAGES = {"/healthz", "/logout", "/reports/coverage.csv", "/reports/coverage.xlsx"}
+NOT_PAGES = {
+    "/healthz",
+    "/logout",
+    "/reports/coverage.csv",
+    "/reports/coverage.xlsx",
+    "/my/data.zip",
+    "/audit/events.csv",
+    "/audit/events.xlsx",
+}
 # HR's pages: an admin sees them for every municipality, HR for one (a fixed municipality
 # instead of a choice), so both are scanned.
 STAFF_PAGES = {
@@ -36,6 +44,9 @@ ANONYMOUS_PAGES = {
     "/login": 200,
     "/password/forgot": 200,
     "/invitation/bad-token": 404,  # what an invalid invitation link shows
+    "/accessibility": 200,  # the accessibility statement, public as the DOS law asks
+    "/accessibility/report": 200,  # its form for reporting a problem
+    "/privacy": 200,  # the privacy notice, public so that leavers can read it too
 }
 
 
@@ -94,9 +105,10 @@ def test_every_page_hr_can_open_is_accessible(
     paths = [
         p
         for p in _plain_get_pages(app)
-        if p == "/" or p.startswith(("/employees", "/rules", "/my/", "/verify/", "/reports/"))
+        if p == "/"
+        or p.startswith(("/employees", "/rules", "/my/", "/verify/", "/reports/", "/audit/"))
     ]
-    assert set(paths) >= STAFF_PAGES | {"/my/report", "/verify/", "/reports/"}, paths
+    assert set(paths) >= STAFF_PAGES | {"/my/report", "/my/data", "/verify/", "/audit/"}, paths
     sign_in(page, live_server, demo_email(demo, "hr"))
     expect(page).to_have_url(f"{live_server}/")
     _assert_pages_accessible(page, live_server, paths)

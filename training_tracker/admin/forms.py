@@ -69,11 +69,12 @@ def outbox_query(args: Mapping[str, str]) -> OutboxQuery:
         status = OutboxStatus(args.get("status") or "")
     except ValueError:
         status = None
-    kind = (args.get("kind") or "").strip()
+    # NUL is dropped: nobody types it, and PostgreSQL cannot compare text that holds it.
+    kind = (args.get("kind") or "").replace("\x00", "").strip()
     return OutboxQuery(
         status=status,
         kind=kind if 0 < len(kind) <= 50 else None,
-        email=(args.get("email") or "").strip()[:254],
+        email=(args.get("email") or "").replace("\x00", "").strip()[:254],
         page=_positive_int(args.get("page")) or 1,
     )
 

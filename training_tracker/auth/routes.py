@@ -25,6 +25,7 @@ from training_tracker.auth.forms import (
     SetPasswordForm,
 )
 from training_tracker.extensions import db, limiter
+from training_tracker.ratelimit import invitation_limit, user_or_address
 from training_tracker.services import accounts
 from training_tracker.services.accounts import TokenProblem, TokenPurpose
 
@@ -162,7 +163,7 @@ def _set_password_page(token: str, purpose: TokenPurpose) -> str | Response | tu
 
 
 @bp.route("/invitation/<token>", methods=["GET", "POST"])
-@limiter.limit(_reset_limit, methods=["POST"])
+@limiter.limit(invitation_limit, methods=["POST"], key_func=user_or_address)
 def accept_invitation(token: str) -> str | Response | tuple[str, int]:
     return _set_password_page(token, TokenPurpose.INVITATION)
 

@@ -10,6 +10,8 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import DateField, HiddenField, SelectField, SubmitField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
+from training_tracker.fields import PlausibleDate
+
 # What the browser offers in its file picker; the server checks the content, not this.
 CERTIFICATE_ACCEPT = "application/pdf,image/png,image/jpeg,.pdf,.png,.jpg,.jpeg"
 SUBMISSION_KEY = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
@@ -56,7 +58,7 @@ class ReportForm(FlaskForm):
     completed_on = DateField(
         _l("Datum då du blev klar"),
         format="%Y-%m-%d",
-        validators=[InputRequired(_l("Ange datumet då du blev klar med kursen."))],
+        validators=[InputRequired(_l("Ange datumet då du blev klar med kursen.")), PlausibleDate()],
         description=_l("Datumet står på intyget. Det kan inte vara senare än i dag."),
     )
     certificate = _certificate_field(required=False)
@@ -70,7 +72,10 @@ class ReportForm(FlaskForm):
     submit = SubmitField(_l("Skicka rapporten"))
 
     def validate_course_id(self, field: SelectField) -> None:
-        if not str(field.data or "").isdigit():
+        # ASCII digits within the id column's range: "²" passes isdigit() but not int(), and
+        # a larger number fails in the database instead of here.
+        value = str(field.data or "")
+        if not (value.isascii() and value.isdigit() and len(value) <= 10 and int(value) < 2**31):
             raise ValidationError(_l("Välj en kurs i listan."))
 
 

@@ -29,7 +29,7 @@ from training_tracker.courses.forms import (
     ReportForm,
     WithdrawForm,
 )
-from training_tracker.extensions import db
+from training_tracker.extensions import db, uploads_limit
 from training_tracker.models import (
     Completion,
     CompletionStatus,
@@ -115,6 +115,7 @@ def _adapt_to_course(form: ReportForm, course: Course | None, today: date) -> No
 
 
 @bp.route("/report", methods=["GET", "POST"])
+@uploads_limit
 @login_required
 def report() -> str | Response | tuple[str, int]:
     if current_user.municipality_id is None:
@@ -223,6 +224,7 @@ def completion(completion_id: int) -> tuple[str, int]:
     methods=["POST"],
     endpoint="replace_certificate",
 )
+@uploads_limit
 @login_required
 def replace_certificate_view(completion_id: int) -> Response | tuple[str, int]:
     completion = _own_completion_or_404(completion_id)

@@ -31,7 +31,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from training_tracker.fields import SwedishDateField
+from training_tracker.fields import PlausibleDate, SwedishDateField
 from training_tracker.models import Sector
 from training_tracker.services.employees import EmployeeQuery, EmployeeSort, EmploymentStatus
 from training_tracker.services.municipalities import REMINDER_LIMITS, reminder_value_problem
@@ -81,7 +81,7 @@ class EmployeeForm(FlaskForm):
     hire_date = SwedishDateField(
         _l("Anställningsdatum"),
         description=_l("Sista dag för kurserna räknas från den här dagen."),
-        validators=[InputRequired(_l("Fyll i anställningsdatum."))],
+        validators=[InputRequired(_l("Fyll i anställningsdatum.")), PlausibleDate()],
         render_kw=_off(),
     )
     employee_number = StringField(
@@ -109,7 +109,7 @@ class EmployeeForm(FlaskForm):
             "och personen får inga fler påminnelser. Historiken sparas. Ta bort datumet för att "
             "återanställa personen."
         ),
-        validators=[Optional()],
+        validators=[Optional(), PlausibleDate()],
         render_kw=_off(),
     )
     language = SelectField(
@@ -153,7 +153,7 @@ class AssignCourseForm(FlaskForm):
     course = SelectField(_l("Kurs"), validators=[DataRequired(_l("Välj en kurs."))])
     due_date = SwedishDateField(
         _l("Sista dag"),
-        validators=[InputRequired(_l("Fyll i sista dag."))],
+        validators=[InputRequired(_l("Fyll i sista dag.")), PlausibleDate()],
         render_kw=_off(),
     )
     submit = SubmitField(_l("Tilldela kursen"))
@@ -239,7 +239,7 @@ class GroupCompletionForm(FlaskForm):
     completed_on = SwedishDateField(
         _l("Datum då kursen genomfördes"),
         description=_l("Dagen för utbildningstillfället. Det kan inte vara senare än i dag."),
-        validators=[InputRequired(_l("Fyll i datumet då kursen genomfördes."))],
+        validators=[InputRequired(_l("Fyll i datumet då kursen genomfördes.")), PlausibleDate()],
         render_kw=_off(),
     )
     note = TextAreaField(
@@ -407,7 +407,8 @@ def employee_query(args: Mapping[str, str]) -> EmployeeQuery:
     """The list's search, filters, order and page from the URL; what does not parse is
     ignored, so an edited or stale link still shows a list."""
     return EmployeeQuery(
-        text=(args.get("q") or "").strip()[:200],
+        # NUL is dropped: nobody types it, and PostgreSQL cannot compare text that holds it.
+        text=(args.get("q") or "").replace("\x00", "").strip()[:200],
         municipality_id=_positive_int(args.get("municipality")),
         unit_id=_positive_int(args.get("unit")),
         sector=_enum(Sector, args.get("sector")),

@@ -34,8 +34,9 @@ from training_tracker.employees.forms import (
     employee_query,
     query_args,
 )
-from training_tracker.extensions import db
+from training_tracker.extensions import db, limiter
 from training_tracker.models import Course, Employee, Municipality, Role, Sector, Unit
+from training_tracker.ratelimit import invitation_limit, user_or_address
 from training_tracker.services import employees, group_records, units
 from training_tracker.services.employees import (
     COMPLETION_STATUS_LABELS,
@@ -358,6 +359,7 @@ def employee_detail(employee_id: int) -> tuple[str, int]:
 
 
 @bp.route("/<int:employee_id>/invite", methods=["POST"])
+@limiter.limit(invitation_limit, methods=["POST"], key_func=user_or_address)
 @role_required(Role.HR, Role.ADMIN)
 def invite(employee_id: int) -> Response:
     employee = _employee_or_404(employee_id)

@@ -9,7 +9,7 @@ from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
 from training_tracker.access import role_required
-from training_tracker.extensions import db
+from training_tracker.extensions import db, uploads_limit
 from training_tracker.imports import bp
 from training_tracker.imports.forms import ConfirmForm, DiscardForm, UploadForm
 from training_tracker.models import ImportBatch, ImportStatus, Role
@@ -34,6 +34,7 @@ def _upload_form() -> UploadForm:
 
 
 @bp.route("/", methods=["GET", "POST"])
+@uploads_limit
 @role_required(Role.HR, Role.ADMIN)
 def upload() -> str | Response | tuple[str, int]:
     form = _upload_form()
@@ -58,6 +59,15 @@ def upload() -> str | Response | tuple[str, int]:
     return render_template("imports/upload.html", form=form), 422 if form.errors else 200
 
 
+def _policy(value: str | None) -> UnknownUnits:
+    """The chosen handling of unknown units; a value that is not one of the choices (a
+    forged or stale form) previews with the default, which writes nothing new."""
+    try:
+        return UnknownUnits(value or UnknownUnits.REJECT)
+    except ValueError:
+        return UnknownUnits.REJECT
+
+
 def _batch_or_404(batch_id: int) -> ImportBatch:
     batch = employee_import.batch_in_scope(db.session, current_user, batch_id)
     if batch is None:
@@ -67,14 +77,14 @@ def _batch_or_404(batch_id: int) -> ImportBatch:
 
 @bp.route("/<int:batch_id>", methods=["GET", "POST"])
 @role_required(Role.HR, Role.ADMIN)
-def preview(batch_id: int) -> str | Response | tuple[str, int]:
+def preview(batch_id: int) -> Response | tuple[str, int]:
     batch = _batch_or_404(batch_id)
     if batch.status != ImportStatus.PREVIEWED:
         flash(_("Den här filen är redan importerad eller avbruten."), "info")
         return redirect(url_for("imports.result", batch_id=batch.id))
     form = ConfirmForm()
     confirming = form.validate_on_submit() and form.submit.data
-    policy = UnknownUnits(form.unknown_units.data or UnknownUnits.REJECT)
+    policy = _policy(form.unknown_units.data)
     if confirming:
         try:
             result = employee_import.confirm_batch(
@@ -112,7 +122,7 @@ def preview(batch_id: int) -> str | Response | tuple[str, int]:
         policy=policy,
         reasons=employee_import.rejection_counts(plan).most_common(),
         changes=employee_import.describe_changes(db.session, plan, limit=PREVIEW_LIMIT),
-    )
+    ), 422 if form.errors else 200
 
 
 @bp.route("/<int:batch_id>/result")

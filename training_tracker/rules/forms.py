@@ -11,7 +11,7 @@ from wtforms import BooleanField, IntegerField, SelectField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Optional, ValidationError
 
-from training_tracker.fields import SwedishDateField
+from training_tracker.fields import PlausibleDate, SwedishDateField
 from training_tracker.models import Sector
 
 
@@ -61,7 +61,7 @@ class RuleForm(FlaskForm):
     applies_from = SwedishDateField(
         _l("Gäller från"),
         description=_l("Den som anställs denna dag eller senare räknas som nyanställd."),
-        validators=[InputRequired(_l("Fyll i från vilket datum regeln gäller."))],
+        validators=[InputRequired(_l("Fyll i från vilket datum regeln gäller.")), PlausibleDate()],
         default=None,
     )
     for_new_hires = BooleanField(_l("Gäller nyanställda"), default=True)
@@ -72,7 +72,7 @@ class RuleForm(FlaskForm):
             "Valfritt. Från och med den dagen kräver regeln ingenting längre; genomförda kurser "
             "fortsätter att räknas."
         ),
-        validators=[Optional()],
+        validators=[Optional(), PlausibleDate()],
     )
 
     def __init__(self, *args: Any, today: date | None = None, **kwargs: Any) -> None:

@@ -127,7 +127,10 @@ def _load(form: RuleForm, rule: RequirementRule | None) -> None:
         # HR: their (first) municipality; admins start from "Alla kommuner".
         form.municipality.data = form.municipality.choices[0].value
         form.due_days.data = current_app.config["DEFAULT_DUE_DAYS"]
-        course = db.session.get(Course, request.args.get("course", type=int) or 0)
+        # A link's ?course= that is not a plain id (or past the column's range) is ignored.
+        wanted = request.args.get("course", "")
+        course_id = int(wanted) if wanted.isascii() and wanted.isdigit() and len(wanted) < 10 else 0
+        course = db.session.get(Course, course_id)
         if course is not None and course.status == CourseStatus.ACTIVE:
             form.course.data = str(course.id)
             form.due_days.data = course.due_days

@@ -494,6 +494,28 @@ def _chunks(values: list[str], size: int = 900) -> list[list[str]]:
     return [values[i : i + size] for i in range(0, len(values), size)]
 
 
+# Any constant that no other advisory lock of this database uses.
+_IMPORT_LOCK_KEY = 7_310_001
+
+
+def lock_imports(session: Session) -> None:
+    """Wait until no other import is between its plan and its commit, and keep others out
+    until this transaction ends. Without it, two imports of the same people at once (a
+    nightly job and a manual run, two HR colleagues with the same export) would both plan to
+    create them, and the second would fail on the unique e-mail."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sa.select(sa.func.pg_advisory_xact_lock(_IMPORT_LOCK_KEY)))
+    else:
+        # SQLite has one write lock for the whole database; a write that changes nothing takes
+        # it (waiting up to busy_timeout) and holds it until commit or rollback.
+        session.execute(
+            sa.update(ImportBatch)
+            .where(sa.false())
+            .values(status=ImportBatch.status)
+            .execution_options(synchronize_session=False)
+        )
+
+
 def plan_import(
     session: Session,
     parsed: ParsedFile,
@@ -502,9 +524,14 @@ def plan_import(
     default_municipality_id: int | None = None,
     unknown_units: UnknownUnits = UnknownUnits.REJECT,
     today: date | None = None,
+    exclusive: bool = True,
 ) -> ImportPlan:
     """What importing ``parsed`` would do, row by row; writes nothing. ``user`` None (the
-    command line) may import into every municipality."""
+    command line) may import into every municipality. ``exclusive`` first takes the import
+    lock (:func:`lock_imports`) for the rest of the transaction, so that the plan is still
+    true when :func:`apply_import` writes it; a preview that is never applied passes False."""
+    if exclusive:
+        lock_imports(session)
     today = today or clock.today()
     planner = _Planner(
         session,
@@ -814,8 +841,10 @@ def plan_batch(
     user: Employee | None,
     unknown_units: UnknownUnits,
     today: date | None = None,
+    exclusive: bool = False,
 ) -> ImportPlan:
-    """Parse the stored file and plan it; raises :class:`ImportFileError`."""
+    """Parse the stored file and plan it; raises :class:`ImportFileError`. The preview plans
+    without the import lock; :func:`confirm_batch` takes it (``exclusive``)."""
     parsed = parse_employee_file(batch.content, batch.filename)
     return plan_import(
         session,
@@ -824,6 +853,7 @@ def plan_batch(
         default_municipality_id=batch.municipality_id,
         unknown_units=unknown_units,
         today=today,
+        exclusive=exclusive,
     )
 
 
@@ -853,6 +883,7 @@ __all__ = [
     "apply_import",
     "batch_in_scope",
     "claim_batch",
+    "lock_imports",
     "plan_batch",
     "plan_import",
     "store_upload",
@@ -917,7 +948,9 @@ def confirm_batch(
     rolls it back too and the import can be confirmed again)."""
     if not claim_batch(session, batch):
         return None
-    plan = plan_batch(session, batch, user=user, unknown_units=unknown_units, today=today)
+    plan = plan_batch(
+        session, batch, user=user, unknown_units=unknown_units, today=today, exclusive=True
+    )
     return apply_import(session, plan, actor=user, invite=invite, batch=batch, today=today)
 
 

@@ -36,6 +36,8 @@ from training_tracker.models import (
 from training_tracker.services import audit
 from training_tracker.services.accounts import normalise_email, queue_invitation
 from training_tracker.services.assignments import employed_on, overdue, recompute_assignments
+from training_tracker.services.audit import FIELD_LABELS as FIELD_LABELS  # re-exported
+from training_tracker.services.audit import HistoryEntry
 from training_tracker.services.errors import FieldError
 from training_tracker.services.progress import CourseState, course_progress
 from training_tracker.services.scope import Access, employee_in_scope, employee_scope
@@ -494,83 +496,12 @@ COMPLETION_STATUS_LABELS = {
     CompletionStatus.WITHDRAWN: _l("Återkallad"),
 }
 
-ACTION_LABELS = {
-    "employee.created": _l("Lades till"),
-    "employee.updated": _l("Uppgifterna ändrades"),
-    "employee.deactivated": _l("Slutade – kontot avaktiverades"),
-    "employee.reactivated": _l("Återanställd – kontot aktiverades igen"),
-    "assignment.assigned": _l("Kurs tilldelad"),
-    "assignment.exempted": _l("Undantagen från kurs"),
-    "assignment.exemption_lifted": _l("Undantag borttaget"),
-    "auth.invitation_queued": _l("Inbjudan lades i utkorgen"),
-    "auth.login": _l("Loggade in"),
-    "auth.password_set": _l("Valde lösenord"),
-    "auth.sessions_ended": _l("Alla inloggningar avslutades"),
-    "auth.password_reset_requested": _l("Bad om nytt lösenord"),
-    "roles.granted": _l("Fick en roll"),
-    "roles.revoked": _l("En roll togs bort"),
-    "completion.reported": _l("Rapporterade en genomförd kurs"),
-    "completion.certificate_replaced": _l("Bytte intyg på en rapport"),
-    "completion.withdrawn": _l("Återkallade en rapport"),
-    "completion.verified": _l("Rapporten godkändes"),
-    "completion.rejected": _l("Rapporten avvisades"),
-    "completion.recorded": _l("Genomförd kurs registrerad av HR"),
-}
-
-FIELD_LABELS = {
-    "first_name": _l("Förnamn"),
-    "last_name": _l("Efternamn"),
-    "email": _l("E-post"),
-    "municipality_id": _l("Kommun"),
-    "unit_id": _l("Enhet"),
-    "hire_date": _l("Anställningsdatum"),
-    "employee_number": _l("Anställningsnummer"),
-    "manager_id": _l("Chef"),
-    "end_date": _l("Slutdatum"),
-    "preferred_language": _l("Språk"),
-    "exempt": _l("Undantagen"),
-    "reason": _l("Skäl"),
-    "due_date": _l("Sista dag"),
-    "source": _l("Källa"),
-    "removed": _l("Borttagen"),
-}
-
-LANGUAGE_LABELS = {"sv": _l("Svenska"), "en": _l("Engelska")}
-SOURCE_LABELS = {
-    AssignmentSource.RULE.value: _l("Regel"),
-    AssignmentSource.MANUAL.value: _l("Manuell"),
-}
-
-
-def action_label(action: str) -> str:
-    if action in ACTION_LABELS:
-        return str(ACTION_LABELS[action])
-    if action.startswith("import"):
-        return _("Import från HR-systemet")
-    return action
-
 
 @dataclass
 class AssignmentLine:
     assignment: Assignment
     state: CourseState
     due_date: date  # an expired course is due again from its expiry date
-
-
-@dataclass
-class Change:
-    label: str
-    before: str
-    after: str
-
-
-@dataclass
-class HistoryEntry:
-    event: AuditEvent
-    label: str
-    actor_name: str
-    note: str = ""
-    changes: list[Change] = field(default_factory=list)
 
 
 @dataclass
@@ -581,128 +512,6 @@ class EmployeeRecord:
     completions: list[Completion]
     history: list[HistoryEntry]
     messages: list[OutboxMessage]
-
-
-class _Names:
-    """Names for the ids an audit trail holds (units, municipalities, people, courses),
-    fetched in one query per kind."""
-
-    def __init__(self, session: Session, events: list[AuditEvent]) -> None:
-        ids: dict[str, set[int]] = {"unit": set(), "municipality": set(), "person": set()}
-        course_ids: set[int] = set()
-        course_keys: set[str] = set()
-        for event in events:
-            details = event.details or {}
-            if event.actor_id is not None:
-                ids["person"].add(event.actor_id)
-            for name, pair in _change_pairs(details):
-                kind = {"unit_id": "unit", "municipality_id": "municipality"}.get(
-                    name, "person" if name == "manager_id" else ""
-                )
-                if kind:
-                    ids[kind].update(v for v in pair if isinstance(v, int))
-            if isinstance(details.get("course_id"), int):
-                course_ids.add(details["course_id"])
-            if isinstance(details.get("course"), str):
-                course_keys.add(details["course"])
-        self.units = dict(
-            session.execute(sa.select(Unit.id, Unit.name).where(Unit.id.in_(ids["unit"]))).all()
-        )
-        self.municipalities = dict(
-            session.execute(
-                sa.select(Municipality.id, Municipality.name).where(
-                    Municipality.id.in_(ids["municipality"])
-                )
-            ).all()
-        )
-        self.people = {
-            person_id: f"{first} {last}"
-            for person_id, first, last in session.execute(
-                sa.select(Employee.id, Employee.first_name, Employee.last_name).where(
-                    Employee.id.in_(ids["person"])
-                )
-            )
-        }
-        courses = session.execute(
-            sa.select(Course.id, Course.key, Course.title).where(
-                sa.or_(Course.id.in_(course_ids), Course.key.in_(course_keys))
-            )
-        ).all()
-        self.course_by_id = {course_id: title for course_id, _key, title in courses}
-        self.course_by_key = {key: title for _id, key, title in courses}
-
-    def value(self, name: str, value: Any) -> str:
-        if value is None or value == "":
-            return "–"
-        if isinstance(value, bool):
-            return _("Ja") if value else _("Nej")
-        lookup: dict[Any, Any] = {
-            "unit_id": self.units,
-            "municipality_id": self.municipalities,
-            "manager_id": self.people,
-            "preferred_language": LANGUAGE_LABELS,
-            "source": SOURCE_LABELS,
-        }.get(name, {})
-        return str(lookup.get(value, value))
-
-    def course(self, details: dict[str, Any]) -> str:
-        if isinstance(details.get("course_id"), int):
-            return self.course_by_id.get(details["course_id"], "")
-        if isinstance(details.get("course"), str):
-            return self.course_by_key.get(details["course"], details["course"])
-        return ""
-
-
-def _change_pairs(details: dict[str, Any]) -> list[tuple[str, tuple[Any, Any]]]:
-    """(field, (before, after)) from either audit shape: ``changes: {field: [before, after]}``
-    or ``before: {...}, after: {...}`` (``after`` alone, for something created, is left out:
-    the page shows what holds now)."""
-    pairs: list[tuple[str, tuple[Any, Any]]] = []
-    changes = details.get("changes")
-    if isinstance(changes, dict):
-        for name, pair in changes.items():
-            if isinstance(pair, list | tuple) and len(pair) == 2:
-                pairs.append((name, (pair[0], pair[1])))
-    before, after = details.get("before"), details.get("after")
-    if isinstance(before, dict) and isinstance(after, dict):
-        for name in dict.fromkeys([*before, *after]):
-            if before.get(name) != after.get(name):
-                pairs.append((name, (before.get(name), after.get(name))))
-    return pairs
-
-
-def _history(session: Session, events: list[AuditEvent]) -> list[HistoryEntry]:
-    names = _Names(session, events)
-    entries = []
-    for event in events:
-        details = event.details or {}
-        if event.actor_id is None:
-            actor_name = _("Systemet")
-        else:
-            actor_name = names.people.get(event.actor_id, _("Borttagen användare"))
-        note = names.course(details)
-        if event.action == "assignment.assigned" and details.get("due_date"):
-            note = _("%(course)s, sista dag %(date)s", course=note, date=details["due_date"])
-        elif event.action == "employee.deactivated" and details.get("end_date"):
-            note = _("Slutdatum %(date)s", date=details["end_date"])
-        changes = [
-            Change(
-                label=str(FIELD_LABELS.get(name, name)),
-                before=names.value(name, before),
-                after=names.value(name, after),
-            )
-            for name, (before, after) in _change_pairs(details)
-        ]
-        entries.append(
-            HistoryEntry(
-                event=event,
-                label=action_label(event.action),
-                actor_name=actor_name,
-                note=note,
-                changes=changes,
-            )
-        )
-    return entries
 
 
 def employee_record(
@@ -739,7 +548,7 @@ def employee_record(
             for progress in [course_progress(a, completions, today)]
         ],
         completions=list(completions),
-        history=_history(session, list(events)),
+        history=audit.describe_events(session, list(events)),
         # What the outbox holds for the person: HR sees that the welcome mail is on its way.
         messages=list(
             session.scalars(

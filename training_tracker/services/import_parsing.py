@@ -17,7 +17,7 @@ import re
 import unicodedata
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import closing
+from contextlib import closing, suppress
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
@@ -28,6 +28,7 @@ from email_validator import EmailNotValidError, validate_email
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from training_tracker import clock
 from training_tracker.models.enums import Sector
 
 __all__ = [
@@ -434,16 +435,26 @@ _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 def _date(raw: Cell) -> date | None:
+    day: date | None = None
     if isinstance(raw, date):
-        return raw
-    if not raw:
+        day = raw
+    elif not raw:
         return None
-    if _ISO_DATE.fullmatch(raw):
-        try:
-            return date.fromisoformat(raw)
-        except ValueError:
-            pass
-    raise _Invalid(_("är inte ett datum (ÅÅÅÅ-MM-DD)"))
+    elif _ISO_DATE.fullmatch(raw):
+        with suppress(ValueError):  # 2026-02-30: not a date, said below
+            day = date.fromisoformat(raw)
+    if day is None:
+        raise _Invalid(_("är inte ett datum (ÅÅÅÅ-MM-DD)"))
+    # A year 9999 parses, but a due date counted from it cannot be stored.
+    if not clock.is_plausible(day):
+        raise _Invalid(
+            _(
+                "är inte ett rimligt datum (skriv ett mellan %(first)s och %(last)s)",
+                first=clock.EARLIEST_DATE.isoformat(),
+                last=clock.LATEST_DATE.isoformat(),
+            )
+        )
+    return day
 
 
 @lru_cache(maxsize=256)

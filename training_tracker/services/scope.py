@@ -1,7 +1,8 @@
 """The one place that decides what a user may see and change.
 
 Every query for people or their records goes through :func:`employee_scope`; reports go
-through :func:`report_scope`. Views never filter by role themselves.
+through :func:`report_scope`; the audit log through :func:`audit_event_scope`. Views never
+filter by role themselves.
 """
 
 from __future__ import annotations
@@ -13,7 +14,14 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from training_tracker.models import Employee, Role
+from training_tracker.models import (
+    AuditEvent,
+    Employee,
+    ImportBatch,
+    RequirementRule,
+    Role,
+    Unit,
+)
 
 
 class Access(StrEnum):
@@ -124,3 +132,53 @@ def municipality_clause(
     if ids is None:
         return sa.true()
     return column.in_(ids) if ids else sa.false()
+
+
+def audit_event_scope(user: Employee, municipality_id: int | None = None) -> ColumnElement[bool]:
+    """A WHERE clause on :class:`AuditEvent` matching the events ``user`` may read in the audit
+    log; with ``municipality_id``, only those of that municipality.
+
+    An event belongs to a municipality through the person it concerns or, when it concerns
+    nobody, through its object:
+
+    - with a subject, the subject alone decides: the event is readable when the subject is in
+      ``employee_scope(user, MANAGE)`` (HR: the people of their municipalities, as of now; an
+      admin: everyone), whatever else the event names;
+    - without a subject, the object decides when it belongs to a municipality: the
+      municipality itself, a unit, a requirement rule or an import batch of one;
+    - everything else is the admins' alone: the outbox (its messages go to anyone), rules and
+      imports for every municipality, exports across municipalities, events whose person was
+      deleted, and any future event kind until it is mapped here. Who acted never counts: an
+      admin, or HR of two municipalities, acts across municipalities, so the actor's home says
+      nothing about whose data an event holds.
+
+    Only HR and admins read the log; for anyone else this is ``false()``.
+    """
+    managed = managed_municipality_ids(user)
+    if managed is None:  # an admin
+        if municipality_id is None:
+            return sa.true()
+        ids = frozenset({municipality_id})
+    else:
+        ids = managed & {municipality_id} if municipality_id is not None else managed
+    if not ids:
+        return sa.false()
+    subjects = sa.select(Employee.id).where(
+        employee_scope(user, Access.MANAGE), Employee.municipality_id.in_(ids)
+    )
+    owned_by = {
+        "unit": sa.select(Unit.id).where(Unit.municipality_id.in_(ids)),
+        "rule": sa.select(RequirementRule.id).where(RequirementRule.municipality_id.in_(ids)),
+        "import_batch": sa.select(ImportBatch.id).where(ImportBatch.municipality_id.in_(ids)),
+    }
+    objects = [
+        sa.and_(AuditEvent.object_type == "municipality", AuditEvent.object_id.in_(ids)),
+        *(
+            sa.and_(AuditEvent.object_type == kind, AuditEvent.object_id.in_(owned))
+            for kind, owned in owned_by.items()
+        ),
+    ]
+    return sa.or_(
+        AuditEvent.subject_employee_id.in_(subjects),
+        sa.and_(AuditEvent.subject_employee_id.is_(None), sa.or_(*objects)),
+    )

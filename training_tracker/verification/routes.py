@@ -19,14 +19,18 @@ from training_tracker.services import verification
 from training_tracker.services.evidence import EvidenceError, path_of
 from training_tracker.services.verification import QueueFilters, ReviewError
 from training_tracker.verification import bp
-from training_tracker.verification.forms import BulkVerifyForm, RejectForm, VerifyForm
+from training_tracker.verification.forms import (
+    BulkVerifyForm,
+    RejectForm,
+    VerifyForm,
+    positive_id,
+)
 
 REVIEWERS = (Role.MANAGER, Role.HR, Role.ADMIN)
 
 
 def _positive_int(args: MultiDict[str, str], name: str) -> int | None:
-    value = args.get(name, "")
-    return int(value) if value.isdigit() and 0 < int(value) < 2**31 else None
+    return positive_id(args.get(name))
 
 
 def queue_filters(args: MultiDict[str, str]) -> QueueFilters:
@@ -194,12 +198,14 @@ def evidence_file(evidence_id: int) -> Response:
         etag=False,
     )
     # The review page shows the file inline; nothing else may frame it, and the browser must
-    # not guess another type than the one its content proved.
+    # not guess another type than the one its content proved. Unlike the pages, the file's
+    # own policy allows object-src 'self': Chromium's PDF viewer is a plugin of the PDF
+    # document and would refuse to show it otherwise; default-src 'none' still runs nothing.
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["X-Frame-Options"] = "SAMEORIGIN"
     response.headers["Content-Security-Policy"] = (
         "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; "
-        "object-src 'self'; frame-ancestors 'self'"
+        "object-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'self'"
     )
     response.headers["Cache-Control"] = "no-store"
     return response
