@@ -67,15 +67,21 @@ def filter_form(args: Mapping[str, Any]) -> AuditFilterForm:
     return form
 
 
+def _text(value: str | None) -> str:
+    # A NUL (from an edited link) cannot go into a PostgreSQL query: drop it, as other
+    # malformed filters are ignored.
+    return (value or "").replace("\x00", "").strip()
+
+
 def audit_query(form: AuditFilterForm, args: Mapping[str, str]) -> AuditQuery:
     """The filters the form could read; a filter with an error is left out (the page says
     why), anything else malformed is ignored, so an edited or stale link still shows a log."""
     errors = form.errors
-    action = (form.action.data or "").strip()
+    action = _text(form.action.data)
     return AuditQuery(
         action=action if 0 < len(action) <= 64 else None,
-        actor=(form.actor.data or "").strip()[:200],
-        person=(form.person.data or "").strip()[:200],
+        actor=_text(form.actor.data)[:200],
+        person=_text(form.person.data)[:200],
         date_from=None if "date_from" in errors else form.date_from.data,
         date_to=None if "date_to" in errors else form.date_to.data,
         municipality_id=_positive_int(form.municipality.data),
