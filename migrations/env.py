@@ -89,6 +89,10 @@ def run_migrations_online():
         context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
 
         with context.begin_transaction():
+            if connection.dialect.name == "postgresql":
+                # Two machines releasing at once: the second waits here, then finds the
+                # schema current (the lock ends with the transaction).
+                connection.exec_driver_sql("SELECT pg_advisory_xact_lock(727274)")
             context.run_migrations()
 
 
