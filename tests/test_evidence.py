@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import stat
 from pathlib import Path
 
@@ -133,3 +134,22 @@ def test_content_types_are_recognised_from_the_first_bytes():
     assert content_type_of(PNG[:8]) == "image/png"
     assert content_type_of(JPEG[:8]) == "image/jpeg"
     assert content_type_of(b"%PD") is None
+
+
+def test_the_file_and_then_its_folder_are_synced_before_the_report_commits(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A crash after the commit must not lose a file the database names (local disks)."""
+    synced: list[str] = []
+    real_fsync = os.fsync
+
+    def recording_fsync(descriptor: int) -> None:
+        synced.append(os.readlink(f"/proc/self/fd/{descriptor}"))
+        real_fsync(descriptor)
+
+    monkeypatch.setattr(os, "fsync", recording_fsync)
+    stored = store(PDF, tmp_path)
+    assert len(synced) == 2
+    assert synced[0].endswith(".part")  # the content, under its temporary name
+    assert synced[1] == str(tmp_path)  # then the folder holding the renamed entry
+    assert stored.path.parent == tmp_path

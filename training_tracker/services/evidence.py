@@ -65,6 +65,22 @@ def path_of(folder: Path, storage_name: str) -> Path:
     return folder / storage_name
 
 
+def _sync_folder(folder: Path) -> None:
+    """Make the rename durable before the report naming the file commits: on a local disk a
+    crash could otherwise lose the folder entry. Shares (NFS, CephFS) do this themselves;
+    some (SMB) refuse to open a folder, which is harmless."""
+    try:
+        descriptor = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(descriptor)
+    except OSError:
+        pass
+    finally:
+        os.close(descriptor)
+
+
 def store_file(stream: BinaryIO, *, filename: str, folder: Path, max_bytes: int) -> StoredFile:
     """Check and store one uploaded file; raises :class:`EvidenceError` (nothing stored)."""
     head = stream.read(16)
@@ -108,6 +124,7 @@ def store_file(stream: BinaryIO, *, filename: str, folder: Path, max_bytes: int)
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
+    _sync_folder(folder)
     return StoredFile(
         path=final,
         storage_name=storage_name,
