@@ -350,6 +350,16 @@ def reports_group() -> None:
     """Coverage reports (the same numbers as the report pages)."""
 
 
+@reports_group.command("warm-cache")
+def reports_warm_cache() -> None:
+    """Bring the coverage cache up to date (as the nightly job does): fold the change log,
+    and recompute every unit whose cached numbers are stale, today's date having come."""
+    from training_tracker.services import coverage_cache
+
+    report = coverage_cache.warm_cache(db.session)
+    click.echo(coverage_cache.describe_warm(report))
+
+
 def _percent_text(value: float | None, decimal: str = ".") -> str:
     return "" if value is None else f"{value:.1f}".replace(".", decimal)
 

@@ -12,6 +12,9 @@ The web processes never start it. Its jobs, each with a fixed id, in Europe/Stoc
   retention time has run out (``services.retention``). A night it misses, or one on which the
   clocks go back and it runs twice, changes nothing: the next run anonymises whoever is past
   retention by then, and nobody twice.
+- ``warm-coverage-cache``, daily at ``COVERAGE_WARM_TIME`` (after midnight): fold the coverage
+  change log and recompute the units whose cached numbers the new date made stale
+  (``services.coverage_cache``), so the day's first readers do not wait.
 
 Every job is safe to run twice: a message's unique key means it is queued once, and a sender
 claims each row before sending it, so two schedulers started by mistake send nothing twice.
@@ -55,6 +58,7 @@ PLAN_REMINDERS = "plan-reminders"
 WEEKLY_DIGEST = "weekly-digest"
 DELIVER_OUTBOX = "deliver-outbox"
 APPLY_RETENTION = "apply-retention"
+WARM_COVERAGE_CACHE = "warm-coverage-cache"
 
 # Delivery runs every minute: a run missed by more than this is simply the next one.
 DELIVERY_GRACE = timedelta(minutes=5)
@@ -147,6 +151,19 @@ def apply_retention_job(app: Flask) -> None:
             db.session.remove()
 
 
+def warm_coverage_cache_job(app: Flask) -> None:
+    """Fold the coverage change log and recompute the units the new date made stale."""
+    from training_tracker.services import coverage_cache
+
+    with app.app_context():
+        try:
+            with _step(WARM_COVERAGE_CACHE, "warming the coverage cache"):
+                report = coverage_cache.warm_cache(db.session)
+                log.info("%s: %s", WARM_COVERAGE_CACHE, coverage_cache.describe_warm(report))
+        finally:
+            db.session.remove()
+
+
 def describe_plan(report: PlanReport) -> str:
     """``12 reminders (overdue 10, escalation 2) in 9 mails``, or why nothing was planned."""
     if not report.working_day:
@@ -203,6 +220,7 @@ def job_specs(config: dict) -> list[JobSpec]:
     plan_hour, plan_minute = parse_clock_time("REMINDER_PLAN_TIME", config["REMINDER_PLAN_TIME"])
     digest_hour, digest_minute = parse_clock_time("DIGEST_TIME", config["DIGEST_TIME"])
     retention_hour, retention_minute = parse_clock_time("RETENTION_TIME", config["RETENTION_TIME"])
+    warm_hour, warm_minute = parse_clock_time("COVERAGE_WARM_TIME", config["COVERAGE_WARM_TIME"])
     return [
         JobSpec(
             id=PLAN_REMINDERS,
@@ -216,6 +234,13 @@ def job_specs(config: dict) -> list[JobSpec]:
             name="Anonymise the leavers past retention",
             func=apply_retention_job,
             trigger=CronTrigger(hour=retention_hour, minute=retention_minute, timezone=tz),
+            grace=grace,
+        ),
+        JobSpec(
+            id=WARM_COVERAGE_CACHE,
+            name="Recompute the coverage cache for the new day",
+            func=warm_coverage_cache_job,
+            trigger=CronTrigger(hour=warm_hour, minute=warm_minute, timezone=tz),
             grace=grace,
         ),
         JobSpec(

@@ -1,6 +1,12 @@
 """All models, importable from one place (``from training_tracker.models import Employee``)."""
 
 from training_tracker.models.catalog import Course, Provider
+from training_tracker.models.coverage_cache import (
+    CoverageChange,
+    CoverageChangeTotal,
+    CoverageUnitCache,
+    CoverageUnitCell,
+)
 from training_tracker.models.enums import (
     CompletionStatus,
     CourseStatus,
@@ -30,6 +36,10 @@ __all__ = [
     "CompletionStatus",
     "Course",
     "CourseStatus",
+    "CoverageChange",
+    "CoverageChangeTotal",
+    "CoverageUnitCache",
+    "CoverageUnitCell",
     "Employee",
     "Evidence",
     "ImportBatch",

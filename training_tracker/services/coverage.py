@@ -1,6 +1,8 @@
 """The numbers of the coverage reports: by municipality, sector or unit, by person, for new
 hires, and month by month. Plain functions over a session; every one of them runs a fixed
-number of set-based queries (at most three), however many employees there are.
+number of set-based queries, however many employees there are: at most three live; today's
+coverage table is summed from a per-unit cache kept exactly equal to the live computation
+(:mod:`training_tracker.services.coverage_cache`).
 
 How we count, on the report date D ("as of"; today unless a past date is asked for):
 
@@ -52,7 +54,7 @@ from __future__ import annotations
 import calendar
 import statistics
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any, NamedTuple
@@ -83,6 +85,8 @@ TREND_MONTHS = 12
 
 # A date to compare with: a Python date (one report date) or a column (the trend's dates).
 Day = date | ColumnElement[date]
+# The per-assignment flags of :func:`_facts`: a subquery, or a CTE.
+Facts = sa.Subquery | sa.CTE
 
 
 # --- filters ------------------------------------------------------------------------------
@@ -452,9 +456,14 @@ def _facts(
     *columns: ColumnElement[Any],
     with_dates: bool = False,
     days: sa.Subquery | None = None,
-) -> sa.Subquery:
+    extra: Sequence[ColumnElement[bool]] = (),
+    materialized: bool = False,
+) -> Facts:
     """One row per assignment counting on ``day`` of the population: the flags each count
-    is summed from (0 or 1), so every EXISTS is evaluated once per row."""
+    is summed from (0 or 1), so every EXISTS is evaluated once per row. ``extra`` narrows
+    the population further (the coverage cache: the units it recomputes). ``materialized``
+    makes it a MATERIALIZED CTE: PostgreSQL would otherwise inline the subquery and evaluate
+    each flag's EXISTS again wherever a sum refers to it."""
     selected: list[ColumnElement[Any]] = [
         Assignment.employee_id.label("employee_id"),
         Assignment.course_id.label("course_id"),
@@ -477,16 +486,23 @@ def _facts(
         if days is not None
         else select.select_from(Assignment)
     )
-    return (
+    select = (
         select.join(Employee, Employee.id == Assignment.employee_id)
         .join(Unit, Unit.id == Employee.unit_id)
         .join(Municipality, Municipality.id == Employee.municipality_id)
-        .where(*_people(scope, filters, day, today), assigned_on(day), *_course_clauses(filters))
-        .subquery("facts")
+        .where(
+            *_people(scope, filters, day, today),
+            *extra,
+            assigned_on(day),
+            *_course_clauses(filters),
+        )
     )
+    if materialized:
+        return select.cte("facts").prefix_with("MATERIALIZED")
+    return select.subquery("facts")
 
 
-def _sums(facts: sa.Subquery) -> list[ColumnElement[int]]:
+def _sums(facts: Facts) -> list[ColumnElement[int]]:
     """required, verified, reported, covered, overdue and exempt of ``facts`` (made
     ``with_dates``), in :class:`Cell`'s order."""
     f = facts.c
@@ -501,7 +517,7 @@ def _sums(facts: sa.Subquery) -> list[ColumnElement[int]]:
     ]
 
 
-def _covered(facts: sa.Subquery) -> ColumnElement[bool]:
+def _covered(facts: Facts) -> ColumnElement[bool]:
     f = facts.c
     return sa.or_(f.verified == 1, sa.and_(f.awaiting == 1, f.counts_reported == 1))
 
@@ -559,36 +575,84 @@ def coverage_table(
     group_by: str = "municipality",
 ) -> CoverageTable:
     """One row per municipality, sector or unit of the population on the report date, one
-    cell per course (and all required courses together), and the totals. Three queries."""
+    cell per course (and all required courses together), and the totals.
+
+    For today, summed from the per-unit cache (:mod:`training_tracker.services.coverage_cache`),
+    which recomputes the units that changed first and gives exactly what
+    :func:`coverage_table_live` gives; a fixed number of queries whatever the size. A past
+    date is computed live, as is a session holding writes it has not committed (the cache
+    only knows committed data)."""
+    from training_tracker.services import coverage_cache  # it builds on this module
+
+    day = filters.day()
+    if scope.is_empty or day != clock.today() or coverage_cache.has_uncommitted_writes(session):
+        return coverage_table_live(session, scope, filters, group_by)
+    return coverage_cache.cached_table(session, scope, filters, group_by, day)
+
+
+def coverage_table_live(
+    session: Session,
+    scope: ReportScope,
+    filters: CoverageFilters,
+    group_by: str = "municipality",
+) -> CoverageTable:
+    """:func:`coverage_table` computed from the data itself, for any date. Three queries."""
     day = filters.day()
     today = clock.today()
     empty = CoverageRow(key=None, label="")
     if scope.is_empty:
         return CoverageTable(day, filters.mode, group_by, [], [], empty)
     key, names = _grouping(group_by)
-    facts = _facts(scope, filters, day, today, key.label("group_key"), with_dates=True)
-    cells: dict[Any, dict[int, Cell]] = defaultdict(dict)
-    for group, course_id, *sums in session.execute(
-        sa.select(facts.c.group_key, facts.c.course_id, *_sums(facts)).group_by(
-            facts.c.group_key, facts.c.course_id
-        )
-    ):
-        cells[group][course_id] = Cell(*map(_int, sums))
+    cells, rows = grouped_counts(scope, filters, day, today, key, names)
+    return assemble_table(
+        session, day, filters, group_by, session.execute(cells), session.execute(rows)
+    )
 
+
+def grouped_counts(
+    scope: ReportScope,
+    filters: CoverageFilters,
+    day: date,
+    today: date,
+    key: ColumnElement[Any],
+    names: Sequence[ColumnElement[Any]],
+    extra: Sequence[ColumnElement[bool]] = (),
+    *,
+    materialized: bool = False,
+) -> tuple[sa.Select[Any], sa.Select[Any]]:
+    """The two queries of a coverage table grouped by ``key``: (group, course id, the
+    :class:`Cell` counts) and (group, *names, people, fully trained, exempt people, min and
+    max of "awaiting reports count"). ``extra`` narrows the population. ``materialized``
+    computes the facts and the per-person sums once each, as CTEs: a planner misled about a
+    few units' row counts (tables not yet analysed) would otherwise nest-loop over the
+    per-person sums, recomputing them for every person."""
+    facts = _facts(
+        scope,
+        filters,
+        day,
+        today,
+        key.label("group_key"),
+        with_dates=True,
+        extra=extra,
+        materialized=materialized,
+    )
+    cells = sa.select(facts.c.group_key, facts.c.course_id, *_sums(facts)).group_by(
+        facts.c.group_key, facts.c.course_id
+    )
     f = facts.c
+    per_person = sa.select(
+        f.employee_id,
+        sa.func.sum(_flag(f.exempt == 0)).label("required"),
+        sa.func.sum(_flag(sa.and_(f.exempt == 0, _covered(facts)))).label("covered"),
+        sa.func.sum(f.exempt).label("exempt"),
+    ).group_by(f.employee_id)
     per_person = (
-        sa.select(
-            f.employee_id,
-            sa.func.sum(_flag(f.exempt == 0)).label("required"),
-            sa.func.sum(_flag(sa.and_(f.exempt == 0, _covered(facts)))).label("covered"),
-            sa.func.sum(f.exempt).label("exempt"),
-        )
-        .group_by(f.employee_id)
-        .subquery("per_person")
+        per_person.cte("per_person").prefix_with("MATERIALIZED")
+        if materialized
+        else per_person.subquery("per_person")
     )
     mode_flag = _flag(counts_reported(filters.mode))
-    rows: list[CoverageRow] = []
-    for group, *labels, people, trained, exempt_people, low, high in session.execute(
+    rows = (
         sa.select(
             key,
             *names,
@@ -609,9 +673,27 @@ def coverage_table(
         .join(Unit, Unit.id == Employee.unit_id)
         .join(Municipality, Municipality.id == Employee.municipality_id)
         .outerjoin(per_person, per_person.c.employee_id == Employee.id)
-        .where(*_people(scope, filters, day, today))
+        .where(*_people(scope, filters, day, today), *extra)
         .group_by(key, *names)
-    ):
+    )
+    return cells, rows
+
+
+def assemble_table(
+    session: Session,
+    day: date,
+    filters: CoverageFilters,
+    group_by: str,
+    cell_rows: Iterable[Any],
+    group_rows: Iterable[Any],
+) -> CoverageTable:
+    """The table from the rows of :func:`grouped_counts` (or sums of cached ones, alike):
+    labelled, ordered, with the totals and the course columns (one more query)."""
+    cells: dict[Any, dict[int, Cell]] = defaultdict(dict)
+    for group, course_id, *sums in cell_rows:
+        cells[group][course_id] = Cell(*map(_int, sums))
+    rows: list[CoverageRow] = []
+    for group, *labels, people, trained, exempt_people, low, high in group_rows:
         if group_by == "sector":
             label, municipality = Sector(group).label, None
         elif group_by == "unit":

@@ -1,0 +1,86 @@
+"""The coverage report's per-unit cache and the change log that tells when it is stale (see
+:mod:`training_tracker.services.coverage_cache`).
+
+No foreign keys: a cached row outlives a deleted unit or course harmlessly (reads join the
+units, so it is never summed), and writing the cache never waits for, nor fails because of, a
+change to the tables it summarises. The change log is written by database triggers only
+(migration ``a7c3e5f1b9d2``).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from training_tracker.extensions import db
+
+# The unit id of a change that concerns every unit (a course moved to another provider): no
+# unit has id 0.
+EVERY_UNIT = 0
+
+# SQLite gives an INTEGER PRIMARY KEY its rowid; a BIGINT one would stay NULL.
+_BIG_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
+class CoverageUnitCache(db.Model):
+    """One unit's coverage numbers for one variant of the filters, with when they hold: from
+    ``computed_for`` until the day before ``valid_until`` (None: until a change), as long as
+    the unit's change count is still ``changes_seen``."""
+
+    __tablename__ = "coverage_unit_cache"
+
+    unit_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    # The filters that change a unit's numbers other than by choosing units: count mode,
+    # course and provider, as "setting|c=|p=".
+    variant: Mapped[str] = mapped_column(sa.String(60), primary_key=True)
+    computed_for: Mapped[date]
+    valid_until: Mapped[date | None]
+    changes_seen: Mapped[int] = mapped_column(sa.BigInteger)
+    people: Mapped[int]
+    fully_trained: Mapped[int]
+    exempt_people: Mapped[int]
+    # min and max over the unit's population of "awaiting reports count" (0 or 1); None when
+    # nobody is in it.
+    counts_reported_min: Mapped[int | None] = mapped_column(sa.SmallInteger)
+    counts_reported_max: Mapped[int | None] = mapped_column(sa.SmallInteger)
+
+
+class CoverageUnitCell(db.Model):
+    """One course's counts in one unit, for one variant (a row only where the live report
+    has one: someone of the unit's population had the course assigned)."""
+
+    __tablename__ = "coverage_unit_cells"
+
+    unit_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    variant: Mapped[str] = mapped_column(sa.String(60), primary_key=True)
+    course_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    required: Mapped[int]
+    verified: Mapped[int]
+    reported: Mapped[int]
+    covered: Mapped[int]
+    overdue: Mapped[int]
+    exempt: Mapped[int]
+
+
+class CoverageChange(db.Model):
+    """A committed change to something a unit's coverage is computed from. Append-only,
+    written by triggers; folded into :class:`CoverageChangeTotal` by the nightly compaction."""
+
+    __tablename__ = "coverage_changes"
+
+    id: Mapped[int] = mapped_column(_BIG_ID, primary_key=True)
+    # EVERY_UNIT: all of them. No index: the log is only ever read whole (grouped by unit),
+    # and every write pays for an index.
+    unit_id: Mapped[int]
+
+
+class CoverageChangeTotal(db.Model):
+    """The changes of a unit compacted so far; a unit's change count is ``folded`` plus its
+    rows left in :class:`CoverageChange`."""
+
+    __tablename__ = "coverage_change_totals"
+
+    unit_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    folded: Mapped[int] = mapped_column(sa.BigInteger)
