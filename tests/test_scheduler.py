@@ -46,6 +46,7 @@ JOB_IDS = {
     scheduler.WEEKLY_DIGEST,
     scheduler.DELIVER_OUTBOX,
     scheduler.APPLY_RETENTION,
+    scheduler.WARM_COVERAGE_CACHE,
 }
 
 
@@ -137,7 +138,7 @@ def assert_each_sent_exactly_once(smtp_server: MailCatcher, recipients: list[str
 # --- the jobs --------------------------------------------------------------------------------
 
 
-def test_the_scheduler_has_four_jobs_with_fixed_ids_and_catch_up_settings(
+def test_the_scheduler_has_five_jobs_with_fixed_ids_and_catch_up_settings(
     app: Flask, background: list[BaseScheduler]
 ) -> None:
     with time_machine.travel(at(2026, 3, 2, 4), tick=False):
@@ -153,6 +154,7 @@ def test_the_scheduler_has_four_jobs_with_fixed_ids_and_catch_up_settings(
     assert jobs[scheduler.WEEKLY_DIGEST].misfire_grace_time == 12 * 3600
     assert jobs[scheduler.DELIVER_OUTBOX].misfire_grace_time == 5 * 60
     assert jobs[scheduler.APPLY_RETENTION].misfire_grace_time == 12 * 3600
+    assert jobs[scheduler.WARM_COVERAGE_CACHE].misfire_grace_time == 12 * 3600
     assert isinstance(jobs[scheduler.PLAN_REMINDERS].trigger, CronTrigger)
     assert isinstance(jobs[scheduler.WEEKLY_DIGEST].trigger, CronTrigger)
     assert isinstance(jobs[scheduler.DELIVER_OUTBOX].trigger, IntervalTrigger)
@@ -164,6 +166,8 @@ def test_the_scheduler_has_four_jobs_with_fixed_ids_and_catch_up_settings(
     assert jobs[scheduler.WEEKLY_DIGEST].next_run_time == at(2026, 3, 2, 6)
     # Retention's 02:30 run was missed by less than the grace time: it is due, so made at once.
     assert jobs[scheduler.APPLY_RETENTION].next_run_time == at(2026, 3, 2, 2, 30)
+    # So was the coverage cache's warm-up at 00:15.
+    assert jobs[scheduler.WARM_COVERAGE_CACHE].next_run_time == at(2026, 3, 2, 0, 15)
 
 
 def fire_times(trigger, start: datetime, n: int) -> list[datetime]:  # type: ignore[no-untyped-def]
