@@ -44,7 +44,9 @@ def _active_staff() -> sa.Select[tuple[int]]:
     )
 
 
-def prepare(session: Session, *, needed: dict[str, int], password: str, seed: int) -> dict:
+def prepare(
+    session: Session, *, needed: dict[str, int], password: str, seed: int
+) -> dict[str, list[dict[str, object]]]:
     from training_tracker.models import Employee, Municipality, Role, RoleGrant
     from training_tracker.services import accounts, demo, roles
 
@@ -85,7 +87,8 @@ def prepare(session: Session, *, needed: dict[str, int], password: str, seed: in
             assert employee is not None
             chosen[role].append(employee)
 
-    # HR of their own municipality, spread over the municipalities; coordinators of the region.
+    # HR of their own municipality (people at random, so the larger municipalities get more);
+    # coordinators of the region.
     municipalities = {m.id: m for m in session.scalars(sa.select(Municipality))}
     for role in ("hr", "coordinator"):
         while len(chosen[role]) < needed[role]:

@@ -7,7 +7,7 @@ Run by bench/load/run.py, which prepares the accounts; by hand:
 
 Each simulated person has an account of their own (from the JSON file bench/load/accounts.py
 writes) and makes visits: sign in, read 5–15 of their pages 1–3 s apart, sign out, and come
-back. What each role reads, by weight:
+back. What each role reads (the pages and their weights are in bench/load/mix.py):
 
 - employee: the start page (their courses) and the report form;
 - manager: the review queue, the coverage report of their units and their unit's people;

@@ -13,6 +13,10 @@ if [ -z "$python_bin" ]; then
   echo "Python 3.11 or newer is needed (python3.11 or python3 on PATH)." >&2
   exit 1
 fi
+"$python_bin" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' || {
+  echo "Python 3.11 or newer is needed; $python_bin is $("$python_bin" --version)." >&2
+  exit 1
+}
 if [ ! -x "$venv/bin/python" ]; then
   echo "==> Creating $venv with $("$python_bin" --version)" >&2
   "$python_bin" -m venv "$venv"
