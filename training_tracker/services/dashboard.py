@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
@@ -32,11 +31,12 @@ _COUNTING = (CompletionStatus.REPORTED, CompletionStatus.VERIFIED)
 
 
 class AssignmentState(StrEnum):
+    """Where a required course stands in the summaries."""
+
     VERIFIED = "verified"
     REPORTED = "reported"
     OVERDUE = "overdue"
     PENDING = "pending"
-    EXEMPT = "exempt"
 
 
 @dataclass(frozen=True)
@@ -75,37 +75,6 @@ class MyOverview:
     required: list[MyCourse]
     others: list[OtherCourse]
     history: list[HistoryEntry]  # newest first
-
-
-def _state(assignment: Assignment, best: CompletionStatus | None, today: date) -> AssignmentState:
-    if assignment.exempt:
-        return AssignmentState.EXEMPT
-    if best == CompletionStatus.VERIFIED:
-        return AssignmentState.VERIFIED
-    if best == CompletionStatus.REPORTED:
-        return AssignmentState.REPORTED
-    return AssignmentState.OVERDUE if assignment.due_date < today else AssignmentState.PENDING
-
-
-def _best_completions(
-    session: Session, employee_filter: sa.ColumnElement[bool], today: date
-) -> dict[tuple[int, int], CompletionStatus]:
-    """(employee, course) → the strongest valid completion status (verified over reported)."""
-    rows = session.execute(
-        sa.select(Completion.employee_id, Completion.course_id, Completion.status)
-        .join(Employee, Employee.id == Completion.employee_id)
-        .where(
-            employee_filter,
-            Completion.status.in_([CompletionStatus.VERIFIED, CompletionStatus.REPORTED]),
-            sa.or_(Completion.expires_on.is_(None), Completion.expires_on > today),
-        )
-    )
-    best: dict[tuple[int, int], CompletionStatus] = {}
-    for employee_id, course_id, status in rows:
-        key = (employee_id, course_id)
-        if best.get(key) != CompletionStatus.VERIFIED:
-            best[key] = status
-    return best
 
 
 def _my_assignments(session: Session, employee: Employee) -> list[Assignment]:
@@ -251,10 +220,82 @@ class GroupSummary:
         return round(100 * self.covered / self.required) if self.required else 0
 
 
+def _assignment_states(
+    group_id: sa.ColumnElement[int], active: sa.ColumnElement[bool], today: date
+) -> sa.Subquery:
+    """One row per open, non-exempt assignment of the active population: its group and its
+    state. Verified if a verified completion of the course has not expired by ``today``, else
+    reported if a reported one has not, else overdue once past due, else pending.
+
+    The completions are joined to each assignment and folded by an aggregate rather than
+    tested with EXISTS or joined pre-aggregated: measured at 17,000 employees this is the
+    fastest on both databases, and PostgreSQL falls back to an index lookup per assignment
+    when its statistics are missing (the pre-aggregated join then took seconds), while its
+    cost estimate for EXISTS subplans turns on JIT compilation, which alone cost 300 ms."""
+    counting = sa.and_(
+        Completion.employee_id == Assignment.employee_id,
+        Completion.course_id == Assignment.course_id,
+        Completion.status.in_(_COUNTING),
+        sa.or_(Completion.expires_on.is_(None), Completion.expires_on > today),
+    )
+    verified = sa.func.max(sa.case((Completion.status == CompletionStatus.VERIFIED, 1), else_=0))
+    state = sa.case(
+        (verified == 1, AssignmentState.VERIFIED.value),
+        (sa.func.count(Completion.id) > 0, AssignmentState.REPORTED.value),
+        (Assignment.due_date < today, AssignmentState.OVERDUE.value),
+        else_=AssignmentState.PENDING.value,
+    )
+    return (
+        sa.select(group_id.label("group_id"), state.label("state"))
+        .select_from(Assignment)
+        .join(Employee, Employee.id == Assignment.employee_id)
+        .join(Unit, Unit.id == Employee.unit_id)
+        .join(Municipality, Municipality.id == Employee.municipality_id)
+        .outerjoin(Completion, counting)
+        .where(active, Assignment.removed_at.is_(None), Assignment.exempt.is_(False))
+        .group_by(Assignment.id, Assignment.due_date, group_id)
+        .subquery()
+    )
+
+
+@dataclass(frozen=True)
+class _StateCounts:
+    required: int = 0
+    verified: int = 0
+    reported: int = 0
+    overdue: int = 0
+
+
+def _state_counts(
+    session: Session, group_id: sa.ColumnElement[int], active: sa.ColumnElement[bool], today: date
+) -> dict[int, _StateCounts]:
+    """Group → its required courses and how many are verified, reported and overdue, counted
+    by the database in one query. Groups requiring nothing are left out."""
+    states = _assignment_states(group_id, active, today)
+
+    def in_state(state: AssignmentState) -> sa.ColumnElement[int]:
+        return sa.func.sum(sa.case((states.c.state == state.value, 1), else_=0))
+
+    rows = session.execute(
+        sa.select(
+            states.c.group_id,
+            sa.func.count(),
+            in_state(AssignmentState.VERIFIED),
+            in_state(AssignmentState.REPORTED),
+            in_state(AssignmentState.OVERDUE),
+        ).group_by(states.c.group_id)
+    )
+    return {
+        key: _StateCounts(required, verified, reported, overdue)
+        for key, required, verified, reported, overdue in rows
+    }
+
+
 def summaries(
     session: Session, population: sa.ColumnElement[bool], group_by: str, today: date
 ) -> list[GroupSummary]:
-    """Per unit or municipality, over the active employees matching ``population``.
+    """Per unit or municipality, over the active employees matching ``population``. Two
+    queries, however many employees.
 
     Units are grouped by id (many municipalities have an "Elevhälsan") and named with their
     municipality when the population spans more than one.
@@ -283,44 +324,26 @@ def summaries(
         )
     ).all()
     several_municipalities = len({row[1] for row in groups}) > 1
-    names: dict[int, str] = {}
-    headcounts: dict[int, int] = {}
-    counts_reported: dict[int, bool] = {}
+    counts = _state_counts(session, group_id, active, today)
+    group_summaries = []
     for key, municipality, unit, headcount, count_reported in groups:
-        counts_reported[key] = count_reported
         if not by_unit:
-            names[key] = municipality
+            name = municipality
         else:
-            names[key] = f"{unit} ({municipality})" if several_municipalities else unit
-        headcounts[key] = headcount
-    best = _best_completions(session, active, today)
-    counts: dict[int, Counter[str]] = {key: Counter() for key in headcounts}
-    rows = session.execute(
-        sa.select(group_id, Assignment)
-        .join(Employee, Employee.id == Assignment.employee_id)
-        .join(Unit, Unit.id == Employee.unit_id)
-        .join(Municipality, Municipality.id == Employee.municipality_id)
-        .where(active, Assignment.removed_at.is_(None), Assignment.exempt.is_(False))
-    )
-    for key, assignment in rows:
-        state = _state(assignment, best.get((assignment.employee_id, assignment.course_id)), today)
-        counts[key]["required"] += 1
-        counts[key][state.value] += 1
-    return sorted(
-        (
+            name = f"{unit} ({municipality})" if several_municipalities else unit
+        counted = counts.get(key, _StateCounts())
+        group_summaries.append(
             GroupSummary(
-                name=names[key],
-                employees=headcounts[key],
-                required=counts[key]["required"],
-                verified=counts[key][AssignmentState.VERIFIED.value],
-                reported=counts[key][AssignmentState.REPORTED.value],
-                overdue=counts[key][AssignmentState.OVERDUE.value],
-                counts_reported=counts_reported[key],
+                name=name,
+                employees=headcount,
+                required=counted.required,
+                verified=counted.verified,
+                reported=counted.reported,
+                overdue=counted.overdue,
+                counts_reported=count_reported,
             )
-            for key in headcounts
-        ),
-        key=lambda summary: summary.name,
-    )
+        )
+    return sorted(group_summaries, key=lambda summary: summary.name)
 
 
 def people_summary(session: Session, user: Employee, today: date) -> list[GroupSummary]:
