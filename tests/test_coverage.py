@@ -591,13 +591,17 @@ def test_garbage_in_the_url_is_ignored(args):
 
 
 def statements_per_report(unit: Unit) -> list[int]:
+    """Statements of each report: the table and the trend first with their cached rows to
+    compute (the unit's are stale), then once more when they are fresh."""
     unit_id = unit.id
     counts = []
     for run in (
         lambda: coverage_table(db.session, EVERYTHING, as_of(), "unit"),
+        lambda: coverage_table(db.session, EVERYTHING, as_of(), "unit"),
+        lambda: coverage_trend(db.session, EVERYTHING, as_of()),
+        lambda: coverage_trend(db.session, EVERYTHING, as_of()),
         lambda: unit_people(db.session, EVERYTHING, as_of(), unit_id),
         lambda: new_hire_compliance(db.session, EVERYTHING, as_of()),
-        lambda: coverage_trend(db.session, EVERYTHING, as_of()),
     ):
         db.session.expire_all()
         with counting_statements() as statements:
@@ -620,8 +624,12 @@ def test_the_number_of_queries_does_not_grow_with_the_staff():
     )
     many = statements_per_report(large)
     assert few == many
-    assert all(n <= 10 for n in many)
-    assert many == [3, 2, 2, 1]
+    # Cached (the check for uncommitted writes is one more on PostgreSQL): the table is the
+    # stale check, two sums and the course columns; the trend the stale check and one sum.
+    check = 1 if db.engine.dialect.name == "postgresql" else 0
+    assert many[1] == 4 + check and many[3] == 2 + check
+    assert all(n <= 16 for n in many[0::2])  # recomputing what is stale
+    assert many[4:] == [2, 2]  # live: the unit's people, new hires
     table = coverage_table(db.session, EVERYTHING, as_of(), "unit")
     stor = next(row for row in table.rows if row.label == "Stor")
     # Every other one verified (500), every sixth one (odd and divisible by 3) reported

@@ -1,8 +1,9 @@
-"""The coverage cache (issue #8, point 3): today's coverage table is summed from per-unit
-numbers, and it is exactly the live computation at all times: after every kind of change,
-made through the models or through raw SQL, as the days and months pass, and when a writer
-commits while the cache is being recomputed. A past date is computed live. The number of
-queries does not grow with the staff."""
+"""The coverage cache (issue #8, point 3): the coverage table (today's and a past date's)
+and the monthly trend are summed from per-unit, per-date numbers, and they are exactly the
+live computation at all times: after every kind of change, made through the models or
+through raw SQL, as the days and months pass, and when a writer commits while the cache is
+being recomputed. A past date's rows outlive the day; today's do not. The number of queries
+does not grow with the staff."""
 
 from __future__ import annotations
 
@@ -45,6 +46,9 @@ from training_tracker.services.coverage import (
     CoverageFilters,
     coverage_table,
     coverage_table_live,
+    coverage_trend,
+    coverage_trend_live,
+    trend_days,
 )
 from training_tracker.services.employees import deactivate_leavers
 from training_tracker.services.scope import ReportScope
@@ -142,6 +146,9 @@ def assert_cached_is_live(
         assert cached.total == live.total, f"{label}: total by {group_by}"
         assert cached == live, f"{label}: by {group_by}"
         tables[group_by] = cached
+    trend = coverage_trend(db.session, scope, filters)
+    assert trend == coverage_trend_live(db.session, scope, filters), f"{label}: trend"
+    tables["trend"] = trend
     return tables
 
 
@@ -368,12 +375,17 @@ def test_after_each_of_many_random_changes_the_cached_table_is_the_live_one(
         label, scope, filters = world.combos[step % len(world.combos)]
         group_by = GROUPINGS[step // len(world.combos) % len(GROUPINGS)]
         assert_cached_is_live(scope, filters, f"step {step}, {label}", (group_by,))
+        # Yesterday: after a day has passed, the row computed when it was today is stale
+        # (whoever was inactive then counts now that the day is past).
+        yesterday = CoverageFilters(as_of=clock.today() - timedelta(days=1))
+        assert_cached_is_live(EVERYTHING, yesterday, f"step {step}, yesterday", (group_by,))
     assert len(applied) == len(CHANGES), "every kind of change was made"
     assert len(seen) > 40, "the changes moved the numbers"
-    # The cache was used: most tables needed no recomputation, and recomputations were of a
-    # few units, not all of them.
-    assert 0 < len(recomputations) < STEPS * 4 / 2
-    assert sum(recomputations) < len(recomputations) * len(world.units)
+    # The cache was used: most of the 8 reads a step (3 tables and the trend by default, a
+    # table and the trend of another view, yesterday's) needed no recomputation, and
+    # recomputations were of a few rows (a unit on a date), not every unit on every date.
+    assert 0 < len(recomputations) < STEPS * 8 / 2
+    assert sum(recomputations) < len(recomputations) * len(world.units) * 12 / 4
 
 
 # --- every write path invalidates ---------------------------------------------------------
@@ -475,12 +487,10 @@ def test_a_writer_committing_during_a_recomputation_leaves_no_wrongly_fresh_row(
     # The answer is the snapshot's, whole: nothing of the later write in it.
     assert during == before
     # Its rows were stored with the snapshot's change count, so they are stale now ...
-    stale = dict(
-        db.session.execute(
-            coverage_cache.stale_units(coverage_cache.variant_of(filters), clock.today(), [])
-        ).all()
-    )
-    assert ifo.id in stale
+    today = clock.today()
+    variant = coverage_cache.variant_of(filters)
+    stale = db.session.execute(coverage_cache.stale_units(variant, [today], today, [])).all()
+    assert ifo.id in {unit_id for unit_id, _, _ in stale}
     # ... and the next read is the live table after the write.
     after = coverage_table(db.session, EVERYTHING, filters, "unit")
     assert after == coverage_table_live(db.session, EVERYTHING, filters, "unit")
@@ -583,11 +593,12 @@ def test_a_change_that_would_miss_another_uncommitted_one_waits_for_it(
 # --- what stays live, and how many queries ------------------------------------------------
 
 
-def test_a_past_date_and_uncommitted_writes_are_computed_live(world: World) -> None:
+def test_a_past_date_is_cached_and_uncommitted_writes_are_computed_live(world: World) -> None:
     yesterday = CoverageFilters(as_of=clock.today() - timedelta(days=1))
     table = coverage_table(db.session, EVERYTHING, yesterday, "unit")
     assert table == coverage_table_live(db.session, EVERYTHING, yesterday, "unit")
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(CoverageUnitCache)) == 0
+    cached_dates = db.session.scalars(sa.select(CoverageUnitCache.as_of).distinct()).all()
+    assert cached_dates == [yesterday.as_of]
 
     assert_cached_is_live(EVERYTHING, CoverageFilters())
     employee = db.session.scalars(sa.select(Employee).where(Employee.unit_id.is_not(None))).first()
@@ -596,8 +607,40 @@ def test_a_past_date_and_uncommitted_writes_are_computed_live(world: World) -> N
     unsaved = coverage_table(db.session, EVERYTHING, CoverageFilters())
     assert unsaved == coverage_table_live(db.session, EVERYTHING, CoverageFilters())
     assert unsaved.total.people == 56  # 60, three not yet hired, one left
+    assert coverage_trend(db.session, EVERYTHING, CoverageFilters()) == coverage_trend_live(
+        db.session, EVERYTHING, CoverageFilters()
+    )
     db.session.rollback()
     assert coverage_table(db.session, EVERYTHING, CoverageFilters()).total.people == 57
+
+
+def test_the_trend_s_past_month_ends_outlive_the_day_and_a_change_recomputes_one_unit(
+    world: World, recomputations: list[int]
+) -> None:
+    """Today's rows are recomputed on a new day; the month ends' rows are not, until their
+    unit changes, and then only that unit's."""
+    world.travel.shift(timedelta(days=1))  # not the last of a month: twelve dates
+    days = trend_days(clock.today())
+    assert len(days) == 12
+    assert_cached_is_live(EVERYTHING, CoverageFilters())
+    # The table: every unit today; the trend: every unit on the eleven month ends.
+    assert recomputations == [len(world.units), len(world.units) * 11]
+    recomputations.clear()
+
+    world.travel.shift(timedelta(days=1))
+    assert trend_days(clock.today())[:-1] == days[:-1]
+    assert_cached_is_live(EVERYTHING, CoverageFilters())
+    assert recomputations == [len(world.units)]  # today's rows only; the trend's were made
+    recomputations.clear()
+
+    employee_id = db.session.scalars(staff_of(world.units[2])).first()
+    assignment = db.session.scalars(
+        sa.select(Assignment).where(Assignment.employee_id == employee_id)
+    ).first()
+    db.session.delete(assignment)  # gone from every date of the trend
+    db.session.commit()
+    assert_cached_is_live(EVERYTHING, CoverageFilters())
+    assert recomputations == [1, 11]  # the unit today (table), its month ends (trend)
 
 
 def statements_of(scope: ReportScope, group_by: str) -> int:
@@ -656,7 +699,7 @@ def test_the_nightly_warm_up_recomputes_what_the_new_day_made_stale(
     result = runner.invoke(args=["reports", "warm-cache"])
 
     assert result.exit_code == 0, result.output
-    assert "units recomputed (setting|c=|p= " in result.output
+    assert "rows recomputed (setting|c=|p= " in result.output
     assert f"{changes} changes folded" in result.output
     assert db.session.scalar(sa.select(sa.func.count()).select_from(CoverageChange)) == 0
     assert db.session.scalar(sa.select(sa.func.sum(CoverageChangeTotal.folded))) == changes
@@ -672,7 +715,10 @@ def test_the_nightly_warm_up_recomputes_what_the_new_day_made_stale(
         completed_on=clock.today(),
     )
     assert_cached_is_live(EVERYTHING, CoverageFilters())
-    assert recomputations == [1]
+    assert recomputations == [1, 11]  # the unit today, and on the trend's month ends
+    # Only today's trend dates are kept.
+    kept = set(db.session.scalars(sa.select(CoverageUnitCache.as_of).distinct()))
+    assert kept == set(trend_days(clock.today()))
 
 
 def test_the_scheduler_warms_the_cache_after_midnight(app: Any) -> None:

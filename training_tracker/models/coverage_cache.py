@@ -25,22 +25,27 @@ _BIG_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
 class CoverageUnitCache(db.Model):
-    """One unit's coverage numbers for one variant of the filters, with when they hold: from
-    ``computed_for`` until the day before ``valid_until`` (None: until a change), as long as
-    the unit's change count is still ``changes_seen``."""
+    """One unit's coverage numbers on one report date (``as_of``), for one variant of the
+    filters, computed on ``computed_for``. They hold as long as the unit's change count is
+    still ``changes_seen`` and, for today's date, until midnight; a past date's numbers no
+    longer depend on the date (see :mod:`training_tracker.services.coverage_cache`)."""
 
     __tablename__ = "coverage_unit_cache"
 
-    unit_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     # The filters that change a unit's numbers other than by choosing units: count mode,
-    # course and provider, as "setting|c=|p=".
+    # course and provider, as "setting|c=|p=". First in the key: reads select a variant and
+    # its dates, for many units.
     variant: Mapped[str] = mapped_column(sa.String(60), primary_key=True)
+    as_of: Mapped[date] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     computed_for: Mapped[date]
-    valid_until: Mapped[date | None]
     changes_seen: Mapped[int] = mapped_column(sa.BigInteger)
     people: Mapped[int]
     fully_trained: Mapped[int]
     exempt_people: Mapped[int]
+    # All courses together (the sums of the unit's cells): what the monthly trend shows.
+    required: Mapped[int]
+    covered: Mapped[int]
     # min and max over the unit's population of "awaiting reports count" (0 or 1); None when
     # nobody is in it.
     counts_reported_min: Mapped[int | None] = mapped_column(sa.SmallInteger)
@@ -48,13 +53,14 @@ class CoverageUnitCache(db.Model):
 
 
 class CoverageUnitCell(db.Model):
-    """One course's counts in one unit, for one variant (a row only where the live report
-    has one: someone of the unit's population had the course assigned)."""
+    """One course's counts in one unit on one date, for one variant (a row only where the
+    live report has one: someone of the unit's population had the course assigned)."""
 
     __tablename__ = "coverage_unit_cells"
 
-    unit_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     variant: Mapped[str] = mapped_column(sa.String(60), primary_key=True)
+    as_of: Mapped[date] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     course_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     required: Mapped[int]
     verified: Mapped[int]

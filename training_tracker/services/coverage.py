@@ -442,6 +442,25 @@ def _course_clauses(filters: CoverageFilters) -> list[ColumnElement[bool]]:
     return clauses
 
 
+def _effective_due(day: Day) -> ColumnElement[date]:
+    """:func:`~.reminders.effective_due` on ``day``, which may be a column of the dates
+    (correlated with everything but the completions, so the dates are not joined again)."""
+    if isinstance(day, date):
+        return effective_due(day)
+    expired_on = (
+        sa.select(sa.func.max(Completion.expires_on))
+        .where(
+            Completion.employee_id == Assignment.employee_id,
+            Completion.course_id == Assignment.course_id,
+            Completion.status.in_([CompletionStatus.REPORTED, CompletionStatus.VERIFIED]),
+            Completion.expires_on <= day,
+        )
+        .correlate_except(Completion)
+        .scalar_subquery()
+    )
+    return sa.case((expired_on > Assignment.due_date, expired_on), else_=Assignment.due_date)
+
+
 def _people(
     scope: ReportScope, filters: CoverageFilters, day: Day, today: date
 ) -> list[ColumnElement[bool]]:
@@ -474,7 +493,7 @@ def _facts(
         _flag(awaiting_on(day)).label("awaiting"),
     ]
     if with_dates:
-        due = effective_due(day)  # type: ignore[arg-type]
+        due = _effective_due(day)
         selected += [
             Assignment.due_date.label("due_date"),
             due.label("effective_due"),
@@ -577,17 +596,17 @@ def coverage_table(
     """One row per municipality, sector or unit of the population on the report date, one
     cell per course (and all required courses together), and the totals.
 
-    For today, summed from the per-unit cache (:mod:`training_tracker.services.coverage_cache`),
-    which recomputes the units that changed first and gives exactly what
-    :func:`coverage_table_live` gives; a fixed number of queries whatever the size. A past
-    date is computed live, as is a session holding writes it has not committed (the cache
-    only knows committed data)."""
+    Summed from the per-unit cache (:mod:`training_tracker.services.coverage_cache`), which
+    recomputes the units that changed first and gives exactly what
+    :func:`coverage_table_live` gives; a fixed number of queries whatever the size. A
+    session holding writes it has not committed is answered live (the cache only knows
+    committed data)."""
     from training_tracker.services import coverage_cache  # it builds on this module
 
-    day = filters.day()
-    if scope.is_empty or day != clock.today() or coverage_cache.has_uncommitted_writes(session):
+    today = clock.today()
+    if scope.is_empty or filters.day() > today or coverage_cache.has_uncommitted_writes(session):
         return coverage_table_live(session, scope, filters, group_by)
-    return coverage_cache.cached_table(session, scope, filters, group_by, day)
+    return coverage_cache.cached_table(session, scope, filters, group_by, today)
 
 
 def coverage_table_live(
@@ -609,6 +628,13 @@ def coverage_table_live(
     )
 
 
+def dates_table(days: Iterable[date], name: str = "report_days") -> sa.Subquery:
+    """The dates as a one-column table (``day``): a UNION ALL of literals."""
+    return sa.union_all(
+        *(sa.select(sa.literal(day, sa.Date).label("day")) for day in days)
+    ).subquery(name)
+
+
 def grouped_counts(
     scope: ReportScope,
     filters: CoverageFilters,
@@ -619,62 +645,84 @@ def grouped_counts(
     extra: Sequence[ColumnElement[bool]] = (),
     *,
     materialized: bool = False,
+    days: Sequence[date] = (),
 ) -> tuple[sa.Select[Any], sa.Select[Any]]:
     """The two queries of a coverage table grouped by ``key``: (group, course id, the
     :class:`Cell` counts) and (group, *names, people, fully trained, exempt people, min and
     max of "awaiting reports count"). ``extra`` narrows the population. ``materialized``
     computes the facts and the per-person sums once each, as CTEs: a planner misled about a
     few units' row counts (tables not yet analysed) would otherwise nest-loop over the
-    per-person sums, recomputing them for every person."""
+    per-person sums, recomputing them for every person.
+
+    With ``days``, the tables of all those dates at once (``day`` is then not used): each
+    row starts with its date, before the group."""
+    # One date is compared as a literal, as without ``days``: the planner then knows it.
+    dated = dates_table(days) if len(days) > 1 else None
+    on: Day = dated.c.day if dated is not None else (days[0] if days else day)
+    leading: list[ColumnElement[Any]] = []
+    if days:
+        leading = [(dated.c.day if dated is not None else sa.literal(on, sa.Date)).label("day")]
     facts = _facts(
         scope,
         filters,
-        day,
+        on,
         today,
         key.label("group_key"),
+        *leading,
         with_dates=True,
+        days=dated,
         extra=extra,
         materialized=materialized,
     )
-    cells = sa.select(facts.c.group_key, facts.c.course_id, *_sums(facts)).group_by(
-        facts.c.group_key, facts.c.course_id
-    )
     f = facts.c
+    by_day = [f.day] if days else []
+    cells = sa.select(*by_day, f.group_key, f.course_id, *_sums(facts)).group_by(
+        *by_day, f.group_key, f.course_id
+    )
     per_person = sa.select(
+        *by_day,
         f.employee_id,
         sa.func.sum(_flag(f.exempt == 0)).label("required"),
         sa.func.sum(_flag(sa.and_(f.exempt == 0, _covered(facts)))).label("covered"),
         sa.func.sum(f.exempt).label("exempt"),
-    ).group_by(f.employee_id)
+    ).group_by(*by_day, f.employee_id)
     per_person = (
         per_person.cte("per_person").prefix_with("MATERIALIZED")
         if materialized
         else per_person.subquery("per_person")
     )
     mode_flag = _flag(counts_reported(filters.mode))
-    rows = (
-        sa.select(
-            key,
-            *names,
-            sa.func.count(Employee.id),
-            sa.func.sum(
-                _flag(
-                    sa.and_(
-                        per_person.c.required > 0,
-                        per_person.c.covered == per_person.c.required,
-                    )
+    person_of = per_person.c.employee_id == Employee.id
+    if dated is not None:
+        person_of = sa.and_(person_of, per_person.c.day == dated.c.day)
+    rows = sa.select(
+        *leading,
+        key,
+        *names,
+        sa.func.count(Employee.id),
+        sa.func.sum(
+            _flag(
+                sa.and_(
+                    per_person.c.required > 0,
+                    per_person.c.covered == per_person.c.required,
                 )
-            ),
-            sa.func.sum(_flag(per_person.c.exempt > 0)),
-            sa.func.min(mode_flag),
-            sa.func.max(mode_flag),
-        )
-        .select_from(Employee)
-        .join(Unit, Unit.id == Employee.unit_id)
+            )
+        ),
+        sa.func.sum(_flag(per_person.c.exempt > 0)),
+        sa.func.min(mode_flag),
+        sa.func.max(mode_flag),
+    )
+    rows = (
+        rows.select_from(dated).join(Employee, sa.true())
+        if dated is not None
+        else (rows.select_from(Employee))
+    )
+    rows = (
+        rows.join(Unit, Unit.id == Employee.unit_id)
         .join(Municipality, Municipality.id == Employee.municipality_id)
-        .outerjoin(per_person, per_person.c.employee_id == Employee.id)
-        .where(*_people(scope, filters, day, today), *extra)
-        .group_by(key, *names)
+        .outerjoin(per_person, person_of)
+        .where(*_people(scope, filters, on, today), *extra)
+        .group_by(*([dated.c.day] if dated is not None else []), key, *names)
     )
     return cells, rows
 
@@ -921,23 +969,45 @@ def coverage_trend(
     filters: CoverageFilters,
     months: int = TREND_MONTHS,
 ) -> list[TrendPoint]:
-    """Coverage of all required courses at each month end (see :func:`trend_days`),
-    recomputed from the dates in the data by the same rules as :func:`coverage_table`. One
-    query: the dates are a UNION ALL list joined to the assignments."""
-    day = filters.day()
+    """Coverage of all required courses at each month end (see :func:`trend_days`), by the
+    same rules as :func:`coverage_table`. Summed from the per-unit cache, like the table
+    (past dates' numbers stay cached until a unit changes); live for a session holding
+    writes it has not committed."""
+    from training_tracker.services import coverage_cache  # it builds on this module
+
     today = clock.today()
-    points = trend_days(day, max(1, months))
-    if scope.is_empty:
-        return [TrendPoint(point, 0, 0, None) for point in points]
-    days = sa.union_all(
-        *(sa.select(sa.literal(point, sa.Date).label("day")) for point in points)
-    ).subquery("month_ends")
+    points = trend_days(filters.day(), max(1, months))
+    sums: Mapping[date, tuple[int, int]] | None = {}
+    if not scope.is_empty:
+        sums = None
+        if filters.day() <= today and not coverage_cache.has_uncommitted_writes(session):
+            sums = coverage_cache.cached_trend(session, scope, filters, points, today)
+        if sums is None:
+            sums = _trend_sums_live(session, scope, filters, points, today)
+    return _trend_points(points, sums)
+
+
+def _trend_points(points: Sequence[date], sums: Mapping[date, tuple[int, int]]) -> list[TrendPoint]:
+    result = []
+    for point in points:
+        required, covered = sums.get(point, (0, 0))
+        result.append(TrendPoint(point, covered, required, percent(covered, required)))
+    return result
+
+
+def _trend_sums_live(
+    session: Session,
+    scope: ReportScope,
+    filters: CoverageFilters,
+    points: Sequence[date],
+    today: date,
+) -> dict[date, tuple[int, int]]:
+    """Per date, (required, covered) computed from the data itself. One query: the dates
+    are a UNION ALL list joined to the assignments."""
+    days = dates_table(points, "month_ends")
     facts = _facts(scope, filters, days.c.day, today, days.c.day.label("day"), days=days)
-    sums = {
-        _a_date(point): (
-            _int(required),
-            _int(covered),
-        )
+    return {
+        _a_date(point): (_int(required), _int(covered))
         for point, required, covered in session.execute(
             sa.select(
                 facts.c.day,
@@ -946,11 +1016,19 @@ def coverage_trend(
             ).group_by(facts.c.day)
         )
     }
-    result = []
-    for point in points:
-        required, covered = sums.get(point, (0, 0))
-        result.append(TrendPoint(point, covered, required, percent(covered, required)))
-    return result
+
+
+def coverage_trend_live(
+    session: Session,
+    scope: ReportScope,
+    filters: CoverageFilters,
+    months: int = TREND_MONTHS,
+) -> list[TrendPoint]:
+    """:func:`coverage_trend` computed from the data itself."""
+    points = trend_days(filters.day(), max(1, months))
+    if scope.is_empty:
+        return _trend_points(points, {})
+    return _trend_points(points, _trend_sums_live(session, scope, filters, points, clock.today()))
 
 
 # --- what the filters offer -----------------------------------------------------------------
@@ -969,11 +1047,21 @@ class ReportChoices:
     units: list[Choice]
     courses: list[Choice]
     providers: list[Choice]
+    # The scope has too many units to list them all: they are listed once a municipality
+    # is chosen (nobody scrolls through 20,000 units, and the page would be megabytes).
+    units_need_municipality: bool = False
 
 
-def report_choices(session: Session, scope: ReportScope) -> ReportChoices:
-    """The municipalities and units a user may filter by (their scope), and the catalogue's
-    courses and providers. Four small queries."""
+# More units than this in the scope and the unit filter waits for a municipality to be chosen.
+MAX_UNIT_CHOICES = 600
+
+
+def report_choices(
+    session: Session, scope: ReportScope, municipality_id: int | None = None
+) -> ReportChoices:
+    """The municipalities and units a user may filter by (their scope; the units of
+    ``municipality_id`` only, when the scope has more than :data:`MAX_UNIT_CHOICES`), and
+    the catalogue's courses and providers. At most five small queries."""
     if scope.is_empty:
         return ReportChoices([], [], [], [])
     unit_in_scope = (
@@ -981,18 +1069,31 @@ def report_choices(session: Session, scope: ReportScope) -> ReportChoices:
         if scope.all_municipalities
         else sa.or_(Unit.municipality_id.in_(scope.municipality_ids), Unit.id.in_(scope.unit_ids))
     )
-    units = session.execute(
-        sa.select(Unit.id, Unit.name, Municipality.id, Municipality.name)
+    municipalities = session.execute(
+        sa.select(Municipality.id, Municipality.name)
+        .where(sa.exists().where(Unit.municipality_id == Municipality.id, unit_in_scope))
+        .order_by(Municipality.name)
+    ).all()
+    units_query = (
+        sa.select(Unit.id, Unit.name, Municipality.name)
         .join(Municipality, Municipality.id == Unit.municipality_id)
         .where(unit_in_scope)
         .order_by(Municipality.name, Unit.name)
-    ).all()
-    municipalities = sorted({(m_id, m_name) for _u, _n, m_id, m_name in units}, key=lambda m: m[1])
+    )
+    units = session.execute(units_query.limit(MAX_UNIT_CHOICES + 1)).all()
+    too_many = len(units) > MAX_UNIT_CHOICES
+    if too_many:
+        units = (
+            session.execute(units_query.where(Unit.municipality_id == municipality_id)).all()
+            if municipality_id is not None
+            else []
+        )
     courses = session.execute(sa.select(Course.id, Course.title).order_by(Course.title)).all()
     providers = session.execute(sa.select(Provider.id, Provider.name).order_by(Provider.name)).all()
     return ReportChoices(
         municipalities=[Choice(m_id, name) for m_id, name in municipalities],
-        units=[Choice(u_id, name, m_name) for u_id, name, _m, m_name in units],
+        units=[Choice(u_id, name, m_name) for u_id, name, m_name in units],
         courses=[Choice(c_id, title) for c_id, title in courses],
         providers=[Choice(p_id, name) for p_id, name in providers],
+        units_need_municipality=too_many and municipality_id is None,
     )

@@ -1,14 +1,17 @@
-"""The coverage report for today, summed from per-unit numbers that are kept exactly equal to
-the live computation (:func:`training_tracker.services.coverage.coverage_table_live`).
+"""The coverage report and its monthly trend, summed from per-unit, per-date numbers that are
+kept exactly equal to the live computation
+(:func:`training_tracker.services.coverage.coverage_table_live`).
 
-**Why per unit.** Every number of a coverage table is a sum over people, and each person is
-in one unit: people, fully trained, exempt people and every :class:`~.coverage.Cell` count
-add up over units (the "awaiting reports count" flag is a min and a max, which combine too).
-So the live result is stored per unit and filter *variant* (count mode, course, provider: the
-filters that change a unit's numbers other than by choosing units, see :func:`variant_of`);
-the scope and the municipality, sector and unit filters only choose which units are summed.
-A table is then three small queries: which chosen units are stale, and two GROUP BYs over the
-cached rows joined to the units (labels and sectors are read live from there).
+**Why per unit and date.** Every number of a coverage table is a sum over people, and each
+person is in one unit: people, fully trained, exempt people and every :class:`~.coverage.Cell`
+count add up over units (the "awaiting reports count" flag is a min and a max, which combine
+too). So the live result is stored per unit, report date (``as_of``) and filter *variant*
+(count mode, course, provider: the filters that change a unit's numbers other than by
+choosing units, see :func:`variant_of`); the scope and the municipality, sector and unit
+filters only choose which units are summed. A table is then three small queries: which chosen
+units are stale, and two GROUP BYs over the cached rows joined to the units (labels and
+sectors are read live from there). The trend is the same numbers on twelve dates (the month
+ends, see :func:`~.coverage.trend_days`): one GROUP BY over the units' totals.
 
 **When a unit's numbers are stale.** Database triggers (migration ``a7c3e5f1b9d2``) append
 the unit of every committed change to what a unit's numbers are computed from to
@@ -20,24 +23,24 @@ write path can forget them (an ORM flush, a bulk ``UPDATE``, ``COPY``). A unit's
 count* is its compacted total (``coverage_change_totals.folded``) plus its rows still in the
 log, plus the same for unit 0. Counts only grow: a row is added by every transaction that
 changes the unit, and compaction moves rows into the total in one transaction. A cached row
-is fresh iff
+of date D, computed on day C, is fresh on ``today`` iff
 
 - ``changes_seen`` equals the unit's change count now, and
-- ``computed_for <= today < valid_until`` (NULL: no end), ``valid_until`` being the first day
-  after ``computed_for`` on which a date alone could move one of the unit's numbers: a hire or
-  end date, a due date or expiry the day after (overdue means due before the report date), an
-  expiry, and the days of assigned/removed/exempted/reported/reviewed timestamps and of
-  completions that lie ahead (:func:`_valid_until`). Conservative: every person, assignment
-  and completion of the unit counts, whether or not it is in today's population.
+- D is today and C is today, or D was already past on C (``D < C <= today``). The numbers
+  of today depend on the date (who is active, what is due before today); those of a past
+  date do not: every rule of the report reads the dates stored in the data, and "active"
+  counts only for today. So today's rows last until midnight, and a past date's rows until
+  the unit changes, which is why the trend's eleven month ends cost nothing from one day to
+  the next.
 
-**Recomputing without races.** The stale units are recomputed with the live queries narrowed
-to them, reading their change counts and computing their numbers in ONE snapshot: a
-REPEATABLE READ transaction of its own on PostgreSQL, one read transaction on SQLite (WAL: a
-reader keeps its snapshot while others write). The numbers are stored with the count read in
-that snapshot. A writer committing after the snapshot, even before the numbers are stored,
-has added a row the snapshot did not count, so the stored row is stale at the next read:
-never wrongly fresh, at worst recomputed once more. Two recomputations of the same unit may
-store in either order, for the same reason. The stores of one variant take turns (an
+**Recomputing without races.** The stale rows are recomputed with the live queries narrowed
+to their units and dates, reading the units' change counts and computing their numbers in ONE
+snapshot: a REPEATABLE READ transaction of its own on PostgreSQL, one read transaction on
+SQLite (WAL: a reader keeps its snapshot while others write). The numbers are stored with the
+count read in that snapshot. A writer committing after the snapshot, even before the numbers
+are stored, has added a row the snapshot did not count, so the stored row is stale at the next
+read: never wrongly fresh, at worst recomputed once more. Two recomputations of the same unit
+may store in either order, for the same reason. The stores of one variant take turns (an
 advisory lock on PostgreSQL; SQLite has one writer), each replacing the units' rows whole.
 
 Each unit's numbers are those of a moment during the call (the stale ones: of the snapshot),
@@ -47,13 +50,14 @@ as a live query's are of its own moment.
 enforce it): the cache chooses and groups units by the unit's municipality where the live
 query reads the person's.
 
-**What stays live.** Past dates (``as_of`` before today), and a session that holds writes it
-has not committed (the cache knows committed data only). The other views of the report page
-(the trend, the people of a unit, new hires) are live queries as before.
+**What stays live.** A session that holds writes it has not committed (the cache knows
+committed data only). The other views of the report page (the people of a unit, new hires)
+are live queries.
 
 **Upkeep.** :func:`warm_cache` (nightly job ``warm-coverage-cache`` after midnight, and
-``flask reports warm-cache``) folds the log into the totals and recomputes every cached
-variant's stale units, so users do not pay for the date having changed.
+``flask reports warm-cache``) folds the log into the totals, drops the rows of dates the
+report no longer shows, and recomputes every cached variant's stale rows of today's trend
+dates, so users do not pay for the date having changed.
 """
 
 from __future__ import annotations
@@ -61,10 +65,11 @@ from __future__ import annotations
 import json
 import logging
 import zlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
@@ -75,8 +80,6 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from training_tracker import clock
 from training_tracker.models import (
-    Assignment,
-    Completion,
     CoverageChange,
     CoverageChangeTotal,
     CoverageUnitCache,
@@ -92,9 +95,10 @@ from training_tracker.services.coverage import (
     CoverageTable,
     assemble_table,
     coverage_table_live,
+    dates_table,
     grouped_counts,
+    trend_days,
 )
-from training_tracker.services.reminders import as_date
 from training_tracker.services.scope import ReportScope
 
 log = logging.getLogger(__name__)
@@ -175,13 +179,10 @@ def _among(column: ColumnElement[int], ids: Sequence[int], dialect: str) -> Colu
     return column.in_(sa.select(sa.column("value", sa.Integer)).select_from(listed))
 
 
-def stale_units(
-    variant: str, today: date, selection: Sequence[ColumnElement[bool]]
-) -> sa.Select[tuple[int, int]]:
-    """(unit id, change count) of the chosen units whose cached row for ``variant`` is
-    missing or stale on ``today``. A unit's change count: its compacted total, its rows in
-    the log, and the same of "every unit". Joins rather than a subquery per unit: tens of
-    thousands of units are checked on every read."""
+def change_counts(selection: Sequence[ColumnElement[bool]]) -> sa.Select[tuple[int, int]]:
+    """(unit id, change count) of the chosen units. A unit's change count: its compacted
+    total, its rows in the log, and the same of "every unit". Joins rather than a subquery
+    per unit: tens of thousands of units are counted on every read."""
     pending = (
         sa.select(CoverageChange.unit_id, sa.func.count().label("rows"))
         .group_by(CoverageChange.unit_id)
@@ -205,24 +206,134 @@ def stale_units(
         + every_pending,
         sa.BigInteger,
     )
-    cached = CoverageUnitCache
-    day = sa.literal(today, sa.Date)
     return (
         sa.select(Unit.id, changes.label("changes"))
         .select_from(Unit)
         .outerjoin(CoverageChangeTotal, CoverageChangeTotal.unit_id == Unit.id)
         .outerjoin(pending, pending.c.unit_id == Unit.id)
-        .outerjoin(cached, sa.and_(cached.unit_id == Unit.id, cached.variant == variant))
+        .where(*selection)
+    )
+
+
+def _dated_fresh(today: date) -> ColumnElement[bool]:
+    """A cached row's dates allow it on ``today``: today's row of today, or a row of a date
+    that was already past when it was computed."""
+    cached = CoverageUnitCache
+    day = sa.literal(today, sa.Date)
+    return sa.and_(
+        cached.computed_for <= day,
+        sa.or_(cached.as_of < cached.computed_for, cached.as_of == day),
+    )
+
+
+def stale_units(
+    variant: str, days: Sequence[date], today: date, selection: Sequence[ColumnElement[bool]]
+) -> sa.Select[tuple[int, date, int]]:
+    """(unit id, date, change count) of the chosen units whose cached row of ``variant`` on
+    one of ``days`` is missing or stale on ``today``: one index probe per unit and date."""
+    counted = change_counts(selection).subquery("counted")
+    cached = CoverageUnitCache
+    dates = dates_table(days, "cache_days")
+    return (
+        sa.select(counted.c.id, dates.c.day, counted.c.changes)
+        .select_from(counted)
+        .join(dates, sa.true())
+        .outerjoin(
+            cached,
+            sa.and_(
+                cached.variant == variant,
+                cached.as_of == dates.c.day,
+                cached.unit_id == counted.c.id,
+            ),
+        )
         .where(
-            *selection,
             sa.or_(
                 cached.unit_id.is_(None),
-                cached.changes_seen != changes,
-                cached.computed_for > day,
-                cached.valid_until <= day,
+                cached.changes_seen != counted.c.changes,
+                sa.not_(_dated_fresh(today)),
             ),
         )
     )
+
+
+def all_fresh(
+    variant: str, days: Sequence[date], today: date, selection: Sequence[ColumnElement[bool]]
+) -> sa.Select[tuple[bool]]:
+    """Whether every chosen unit's row of ``variant`` on each of ``days`` is fresh, in one
+    statement of two aggregates and no probe per row (a dozen dates of tens of thousands of
+    units are checked on every read of the trend).
+
+    It rests on the counts only growing: a row stores a change count read in a snapshot,
+    never more than its unit's count now. So the rows are all fresh iff every unit has a
+    row on every date that its dates allow, and the sum of their stored counts equals the
+    sum of the units' counts now, each once per date."""
+    counted = change_counts(selection).subquery("counted")
+    cached = CoverageUnitCache
+    now = (
+        sa.select(
+            sa.func.count().label("units"),
+            sa.func.coalesce(sa.func.sum(counted.c.changes), 0).label("changes"),
+        )
+        .select_from(counted)
+        .subquery("now")
+    )
+    rows = (
+        sa.select(sa.func.count().label("rows"), sa.func.sum(cached.changes_seen).label("seen"))
+        .select_from(cached)
+        .join(Unit, Unit.id == cached.unit_id)
+        .where(cached.variant == variant, cached.as_of.in_(days), _dated_fresh(today), *selection)
+        .subquery("rows_cached")
+    )
+    n = len(days)
+    return sa.select(
+        sa.and_(
+            rows.c.rows == now.c.units * n,
+            sa.func.coalesce(rows.c.seen, 0) == now.c.changes * n,
+        )
+    ).select_from(now.join(rows, sa.true()))
+
+
+def _stale_rows(
+    connection: Connection,
+    variant: str,
+    days: Sequence[date],
+    today: date,
+    selection: Sequence[ColumnElement[bool]],
+) -> list[tuple[int, date, int]]:
+    """:func:`stale_units`' rows. For several dates the units are found first by comparing,
+    per unit, its rows with its count (two scans, rather than an index probe per unit and
+    date), and only theirs are probed."""
+    if len(days) == 1:
+        return [
+            tuple(row) for row in connection.execute(stale_units(variant, days, today, selection))
+        ]  # type: ignore[misc]
+    counts = dict(connection.execute(change_counts(selection)).tuples().all())
+    cached = CoverageUnitCache
+    rows = {
+        unit_id: (n, low, high)
+        for unit_id, n, low, high in connection.execute(
+            sa.select(
+                cached.unit_id,
+                sa.func.count(),
+                sa.func.min(cached.changes_seen),
+                sa.func.max(cached.changes_seen),
+            )
+            .join(Unit, Unit.id == cached.unit_id)
+            .where(
+                cached.variant == variant, cached.as_of.in_(days), _dated_fresh(today), *selection
+            )
+            .group_by(cached.unit_id)
+        )
+    }
+    suspects = [
+        unit_id
+        for unit_id, changes in counts.items()
+        if rows.get(unit_id) != (len(days), changes, changes)
+    ]
+    if not suspects:
+        return []
+    among = [_among(Unit.id, suspects, connection.dialect.name)]
+    return [tuple(row) for row in connection.execute(stale_units(variant, days, today, among))]  # type: ignore[misc]
 
 
 # --- recomputing --------------------------------------------------------------------------------
@@ -268,91 +379,35 @@ def _writing(engine: Engine) -> Iterator[Connection]:
 
 
 def _live_numbers(
-    connection: Connection, filters: CoverageFilters, today: date, units: ColumnElement[bool]
+    connection: Connection,
+    filters: CoverageFilters,
+    days: Sequence[date],
+    today: date,
+    units: ColumnElement[bool],
 ) -> tuple[list[Any], list[Any]]:
-    """The live counts of the units, grouped by unit: (cells, people rows). One statement:
-    both halves read one materialised set of facts, computed once."""
+    """The live counts of the units on each of ``days``, grouped by date and unit: (cells,
+    people rows). One statement: both halves read one materialised set of facts, computed
+    once."""
     cells, rows = grouped_counts(
-        EVERYONE, filters, today, today, Employee.unit_id, [], extra=[units], materialized=True
+        EVERYONE,
+        filters,
+        today,
+        today,
+        Employee.unit_id,
+        [],
+        extra=[units],
+        materialized=True,
+        days=days,
     )
     c, r = (list(query.subquery().c) for query in (cells, rows))
     both = sa.union_all(
-        sa.select(sa.literal(0).label("kind"), *c),  # unit, course, the six counts
-        sa.select(sa.literal(1), r[0], sa.null(), *r[1:], sa.null()),  # unit, people, …
+        sa.select(sa.literal(0).label("kind"), *c),  # date, unit, course, the six counts
+        sa.select(sa.literal(1), r[0], r[1], sa.null(), *r[2:], sa.null()),  # date, unit, …
     )
     found: tuple[list[Any], list[Any]] = ([], [])
-    for kind, *values in connection.execute(both):
-        found[kind].append(values if kind == 0 else [values[0], *values[2:7]])
+    for kind, day, *values in connection.execute(both):
+        found[kind].append([_a_date(day), *(values if kind == 0 else [values[0], *values[2:7]])])
     return found
-
-
-def _valid_until(
-    connection: Connection, today: date, units: ColumnElement[bool]
-) -> dict[int, date]:
-    """Per unit, the first day after ``today`` on which a date alone could change one of
-    its numbers (units with no such day are left out: their numbers hold until a change).
-    One query: per table, the earliest such date of each kind."""
-    day = sa.literal(today, sa.Date)
-    nothing = sa.cast(sa.null(), sa.Date)
-
-    def after(value: ColumnElement[Any]) -> ColumnElement[Any]:
-        return sa.func.min(sa.case((value > day, value)))
-
-    def from_today(value: ColumnElement[Any]) -> ColumnElement[Any]:
-        # For "before D" rules (overdue, an expiry pushing the due date): the day after.
-        return sa.func.min(sa.case((value >= day, value)))
-
-    people = (
-        sa.select(
-            Employee.unit_id,
-            after(Employee.hire_date),
-            after(Employee.end_date),
-            nothing,
-            nothing,
-            nothing,
-        )
-        .where(units)
-        .group_by(Employee.unit_id)
-    )
-    assignments = (
-        sa.select(
-            Employee.unit_id,
-            after(as_date(Assignment.assigned_at)),
-            after(as_date(Assignment.removed_at)),
-            after(as_date(Assignment.exempted_at)),
-            nothing,
-            from_today(Assignment.due_date),
-        )
-        .select_from(Assignment)
-        .join(Employee, Employee.id == Assignment.employee_id)
-        .where(units)
-        .group_by(Employee.unit_id)
-    )
-    completions = (
-        sa.select(
-            Employee.unit_id,
-            after(Completion.completed_on),
-            after(as_date(Completion.reported_at)),
-            after(as_date(Completion.reviewed_at)),
-            after(Completion.expires_on),
-            from_today(Completion.expires_on),
-        )
-        .select_from(Completion)
-        .join(Employee, Employee.id == Completion.employee_id)
-        .where(units)
-        .group_by(Employee.unit_id)
-    )
-    valid: dict[int, date] = {}
-    for unit_id, *same_day, day_before in connection.execute(
-        sa.union_all(people, assignments, completions)
-    ):
-        days = [_a_date(value) for value in same_day if value is not None]
-        if day_before is not None:
-            days.append(_a_date(day_before) + timedelta(days=1))
-        if days:
-            first = min(days)
-            valid[unit_id] = min(valid.get(unit_id, first), first)
-    return valid
 
 
 def _a_date(value: date | str) -> date:
@@ -363,27 +418,59 @@ def _lock_key(variant: str) -> int:
     return zlib.crc32(f"coverage-cache:{variant}".encode())
 
 
+@dataclass
+class _Computed:
+    """What one snapshot computed for some units on some dates."""
+
+    days: frozenset[date]
+    units: list[int]
+    cells: list[Any]  # date, unit, course, the six counts
+    rows: list[Any]  # date, unit, people, fully trained, exempt people, min, max
+
+
 def recompute(
     engine: Engine,
     filters: CoverageFilters,
+    days: Sequence[date],
     today: date,
     selection: Sequence[ColumnElement[bool]] = (),
 ) -> int:
-    """Recompute and store the chosen units that are stale for ``filters``' variant on
-    ``today``; the number of units recomputed. Three queries read in one snapshot, then four
-    writes, whatever the number of units."""
+    """Recompute and store the rows of the chosen units on ``days`` that are stale for
+    ``filters``' variant on ``today``; the number of rows (unit and date) recomputed.
+
+    All is read in one snapshot: which rows are stale, then their numbers, one query per set
+    of dates the units need (usually one or two: the units that changed need every date,
+    the others today's only), whatever the number of units. Then one write transaction."""
     variant = variant_of(filters)
     filters = filters_of_variant(variant) or CoverageFilters()  # only what the variant holds
     dialect = engine.dialect.name
     with _snapshot(engine) as connection:
-        seen = dict(connection.execute(stale_units(variant, today, selection)).tuples().all())
-        if not seen:
+        stale = _stale_rows(connection, variant, days, today, selection)
+        if not stale:
             return 0
-        units = _among(Employee.unit_id, list(seen), dialect)
-        cells, rows = _live_numbers(connection, filters, today, units)
-        valid = _valid_until(connection, today, units)
-    _store(engine, variant, today, seen, cells, rows, valid)
-    return len(seen)
+        seen: dict[int, int] = {}
+        dates_of: dict[int, set[date]] = defaultdict(set)
+        for unit_id, day, changes in stale:
+            seen[unit_id] = int(changes)
+            dates_of[unit_id].add(_a_date(day))
+        units_of: dict[frozenset[date], list[int]] = defaultdict(list)
+        for unit_id, unit_days in dates_of.items():
+            units_of[frozenset(unit_days)].append(unit_id)
+        computed = []
+        for unit_days, units in units_of.items():
+            cells, rows = _live_numbers(
+                connection,
+                filters,
+                sorted(unit_days),
+                today,
+                _among(Employee.unit_id, units, dialect),
+            )
+            computed.append(_Computed(unit_days, units, cells, rows))
+    _store(engine, variant, today, seen, computed)
+    return len(stale)
+
+
+_COUNTS = ("required", "verified", "reported", "covered", "overdue", "exempt")
 
 
 def _store(
@@ -391,54 +478,58 @@ def _store(
     variant: str,
     today: date,
     seen: dict[int, int],
-    cells: Iterable[Any],
-    rows: Iterable[Any],
-    valid: dict[int, date],
+    computed: Sequence[_Computed],
 ) -> None:
-    """Replace the units' rows of ``variant`` with what one snapshot computed."""
-    numbers = {row[0]: row[1:] for row in rows}
-    headers = []
-    for unit_id, changes in seen.items():
-        people, trained, exempt_people, low, high = numbers.get(unit_id, (0, 0, 0, None, None))
-        headers.append(
-            {
-                "unit_id": unit_id,
-                "variant": variant,
-                "computed_for": today,
-                "valid_until": valid.get(unit_id),
-                "changes_seen": int(changes),
-                "people": int(people or 0),
-                "fully_trained": int(trained or 0),
-                "exempt_people": int(exempt_people or 0),
-                "counts_reported_min": low,
-                "counts_reported_max": high,
-            }
-        )
-    cell_rows = [
-        {
-            "unit_id": unit_id,
-            "variant": variant,
-            "course_id": course_id,
-            **dict(
-                zip(
-                    ("required", "verified", "reported", "covered", "overdue", "exempt"),
-                    (int(value or 0) for value in sums),
-                    strict=True,
+    """Replace the rows of ``variant`` that one snapshot computed."""
+    headers: list[dict[str, Any]] = []
+    cell_rows: list[dict[str, Any]] = []
+    for part in computed:
+        numbers = {(day, unit_id): rest for day, unit_id, *rest in part.rows}
+        totals: dict[tuple[date, int], list[int]] = defaultdict(lambda: [0, 0])
+        for day, unit_id, course_id, *sums in part.cells:
+            counts = dict(zip(_COUNTS, (int(value or 0) for value in sums), strict=True))
+            cell_rows.append(
+                {"variant": variant, "as_of": day, "unit_id": unit_id, "course_id": course_id}
+                | counts
+            )
+            total = totals[day, unit_id]
+            total[0] += counts["required"]
+            total[1] += counts["covered"]
+        for day in part.days:
+            for unit_id in part.units:
+                people, trained, exempt_people, low, high = numbers.get(
+                    (day, unit_id), (0, 0, 0, None, None)
                 )
-            ),
-        }
-        for unit_id, course_id, *sums in cells
-    ]
+                required, covered = totals.get((day, unit_id), (0, 0))
+                headers.append(
+                    {
+                        "variant": variant,
+                        "as_of": day,
+                        "unit_id": unit_id,
+                        "computed_for": today,
+                        "changes_seen": seen[unit_id],
+                        "people": int(people or 0),
+                        "fully_trained": int(trained or 0),
+                        "exempt_people": int(exempt_people or 0),
+                        "required": required,
+                        "covered": covered,
+                        "counts_reported_min": low,
+                        "counts_reported_max": high,
+                    }
+                )
     dialect = engine.dialect.name
     with _writing(engine) as connection:
         if dialect == "postgresql":
             connection.execute(sa.select(sa.func.pg_advisory_xact_lock(_lock_key(variant))))
-        for table in (_cells, _cache):
-            connection.execute(
-                table.delete().where(
-                    table.c.variant == variant, _among(table.c.unit_id, list(seen), dialect)
+        for part in computed:  # each part: all its units on all its dates
+            for table in (_cells, _cache):
+                connection.execute(
+                    table.delete().where(
+                        table.c.variant == variant,
+                        table.c.as_of.in_(sorted(part.days)),
+                        _among(table.c.unit_id, part.units, dialect),
+                    )
                 )
-            )
         connection.execute(_cache.insert(), headers)
         if cell_rows:
             connection.execute(_cells.insert(), cell_rows)
@@ -458,6 +549,28 @@ def _sum_grouping(group_by: str) -> tuple[ColumnElement[Any], list[ColumnElement
     raise ValueError(f"unknown grouping: {group_by}")
 
 
+def _fresh(
+    session: Session,
+    scope: ReportScope,
+    filters: CoverageFilters,
+    days: Sequence[date],
+    today: date,
+) -> bool:
+    """Make the chosen units' rows on ``days`` fresh; False when that failed (the caller
+    then answers live)."""
+    selection = unit_selection(scope, filters)
+    variant = variant_of(filters)
+    if session.execute(all_fresh(variant, days, today, selection)).scalar():
+        return True
+    try:
+        recompute(session.get_bind(), filters, days, today, selection)  # type: ignore[arg-type]
+    except sa.exc.SQLAlchemyError:
+        # A store that could not be made (a lock not granted in time) costs speed only.
+        log.exception("coverage cache: recomputing %s failed; answering live", variant)
+        return False
+    return True
+
+
 def cached_table(
     session: Session,
     scope: ReportScope,
@@ -465,40 +578,22 @@ def cached_table(
     group_by: str,
     today: date,
 ) -> CoverageTable:
-    """:func:`~.coverage.coverage_table` for ``today``: recompute the chosen units that are
-    stale, then sum the cached rows. Four queries when nothing is stale (five on PostgreSQL,
-    with the check for uncommitted writes), about fifteen when something is, whatever the
-    number of units or people."""
+    """:func:`~.coverage.coverage_table` on the filters' date (today or a past one):
+    recompute the chosen units that are stale, then sum the cached rows. Four queries when
+    nothing is stale (five on PostgreSQL, with the check for uncommitted writes), about
+    fifteen when something is, whatever the number of units or people."""
+    day = filters.day()
+    if not _fresh(session, scope, filters, [day], today):
+        return coverage_table_live(session, scope, filters, group_by)
     key, names = _sum_grouping(group_by)
     variant = variant_of(filters)
     selection = unit_selection(scope, filters)
-    if session.execute(stale_units(variant, today, selection).limit(1)).first() is not None:
-        try:
-            recompute(session.get_bind(), filters, today, selection)  # type: ignore[arg-type]
-        except sa.exc.SQLAlchemyError:
-            # A store that could not be made (a lock not granted in time) costs speed only.
-            log.exception("coverage cache: recomputing %s failed; answering live", variant)
-            return coverage_table_live(session, scope, filters, group_by)
     cell, head = CoverageUnitCell, CoverageUnitCache
     cells = (
-        sa.select(
-            key,
-            cell.course_id,
-            *(
-                sa.func.sum(column)
-                for column in (
-                    cell.required,
-                    cell.verified,
-                    cell.reported,
-                    cell.covered,
-                    cell.overdue,
-                    cell.exempt,
-                )
-            ),
-        )
+        sa.select(key, cell.course_id, *(sa.func.sum(getattr(cell, name)) for name in _COUNTS))
         .select_from(cell)
         .join(Unit, Unit.id == cell.unit_id)
-        .where(cell.variant == variant, *selection)
+        .where(cell.variant == variant, cell.as_of == day, *selection)
         .group_by(key, cell.course_id)
     )
     rows = (
@@ -514,12 +609,39 @@ def cached_table(
         .select_from(head)
         .join(Unit, Unit.id == head.unit_id)
         .join(Municipality, Municipality.id == Unit.municipality_id)
-        .where(head.variant == variant, head.people > 0, *selection)
+        .where(head.variant == variant, head.as_of == day, head.people > 0, *selection)
         .group_by(key, *names)
     )
     return assemble_table(
-        session, today, filters, group_by, session.execute(cells), session.execute(rows)
+        session, day, filters, group_by, session.execute(cells), session.execute(rows)
     )
+
+
+def cached_trend(
+    session: Session,
+    scope: ReportScope,
+    filters: CoverageFilters,
+    days: Sequence[date],
+    today: date,
+) -> dict[date, tuple[int, int]] | None:
+    """Per date, (required, covered) of all courses together, as
+    :func:`~.coverage.coverage_trend` counts them; dates with nobody required are left out.
+    None when the stale rows could not be recomputed (the caller then answers live). Two
+    queries when nothing is stale (three on PostgreSQL)."""
+    if not _fresh(session, scope, filters, days, today):
+        return None
+    head = CoverageUnitCache
+    query = sa.select(head.as_of, sa.func.sum(head.required), sa.func.sum(head.covered)).where(
+        head.variant == variant_of(filters),
+        head.as_of.in_(days),
+    )
+    selection = unit_selection(scope, filters)
+    if selection:  # everyone's trend needs no unit: none is left out
+        query = query.join(Unit, Unit.id == head.unit_id).where(*selection)
+    return {
+        _a_date(day): (int(required or 0), int(covered or 0))
+        for day, required, covered in session.execute(query.group_by(head.as_of))
+    }
 
 
 # --- upkeep -------------------------------------------------------------------------------------
@@ -528,11 +650,11 @@ def cached_table(
 @dataclass
 class WarmReport:
     folded: int = 0  # change-log rows folded into the totals
-    recomputed: dict[str, int] = field(default_factory=dict)  # variant → units recomputed
-    removed: int = 0  # cached rows of units that no longer exist
+    recomputed: dict[str, int] = field(default_factory=dict)  # variant → rows recomputed
+    removed: int = 0  # cached rows of units that no longer exist or of dates not shown
 
     @property
-    def units(self) -> int:
+    def rows(self) -> int:
         return sum(self.recomputed.values())
 
 
@@ -578,16 +700,22 @@ def compact(engine: Engine) -> int:
 
 
 def warm_cache(session: Session, today: date | None = None) -> WarmReport:
-    """Compact the change log, drop the rows of units that are gone, and recompute every
-    stale unit of every cached variant (and of the default one, even before anyone asked)."""
+    """Compact the change log, drop the rows of units that are gone and of dates the report
+    no longer shows, and recompute every stale row of today's trend dates (today and the
+    month ends before it) of every cached variant (and of the default one, even before
+    anyone asked). One date at a time, so memory stays that of one date's rows."""
     engine: Engine = session.get_bind()  # type: ignore[assignment]
     today = today or clock.today()
+    days = trend_days(today)
     report = WarmReport(folded=compact(engine))
     with _writing(engine) as connection:
-        gone = ~sa.exists().where(Unit.id == _cache.c.unit_id)
-        removed = connection.execute(_cache.delete().where(gone)).rowcount
-        connection.execute(_cells.delete().where(~sa.exists().where(Unit.id == _cells.c.unit_id)))
-        report.removed = max(removed, 0)
+        for table in (_cache, _cells):
+            gone = sa.or_(
+                ~sa.exists().where(Unit.id == table.c.unit_id), table.c.as_of.not_in(days)
+            )
+            removed = connection.execute(table.delete().where(gone)).rowcount
+            if table is _cache:
+                report.removed = max(removed, 0)
     with engine.connect() as connection:
         cached = connection.execute(sa.select(_cache.c.variant).distinct()).scalars().all()
     for variant in sorted({DEFAULT_VARIANT, *cached}):
@@ -597,7 +725,7 @@ def warm_cache(session: Session, today: date | None = None) -> WarmReport:
                 for table in (_cells, _cache):
                     connection.execute(table.delete().where(table.c.variant == variant))
             continue
-        report.recomputed[variant] = recompute(engine, filters, today)
+        report.recomputed[variant] = sum(recompute(engine, filters, [day], today) for day in days)
     if engine.dialect.name == "postgresql":
         # Fresh statistics for the cache's own reads: autovacuum may not have come by since
         # the tables filled up, and a planner that takes them for empty nest-loops over them.
@@ -609,9 +737,10 @@ def warm_cache(session: Session, today: date | None = None) -> WarmReport:
 
 
 def describe_warm(report: WarmReport) -> str:
-    """``42 units recomputed (setting|c=|p= 40, verified|c=|p= 2), 310 changes folded``."""
+    """``42 rows recomputed (setting|c=|p= 40, verified|c=|p= 2), 310 changes folded``: a
+    row is one unit on one date."""
     each = ", ".join(f"{variant} {n}" for variant, n in sorted(report.recomputed.items()))
-    text = f"{report.units} units recomputed ({each}), {report.folded} changes folded"
+    text = f"{report.rows} rows recomputed ({each}), {report.folded} changes folded"
     if report.removed:
-        text += f", {report.removed} rows of removed units dropped"
+        text += f", {report.removed} rows of removed units or past dates dropped"
     return text
