@@ -15,6 +15,7 @@ from tests import factories
 from tests.conftest import counting_statements
 from training_tracker import clock
 from training_tracker.models import CompletionStatus, Role, Sector
+from training_tracker.services import coverage
 
 
 @pytest.fixture()
@@ -187,3 +188,25 @@ def test_the_page_takes_the_same_number_of_queries_for_few_and_many_people(clien
         due=date(2025, 4, 1),
     )
     assert statements() == few
+
+
+def test_with_too_many_units_to_list_the_unit_filter_waits_for_a_municipality(
+    client, ifo, monkeypatch
+):
+    """At a county's or the country's size the scope has tens of thousands of units: the unit
+    filter lists those of the chosen municipality only, and says so until one is chosen."""
+    regional = factories.with_role(factories.employee(), Role.COORDINATOR)
+    client.sign_in(regional)
+    html = client.get("/reports/").get_data(as_text=True)
+    assert "=IFO Järfälla</option>" in html and "Skolan</option>" in html
+    assert 'id="unit-hint"' not in html
+
+    monkeypatch.setattr(coverage, "MAX_UNIT_CHOICES", 1)
+    html = client.get("/reports/").get_data(as_text=True)
+    assert "=IFO Järfälla</option>" not in html and "Skolan</option>" not in html
+    assert 'aria-describedby="unit-hint"' in html
+    assert "Välj en kommun och visa rapporten för att kunna välja en av dess enheter." in html
+
+    html = client.get(f"/reports/?municipality_id={ifo.municipality_id}").get_data(as_text=True)
+    assert "=IFO Järfälla</option>" in html and "Skolan</option>" not in html
+    assert 'id="unit-hint"' not in html

@@ -88,7 +88,7 @@ def coverage_page() -> str:
         trend=trend,
         bars=[(row.label, row.all_required.percent) for row in rows],
         points=[(format_date(point.day, "MMM"), point.percent) for point in trend],
-        choices=coverage.report_choices(db.session, scope),
+        choices=coverage.report_choices(db.session, scope, filters.municipality_id),
         sectors=list(Sector),
         definitions=coverage_exports.definitions(),
     )
