@@ -356,11 +356,17 @@ def test_rows_are_written_in_bulk_and_postgresql_is_analyzed_after_a_large_seed(
         assert not analyzed
 
 
-def test_below_the_threshold_postgresql_keeps_its_indexes_and_is_not_analyzed(monkeypatch):
+def test_below_the_threshold_postgresql_keeps_its_indexes_and_is_still_analyzed(monkeypatch):
     monkeypatch.setattr(demo, "LARGE_SEED_EMPLOYEES", 501)
     with counting_statements() as statements:
         seed(500)
-    assert not [s for s in statements if s.startswith(("ANALYZE", "ALTER TABLE", "DROP INDEX"))]
+    assert not [s for s in statements if s.startswith(("ALTER TABLE", "DROP INDEX"))]
+    analyzed = {s for s in statements if s.startswith("ANALYZE")}
+    if db.engine.dialect.name == "postgresql":
+        # Without statistics (autovacuum off, or not yet come by) the planner nest-loops.
+        assert {"ANALYZE employees", "ANALYZE assignments", "ANALYZE completions"} <= analyzed
+    else:
+        assert not analyzed
 
 
 # --- the command ---------------------------------------------------------------------------------
