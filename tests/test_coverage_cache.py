@@ -643,6 +643,30 @@ def test_the_trend_s_past_month_ends_outlive_the_day_and_a_change_recomputes_one
     assert recomputations == [1, 11]  # the unit today (table), its month ends (trend)
 
 
+def test_many_units_are_recomputed_one_date_at_a_time_with_the_same_numbers(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    live_queries: list[list[date]] = []
+    original = coverage_cache._live_numbers
+
+    def recording(connection: Any, filters: Any, days: Any, *args: Any) -> Any:
+        live_queries.append(list(days))
+        return original(connection, filters, days, *args)
+
+    monkeypatch.setattr(coverage_cache, "_live_numbers", recording)
+    monkeypatch.setattr(coverage_cache, "MANY_UNITS", 2)
+    days = trend_days(clock.today())
+    assert coverage_trend(db.session, EVERYTHING, CoverageFilters()) == coverage_trend_live(
+        db.session, EVERYTHING, CoverageFilters()
+    )
+    assert live_queries == [[day] for day in days]  # six units: more than "many"
+
+    live_queries.clear()
+    monkeypatch.setattr(coverage_cache, "MANY_UNITS", 6)
+    assert_cached_is_live(EVERYTHING, CoverageFilters(mode="verified"))
+    assert live_queries == [[days[-1]], days[:-1]]  # the table's date; the trend's others in one
+
+
 def statements_of(scope: ReportScope, group_by: str) -> int:
     db.session.expire_all()
     with counting_statements() as statements:

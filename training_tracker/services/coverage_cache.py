@@ -104,6 +104,9 @@ from training_tracker.services.scope import ReportScope
 log = logging.getLogger(__name__)
 
 EVERYONE = ReportScope(True, frozenset(), frozenset())
+_COUNTS = ("required", "verified", "reported", "covered", "overdue", "exempt")
+# Above this many units to recompute, their dates are computed one query per date.
+MANY_UNITS = 200
 DEFAULT_VARIANT = "setting|c=|p="
 
 _cache = CoverageUnitCache.__table__
@@ -458,19 +461,19 @@ def recompute(
             units_of[frozenset(unit_days)].append(unit_id)
         computed = []
         for unit_days, units in units_of.items():
-            cells, rows = _live_numbers(
-                connection,
-                filters,
-                sorted(unit_days),
-                today,
-                _among(Employee.unit_id, units, dialect),
-            )
-            computed.append(_Computed(unit_days, units, cells, rows))
+            # A few units' dates in one query; many units (a cold cache) date by date, each
+            # date a literal the planner can estimate with (joined as a list of dates, a
+            # whole country's month ends got a plan that ran for many minutes).
+            batches = [sorted(unit_days)]
+            if len(units) > MANY_UNITS and len(unit_days) > 1:
+                batches = [[day] for day in sorted(unit_days)]
+            for batch in batches:
+                cells, rows = _live_numbers(
+                    connection, filters, batch, today, _among(Employee.unit_id, units, dialect)
+                )
+                computed.append(_Computed(frozenset(batch), units, cells, rows))
     _store(engine, variant, today, seen, computed)
     return len(stale)
-
-
-_COUNTS = ("required", "verified", "reported", "covered", "overdue", "exempt")
 
 
 def _store(
