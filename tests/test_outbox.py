@@ -3,19 +3,30 @@ delivered over real SMTP exactly once, even when the server is down or two sende
 
 from __future__ import annotations
 
+import email.policy
+import smtplib
 import threading
+from collections.abc import Sequence
 from datetime import timedelta
 from email import message_from_bytes
 from email.header import decode_header, make_header
-from email.message import Message
+from email.message import EmailMessage, Message
 
 import pytest
 import sqlalchemy as sa
 from flask import Flask
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from tests import factories
-from tests.conftest import MailCatcher, count, free_port, mail_html, mail_text
+from tests.conftest import (
+    MailCatcher,
+    count,
+    counting_statements,
+    free_port,
+    mail_html,
+    mail_text,
+)
 from training_tracker import clock
 from training_tracker.extensions import db
 from training_tracker.models import Employee, OutboxMessage, OutboxStatus
@@ -182,6 +193,25 @@ def test_a_second_delivery_sends_nothing_more(person: Employee, smtp_server: Mai
 
     assert report.sent == 0
     assert len(smtp_server.messages) == 1
+
+
+def test_a_mail_is_built_as_with_the_standard_email_policy(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The outbox's policy only makes each kind of header once, for speed."""
+    message = OutboxMessage(id=7, recipient_email="åsa.berg@sigtuna.example")
+    sender = app.config["MAIL_DEFAULT_SENDER"]
+
+    def wire(built: EmailMessage) -> bytes:
+        data = built.as_bytes()
+        for header in ("Date", "Message-ID"):
+            data = data.replace(str(built[header]).encode(), b"")
+        return data.replace(built.get_boundary().encode(), b"")
+
+    ours = wire(outbox.build_email(message, MAIL, sender))
+    monkeypatch.setattr(outbox, "_MAIL_POLICY", email.policy.default)
+
+    assert ours == wire(outbox.build_email(message, MAIL, sender))
 
 
 # --- failures --------------------------------------------------------------------------------
@@ -368,3 +398,329 @@ def test_an_unknown_backend_is_a_clear_error(app: Flask, monkeypatch: pytest.Mon
 
     with pytest.raises(RuntimeError, match="MAIL_BACKEND must be smtp, console or file"):
         outbox.deliver_outbox(db.session)
+
+
+# --- batches ---------------------------------------------------------------------------------
+
+
+def staff(count: int, tag: str = "p") -> list[Employee]:
+    return [
+        factories.employee(
+            email=f"{tag}{n:02d}@sigtuna.example", first_name=f"{tag.upper()}{n}", password=None
+        )
+        for n in range(count)
+    ]
+
+
+def queue_each(people: list[Employee]) -> list[int]:
+    """One message to each, written now; their ids."""
+    return [queue(person, key=f"note:{person.email}").id for person in people]
+
+
+def connections_of(server: MailCatcher, monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """The client's address of each mail that arrives: one port per SMTP connection."""
+    peers: list[object] = []
+    receive = server.handle_DATA
+
+    async def handle_DATA(smtp, session, envelope):  # type: ignore[no-untyped-def]
+        peers.append(session.peer)
+        return await receive(smtp, session, envelope)
+
+    monkeypatch.setattr(server, "handle_DATA", handle_DATA)
+    return peers
+
+
+def refuse(server: MailCatcher, monkeypatch: pytest.MonkeyPatch, replies: dict[str, str]) -> None:
+    """The server answers RCPT TO for these addresses with these replies."""
+    accept = server.handle_RCPT
+
+    async def handle_RCPT(smtp, session, envelope, address, rcpt_options):  # type: ignore[no-untyped-def]
+        if address in replies:
+            return replies[address]
+        return await accept(smtp, session, envelope, address, rcpt_options)
+
+    monkeypatch.setattr(server, "handle_RCPT", handle_RCPT)
+
+
+@pytest.fixture()
+def note_template(monkeypatch: pytest.MonkeyPatch) -> str:
+    """A mail written when it is sent, addressed by name; none to someone who has left."""
+
+    def write_note(session: Session, message: OutboxMessage) -> RenderedMail | None:
+        recipient = session.get(Employee, message.recipient_id)
+        if recipient is None or not recipient.active:
+            return None
+        return RenderedMail(f"Till {recipient.first_name}", f"Hej {recipient.first_name}!\n", "")
+
+    monkeypatch.setitem(outbox._renderers, "note", write_note)
+    return "note"
+
+
+def queue_unwritten(people: list[Employee], template: str) -> None:
+    for person in people:
+        factories.outbox_message(person, subject="", body_text="").template = template
+    db.session.commit()
+
+
+class Stopped(BaseException):
+    """What a signal or a stop raises: not an Exception, so not a failure of the message."""
+
+
+class Recorder:
+    """A backend that takes each message, or is stopped while handing over the n-th."""
+
+    def __init__(self, stop_at: int | None = None) -> None:
+        self.stop_at = stop_at
+        self.sent: list[str] = []
+
+    def send(self, message: EmailMessage) -> None:
+        if len(self.sent) + 1 == self.stop_at:
+            raise Stopped
+        self.sent.append(message["To"])
+
+
+def test_a_batch_takes_the_same_statements_for_5_and_for_50_messages(
+    smtp_server: MailCatcher,
+) -> None:
+    queue_each(staff(5, "a"))
+    with counting_statements() as few:
+        assert outbox.deliver_outbox(db.session).sent == 5
+    queue_each(staff(50, "b"))
+    with counting_statements() as many:
+        assert outbox.deliver_outbox(db.session).sent == 50
+
+    assert len(smtp_server.messages) == 55
+    assert len(few) == len(many) == 3  # claim, load, mark sent
+
+
+def test_mails_written_when_sent_take_the_same_statements_for_5_and_for_50(
+    smtp_server: MailCatcher, note_template: str
+) -> None:
+    """The recipients are loaded together, not by each renderer; one who has left is not
+    written to, in both batches."""
+    few_people, many_people = staff(5, "a"), staff(50, "b")
+    few_people[0].active = many_people[0].active = False
+    queue_unwritten(few_people, note_template)
+    with counting_statements() as few:
+        report = outbox.deliver_outbox(db.session)
+    assert (report.sent, report.cancelled) == (4, 1)
+    queue_unwritten(many_people, note_template)
+    with counting_statements() as many:
+        report = outbox.deliver_outbox(db.session)
+    assert (report.sent, report.cancelled) == (49, 1)
+
+    assert len(few) == len(many)
+    assert subject_of(smtp_server.to("b07@sigtuna.example")[0]) == "Till B7"
+    written = db.session.scalars(
+        sa.select(OutboxMessage.subject).where(
+            OutboxMessage.recipient_email == "b07@sigtuna.example"
+        )
+    ).one()
+    assert written == "Till B7"  # kept on the row, as sent
+
+
+def test_a_batch_takes_no_more_than_its_limit_oldest_first() -> None:
+    ids = queue_each(staff(30))
+    backend = Recorder()
+    if db.session.get_bind().dialect.name == "postgresql":
+        # The plan PostgreSQL picks for an outbox it has no statistics of yet (a day's mails
+        # just queued): a nested loop that chooses the due messages again for every row,
+        # each time past those claimed already, unless the choice is made once.
+        for setting in ("hashjoin", "hashagg", "mergejoin", "material", "sort"):
+            db.session.execute(sa.text(f"SET LOCAL enable_{setting} = off"))
+
+    report = outbox.deliver_outbox(db.session, backend=backend, limit=7)
+
+    assert report.sent == 7
+    assert backend.sent == [f"p{n:02d}@sigtuna.example" for n in range(7)]
+    assert [row(i).status for i in ids].count(OutboxStatus.QUEUED) == 23
+
+
+def test_a_batch_goes_over_one_smtp_connection(
+    smtp_server: MailCatcher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    peers = connections_of(smtp_server, monkeypatch)
+    queue_each(staff(10))
+
+    report = outbox.deliver_outbox(db.session)
+
+    assert report.sent == 10
+    assert len(peers) == 10
+    assert len(set(peers)) == 1
+
+
+def test_a_recipient_refused_mid_batch_fails_alone_and_the_others_are_sent(
+    app: Flask, smtp_server: MailCatcher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    people = staff(6)
+    refuse(
+        smtp_server,
+        monkeypatch,
+        {
+            people[2].email: "550 5.1.1 No such user",
+            people[4].email: "450 4.2.1 Mailbox busy, try later",
+        },
+    )
+    peers = connections_of(smtp_server, monkeypatch)
+    ids = queue_each(people)
+    now = clock.utcnow()
+
+    report = outbox.deliver_outbox(db.session, now=now)
+
+    assert (report.sent, report.failed, report.retrying) == (4, 1, 1)
+    refused, busy = row(ids[2]), row(ids[4])
+    assert (refused.status, refused.attempts) == (OutboxStatus.FAILED, 1)
+    assert "No such user" in refused.last_error
+    assert (busy.status, busy.attempts) == (OutboxStatus.QUEUED, 1)
+    assert "Mailbox busy" in busy.last_error
+    retry_after = timedelta(seconds=app.config["OUTBOX_RETRY_BASE_SECONDS"])
+    assert busy.next_attempt_at == now + retry_after
+    others = [ids[n] for n in (0, 1, 3, 5)]
+    assert {row(i).status for i in others} == {OutboxStatus.SENT}
+    assert {row(i).last_error for i in others} == {None}
+    assert sorted(m["To"] for m in smtp_server.messages) == sorted(
+        people[n].email for n in (0, 1, 3, 5)
+    )
+    assert len(set(peers)) == 1  # a refusal does not cost the connection
+
+
+def test_a_connection_the_server_drops_mid_batch_is_opened_again(
+    smtp_server: MailCatcher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    peers = connections_of(smtp_server, monkeypatch)
+    senders: list[str] = []
+
+    async def handle_MAIL(smtp, session, envelope, address, mail_options):  # type: ignore[no-untyped-def]
+        senders.append(address)
+        if len(senders) == 3:
+            smtp.transport.abort()  # gone before answering, as after an idle timeout
+            return "421 4.4.2 Closing"
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
+
+    monkeypatch.setattr(smtp_server, "handle_MAIL", handle_MAIL, raising=False)
+    people = staff(5)
+    ids = queue_each(people)
+
+    report = outbox.deliver_outbox(db.session)
+
+    assert (report.sent, report.retrying, report.failed) == (5, 0, 0)
+    assert sorted(m["To"] for m in smtp_server.messages) == sorted(p.email for p in people)
+    assert {row(i).attempts for i in ids} == {1}
+    assert len(set(peers)) == 2
+
+
+def test_a_mail_server_that_cannot_be_reached_is_tried_once_per_batch(
+    mail_server_down: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    connects: list[object] = []
+
+    class CountedSMTP(smtplib.SMTP):
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            connects.append(args)
+            super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(smtplib, "SMTP", CountedSMTP)
+    ids = queue_each(staff(4))
+
+    report = outbox.deliver_outbox(db.session)
+
+    assert (report.sent, report.retrying) == (0, 4)
+    assert len(connects) == 1
+    assert all(row(i).status == OutboxStatus.QUEUED and row(i).last_error for i in ids)
+
+
+def test_a_renderer_that_fails_fails_its_own_message_only(
+    smtp_server: MailCatcher, note_template: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Even when a query failed, which on PostgreSQL spoils the rest of the transaction."""
+    write_note = outbox._renderers[note_template]
+
+    def fragile(session: Session, message: OutboxMessage) -> RenderedMail | None:
+        if message.recipient_email == "p01@sigtuna.example":
+            session.execute(sa.text("SELECT no_such_column FROM outbox_messages"))
+        return write_note(session, message)
+
+    monkeypatch.setitem(outbox._renderers, note_template, fragile)
+    queue_unwritten(staff(3), note_template)
+
+    report = outbox.deliver_outbox(db.session)
+
+    assert (report.sent, report.retrying) == (2, 1)
+    failed = db.session.scalars(
+        sa.select(OutboxMessage).where(OutboxMessage.recipient_email == "p01@sigtuna.example")
+    ).one()
+    assert failed.status == OutboxStatus.QUEUED
+    assert "no_such_column" in failed.last_error
+
+
+def test_a_batch_renderer_writes_all_its_messages_at_once(
+    smtp_server: MailCatcher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[int] = []
+
+    def write_notes(
+        session: Session, messages: Sequence[OutboxMessage]
+    ) -> dict[int, RenderedMail | None]:
+        calls.append(len(messages))
+        return {m.id: RenderedMail("Samlat", f"Till {m.recipient_email}\n", "") for m in messages}
+
+    monkeypatch.setitem(outbox._batch_renderers, "notes", write_notes)
+    queue_unwritten(staff(4), "notes")
+
+    report = outbox.deliver_outbox(db.session)
+
+    assert report.sent == 4
+    assert calls == [4]
+    assert {subject_of(m) for m in smtp_server.messages} == {"Samlat"}
+
+
+def test_an_interrupted_batch_keeps_what_was_sent_and_gives_back_what_was_not_tried() -> None:
+    ids = queue_each(staff(5))
+
+    with pytest.raises(Stopped):
+        outbox.deliver_outbox(db.session, backend=Recorder(stop_at=3))
+
+    statuses = [row(i).status for i in ids]
+    # The third may have gone when it stopped: it stays "sending", never sent twice.
+    assert statuses == [OutboxStatus.SENT] * 2 + [OutboxStatus.SENDING] + [OutboxStatus.QUEUED] * 2
+    assert row(ids[2]).claimed_at is not None
+    again = Recorder()
+    assert outbox.deliver_outbox(db.session, backend=again).sent == 2
+    assert again.sent == ["p03@sigtuna.example", "p04@sigtuna.example"]
+
+
+def test_two_senders_taking_small_batches_at_once_send_each_message_exactly_once(
+    app: Flask, person: Employee, smtp_server: MailCatcher
+) -> None:
+    for n in range(1, 91):
+        mail = RenderedMail(subject=f"Meddelande {n}", text=f"Nummer {n}\n", html="")
+        queue(person, key=f"reminder:{n}", mail=mail)
+    start = threading.Barrier(2, timeout=30)
+    reports: list[outbox.DeliveryReport] = []
+    errors: list[BaseException] = []
+
+    def sender() -> None:
+        with app.app_context():
+            try:
+                start.wait()
+                while (report := outbox.deliver_outbox(db.session, limit=4)).sent:
+                    reports.append(report)
+            except BaseException as error:  # noqa: BLE001 - reported by the test below
+                errors.append(error)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=sender) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert errors == []
+    arrived = [subject_of(m) for m in smtp_server.messages]
+    assert sorted(arrived) == sorted(f"Meddelande {n}" for n in range(1, 91))
+    assert sum(report.sent for report in reports) == 90
+    rows = db.session.execute(sa.select(OutboxMessage.status, OutboxMessage.attempts)).all()
+    assert set(rows) == {(OutboxStatus.SENT, 1)}
