@@ -27,7 +27,7 @@ from training_tracker.models import (
     Role,
     Sector,
 )
-from training_tracker.services import reminders
+from training_tracker.services import outbox, reminders
 from training_tracker.services.working_days import (
     is_first_working_day_of_week,
     is_working_day,
@@ -320,6 +320,36 @@ def test_planning_takes_the_same_number_of_statements_for_few_and_many_employees
     assert report.mails > 60
     assert len(few) == len(many)
     assert len(many) <= 12
+
+
+def test_writing_and_sending_the_mails_takes_the_same_statements_for_few_and_many(mail):
+    """The mails are written in bulk when they are sent: the reminders still owed, the
+    managers' teams, the courses are loaded for a whole batch, not message by message."""
+    cast = Cast()
+    day = date(2027, 1, 27)
+
+    def deliver_the_days_mails() -> tuple[int, list[str]]:
+        with time_machine.travel(at(day), tick=False):
+            reminders.plan_reminders(db.session, today=day)
+            db.session.commit()
+            with counting_statements() as statements:
+                report = outbox.deliver_outbox(db.session)
+        assert report.failed == report.retrying == 0
+        return report.sent, statements
+
+    few_sent, few = deliver_the_days_mails()
+    db.session.execute(sa.delete(Reminder))
+    db.session.execute(sa.delete(OutboxMessage))
+    for index in range(60):
+        person = factories.employee(unit=cast.unit, first_name=f"P{index}", password=None)
+        db.session.add(
+            Assignment(employee_id=person.id, course_id=cast.course.id, due_date=date(2027, 1, 13))
+        )
+    db.session.commit()
+    many_sent, many = deliver_the_days_mails()
+
+    assert many_sent == few_sent + 60
+    assert len(few) == len(many)
 
 
 def test_a_municipality_sets_its_own_schedule(mail):

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import secrets
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -559,27 +560,33 @@ class ReminderItem:
         return (clock.today() - self.due_date).days
 
 
-def _still_owed(session: Session, batch_key: str, today: date) -> list[ReminderItem]:
-    """The batch's reminders that still apply now: the course not completed or reported
-    since, the person still employed and still required to take it."""
+def _still_owed(
+    session: Session, batch_keys: list[str], today: date
+) -> dict[str, list[ReminderItem]]:
+    """The reminders of these batches that still apply now, by batch: the course not
+    completed or reported since, the person still employed and still required to take it.
+    Three queries, however many batches."""
     due = effective_due(today)
     rows = session.execute(
         sa.select(Reminder, Assignment, due)
         .join(Assignment, Assignment.id == Reminder.assignment_id)
         .join(Employee, Employee.id == Assignment.employee_id)
-        .where(Reminder.batch_key == batch_key, employed_on(today))
-        .options(joinedload(Assignment.course), joinedload(Assignment.employee))
+        .where(Reminder.batch_key.in_(batch_keys), employed_on(today))
+        .options(
+            joinedload(Assignment.course).joinedload(Course.provider),
+            joinedload(Assignment.employee).joinedload(Employee.unit),
+        )
         .order_by(Reminder.id)
     ).all()
     expiring_ok = _still_expiring(session, [a.id for r, a, d in rows if r.step == "expiry"], today)
     open_ids = set(
         session.scalars(
             sa.select(Assignment.id).where(
-                Assignment.id.in_([a.id for _r, a, _d in rows]), open_assignment(today)
+                Assignment.id.in_({a.id for _r, a, _d in rows}), open_assignment(today)
             )
         )
     )
-    items = []
+    items: dict[str, list[ReminderItem]] = defaultdict(list)
     for reminder, assignment, due_date in rows:
         if reminder.step == ReminderStep.EXPIRY:
             if assignment.id not in expiring_ok:
@@ -587,7 +594,7 @@ def _still_owed(session: Session, batch_key: str, today: date) -> list[ReminderI
             due_date = reminder.cycle
         elif assignment.id not in open_ids:
             continue
-        items.append(
+        items[reminder.batch_key].append(
             ReminderItem(
                 reminder.step, reminder.sequence, assignment.course, due_date, assignment.employee
             )
@@ -623,14 +630,30 @@ def _still_expiring(session: Session, assignment_ids: list[int], today: date) ->
     )
 
 
-@outbox.register_renderer("reminder")
-def _write_reminder(session: Session, message: OutboxMessage) -> outbox.RenderedMail | None:
+def _active_recipient(session: Session, message: OutboxMessage) -> Employee | None:
+    # Found in the session: delivery loads a batch's recipients together.
     employee = session.get(Employee, message.recipient_id) if message.recipient_id else None
+    return employee if employee is not None and employee.is_active else None
+
+
+@outbox.register_batch_renderer("reminder")
+def _write_reminders(
+    session: Session, messages: Sequence[OutboxMessage]
+) -> dict[int, outbox.RenderedMail | None]:
     today = clock.today()
-    if employee is None or not employee.is_active:
-        return None
-    items = _still_owed(session, message.idempotency_key, today)
-    if not items:
+    owed = _still_owed(session, [message.idempotency_key for message in messages], today)
+    return {
+        message.id: _reminder_mail(
+            _active_recipient(session, message), owed.get(message.idempotency_key, [])
+        )
+        for message in messages
+    }
+
+
+def _reminder_mail(
+    employee: Employee | None, items: list[ReminderItem]
+) -> outbox.RenderedMail | None:
+    if employee is None or not items:
         return None
     return outbox.render_mail(
         "reminder",
@@ -647,14 +670,24 @@ def _write_reminder(session: Session, message: OutboxMessage) -> outbox.Rendered
     )
 
 
-@outbox.register_renderer("escalation")
-def _write_escalation(session: Session, message: OutboxMessage) -> outbox.RenderedMail | None:
-    manager = session.get(Employee, message.recipient_id) if message.recipient_id else None
+@outbox.register_batch_renderer("escalation")
+def _write_escalations(
+    session: Session, messages: Sequence[OutboxMessage]
+) -> dict[int, outbox.RenderedMail | None]:
     today = clock.today()
-    if manager is None or not manager.is_active:
-        return None
-    items = _still_owed(session, message.idempotency_key, today)
-    if not items:
+    owed = _still_owed(session, [message.idempotency_key for message in messages], today)
+    return {
+        message.id: _escalation_mail(
+            _active_recipient(session, message), owed.get(message.idempotency_key, []), today
+        )
+        for message in messages
+    }
+
+
+def _escalation_mail(
+    manager: Employee | None, items: list[ReminderItem], today: date
+) -> outbox.RenderedMail | None:
+    if manager is None or not items:
         return None
     by_person: dict[int, list[ReminderItem]] = defaultdict(list)
     for item in items:
@@ -680,23 +713,63 @@ class DigestRow:
         return (self.due_date - clock.today()).days
 
 
-@outbox.register_renderer("digest")
-def _write_digest(session: Session, message: OutboxMessage) -> outbox.RenderedMail | None:
-    manager = session.get(Employee, message.recipient_id) if message.recipient_id else None
-    today = clock.today()
-    if manager is None or not manager.is_active or manager.digest_opt_out:
-        return None
+def _digest_rows(
+    session: Session, manager_ids: list[int], today: date
+) -> dict[int, list[DigestRow]]:
+    """What each manager's team has overdue or soon due, soonest first: two queries for all
+    of them. The team as in :func:`_team_of`: their reports, and the staff of the units they
+    manage."""
+    if not manager_ids:
+        return {}
+    direct = sa.select(Employee.manager_id, Employee.id).where(Employee.manager_id.in_(manager_ids))
+    of_units = (
+        sa.select(RoleGrant.employee_id, Employee.id)
+        .join(Employee, Employee.unit_id == RoleGrant.unit_id)
+        .where(RoleGrant.employee_id.in_(manager_ids), RoleGrant.role == Role.MANAGER)
+    )
+    teams: dict[int, set[int]] = defaultdict(set)
+    for manager_id, member_id in session.execute(sa.union(direct, of_units)):
+        if member_id != manager_id:
+            teams[member_id].add(manager_id)
+    if not teams:
+        return {}
+    # The members' assignments in a second query: joined to the team in SQL, PostgreSQL
+    # plans a scan of the whole employees table.
     due = effective_due(today)
     rows = session.execute(
         sa.select(Assignment, due)
         .join(Employee, Employee.id == Assignment.employee_id)
-        .where(_team_of(manager), employed_on(today), _needs_attention(today))
+        .where(Employee.id.in_(teams), employed_on(today), _needs_attention(today))
         .options(joinedload(Assignment.course), joinedload(Assignment.employee))
         .order_by(due, Employee.last_name, Employee.first_name)
     ).all()
-    if not rows:
+    by_manager: dict[int, list[DigestRow]] = defaultdict(list)
+    for assignment, due_date in rows:
+        for manager_id in teams[assignment.employee_id]:
+            by_manager[manager_id].append(
+                DigestRow(assignment.employee, assignment.course, due_date)
+            )
+    return by_manager
+
+
+@outbox.register_batch_renderer("digest")
+def _write_digests(
+    session: Session, messages: Sequence[OutboxMessage]
+) -> dict[int, outbox.RenderedMail | None]:
+    managers = {message.id: _active_recipient(session, message) for message in messages}
+    wanted = [m for m in managers.values() if m is not None and not m.digest_opt_out]
+    rows = _digest_rows(session, [manager.id for manager in wanted], clock.today())
+    return {
+        message_id: _digest_mail(manager, rows.get(manager.id, []))
+        if manager is not None and not manager.digest_opt_out
+        else None
+        for message_id, manager in managers.items()
+    }
+
+
+def _digest_mail(manager: Employee, items: list[DigestRow]) -> outbox.RenderedMail | None:
+    if not items:
         return None
-    items = [DigestRow(a.employee, a.course, d) for a, d in rows]
     return outbox.render_mail(
         "digest",
         manager.preferred_language,
