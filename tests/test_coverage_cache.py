@@ -667,6 +667,30 @@ def test_many_units_are_recomputed_one_date_at_a_time_with_the_same_numbers(
     assert live_queries == [[days[-1]], days[:-1]]  # the table's date; the trend's others in one
 
 
+def test_a_large_recomputation_renews_postgresql_s_statistics_of_the_cache(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without statistics (autovacuum off, or not yet come by) the planner takes the filled
+    cache for empty: the country's page took twice as long."""
+    monkeypatch.setattr(coverage_cache, "ANALYZE_AFTER_ROWS", len(world.units))
+    with counting_statements() as statements:
+        coverage_table(db.session, EVERYTHING, CoverageFilters())  # every unit: "large"
+    analyzed = [s for s in statements if s.startswith("ANALYZE")]
+    with counting_statements() as statements:
+        factories.dated_completion(
+            db.session.scalars(sa.select(Employee).where(Employee.unit_id.is_not(None))).first(),
+            world.courses["v"],
+            completed_on=clock.today(),
+        )
+        coverage_table(db.session, EVERYTHING, CoverageFilters())  # one unit: not
+    if db.engine.dialect.name == "postgresql":
+        assert "ANALYZE coverage_unit_cache" in analyzed
+        assert "ANALYZE coverage_unit_cells" in analyzed
+    else:
+        assert analyzed == []  # SQLite plans without
+    assert not [s for s in statements if s.startswith("ANALYZE")]
+
+
 def statements_of(scope: ReportScope, group_by: str) -> int:
     db.session.expire_all()
     with counting_statements() as statements:

@@ -107,6 +107,8 @@ EVERYONE = ReportScope(True, frozenset(), frozenset())
 _COUNTS = ("required", "verified", "reported", "covered", "overdue", "exempt")
 # Above this many units to recompute, their dates are computed one query per date.
 MANY_UNITS = 200
+# After storing this many rows at once (a cold cache), PostgreSQL's statistics are renewed.
+ANALYZE_AFTER_ROWS = 5_000
 DEFAULT_VARIANT = "setting|c=|p="
 
 _cache = CoverageUnitCache.__table__
@@ -473,6 +475,8 @@ def recompute(
                 )
                 computed.append(_Computed(frozenset(batch), units, cells, rows))
     _store(engine, variant, today, seen, computed)
+    if len(stale) >= ANALYZE_AFTER_ROWS:
+        _analyze(engine)
     return len(stale)
 
 
@@ -661,6 +665,18 @@ class WarmReport:
         return sum(self.recomputed.values())
 
 
+def _analyze(engine: Engine) -> None:
+    """Fresh statistics for the cache's own reads, on PostgreSQL: autovacuum may not have come
+    by since the tables filled up (or be off), and a planner that takes them for nearly empty
+    nest-loops over them (the country's page took twice as long)."""
+    if engine.dialect.name != "postgresql":
+        return
+    with engine.connect() as connection:
+        connection.execution_options(isolation_level="AUTOCOMMIT")
+        for table in ("coverage_unit_cache", "coverage_unit_cells", "coverage_change_totals"):
+            connection.exec_driver_sql(f"ANALYZE {table}")
+
+
 def compact(engine: Engine) -> int:
     """Fold the change log into the per-unit totals; the number of rows folded.
 
@@ -729,13 +745,7 @@ def warm_cache(session: Session, today: date | None = None) -> WarmReport:
                     connection.execute(table.delete().where(table.c.variant == variant))
             continue
         report.recomputed[variant] = sum(recompute(engine, filters, [day], today) for day in days)
-    if engine.dialect.name == "postgresql":
-        # Fresh statistics for the cache's own reads: autovacuum may not have come by since
-        # the tables filled up, and a planner that takes them for empty nest-loops over them.
-        with engine.connect() as connection:
-            connection.execution_options(isolation_level="AUTOCOMMIT")
-            for table in ("coverage_unit_cache", "coverage_unit_cells", "coverage_change_totals"):
-                connection.exec_driver_sql(f"ANALYZE {table}")
+    _analyze(engine)
     return report
 
 
