@@ -6,7 +6,7 @@ from __future__ import annotations
 import email.policy
 import smtplib
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from email import message_from_bytes
 from email.header import decode_header, make_header
@@ -321,12 +321,10 @@ def test_a_passing_refusal_is_retried(person: Employee, smtp_server: MailCatcher
 # --- two senders -----------------------------------------------------------------------------
 
 
-def test_two_senders_at_once_send_each_message_exactly_once(
-    app: Flask, person: Employee, smtp_server: MailCatcher
-) -> None:
-    for n in range(1, 21):
-        mail = RenderedMail(subject=f"Meddelande {n}", text=f"Nummer {n}\n", html="")
-        queue(person, key=f"reminder:{n}", mail=mail)
+def two_senders(
+    app: Flask, deliver: Callable[[], list[outbox.DeliveryReport]]
+) -> list[outbox.DeliveryReport]:
+    """Run ``deliver`` in two threads released together; their reports. Fails on any error."""
     start = threading.Barrier(2, timeout=30)
     reports: list[outbox.DeliveryReport] = []
     errors: list[BaseException] = []
@@ -335,8 +333,8 @@ def test_two_senders_at_once_send_each_message_exactly_once(
         with app.app_context():
             try:
                 start.wait()
-                reports.append(outbox.deliver_outbox(db.session))
-            except BaseException as error:  # noqa: BLE001 - reported by the test below
+                reports.extend(deliver())
+            except BaseException as error:  # noqa: BLE001 - reported below
                 errors.append(error)
             finally:
                 db.session.remove()
@@ -346,8 +344,19 @@ def test_two_senders_at_once_send_each_message_exactly_once(
         thread.start()
     for thread in threads:
         thread.join(timeout=60)
-
     assert errors == []
+    return reports
+
+
+def test_two_senders_at_once_send_each_message_exactly_once(
+    app: Flask, person: Employee, smtp_server: MailCatcher
+) -> None:
+    for n in range(1, 21):
+        mail = RenderedMail(subject=f"Meddelande {n}", text=f"Nummer {n}\n", html="")
+        queue(person, key=f"reminder:{n}", mail=mail)
+
+    reports = two_senders(app, lambda: [outbox.deliver_outbox(db.session)])
+
     assert sorted(subject_of(m) for m in smtp_server.messages) == sorted(
         f"Meddelande {n}" for n in range(1, 21)
     )
@@ -697,28 +706,15 @@ def test_two_senders_taking_small_batches_at_once_send_each_message_exactly_once
     for n in range(1, 91):
         mail = RenderedMail(subject=f"Meddelande {n}", text=f"Nummer {n}\n", html="")
         queue(person, key=f"reminder:{n}", mail=mail)
-    start = threading.Barrier(2, timeout=30)
-    reports: list[outbox.DeliveryReport] = []
-    errors: list[BaseException] = []
 
-    def sender() -> None:
-        with app.app_context():
-            try:
-                start.wait()
-                while (report := outbox.deliver_outbox(db.session, limit=4)).sent:
-                    reports.append(report)
-            except BaseException as error:  # noqa: BLE001 - reported by the test below
-                errors.append(error)
-            finally:
-                db.session.remove()
+    def in_batches_of_four() -> list[outbox.DeliveryReport]:
+        reports = []
+        while (report := outbox.deliver_outbox(db.session, limit=4)).sent:
+            reports.append(report)
+        return reports
 
-    threads = [threading.Thread(target=sender) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    reports = two_senders(app, in_batches_of_four)
 
-    assert errors == []
     arrived = [subject_of(m) for m in smtp_server.messages]
     assert sorted(arrived) == sorted(f"Meddelande {n}" for n in range(1, 91))
     assert sum(report.sent for report in reports) == 90
