@@ -33,7 +33,10 @@ def sign_in(page: Any, base_url: str, email: str, password: str = DEMO_PASSWORD)
 
 
 def assert_no_sideways_scroll(page: Any) -> None:
-    """The page fits its window's width: nothing to scroll sideways to."""
+    """The page fits its window's width: nothing to scroll sideways to. Measured once the page
+    has loaded its stylesheets: before, a wide table is not yet inside its scrolling box (this
+    failed once, on a CI leg running beside another)."""
+    page.wait_for_load_state("load")
     width, window = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
     assert width <= window, f"{page.url} is {width} px wide in a {window} px window"
 
