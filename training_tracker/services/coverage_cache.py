@@ -309,9 +309,7 @@ def _stale_rows(
     per unit, its rows with its count (two scans, rather than an index probe per unit and
     date), and only theirs are probed."""
     if len(days) == 1:
-        return [
-            tuple(row) for row in connection.execute(stale_units(variant, days, today, selection))
-        ]  # type: ignore[misc]
+        return list(connection.execute(stale_units(variant, days, today, selection)).tuples())
     counts = dict(connection.execute(change_counts(selection)).tuples().all())
     cached = CoverageUnitCache
     rows = {
@@ -338,7 +336,7 @@ def _stale_rows(
     if not suspects:
         return []
     among = [_among(Unit.id, suspects, connection.dialect.name)]
-    return [tuple(row) for row in connection.execute(stale_units(variant, days, today, among))]  # type: ignore[misc]
+    return list(connection.execute(stale_units(variant, days, today, among)).tuples())
 
 
 # --- recomputing --------------------------------------------------------------------------------
