@@ -441,25 +441,6 @@ def _course_clauses(filters: CoverageFilters) -> list[ColumnElement[bool]]:
     return clauses
 
 
-def _effective_due(day: Day) -> ColumnElement[date]:
-    """:func:`~.reminders.effective_due` on ``day``, which may be a column of the dates
-    (correlated with everything but the completions, so the dates are not joined again)."""
-    if isinstance(day, date):
-        return effective_due(day)
-    expired_on = (
-        sa.select(sa.func.max(Completion.expires_on))
-        .where(
-            Completion.employee_id == Assignment.employee_id,
-            Completion.course_id == Assignment.course_id,
-            Completion.status.in_([CompletionStatus.REPORTED, CompletionStatus.VERIFIED]),
-            Completion.expires_on <= day,
-        )
-        .correlate_except(Completion)
-        .scalar_subquery()
-    )
-    return sa.case((expired_on > Assignment.due_date, expired_on), else_=Assignment.due_date)
-
-
 def _people(
     scope: ReportScope, filters: CoverageFilters, day: Day, today: date
 ) -> list[ColumnElement[bool]]:
@@ -492,7 +473,7 @@ def _facts(
         _flag(awaiting_on(day)).label("awaiting"),
     ]
     if with_dates:
-        due = _effective_due(day)
+        due = effective_due(day)
         selected += [
             Assignment.due_date.label("due_date"),
             due.label("effective_due"),
@@ -711,11 +692,10 @@ def grouped_counts(
         sa.func.min(mode_flag),
         sa.func.max(mode_flag),
     )
-    rows = (
-        rows.select_from(dated).join(Employee, sa.true())
-        if dated is not None
-        else (rows.select_from(Employee))
-    )
+    if dated is not None:
+        rows = rows.select_from(dated).join(Employee, sa.true())
+    else:
+        rows = rows.select_from(Employee)
     rows = (
         rows.join(Unit, Unit.id == Employee.unit_id)
         .join(Municipality, Municipality.id == Employee.municipality_id)

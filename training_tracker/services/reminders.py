@@ -137,8 +137,10 @@ def _later(first: ColumnElement[date], second: ColumnElement[date]) -> ColumnEle
     return sa.case((first > second, first), else_=second)
 
 
-def last_expiry(today: date) -> ColumnElement[date | None]:
-    """The latest expiry, on or before today, of the assignment's completed course."""
+def last_expiry(today: date | ColumnElement[date]) -> ColumnElement[date | None]:
+    """The latest expiry, on or before today, of the assignment's completed course. ``today``
+    may be a column (the coverage trend's dates): everything but the completions is taken
+    from the enclosing query, so the dates are not joined again inside."""
     return (
         sa.select(sa.func.max(Completion.expires_on))
         .where(
@@ -147,12 +149,12 @@ def last_expiry(today: date) -> ColumnElement[date | None]:
             Completion.status.in_(_COUNTING),
             Completion.expires_on <= today,
         )
-        .correlate(Assignment)
+        .correlate_except(Completion)
         .scalar_subquery()
     )
 
 
-def effective_due(today: date) -> ColumnElement[date]:
+def effective_due(today: date | ColumnElement[date]) -> ColumnElement[date]:
     """When the assignment is due: its due date, or, once a completion has expired, the day
     it expired (if later). The same rule as :func:`services.progress.course_progress`."""
     expired_on = last_expiry(today)
