@@ -30,8 +30,15 @@ run_leg() {
   local name="$1" log=".test-logs/$1.log"
   shift
   echo "==> pytest on $name (log: $log)"
-  env "$@" .venv/bin/python -m pytest -p no:cacheprovider -q >"$log" 2>&1
+  # A hanging test fails on its own after pytest-timeout's limit (pyproject.toml); this bound on
+  # the whole leg is the backstop for a hang that no signal can interrupt.
+  timeout --kill-after=60 "$leg_limit" env "$@" .venv/bin/python -m pytest -p no:cacheprovider -q \
+    >"$log" 2>&1
+  local code=$?
+  [ $code -eq 124 ] && echo "the $name leg did not finish within $leg_limit s: stopped" >>"$log"
+  return $code
 }
+leg_limit="${TEST_LEG_TIMEOUT_SECONDS:-1800}"
 
 pids=()
 legs=()

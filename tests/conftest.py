@@ -7,6 +7,7 @@ import contextvars
 import os
 import re
 import socket
+import sys
 import tempfile
 import threading
 from collections.abc import Iterator
@@ -76,6 +77,44 @@ def _clean_state(app: Flask) -> Iterator[None]:
         yield
         db.session.rollback()
         db.session.remove()
+
+
+def _print_database_sessions(url: str) -> None:
+    """What every session of the test database is doing and who blocks whom: printed before
+    pytest-timeout fails a test that hangs, since a wait for a lock shows in a thread's stack
+    only as a wait."""
+    import psycopg
+
+    query = (
+        "SELECT pid, pg_blocking_pids(pid), state, wait_event_type, wait_event,"
+        " now() - xact_start, left(query, 300) FROM pg_stat_activity"
+        " WHERE datname = current_database() AND pid <> pg_backend_pid() ORDER BY pid"
+    )
+    try:
+        with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://", 1)) as c:
+            rows = c.execute(query).fetchall()
+    except psycopg.Error as error:
+        rows = [("could not read pg_stat_activity:", error)]
+    lines = ["", "+++ sessions of the test database, as the test is about to time out +++"]
+    lines += [" | ".join(str(value) for value in row) for row in rows]
+    print("\n".join(lines), file=sys.__stderr__, flush=True)
+
+
+@pytest.fixture(autouse=True)
+def _database_sessions_before_a_timeout(
+    app: Flask, request: pytest.FixtureRequest
+) -> Iterator[None]:
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    marker = request.node.get_closest_marker("timeout")
+    seconds = float(marker.args[0] if marker and marker.args else request.config.getini("timeout"))
+    if not url.startswith("postgresql") or seconds <= 0:
+        yield
+        return
+    timer = threading.Timer(max(seconds - 15, 1), _print_database_sessions, args=(url,))
+    timer.daemon = True
+    timer.start()
+    yield
+    timer.cancel()
 
 
 class Client(FlaskClient):

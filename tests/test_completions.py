@@ -144,7 +144,7 @@ def test_the_same_form_sent_twice_makes_one_report(nck):
 def test_two_identical_submissions_at_the_same_moment_make_one_report(app, nck):
     person_id, course_id = factories.employee().id, nck.id
     db.session.commit()
-    barrier = threading.Barrier(2)
+    barrier = threading.Barrier(2, timeout=30)
     outcomes: list[bool] = []
     errors: list[BaseException] = []
 

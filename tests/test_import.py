@@ -884,7 +884,7 @@ def test_two_confirmations_at_the_same_moment_import_once(app, hr_jarfalla, ifo)
     user_id, batch_id = hr_jarfalla.id, batch.id
     db.session.rollback()
     results: list[object] = []
-    barrier = threading.Barrier(2)
+    barrier = threading.Barrier(2, timeout=30)
 
     def confirm() -> None:
         with app.app_context():

@@ -221,7 +221,7 @@ def test_concurrent_hits_are_each_counted_once(app: Flask, storage: DatabaseStor
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join()
+        thread.join(timeout=60)
 
     assert sorted(seen) == list(range(1, 61))
     assert storage.get("shared") == 60

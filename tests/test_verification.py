@@ -323,7 +323,7 @@ def test_verifying_approves_the_report_records_who_and_the_employee_sees_it_veri
 def test_two_reviewers_deciding_at_once_make_one_decision(app, manager, hr, anna, nck, uploads):
     completion = report(anna, nck, uploads)
     outcomes: list[str] = []
-    barrier = threading.Barrier(2)
+    barrier = threading.Barrier(2, timeout=30)
 
     def review(reviewer_id: int, reject: bool) -> None:
         with app.app_context():
@@ -352,7 +352,7 @@ def test_two_reviewers_deciding_at_once_make_one_decision(app, manager, hr, anna
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join()
+        thread.join(timeout=60)
 
     assert sorted(outcomes) == ["decided", "refused"]
     assert (
