@@ -117,6 +117,19 @@ def _database_sessions_before_a_timeout(
     timer.cancel()
 
 
+@pytest.fixture(autouse=True)
+def _no_thread_left_running() -> Iterator[None]:
+    """A test ends with every thread it started ended: a thread still waiting (on a lock, a
+    barrier, a server) would hold the run open at exit, after the last test had passed."""
+    before = set(threading.enumerate())
+    yield
+    left = [t for t in threading.enumerate() if t not in before and not t.daemon]
+    for thread in left:
+        thread.join(timeout=10)
+    running = [thread.name for thread in left if thread.is_alive()]
+    assert not running, f"threads still running after the test: {running}"
+
+
 class Client(FlaskClient):
     """A test client that sends the CSRF token, as the browser form would.
 
