@@ -15,6 +15,7 @@ from email.message import EmailMessage, Message
 import pytest
 import sqlalchemy as sa
 from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -212,6 +213,56 @@ def test_a_mail_is_built_as_with_the_standard_email_policy(
     monkeypatch.setattr(outbox, "_MAIL_POLICY", email.policy.default)
 
     assert ours == wire(outbox.build_email(message, MAIL, sender))
+
+
+def test_mails_in_each_language_leave_the_pages_translations_alone(
+    app: Flask, client: FlaskClient, person: Employee
+) -> None:
+    """Mails are rendered with their language's translations bound in (no lookup per
+    string); the pages keep following the visitor's language."""
+    pages_gettext = app.jinja_env.globals["gettext"]
+    context = {"employee": person, "reset_url": "https://x.example/r", "valid_minutes": 30}
+    for _ in range(2):  # alternating, each language's environment made once and kept
+        english = outbox.render_mail("password_reset", "en", **context)
+        swedish = outbox.render_mail("password_reset", "sv", **context)
+        assert english.subject == "Choose a new password"
+        assert swedish.subject == "Välj nytt lösenord"
+        assert "Someone, hopefully you" in english.text and "30 minutes" in english.text
+        assert "30 minuter" in swedish.text
+
+    assert app.jinja_env.globals["gettext"] is pages_gettext
+    assert "Logga in" in client.get("/login").get_data(as_text=True)
+    client.post_form("/language", {"language": "en", "next": "/login"})
+    assert "Sign in" in client.get("/login").get_data(as_text=True)
+
+
+def test_headers_alike_in_every_mail_are_parsed_once_and_the_others_each_time(
+    app: Flask,
+) -> None:
+    registry = outbox._HeaderClasses()
+    sender = registry("From", "Utbildning <noreply@example.se>")
+    assert registry("From", "Utbildning <noreply@example.se>") is sender
+    assert registry("From", "Annan <annan@example.se>").addresses[0].username == "annan"
+    subject = registry("Subject", "Påminnelse")
+    assert registry("Subject", "Påminnelse") is not subject  # differs from mail to mail
+    multipart = 'multipart/alternative; boundary="===1=="'
+    assert registry("Content-Type", multipart) is not registry("Content-Type", multipart)
+    for n in range(outbox._HeaderClasses.MOST_KEPT * 2):  # kept few, however many values
+        assert registry("From", f"n{n}@example.se").addresses[0].username == f"n{n}"
+    assert len(registry._parsed) <= outbox._HeaderClasses.MOST_KEPT
+
+    built = [
+        outbox.build_email(OutboxMessage(id=n, recipient_email=f"p{n}@x.example"), MAIL, "a@b.se")
+        for n in range(3)
+    ]
+    parsed = [message_from_bytes(mail.as_bytes()) for mail in built]
+    assert [mail["To"] for mail in parsed] == ["p0@x.example", "p1@x.example", "p2@x.example"]
+    assert len({mail.get_boundary() for mail in parsed}) == 3
+    assert all(
+        [part.get_content_type() for part in mail.walk()]
+        == ["multipart/alternative", "text/plain", "text/html"]
+        for mail in parsed
+    )
 
 
 # --- failures --------------------------------------------------------------------------------
