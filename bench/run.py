@@ -37,7 +37,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
@@ -605,6 +605,8 @@ class Bench:
             p50_ms=p50(live) * 1000,
         )
         for view in ("regional", "municipal"):
+            if f"coverage_{view}" not in self.figures:  # --only live: no page to compare
+                continue
             page = self.figures[f"coverage_{view}"].p50_ms or 0.0
             self.figure(
                 f"ratio_{view}",
@@ -773,7 +775,12 @@ def reminder_day(today: date) -> date:
     return day
 
 
-def measure(database: Database, settings: Settings, workdir: Path) -> tuple[dict, dict]:
+STEPS = ("pages", "live", "reminders", "import")
+
+
+def measure(
+    database: Database, settings: Settings, workdir: Path, only: Sequence[str] = STEPS
+) -> tuple[dict, dict]:
     from training_tracker import clock
 
     app = make_app(database, workdir / "uploads")
@@ -787,20 +794,23 @@ def measure(database: Database, settings: Settings, workdir: Path) -> tuple[dict
         f" {bench.data['municipalities']:,} municipalities",
         flush=True,
     )
-    for step, call in (
-        ("coverage page and CSV", bench.measure_pages),
-        ("live GROUP BY and live coverage", bench.measure_live),
-        ("reminders", lambda: bench.measure_reminders(reminder_day(clock.today()))),
+    for step, label, call in (
+        ("pages", "coverage page and CSV", bench.measure_pages),
+        ("live", "live GROUP BY and live coverage", bench.measure_live),
+        ("reminders", "reminders", lambda: bench.measure_reminders(reminder_day(clock.today()))),
     ):
-        print(f"measuring: {step} …", end=" ", flush=True)
+        if step not in only:
+            continue
+        print(f"measuring: {label} …", end=" ", flush=True)
         start = time.perf_counter()
         call()
         print(f"{time.perf_counter() - start:,.1f} s", flush=True)
     dispose(app)  # the import runs in another process
-    print("measuring: import …", end=" ", flush=True)
-    start = time.perf_counter()
-    bench.measure_import(workdir)
-    print(f"{time.perf_counter() - start:,.1f} s", flush=True)
+    if "import" in only:
+        print("measuring: import …", end=" ", flush=True)
+        start = time.perf_counter()
+        bench.measure_import(workdir)
+        print(f"{time.perf_counter() - start:,.1f} s", flush=True)
     return bench.data, bench.figures
 
 
@@ -870,6 +880,14 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         " (default: $BENCH_POSTGRES_URL or %(default)s)",
     )
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR, help="SQLite files")
+    parser.add_argument(
+        "--only",
+        nargs="+",
+        choices=STEPS,
+        default=list(STEPS),
+        metavar="STEP",
+        help="measure these only: " + ", ".join(STEPS) + " (the ratio needs pages and live)",
+    )
     args = parser.parse_args(argv)
     if args.repetitions < 1 or args.live_repetitions < 1 or args.warmup < 0:
         parser.error("--repetitions and --live-repetitions must be at least 1, --warmup 0")
@@ -918,7 +936,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         settings = Settings(
             args.repetitions, args.warmup, args.live_repetitions, args.import_rows, args.budget
         )
-        data, figures = measure(measured, settings, workdir)
+        data, figures = measure(measured, settings, workdir, args.only)
         facts["load_average_end"] = round(os.getloadavg()[0], 2)
     finally:
         if copy is not None:

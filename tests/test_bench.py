@@ -69,6 +69,20 @@ def test_the_suite_reports_every_figure_with_its_data_size(tmp_path: Path) -> No
         assert done.returncode == 0, done.stdout + done.stderr
         assert server.exists(dataset), "--keep keeps the seeded data set for the next run"
         report = json.loads(output.read_text())
+        # The next run reuses it, measuring only what it is asked to.
+        only = tmp_path / "only.json"
+        again = [part for part in command if part != "--keep" and not part.startswith("--json")]
+        done_again = subprocess.run(
+            [*again, f"--json={only}", "--only", "reminders"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert done_again.returncode == 0, done_again.stdout + done_again.stderr
+        assert f"data set: reusing {dataset.name}" in done_again.stdout
+        assert set(json.loads(only.read_text())["figures"]) == {"reminders_plan", "reminders"}
     finally:
         server.drop(dataset)
 
