@@ -204,7 +204,7 @@ _OUTBOX_COLUMNS = [
 _LEDGER_KEY = ["assignment_id", "step", "cycle", "sequence", "recipient_id"]
 
 
-def _record(session: Session, select: sa.Select[Any]) -> None:
+def _record(session: Session, select: sa.Select[Any] | sa.CompoundSelect) -> None:
     """Add what ``select`` finds owed to the ledger (what is there already stays as it is)."""
     statement = (
         _ledger_insert(session)
@@ -214,18 +214,48 @@ def _record(session: Session, select: sa.Select[Any]) -> None:
     session.execute(statement)
 
 
-def _owed_to_employees(today: date) -> sa.Select[Any]:
-    """Open assignments of people still employed, with their schedule joined."""
-    return (
-        sa.select(Assignment.id)
+_OWED_POLICY = (
+    "first_after_days",
+    "before_due_days",
+    "on_due_date",
+    "overdue_every_days",
+    "overdue_times",
+    "escalate_after_days",
+)
+
+
+def _owed(session: Session, today: date) -> sa.CTE:
+    """Open assignments of people still employed, each with its due date and its
+    municipality's schedule: computed once (MATERIALIZED on PostgreSQL) for every step
+    that reads them. Read as a plain join by each step, the due date's subquery over the
+    completions ran once per step and per mention (seven passes over every open
+    assignment took 25 s of the 28 s planning at 850,000 employees)."""
+    expired_on = last_expiry(today)
+    due = sa.case((expired_on > Assignment.due_date, expired_on), else_=Assignment.due_date)
+    owed = (
+        sa.select(
+            Assignment.id.label("assignment_id"),
+            Employee.id.label("employee_id"),
+            Employee.manager_id,
+            Employee.unit_id,
+            _later(Employee.hire_date, as_date(Assignment.assigned_at)).label("started"),
+            expired_on.label("expired_on"),
+            due.label("due"),
+            *(_policy(name).label(name) for name in _OWED_POLICY),
+        )
         .select_from(Assignment)
         .join(Employee, Employee.id == Assignment.employee_id)
         .outerjoin(ReminderPolicy, ReminderPolicy.municipality_id == Employee.municipality_id)
         .where(open_assignment(today), employed_on(today), Employee.municipality_id.is_not(None))
+        .cte("owed")
     )
+    if session.get_bind().dialect.name == "postgresql":
+        owed = owed.prefix_with("MATERIALIZED")
+    return owed
 
 
 def _row(
+    assignment_id: ColumnElement[int],
     step: ReminderStep,
     cycle: ColumnElement[date],
     sequence: ColumnElement[int] | int,
@@ -233,8 +263,9 @@ def _row(
     today: date,
     now: datetime,
 ) -> list[ColumnElement[Any]]:
+    """A ledger row: the values of ``_LEDGER_COLUMNS``."""
     return [
-        Assignment.id,
+        assignment_id,
         sa.literal(step.value, sa.String),
         cycle,
         sequence if isinstance(sequence, ColumnElement) else sa.literal(sequence, sa.Integer),
@@ -244,85 +275,98 @@ def _row(
     ]
 
 
-def _employee_steps(session: Session, today: date, now: datetime) -> None:
-    due = effective_due(today)
-    owed = _owed_to_employees(today)
-    today_ = _day(today)
-    before = _policy("before_due_days")
+def _owed_row(
+    owed: sa.CTE,
+    step: ReminderStep,
+    sequence: ColumnElement[int] | int,
+    recipient: ColumnElement[int],
+    today: date,
+    now: datetime,
+) -> list[ColumnElement[Any]]:
+    """A ledger row of a step owed for an assignment (its cycle: the due date)."""
+    return _row(owed.c.assignment_id, step, owed.c.due, sequence, recipient, today, now)
+
+
+def _employee_steps(owed: sa.CTE, today: date, now: datetime) -> list[sa.Select[Any]]:
+    """The reminders to the employees themselves: first, before due, on the due date and
+    overdue."""
+    due, today_, before = owed.c.due, _day(today), owed.c.before_due_days
 
     # A first reminder some days after the hire (or after the course was assigned, for staff
     # hired long before), while the course is not yet near its due date.
-    started = _later(Employee.hire_date, as_date(Assignment.assigned_at))
-    first = owed.with_only_columns(
-        *_row(ReminderStep.FIRST, due, 0, Employee.id, today, now)
+    first = sa.select(
+        *_owed_row(owed, ReminderStep.FIRST, 0, owed.c.employee_id, today, now)
     ).where(
-        _policy("first_after_days") > 0,
-        add_days(started, _policy("first_after_days")) <= today_,
+        owed.c.first_after_days > 0,
+        add_days(owed.c.started, owed.c.first_after_days) <= today_,
         today_ < add_days(due, -before),
-        last_expiry(today).is_(None),  # only the first time round
+        owed.c.expired_on.is_(None),  # only the first time round
     )
-    _record(session, first)
-
-    before_due = owed.with_only_columns(
-        *_row(ReminderStep.BEFORE_DUE, due, 0, Employee.id, today, now)
+    before_due = sa.select(
+        *_owed_row(owed, ReminderStep.BEFORE_DUE, 0, owed.c.employee_id, today, now)
     ).where(before > 0, add_days(due, -before) <= today_, today_ < due)
-    _record(session, before_due)
-
-    on_due = owed.with_only_columns(*_row(ReminderStep.DUE, due, 0, Employee.id, today, now)).where(
-        _policy("on_due_date") == sa.true(),
+    on_due = sa.select(*_owed_row(owed, ReminderStep.DUE, 0, owed.c.employee_id, today, now)).where(
+        owed.c.on_due_date == sa.true(),
         due <= today_,
         today_ < add_days(due, CATCH_UP_DAYS),
     )
-    _record(session, on_due)
 
     # Overdue: the n-th reminder falls n × interval days after the due date, up to n = times.
-    every = _policy("overdue_every_days")
+    every = owed.c.overdue_every_days
     nth = whole_division(days_between(due, today_), sa.case((every > 0, every), else_=1))
-    overdue = owed.with_only_columns(
-        *_row(ReminderStep.OVERDUE, due, nth, Employee.id, today, now)
+    overdue = sa.select(
+        *_owed_row(owed, ReminderStep.OVERDUE, nth, owed.c.employee_id, today, now)
     ).where(
         every > 0,
-        _policy("overdue_times") > 0,
+        owed.c.overdue_times > 0,
         due < today_,
         nth >= 1,
-        nth <= _policy("overdue_times"),
+        nth <= owed.c.overdue_times,
         today_ < add_days(add_days(due, nth * every), CATCH_UP_DAYS),
     )
-    _record(session, overdue)
+    return [first, before_due, on_due, overdue]
 
 
-def _escalations(session: Session, today: date, now: datetime) -> None:
+def _escalations(owed: sa.CTE, today: date, now: datetime) -> list[sa.Select[Any]]:
     """To the employee's manager (or, without one, the managers of their unit), some days
     after the due date."""
-    due = effective_due(today)
-    today_ = _day(today)
-    after = _policy("escalate_after_days")
-    manager = aliased(Employee)
+    today_, after = _day(today), owed.c.escalate_after_days
     window = [
         after > 0,
-        add_days(due, after) <= today_,
-        today_ < add_days(add_days(due, after), CATCH_UP_DAYS),
+        add_days(owed.c.due, after) <= today_,
+        today_ < add_days(add_days(owed.c.due, after), CATCH_UP_DAYS),
     ]
-    owed = _owed_to_employees(today).where(*window)
+    manager = aliased(Employee)
     managers_active = sa.and_(
         manager.active, sa.or_(manager.end_date.is_(None), manager.end_date > today)
     )
     named = (
-        owed.with_only_columns(*_row(ReminderStep.ESCALATION, due, 0, manager.id, today, now))
-        .join(manager, manager.id == Employee.manager_id)
-        .where(managers_active, manager.id != Employee.id)
+        sa.select(*_owed_row(owed, ReminderStep.ESCALATION, 0, manager.id, today, now))
+        .join(manager, manager.id == owed.c.manager_id)
+        .where(*window, managers_active, manager.id != owed.c.employee_id)
     )
     of_unit = (
-        owed.with_only_columns(*_row(ReminderStep.ESCALATION, due, 0, manager.id, today, now))
+        sa.select(*_owed_row(owed, ReminderStep.ESCALATION, 0, manager.id, today, now))
         .join(
             RoleGrant,
-            sa.and_(RoleGrant.unit_id == Employee.unit_id, RoleGrant.role == Role.MANAGER),
+            sa.and_(RoleGrant.unit_id == owed.c.unit_id, RoleGrant.role == Role.MANAGER),
         )
         .join(manager, manager.id == RoleGrant.employee_id)
-        .where(Employee.manager_id.is_(None), managers_active, manager.id != Employee.id)
+        .where(
+            *window, owed.c.manager_id.is_(None), managers_active, manager.id != owed.c.employee_id
+        )
     )
-    _record(session, named)
-    _record(session, of_unit)
+    return [named, of_unit]
+
+
+def _owed_steps(session: Session, today: date, now: datetime) -> None:
+    """Record the reminders every step owes for open assignments: one statement, the owed
+    assignments computed once and each step read from them."""
+    owed = _owed(session, today)
+    _record(
+        session,
+        sa.union_all(*_employee_steps(owed, today, now), *_escalations(owed, today, now)),
+    )
 
 
 def _expiry_notices(session: Session, today: date, now: datetime) -> None:
@@ -347,7 +391,7 @@ def _expiry_notices(session: Session, today: date, now: datetime) -> None:
         .correlate(Assignment)
     )
     select = (
-        sa.select(*_row(ReminderStep.EXPIRY, expires_on, 0, Employee.id, today, now))
+        sa.select(*_row(Assignment.id, ReminderStep.EXPIRY, expires_on, 0, Employee.id, today, now))
         .select_from(Assignment)
         .join(Employee, Employee.id == Assignment.employee_id)
         .outerjoin(ReminderPolicy, ReminderPolicy.municipality_id == Employee.municipality_id)
@@ -426,8 +470,7 @@ def plan_reminders(session: Session, *, today: date) -> PlanReport:
     if not report.working_day:
         return report
     now = clock.utcnow()
-    _employee_steps(session, today, now)
-    _escalations(session, today, now)
+    _owed_steps(session, today, now)
     _expiry_notices(session, today, now)
     report.queued, report.mails = _queue_new_mails(session, today, now)
     return report
