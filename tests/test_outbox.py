@@ -265,6 +265,28 @@ def test_headers_alike_in_every_mail_are_parsed_once_and_the_others_each_time(
     )
 
 
+def test_the_text_parts_are_quoted_printable_utf8_and_decode_to_exactly_the_mail(
+    app: Flask,
+) -> None:
+    tricky = (
+        "Hej Åsa,\n"
+        + "En rad som är längre än sjuttiosex tecken, så att den måste brytas mjukt: " * 3
+        + "\nFrom början\n.\nlikhetstecken = 1 + 1 \t \nslutet utan radbrytning"
+    )
+    mail = RenderedMail("Påminnelse", tricky, f"<p>{tricky}</p>")
+    built = outbox.build_email(OutboxMessage(id=1, recipient_email="a@x.example"), mail, "b@y.se")
+    wire = built.as_bytes()
+    assert max(len(line) for line in wire.split(b"\n")) <= 78
+    assert wire.isascii(), "7-bit clean, for any relay"
+
+    parsed = message_from_bytes(wire, policy=email.policy.default)
+    text, html = (part for part in parsed.walk() if part.get_content_maintype() == "text")
+    for part, expected in ((text, tricky), (html, f"<p>{tricky}</p>")):
+        assert part["Content-Transfer-Encoding"] == "quoted-printable"
+        assert part.get_content_charset() == "utf-8"
+        assert part.get_content() == expected
+
+
 # --- failures --------------------------------------------------------------------------------
 
 

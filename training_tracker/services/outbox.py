@@ -7,6 +7,7 @@ send a message; the batch goes over one SMTP connection and its outcomes are rec
 
 from __future__ import annotations
 
+import binascii
 import logging
 import secrets
 import smtplib
@@ -15,6 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext, suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from email.contentmanager import ContentManager
 from email.headerregistry import BaseHeader, HeaderRegistry
 from email.message import EmailMessage
 from email.policy import default as standard_policy
@@ -418,6 +420,19 @@ class _HeaderClasses(HeaderRegistry):
 _MAIL_POLICY = standard_policy.clone(header_factory=_HeaderClasses())
 
 
+def _set_text(part: EmailMessage, text: str, subtype: str = "plain") -> None:
+    """A text part in UTF-8, quoted-printable (readable, 7-bit clean for any relay), encoded
+    by binascii's C code: the standard content manager's pure-Python encoder, and its
+    weighing of the encodings for every part, took a tenth of the time a mail takes."""
+    part["Content-Type"] = f'text/{subtype}; charset="utf-8"'
+    part["Content-Transfer-Encoding"] = "quoted-printable"
+    part.set_payload(binascii.b2a_qp(text.encode("utf-8"), istext=True).decode("ascii"))
+
+
+_TEXT_CONTENT = ContentManager()
+_TEXT_CONTENT.add_set_handler(str, _set_text)
+
+
 def build_email(message: OutboxMessage, mail: RenderedMail, sender: str) -> EmailMessage:
     email = EmailMessage(policy=_MAIL_POLICY)
     email["From"] = sender
@@ -426,9 +441,9 @@ def build_email(message: OutboxMessage, mail: RenderedMail, sender: str) -> Emai
     email["Date"] = formatdate(localtime=False)
     email["Message-ID"] = make_msgid(idstring=f"outbox-{message.id}")
     email["Auto-Submitted"] = "auto-generated"
-    email.set_content(mail.text)
+    email.set_content(mail.text, content_manager=_TEXT_CONTENT)
     if mail.html:
-        email.add_alternative(mail.html, subtype="html")
+        email.add_alternative(mail.html, subtype="html", content_manager=_TEXT_CONTENT)
     return email
 
 
