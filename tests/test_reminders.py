@@ -256,6 +256,36 @@ def test_the_mails_say_what_is_wanted_with_links_that_lead_there(app, client, ma
     assert "Dan" not in text and "Cem" not in text
 
 
+def test_the_weekly_digest_lists_the_team_s_open_courses_soonest_first(mail):
+    cast = Cast()
+    day = START
+    while day <= date(2027, 1, 18):
+        with time_machine.travel(at(day), tick=False):
+            cast.events_of(day)
+        run_day(day)
+        day += timedelta(days=1)
+    digests = [m for m in mail.to(cast.maria.email) if "utbildningsläge" in subject_of(m)]
+    assert len(digests) == 3  # 4, 11 and 18 January
+
+    first = mail_text(digests[0])  # Anna and Eva due on the 13th; nobody overdue yet
+    assert subject_of(digests[0]) == "Veckans utbildningsläge: 0 försenade, 2 snart"
+    for person in (cast.anna, cast.eva):
+        assert f"- {person.full_name}: {cast.course.title}, senast 2027-01-13" in first
+    for person in (cast.bo, cast.cem, cast.dan, cast.fia, cast.gus, cast.maria):
+        assert person.full_name not in first
+
+    last = mail_text(digests[-1])  # Gus's expired on the 8th; Anna's and Eva's on the 13th
+    assert subject_of(digests[-1]) == "Veckans utbildningsläge: 3 försenade, 0 snart"
+    gus = f"- {cast.gus.full_name}: {cast.expiring_course.title}, 10 dagar försenad"
+    assert gus in last
+    for person in (cast.anna, cast.eva):
+        line = f"- {person.full_name}: {cast.course.title}, 5 dagar försenad"
+        assert line in last and last.index(gus) < last.index(line)
+    assert cast.bo.full_name not in last  # he reported it
+    html = mail_html(digests[-1])
+    assert f"<li>{cast.gus.full_name}: {cast.expiring_course.title}, 10 dagar" in html
+
+
 def test_a_reminder_is_in_the_employees_language(app, mail):
     cast = Cast()
     cast.anna.preferred_language = "en"

@@ -749,8 +749,8 @@ def _escalation_mail(
 
 @dataclass(frozen=True)
 class DigestRow:
-    employee: Employee
-    course: Course
+    employee_name: str
+    course_title: str
     due_date: date
 
     @property
@@ -779,21 +779,22 @@ def _digest_rows(
     if not teams:
         return {}
     # The members' assignments in a second query: joined to the team in SQL, PostgreSQL
-    # plans a scan of the whole employees table.
+    # plans a scan of the whole employees table. Only the columns a digest shows: loading
+    # each assignment, person and course as objects took a fifth of a digest's time.
     due = effective_due(today)
     rows = session.execute(
-        sa.select(Assignment, due)
+        sa.select(Employee.id, Employee.first_name, Employee.last_name, Course.title, due)
+        .select_from(Assignment)
         .join(Employee, Employee.id == Assignment.employee_id)
+        .join(Course, Course.id == Assignment.course_id)
         .where(Employee.id.in_(teams), employed_on(today), _needs_attention(today))
-        .options(joinedload(Assignment.course), joinedload(Assignment.employee))
         .order_by(due, Employee.last_name, Employee.first_name)
     ).all()
     by_manager: dict[int, list[DigestRow]] = defaultdict(list)
-    for assignment, due_date in rows:
-        for manager_id in teams[assignment.employee_id]:
-            by_manager[manager_id].append(
-                DigestRow(assignment.employee, assignment.course, due_date)
-            )
+    for employee_id, first_name, last_name, course_title, due_date in rows:
+        row = DigestRow(f"{first_name} {last_name}", course_title, due_date)
+        for manager_id in teams[employee_id]:
+            by_manager[manager_id].append(row)
     return by_manager
 
 
