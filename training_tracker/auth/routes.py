@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+
 from flask import (
+    copy_current_request_context,
     current_app,
     flash,
     redirect,
@@ -98,9 +102,9 @@ def logout() -> Response:
 def forgot_password() -> str | Response:
     form = ForgotPasswordForm()
     if form.validate_on_submit():
-        accounts.request_password_reset(db.session, form.email.data)
-        db.session.commit()
-        # The same answer whether or not the address has an account.
+        # The same answer whether or not the address has an account, and given before
+        # anything is looked up, so it also takes the same time: the lookup and the mail
+        # follow once the answer is sent (see _after_the_answer).
         flash(
             _(
                 "Om adressen hör till ett konto har vi skickat en länk för att välja nytt "
@@ -109,8 +113,25 @@ def forgot_password() -> str | Response:
             ),
             "success",
         )
-        return redirect(url_for("auth.login"))
+        response = redirect(url_for("auth.login"))
+        response.call_on_close(_after_the_answer(_request_reset, form.email.data or ""))
+        return response
     return render_template("auth/forgot_password.html", form=form)
+
+
+def _request_reset(email: str) -> None:
+    try:
+        accounts.request_password_reset(db.session, email)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        current_app.logger.exception("A password reset request could not be queued")
+
+
+def _after_the_answer(work: Callable[[str], None], argument: str) -> Callable[[], None]:
+    """``work`` to run once the response has been sent (the server closes it: gunicorn and
+    Werkzeug both do after writing the last byte), in a copy of this request's context."""
+    return copy_current_request_context(functools.partial(work, argument))
 
 
 TOKEN_MESSAGES = {
@@ -123,18 +144,27 @@ TOKEN_MESSAGES = {
         TokenProblem.INVALID: _l(
             "Inbjudningslänken är ogiltig. Kontrollera att hela länken kom med."
         ),
+        TokenProblem.READDRESSED: _l(
+            "Inbjudningslänken gäller inte längre: e-postadressen på kontot har ändrats "
+            "sedan den skickades. Be HR att skicka en ny inbjudan."
+        ),
     },
     TokenPurpose.PASSWORD_RESET: {
         TokenProblem.EXPIRED: _l("Länken har gått ut. Begär en ny länk nedan."),
         TokenProblem.USED: _l("Länken har redan använts. Begär en ny länk om du behöver."),
         TokenProblem.INVALID: _l("Länken är ogiltig. Kontrollera att hela länken kom med."),
+        TokenProblem.READDRESSED: _l(
+            "Länken gäller inte längre: e-postadressen på kontot har ändrats sedan den "
+            "skickades. Begär en ny länk nedan."
+        ),
     },
 }
 
 
 def _token_problem_page(purpose: TokenPurpose, problem: TokenProblem) -> tuple[str, int]:
     message = str(TOKEN_MESSAGES[purpose][problem])
-    status = 410 if problem in (TokenProblem.EXPIRED, TokenProblem.USED) else 404
+    gone = (TokenProblem.EXPIRED, TokenProblem.USED, TokenProblem.READDRESSED)
+    status = 410 if problem in gone else 404
     return render_template("auth/link_problem.html", message=message, purpose=purpose), status
 
 
