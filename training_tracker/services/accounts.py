@@ -113,6 +113,8 @@ class TokenProblem(StrEnum):
     INVALID = "invalid"
     EXPIRED = "expired"
     USED = "used"
+    # Sent to an address the account no longer has: the e-mail was changed since.
+    READDRESSED = "readdressed"
 
 
 @dataclass(frozen=True)
@@ -135,8 +137,21 @@ def _fingerprint(password_hash: str | None) -> str:
     return hashlib.sha256((password_hash or "no-password").encode()).hexdigest()[:16]
 
 
+def email_fingerprint(email: str) -> str:
+    # Part of every link too: a link works only while the account has the address it was
+    # sent to, so changing the e-mail ends every link sent before (and the payload, which is
+    # signed but readable, does not carry the address itself).
+    return hashlib.sha256(normalise_email(email).encode()).hexdigest()[:16]
+
+
 def make_token(employee: Employee, purpose: TokenPurpose) -> str:
-    return _serializer(purpose).dumps({"e": employee.id, "p": _password_fingerprint(employee)})
+    return _serializer(purpose).dumps(
+        {
+            "e": employee.id,
+            "p": _password_fingerprint(employee),
+            "m": email_fingerprint(employee.email),
+        }
+    )
 
 
 def _max_age_seconds(purpose: TokenPurpose) -> int:
@@ -156,6 +171,8 @@ def check_token(session: Session, token: str, purpose: TokenPurpose) -> TokenChe
     employee = session.get(Employee, payload.get("e")) if isinstance(payload, dict) else None
     if employee is None or not employee.active:
         return TokenCheck(None, TokenProblem.INVALID)
+    if payload.get("m") != email_fingerprint(employee.email):
+        return TokenCheck(None, TokenProblem.READDRESSED)
     if payload.get("p") != _password_fingerprint(employee):
         return TokenCheck(None, TokenProblem.USED)
     return TokenCheck(employee, None)
@@ -198,8 +215,12 @@ def _invitation(employee: Employee, assignments: list[Assignment]) -> outbox.Ren
 
 
 def _invitation_key(employee: Employee) -> str:
-    # One invitation per account, password and day: a double click queues one mail.
-    return f"invitation:{employee.id}:{_password_fingerprint(employee)}:{clock.today()}"
+    # One invitation per account, password, address and day: a double click queues one mail,
+    # and one sent again after the address was corrected is queued anew.
+    return (
+        f"invitation:{employee.id}:{_password_fingerprint(employee)}"
+        f":{email_fingerprint(employee.email)}:{clock.today()}"
+    )
 
 
 def queue_invitation(
@@ -241,7 +262,10 @@ def queue_invitations(
                 Employee.id.in_(chunk)
             )
         ):
-            key = f"invitation:{employee_id}:{_fingerprint(password_hash)}:{today}"
+            key = (
+                f"invitation:{employee_id}:{_fingerprint(password_hash)}"
+                f":{email_fingerprint(email)}:{today}"
+            )
             messages.append(
                 {
                     "idempotency_key": key,

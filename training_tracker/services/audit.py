@@ -71,6 +71,7 @@ ACTION_LABELS = {
     "auth.password_set": _l("Valde lösenord"),
     "auth.sessions_ended": _l("Alla inloggningar avslutades"),
     "auth.password_reset_requested": _l("Bad om nytt lösenord"),
+    "account.email_changed": _l("E-postadressen ändrades; den gamla adressen fick besked"),
     "roles.granted": _l("Fick en roll"),
     "roles.revoked": _l("En roll togs bort"),
     "completion.reported": _l("Rapporterade en genomförd kurs"),

@@ -34,10 +34,12 @@ from training_tracker.models import (
     Unit,
 )
 from training_tracker.services import audit
+from training_tracker.services.account_guard import may_change_account
 from training_tracker.services.accounts import normalise_email, queue_invitation
 from training_tracker.services.assignments import employed_on, overdue, recompute_assignments
 from training_tracker.services.audit import FIELD_LABELS as FIELD_LABELS  # re-exported
 from training_tracker.services.audit import HistoryEntry
+from training_tracker.services.email_change import email_changed
 from training_tracker.services.errors import FieldError
 from training_tracker.services.progress import CourseState, course_progress
 from training_tracker.services.scope import Access, employee_in_scope, employee_scope
@@ -50,6 +52,7 @@ class EmployeeError(FieldError):
 MESSAGE_KINDS = {
     "invitation": _l("Välkomstmejl med inbjudan"),
     "password_reset": _l("Länk för nytt lösenord"),
+    "email_changed": _l("Besked om ändrad e-postadress"),
     "completion_rejected": _l("Rapporten avvisades"),
     "completion_recorded": _l("Genomförd kurs registrerad av HR"),
     "reminder": _l("Påminnelse"),
@@ -264,6 +267,9 @@ def update_employee(
     today = today or clock.today()
     data = _clean(data)
     _check(session, data, employee, actor=actor)
+    guarded = [n for n in ("email", "end_date") if getattr(data, n) != getattr(employee, n)]
+    if guarded and (refused := may_change_account(session, actor, employee)):
+        raise EmployeeError(refused, guarded[0])
     before = snapshot(employee)
     for name in AUDITED_FIELDS:
         setattr(employee, name, getattr(data, name))
@@ -283,6 +289,8 @@ def update_employee(
         object_id=employee.id,
         changes=changes,
     )
+    if "email" in changes:
+        email_changed(session, employee, old_email=before["email"], actor=actor)
     apply_employment_dates(session, employee, actor=actor, today=today)
     recompute_assignments(session, Employee.id == employee.id, today=today)
     return changes

@@ -433,10 +433,12 @@ _TEXT_CONTENT = ContentManager()
 _TEXT_CONTENT.add_set_handler(str, _set_text)
 
 
-def build_email(message: OutboxMessage, mail: RenderedMail, sender: str) -> EmailMessage:
+def build_email(
+    message: OutboxMessage, mail: RenderedMail, sender: str, to: str | None = None
+) -> EmailMessage:
     email = EmailMessage(policy=_MAIL_POLICY)
     email["From"] = sender
-    email["To"] = message.recipient_email
+    email["To"] = to or message.recipient_email
     email["Subject"] = mail.subject
     email["Date"] = formatdate(localtime=False)
     email["Message-ID"] = make_msgid(idstring=f"outbox-{message.id}")
@@ -456,7 +458,7 @@ class DeliveryReport:
     errors: list[str] = field(default_factory=list)
 
 
-def _claim(session: Session, now: datetime, limit: int) -> list[OutboxMessage]:
+def _claim(session: Session, now: datetime, limit: int) -> list[_Claimed]:
     """Claim up to ``limit`` due messages (queued → sending) in one UPDATE and commit it.
 
     ``status = queued`` is checked again on the row itself, so of two senders that picked the
@@ -485,13 +487,31 @@ def _claim(session: Session, now: datetime, limit: int) -> list[OutboxMessage]:
     session.commit()
     if not claimed_ids:
         return []
-    return list(
-        session.scalars(
-            sa.select(OutboxMessage)
-            .where(OutboxMessage.id.in_(claimed_ids))
-            .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
-        )
-    )
+    # With each message, the address its recipient has now (in the same statement).
+    rows = session.execute(
+        sa.select(OutboxMessage, Employee.email)
+        .outerjoin(Employee, Employee.id == OutboxMessage.recipient_id)
+        .where(OutboxMessage.id.in_(claimed_ids))
+        .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+    ).all()
+    return [_Claimed(message, _address(message, current)) for message, current in rows]
+
+
+# Mails about an address change itself go to the address they were queued for (the old one);
+# every other mail follows its recipient to the address they have when it is sent.
+FIXED_ADDRESS_KINDS = frozenset({"email_changed"})
+
+
+def _address(message: OutboxMessage, current_email: str | None) -> str:
+    if current_email is None or message.kind in FIXED_ADDRESS_KINDS:
+        return message.recipient_email
+    return current_email
+
+
+@dataclass(frozen=True)
+class _Claimed:
+    message: OutboxMessage
+    address: str  # where it goes: see _address
 
 
 @dataclass
@@ -504,6 +524,7 @@ class _Outcomes:
     sent: list[int] = field(default_factory=list)
     failed: list[dict[str, Any]] = field(default_factory=list)  # to retry, or failed for good
     untried: list[int] = field(default_factory=list)  # given back: the batch was interrupted
+    readdressed: list[dict[str, Any]] = field(default_factory=list)  # sent to a new address
 
     def record(self, session: Session) -> None:
         # Only reads since the claim was committed: end them first, in case a renderer's query
@@ -552,6 +573,11 @@ class _Outcomes:
                 ),
                 self.failed,
             )
+        if self.readdressed:
+            session.execute(
+                sa.update(table).where(by_id).values(recipient_email=sa.bindparam("new_email")),
+                self.readdressed,
+            )
         if self.untried:
             session.execute(
                 sa.update(table)
@@ -582,9 +608,11 @@ def deliver_outbox(
     now = now or clock.utcnow()
     config = current_app.config
     report = DeliveryReport()
-    messages = _claim(session, now, limit)
-    if not messages:
+    claimed = _claim(session, now, limit)
+    if not claimed:
         return report
+    messages = [item.message for item in claimed]
+    address = {item.message.id: item.address for item in claimed}
     outcomes = _Outcomes(now=now)
     written = write_deferred(
         session, [message for message in messages if message.template and not message.body_text]
@@ -616,13 +644,18 @@ def deliver_outbox(
         with _connection(backend) as connection:
             for message, mail in to_send:
                 tried += 1
+                to = address[message.id]
                 try:
-                    connection.send(build_email(message, mail, config["MAIL_DEFAULT_SENDER"]))
+                    connection.send(
+                        build_email(message, mail, config["MAIL_DEFAULT_SENDER"], to=to)
+                    )
                 except Exception as error:  # noqa: BLE001 - any failure is recorded on the row
                     outcomes.failed.append(_failure(message, error, now, report))
                 else:
                     outcomes.sent.append(message.id)
                     report.sent += 1
+                if to != message.recipient_email:  # the row shows where it went
+                    outcomes.readdressed.append({"message_id": message.id, "new_email": to})
     except BaseException:
         # Interrupted (a signal, a stop): keep what was done and give back what was not
         # tried. The message in flight stays ``sending``: it may have gone.
