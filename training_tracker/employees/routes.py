@@ -598,7 +598,7 @@ def record_completions() -> tuple[str, int] | Response:
             db.session.rollback()
             _add_error(form, _GROUP_FIELDS.get(error.field or ""), str(error), "employees")
         else:
-            recorded = len(result.recorded)
+            recorded, own = len(result.recorded), bool(result.awaiting_review)
             skipped = group_records.name_list(result.already_recorded)
             skipped_count = len(result.already_recorded)
             title, day = result.course.title, result.completed_on.isoformat()
@@ -616,8 +616,16 @@ def record_completions() -> tuple[str, int] | Response:
                     ),
                     "success",
                 )
-            else:
+            elif not own:
                 flash(_("Inget nytt registrerades."), "info")
+            if own:
+                flash(
+                    _(
+                        "Din egen kurs är registrerad som en rapport: en annan HR-person eller "
+                        "din chef godkänner den, eftersom ingen godkänner sin egen utbildning."
+                    ),
+                    "info",
+                )
             if skipped_count:
                 flash(
                     ngettext(

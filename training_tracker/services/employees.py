@@ -714,6 +714,12 @@ def set_exemption(
     """Exempt one person from one assignment (a reason is required), or lift it. Returns
     False when nothing changed (already so)."""
     reason = " ".join((reason or "").split())
+    if exempt and actor is not None and assignment.employee_id == actor.id:
+        # Nobody exempts themselves: another HR person or an admin decides.
+        raise EmployeeError(
+            _("Du kan inte undanta dig själv. Be en annan HR-person eller en administratör."),
+            "reason",
+        )
     if exempt and not reason:
         raise EmployeeError(_("Skriv varför personen undantas."), "reason")
     if len(reason) > EXEMPTION_REASON_MAX:

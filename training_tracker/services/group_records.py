@@ -1,7 +1,9 @@
 """HR records a completed course for several employees at once: a group session run by the
 coordinator, an attendance list from a classroom day.
 
-What HR records this way is verified at once (HR attests it; no certificate is needed). The
+What HR records this way is verified at once (HR attests it; no certificate is needed), except
+for the recorder's own: nobody vouches for themselves, so theirs goes in as a report awaiting
+another HR person or their manager, like any self-report. The
 whole group is one transaction: a single person out of reach refuses the request and nothing
 is stored. Someone who already holds a verified completion of the course on or after the
 session's date is skipped and named, so the same list sent twice records nothing twice.
@@ -54,6 +56,8 @@ class GroupRecordResult:
     completed_on: date
     recorded: list[Employee]  # a verified completion was added for each
     already_recorded: list[Employee] = field(default_factory=list)  # skipped: nothing new
+    # The actor among them: recorded as their own report, awaiting someone else's review.
+    awaiting_review: list[Employee] = field(default_factory=list)
     completions: list[Completion] = field(default_factory=list)
 
 
@@ -316,7 +320,14 @@ def record_group_completion(
             .where(
                 Completion.employee_id.in_(ids),
                 Completion.course_id == course.id,
-                Completion.status == CompletionStatus.VERIFIED,
+                sa.or_(
+                    Completion.status == CompletionStatus.VERIFIED,
+                    # the actor's own report from a list sent before is theirs already
+                    sa.and_(
+                        Completion.employee_id == actor.id,
+                        Completion.status == CompletionStatus.REPORTED,
+                    ),
+                ),
                 Completion.completed_on >= completed_on,
                 sa.or_(Completion.expires_on.is_(None), Completion.expires_on > today),
             )
@@ -334,15 +345,16 @@ def record_group_completion(
             course_id=course.id,
             completed_on=completed_on,
             expires_on=expires_on,
-            status=CompletionStatus.VERIFIED,
+            status=CompletionStatus.REPORTED if own else CompletionStatus.VERIFIED,
             note=note,
             reported_at=now,
             reported_by_id=actor.id,
-            reviewed_at=now,
-            reviewed_by_id=actor.id,
+            reviewed_at=None if own else now,
+            reviewed_by_id=None if own else actor.id,
             submission_key=_submission_key(submission_key, person.id) if submission_key else None,
         )
         for person in to_record
+        for own in [person.id == actor.id]
     ]
     if completions:
         try:
@@ -360,20 +372,21 @@ def record_group_completion(
     for person, completion in zip(to_record, completions, strict=True):
         audit.record(
             session,
-            "completion.recorded",
+            "completion.reported" if person.id == actor.id else "completion.recorded",
             actor=actor,
             subject=person,
             object_type="completion",
             object_id=completion.id,
             course=course.key,
             completed_on=completed_on.isoformat(),
-            status=CompletionStatus.VERIFIED.value,
+            status=completion.status.value,
             group_size=len(to_record),
         )
     return GroupRecordResult(
         course=course,
         completed_on=completed_on,
-        recorded=to_record,
+        recorded=[person for person in to_record if person.id != actor.id],
         already_recorded=skipped,
         completions=completions,
+        awaiting_review=[person for person in to_record if person.id == actor.id],
     )
