@@ -595,8 +595,8 @@ def test_forgot_password_answers_before_anything_is_looked_up(client: Client) ->
     for email in ("finns@jarfalla.example", "saknas@jarfalla.example"):
         executed: list[str] = []
 
-        def seen(_conn, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
-            executed.append(statement)
+        def seen(_conn, _cursor, statement, *_args, log=executed) -> None:  # type: ignore[no-untyped-def]
+            log.append(statement)
 
         sa.event.listen(db.engine, "before_cursor_execute", seen)
         try:
