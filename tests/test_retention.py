@@ -413,8 +413,9 @@ def test_mails_to_her_or_naming_her_go_and_the_rest_stay(gunnel: dict[str, Any])
 
     left = set(db.session.scalars(sa.select(OutboxMessage.id)))
     assert left == {mails["about_kim"], mails["queued_to_maja"]}
-    # Those three, the invitation, and Maja's escalation that names her.
-    assert by_name(report)["Järfälla"].messages == 5
+    # Those three, the invitation, the notice of her new address (sent to the old one), and
+    # Maja's escalation that names her.
+    assert by_name(report)["Järfälla"].messages == 6
 
 
 def test_grants_and_free_text_go_while_completions_assignments_and_reminders_stay(
@@ -528,7 +529,7 @@ def test_one_audit_event_per_municipality_says_how_many_without_names(
         "employees": 2,
         "certificates": 1,
         "role_grants": 1,
-        "messages": 5,
+        "messages": 6,  # see test_mails_to_her_or_naming_her_go_and_the_rest_stay
         "audit_events": by_place[jarfalla.id].details["audit_events"],
     }
     assert by_place[sigtuna.id].details["employees"] == 1
@@ -708,7 +709,7 @@ def test_the_command_prints_per_municipality_what_it_did(runner, gunnel: dict[st
     assert lines[0] == "2026-03-15: dry run, nothing changed"
     assert lines[1].startswith(
         "Järfälla\t24 months\tended on or before 2024-03-15\t1 person anonymised, "
-        "1 certificate deleted, 1 role grant removed, 5 messages deleted, "
+        "1 certificate deleted, 1 role grant removed, 6 messages deleted, "
     )
     assert lines[2] == (
         "Sigtuna\t24 months\tended on or before 2024-03-15\t0 people anonymised, "
