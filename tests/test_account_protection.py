@@ -360,3 +360,13 @@ def test_a_queued_reset_mail_is_stopped_and_a_queued_invitation_rewritten(
     base = app.config["BASE_URL"].rstrip("/")
     link = next(w for w in mail_text(invitation).split() if w.startswith(base + "/invitation/"))
     assert other_client.get(link.removeprefix(base)).status_code == 200
+
+
+def test_an_end_date_an_admin_set_still_lets_the_import_run_when_it_comes(hr: Employee) -> None:
+    person = colleague("mal@jarfalla.example", (Role.ADMIN, None, None))
+    person.end_date = clock.today() - timedelta(days=1)  # set by an admin; the day has come
+    db.session.commit()
+
+    plan = planned(import_row(person, end=person.end_date.isoformat()), hr)
+
+    assert plan.problems == [] and plan.leavers == 1

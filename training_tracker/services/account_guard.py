@@ -36,7 +36,7 @@ Other fields (name, unit, hire date) are left to the scope rule: they grant nobo
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -45,7 +45,8 @@ from sqlalchemy.orm import Session
 
 from training_tracker.models import Employee, Municipality, Role, RoleGrant, Unit
 
-# The fields whose change can hand an account to someone else, or lock its owner out.
+# The fields whose change can hand an account to someone else, or lock its owner out: every
+# way of changing people asks :func:`may_change_account` before changing one of them.
 GUARDED_FIELDS = frozenset({"email", "end_date", "active"})
 
 
@@ -155,12 +156,18 @@ def refusal(
     )
 
 
+def refusals(
+    session: Session, actor: Employee | None, employee_ids: Iterable[int], *, row: bool = False
+) -> dict[int, str]:
+    """:func:`refusal` for many people at once (an import): the reason by person refused."""
+    if actor is None:
+        return {}
+    found = reaches_of(session, employee_ids)
+    reasons = {i: refusal(session, actor, reach, row=row) for i, reach in found.items()}
+    return {i: reason for i, reason in reasons.items() if reason is not None}
+
+
 def may_change_account(session: Session, actor: Employee | None, target: Employee) -> str | None:
     """Why ``actor`` may not change ``target``'s e-mail, end date or status (the message for
     the user), or None when they may. See the module docstring for the rule."""
     return refusal(session, actor, [reach_of(grant) for grant in target.role_grants])
-
-
-def guarded(changes: Mapping[str, object] | Iterable[str]) -> bool:
-    """Whether a set of changed fields includes one this rule guards."""
-    return any(name in GUARDED_FIELDS for name in changes)

@@ -48,6 +48,27 @@ def email_changed(
     )
 
 
+def emails_changed(
+    session: Session, old_emails: dict[int, str], *, actor: Employee | None, via_import: bool
+) -> None:
+    """:func:`email_changed` for people whose address a bulk statement changed (an import),
+    by id: their old address. Loaded afresh, since the statement bypassed the session."""
+    if not old_emails:
+        return
+    for employee in session.scalars(
+        sa.select(Employee)
+        .where(Employee.id.in_(list(old_emails)))
+        .execution_options(populate_existing=True)
+    ):
+        email_changed(
+            session,
+            employee,
+            old_email=old_emails[employee.id],
+            actor=actor,
+            via_import=via_import,
+        )
+
+
 def _stop_queued_links(session: Session, employee_id: int) -> None:
     waiting = sa.and_(
         OutboxMessage.recipient_id == employee_id, OutboxMessage.status == OutboxStatus.QUEUED

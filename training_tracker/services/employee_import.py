@@ -32,10 +32,10 @@ from training_tracker.models import (
     Unit,
 )
 from training_tracker.services import audit
-from training_tracker.services.account_guard import reaches_of, refusal
+from training_tracker.services.account_guard import refusals
 from training_tracker.services.accounts import queue_invitations
 from training_tracker.services.assignments import AssignmentChanges, recompute_assignments
-from training_tracker.services.email_change import email_changed
+from training_tracker.services.email_change import emails_changed
 from training_tracker.services.employees import FIELD_LABELS
 from training_tracker.services.import_parsing import (
     ImportFileError,
@@ -570,25 +570,20 @@ def _refuse_wider_accounts(
     session: Session, planner: _Planner, planned_rows: list[PlannedRow], user: Employee | None
 ) -> list[PlannedRow]:
     """Reject the rows that would change the e-mail, end date or status of someone whose
-    roles reach further than ``user``'s (the rule of :mod:`account_guard`); the rest."""
-    guarded = [
-        p
+    roles reach further than ``user``'s (:mod:`account_guard`); the rest. A leaver whose
+    stored end date has come leaves by a date someone set before."""
+    guarded = {
+        p.employee_id: p
         for p in planned_rows
         if p.employee_id is not None
-        and (p.leaves or p.returns or "email" in p.changes or "end_date" in p.changes)
-    ]
-    if user is None or not guarded:
-        return planned_rows
-    reaches = reaches_of(session, [p.employee_id for p in guarded if p.employee_id])
-    refused: set[int] = set()
-    for planned in guarded:
-        reason = refusal(session, user, reaches.get(planned.employee_id or 0, []), row=True)
-        if reason is not None:
-            column = "email" if "email" in planned.changes else "end_date"
-            value = planned.row.email if column == "email" else _iso(planned.row.end_date)
-            planner.reject(planned.row, column, str(value or ""), reason)
-            refused.add(planned.row.line)
-    return [p for p in planned_rows if p.row.line not in refused]
+        and (p.returns or "email" in p.changes or "end_date" in p.changes)
+    }
+    for employee_id, reason in refusals(session, user, guarded, row=True).items():
+        row = guarded[employee_id].row
+        column = "email" if "email" in guarded[employee_id].changes else "end_date"
+        value = row.email if column == "email" else _iso(row.end_date)
+        planner.reject(row, column, str(value or ""), reason)
+    return [p for p in planned_rows if p.row.line not in planner.rejected]
 
 
 def apply_import(
@@ -712,7 +707,12 @@ def apply_import(
             )
     if events:
         session.connection().execute(sa.insert(AuditEvent.__table__), events)
-    _after_email_changes(session, updates, actor=actor)
+    old_emails = {
+        p.employee_id: p.changes["email"][0]
+        for p in updates
+        if "email" in p.changes and p.employee_id is not None
+    }
+    emails_changed(session, old_emails, actor=actor, via_import=True)
     audit.record(
         session,
         "import.applied",
@@ -747,23 +747,6 @@ def apply_import(
         invitations=invitations,
         units_created=len(unit_ids),
     )
-
-
-def _after_email_changes(
-    session: Session, updates: list[PlannedRow], *, actor: Employee | None
-) -> None:
-    """The old address is told, sessions end, links stop (:mod:`email_change`); few rows."""
-    old_emails = {p.employee_id: p.changes["email"][0] for p in updates if "email" in p.changes}
-    if not old_emails:
-        return
-    for employee in session.scalars(
-        sa.select(Employee)
-        .where(Employee.id.in_(list(old_emails)))
-        .execution_options(populate_existing=True)
-    ):
-        email_changed(
-            session, employee, old_email=old_emails[employee.id], actor=actor, via_import=True
-        )
 
 
 def _insert_new_employees(
