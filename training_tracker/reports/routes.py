@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from training_tracker.access import role_required
+from training_tracker.downloads import file_download
 from training_tracker.extensions import db
 from training_tracker.models import Role, Sector, Unit
 from training_tracker.reports import bp
@@ -134,7 +135,7 @@ def _export(extension: str) -> Response:
     sheet = coverage_exports.table_sheet(table, _("Täckning"), _group_label(view), rows)
     filename = export_filename(_("täckning"), table.as_of, extension)
     if extension == "csv":
-        body, mimetype = to_csv(sheet), "text/csv; charset=utf-8"
+        body = to_csv(sheet)
     else:
         # A sheet per view: the one on the page (in its order), then the other groupings.
         others = [
@@ -156,11 +157,7 @@ def _export(extension: str) -> Response:
             ),
         ]
         body = to_xlsx(sheets, definitions=coverage_exports.definitions())
-        mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    response = Response(body, mimetype=mimetype)
-    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return file_download(body, filename, extension)
 
 
 @bp.route("/coverage.csv")
