@@ -294,6 +294,11 @@ EXPECTED: dict[str, list[Case]] = {
         Case("POST", "/admin/outbox/resend-failed", admin_only(302)),
         Case("GET", "/admin/outbox/resend-failed", everyone(405)),
     ],
+    "admin.send_new_link": [
+        Case("POST", "/admin/outbox/{outbox_message_id}/new-link", admin_only(302)),
+        Case("POST", "/admin/outbox/999999/new-link", admin_only(404)),
+        Case("GET", "/admin/outbox/{outbox_message_id}/new-link", everyone(405)),
+    ],
     # Everyone may open it; only a manager's form saves (the others see an explanation).
     "main.notification_settings": [
         Case("GET", "/settings/notifications", signed_in(200)),
