@@ -445,3 +445,21 @@ def test_route_access(client, endpoint, case, role):
             "auth.change_language",
             "auth.logout",
         }
+
+
+@pytest.mark.parametrize(
+    ("role", "named"),
+    [("manager", True), ("hr", True), ("coordinator", False), ("regional", False), ("admin", True)],
+)
+def test_coordinators_get_counts_not_names_on_unit_pages(client, role, named):
+    """Data minimisation: a unit's people by name are for its managers, its municipality's HR
+    and admins; coordinators, municipal or regional, read the unit's counts."""
+    user = make_user(role)
+    unit = factories.unit("Järfälla", Sector.SOCIAL_SERVICES, "IFO Järfälla")
+    course = factories.synced_catalog()["nck-webbkurs-om-vald"]
+    for _ in range(5):
+        factories.assignment(factories.employee(unit=unit, last_name="Namnsson"), course)
+    client.sign_in(user)
+    page = client.get(f"/reports/units/{unit.id}").get_data(as_text=True)
+    assert ("Namnsson" in page) is named
+    assert ("av 5" in page or "av 6" in page) is not named  # the counts instead
