@@ -200,3 +200,14 @@ def test_an_admin_sees_every_figure(client, region):
     page = client.get("/reports/?view=unit").get_data(as_text=True)
     assert "1 av 3" in row_of(page, "Liten enhet")
     assert FEW not in page
+
+
+def test_the_privacy_notice_states_the_rule_in_swedish_and_english(client):
+    page = client.get("/privacy").get_data(as_text=True)
+    assert "en sammanställning över färre än 5 personer visas inte alls" in page
+    assert "Samordnare ser antal, aldrig namn" in page
+
+    client.post_form("/language", {"language": "en", "next": "/privacy"})
+    english = client.get("/privacy").get_data(as_text=True)
+    assert "a summary of fewer than 5 people is not shown at all" in english
+    assert "Coordinators see counts, never names" in english
