@@ -294,6 +294,11 @@ EXPECTED: dict[str, list[Case]] = {
         Case("POST", "/admin/outbox/resend-failed", admin_only(302)),
         Case("GET", "/admin/outbox/resend-failed", everyone(405)),
     ],
+    "admin.send_new_link": [
+        Case("POST", "/admin/outbox/{outbox_message_id}/new-link", admin_only(302)),
+        Case("POST", "/admin/outbox/999999/new-link", admin_only(404)),
+        Case("GET", "/admin/outbox/{outbox_message_id}/new-link", everyone(405)),
+    ],
     # Everyone may open it; only a manager's form saves (the others see an explanation).
     "main.notification_settings": [
         Case("GET", "/settings/notifications", signed_in(200)),
@@ -440,3 +445,21 @@ def test_route_access(client, endpoint, case, role):
             "auth.change_language",
             "auth.logout",
         }
+
+
+@pytest.mark.parametrize(
+    ("role", "named"),
+    [("manager", True), ("hr", True), ("coordinator", False), ("regional", False), ("admin", True)],
+)
+def test_coordinators_get_counts_not_names_on_unit_pages(client, role, named):
+    """Data minimisation: a unit's people by name are for its managers, its municipality's HR
+    and admins; coordinators, municipal or regional, read the unit's counts."""
+    user = make_user(role)
+    unit = factories.unit("Järfälla", Sector.SOCIAL_SERVICES, "IFO Järfälla")
+    course = factories.synced_catalog()["nck-webbkurs-om-vald"]
+    for _ in range(5):
+        factories.assignment(factories.employee(unit=unit, last_name="Namnsson"), course)
+    client.sign_in(user)
+    page = client.get(f"/reports/units/{unit.id}").get_data(as_text=True)
+    assert ("Namnsson" in page) is named
+    assert ("av 5" in page or "av 6" in page) is not named  # the counts instead

@@ -53,12 +53,14 @@ def reference_summaries(
     names: dict[int, str] = {}
     headcounts: Counter[int] = Counter()
     counts_reported: dict[int, bool] = {}
+    municipality_of: dict[int, int] = {}
     for person in people:
         key = group_of(person)
         municipality = municipalities[person.municipality_id]
         assert municipality is not None
         headcounts[key] += 1
         counts_reported[key] = municipality.count_reported_in_coverage
+        municipality_of[key] = municipality.id
         if not by_unit:
             names[key] = municipality.name
         elif several_municipalities:
@@ -104,6 +106,7 @@ def reference_summaries(
                 reported=counts[key]["reported"],
                 overdue=counts[key]["overdue"],
                 counts_reported=counts_reported[key],
+                municipality_id=municipality_of[key],
             )
             for key in headcounts
         ),

@@ -63,7 +63,13 @@ from wtforms import (
 from tests import factories, samples
 from training_tracker import clock
 from training_tracker.accessibility.forms import ProblemReportForm
-from training_tracker.admin.forms import GrantRoleForm, ResendAllForm, ResendForm, RevokeRoleForm
+from training_tracker.admin.forms import (
+    GrantRoleForm,
+    NewLinkForm,
+    ResendAllForm,
+    ResendForm,
+    RevokeRoleForm,
+)
 from training_tracker.auth.forms import ForgotPasswordForm, LanguageForm, LoginForm, SetPasswordForm
 from training_tracker.courses.forms import ReplaceCertificateForm, ReportForm, WithdrawForm
 from training_tracker.employees.forms import (
@@ -437,6 +443,14 @@ TARGETS = [
         examples=6,
     ),
     Target(
+        "admin.send_new_link",
+        "/admin/outbox/{invitation_message_id}/new-link",
+        "admin",
+        "/admin/outbox/{invitation_message_id}",
+        (NewLinkForm,),
+        examples=6,
+    ),
+    Target(
         "admin.resend_all_failed",
         "/admin/outbox/resend-failed",
         "admin",
@@ -474,8 +488,8 @@ class World:
 def build_world() -> World:
     """Järfälla with an HR officer, a manager of IFO Järfälla, an employee and a colleague
     with a course assigned and a report awaiting review; an invitee; the employee's own
-    report; an import awaiting confirmation; a failed mail; and, outside every scope but the
-    admin's, someone in Sigtuna with a report of their own."""
+    report; an import awaiting confirmation; a failed mail and a sent invitation; and, outside
+    every scope but the admin's, someone in Sigtuna with a report of their own."""
     home = factories.unit("Järfälla", Sector.SOCIAL_SERVICES, "IFO Järfälla")
     course = factories.synced_catalog()["nck-webbkurs-om-vald"]
     admin = factories.admin()
@@ -494,6 +508,7 @@ def build_world() -> World:
     factories.evidence(mine)
     foreign = factories.completion(outsider, course, status=CompletionStatus.REPORTED)
     message = factories.outbox_message(outsider, status=OutboxStatus.FAILED, last_error="550")
+    invitation = factories.outbox_message(invitee, kind="invitation", status=OutboxStatus.SENT)
     batch = factories.import_batch("Järfälla")
     people = [admin, hr, manager, employee, colleague, invitee, outsider]
     cheap = CHEAP_HASHER.hash(factories.PASSWORD)
@@ -514,6 +529,7 @@ def build_world() -> World:
             "course_id": course.id,
             "own_import_id": batch.id,
             "invitee_id": invitee.id,
+            "invitation_message_id": invitation.id,
             "grant_id": grant.role_grants[0].id,
             "outbox_message_id": message.id,
             "other_employee_id": outsider.id,

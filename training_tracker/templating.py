@@ -11,12 +11,15 @@ from flask_login import current_user
 from training_tracker import clock
 from training_tracker.charts import bar_chart, line_chart
 from training_tracker.models import Role
+from training_tracker.services.minimisation import withheld_text
 
 
 def register(app: Flask) -> None:
     # Inline SVG charts (issue #6): {{ bar_chart(bars, title=..., description=...) }}
     app.add_template_global(bar_chart, "bar_chart")
     app.add_template_global(line_chart, "line_chart")
+    # In place of figures withheld from the reader (services.minimisation): "färre än 5".
+    app.add_template_global(withheld_text, "withheld_text")
 
     @app.template_filter("date")
     def _date(value: date | None, style: str = "medium") -> str:

@@ -44,6 +44,12 @@ class ResendForm(FlaskForm):
     submit = SubmitField(_l("Skicka igen"))
 
 
+class NewLinkForm(FlaskForm):
+    """Queue a fresh invitation or reset link to the person, instead of resending the old."""
+
+    submit = SubmitField(_l("Skicka en ny länk"))
+
+
 class ResendAllForm(FlaskForm):
     """Resend every failed mail, of one kind when ``kind`` is given."""
 

@@ -16,6 +16,7 @@ from training_tracker.access import admin_required
 from training_tracker.admin import bp
 from training_tracker.admin.forms import (
     GrantRoleForm,
+    NewLinkForm,
     ResendAllForm,
     ResendForm,
     RevokeRoleForm,
@@ -154,6 +155,7 @@ def outbox() -> str:
         status_labels=MESSAGE_STATUSES,
         failed_count=page.counts[OutboxStatus.FAILED],
         kind_label=_kind_label,
+        link_kinds=outbox_admin.LINK_KINDS,
         resend_form=ResendForm(formdata=None),
         resend_all_form=ResendAllForm(formdata=None, kind=query.kind or ""),
     )
@@ -169,10 +171,14 @@ def outbox_message(message_id: int) -> str:
     return render_template(
         "admin/outbox_message.html",
         message=message,
+        # Never the stored text itself: an invitation's or reset's link is the recipient's.
+        body_text=outbox_admin.shown_text(message),
+        carries_link=message.kind in outbox_admin.LINK_KINDS,
         recipient=recipient,
         status_labels=MESSAGE_STATUSES,
         kind_label=_kind_label,
         resend_form=ResendForm(formdata=None),
+        new_link_form=NewLinkForm(formdata=None),
     )
 
 
@@ -200,6 +206,34 @@ def resend_message(message_id: int) -> Response:
             "success",
         )
     return redirect(back)
+
+
+@bp.route("/outbox/<int:message_id>/new-link", methods=["POST"])
+@admin_required
+def send_new_link(message_id: int) -> Response:
+    if db.session.get(OutboxMessage, message_id) is None:
+        abort(404)
+    if not NewLinkForm().validate_on_submit():
+        abort(400)
+    try:
+        fresh, queued = outbox_admin.send_fresh_link(db.session, message_id, actor=current_user)
+    except outbox_admin.OutboxError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+        return redirect(url_for("admin.outbox_message", message_id=message_id))
+    db.session.commit()
+    email = fresh.recipient_email
+    if queued:
+        flash(
+            _("En ny länk till %(email)s ligger i kö och skickas inom kort.", email=email),
+            "success",
+        )
+    else:
+        flash(
+            _("En länk till %(email)s ligger redan i kö och skickas inom kort.", email=email),
+            "info",
+        )
+    return redirect(url_for("admin.outbox_message", message_id=fresh.id))
 
 
 @bp.route("/outbox/resend-failed", methods=["POST"])

@@ -15,6 +15,7 @@ from training_tracker import clock
 from training_tracker.access import role_required
 from training_tracker.audit import bp
 from training_tracker.audit.forms import AuditFilterForm, audit_query, filter_form, page_args
+from training_tracker.downloads import file_download
 from training_tracker.extensions import db
 from training_tracker.models import Role
 from training_tracker.services import audit_log
@@ -22,10 +23,6 @@ from training_tracker.services.audit_log import AuditChoices
 from training_tracker.services.exports import export_filename, to_csv, to_xlsx
 
 READERS = (Role.HR, Role.ADMIN)
-_MIMETYPES = {
-    "csv": "text/csv; charset=utf-8",
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-}
 
 
 def _fill_choices(form: AuditFilterForm, available: AuditChoices) -> None:
@@ -78,11 +75,8 @@ def _export(file_format: str) -> Response:
         body = to_xlsx([export.sheet], title=_("Händelselogg"))
     audit_log.record_export(db.session, current_user, export, file_format)
     db.session.commit()
-    response = Response(body, mimetype=_MIMETYPES[file_format])
     filename = export_filename(_("logg"), clock.today(), file_format)
-    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return file_download(body, filename, file_format)
 
 
 @bp.route("/events.csv")

@@ -14,7 +14,7 @@ from training_tracker.extensions import db
 from training_tracker.main import bp
 from training_tracker.main.forms import NotificationSettingsForm
 from training_tracker.models import Role
-from training_tracker.services import dashboard, reminders
+from training_tracker.services import dashboard, minimisation, reminders
 from training_tracker.services.scope import report_scope
 
 
@@ -35,6 +35,9 @@ def home() -> str:
         if user.has_role(Role.COORDINATOR, Role.HR, Role.ADMIN)
         else []
     )
+    # Another municipality's small groups are withheld (scope.aggregate_withheld).
+    teams = minimisation.shown_summaries(user, teams)
+    municipalities = minimisation.shown_summaries(user, municipalities)
     return render_template(
         "main/home.html",
         my_courses=mine.required if mine else [],

@@ -1,5 +1,7 @@
 """Routes; see the package docstring. Every number comes from ``services.coverage`` within the
-user's ``report_scope``: what lies outside it is not counted, and a unit outside it is 404."""
+user's ``report_scope``: what lies outside it is not counted, and a unit outside it is 404.
+Pages and downloads read the numbers through ``services.minimisation``, which withholds the
+small aggregates of other municipalities (``scope.aggregate_withheld``)."""
 
 from __future__ import annotations
 
@@ -9,13 +11,14 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from training_tracker.access import role_required
+from training_tracker.downloads import file_download
 from training_tracker.extensions import db
 from training_tracker.models import Role, Sector, Unit
 from training_tracker.reports import bp
-from training_tracker.services import coverage, coverage_exports
+from training_tracker.services import coverage, coverage_exports, minimisation
 from training_tracker.services.coverage import CoverageRow, CoverageTable
 from training_tracker.services.exports import export_filename, to_csv, to_xlsx
-from training_tracker.services.scope import ReportScope, report_scope
+from training_tracker.services.scope import ReportScope, names_visible, report_scope
 
 READERS = (Role.MANAGER, Role.HR, Role.COORDINATOR, Role.ADMIN)
 VIEWS = ("municipality", "sector", "unit")
@@ -72,9 +75,9 @@ def coverage_page() -> str:
         abort(403)
     filters = coverage.parse_filters(request.args)
     view = _view_for(scope)
-    table = coverage.coverage_table(db.session, scope, filters, group_by=view)
+    table = minimisation.shown_table(db.session, current_user, scope, filters, view)
     rows, sort, descending = _sorted(table)
-    trend = coverage.coverage_trend(db.session, scope, filters)
+    trend = minimisation.shown_trend(db.session, current_user, scope, filters, table)
     return render_template(
         "reports/coverage.html",
         filters=filters,
@@ -102,12 +105,20 @@ def unit_page(unit_id: int) -> str:
     if unit is None or not scope.includes_unit(unit.id, unit.municipality_id):
         abort(404)
     filters = coverage.parse_filters(request.args)
-    people = coverage.unit_people(db.session, scope, filters, unit_id)
+    if names_visible(current_user, unit):
+        people = coverage.unit_people(db.session, scope, filters, unit_id)
+        counts = None
+    else:  # a coordinator: the unit's counts, not its people
+        people = None
+        counts = minimisation.shown_table(
+            db.session, current_user, scope, filters.but(unit_id=unit.id), "unit"
+        )
     return render_template(
         "reports/unit.html",
         unit=unit,
         filters=filters,
         people=people,
+        counts=counts,
         can_open_people=current_user.has_role(Role.HR, Role.ADMIN),
     )
 
@@ -119,7 +130,7 @@ def new_hires_page() -> str:
     if scope.is_empty:
         abort(403)
     filters = coverage.parse_filters(request.args)
-    report = coverage.new_hire_compliance(db.session, scope, filters)
+    report = minimisation.shown_new_hires(db.session, current_user, scope, filters)
     return render_template("reports/new_hires.html", filters=filters, report=report)
 
 
@@ -129,17 +140,17 @@ def _export(extension: str) -> Response:
         abort(403)
     filters = coverage.parse_filters(request.args)
     view = _view_for(scope)
-    table = coverage.coverage_table(db.session, scope, filters, group_by=view)
+    table = minimisation.shown_table(db.session, current_user, scope, filters, view)
     rows, _sort, _descending = _sorted(table)
     sheet = coverage_exports.table_sheet(table, _("Täckning"), _group_label(view), rows)
     filename = export_filename(_("täckning"), table.as_of, extension)
     if extension == "csv":
-        body, mimetype = to_csv(sheet), "text/csv; charset=utf-8"
+        body = to_csv(sheet)
     else:
         # A sheet per view: the one on the page (in its order), then the other groupings.
         others = [
             coverage_exports.table_sheet(
-                coverage.coverage_table(db.session, scope, filters, group_by=other),
+                minimisation.shown_table(db.session, current_user, scope, filters, other),
                 _view_title(other),
                 _group_label(other),
             )
@@ -150,17 +161,15 @@ def _export(extension: str) -> Response:
         sheets = [
             sheet,
             *others,
-            coverage_exports.trend_sheet(coverage.coverage_trend(db.session, scope, filters)),
+            coverage_exports.trend_sheet(
+                minimisation.shown_trend(db.session, current_user, scope, filters, table)
+            ),
             coverage_exports.new_hire_sheet(
-                coverage.new_hire_compliance(db.session, scope, filters)
+                minimisation.shown_new_hires(db.session, current_user, scope, filters)
             ),
         ]
         body = to_xlsx(sheets, definitions=coverage_exports.definitions())
-        mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    response = Response(body, mimetype=mimetype)
-    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return file_download(body, filename, extension)
 
 
 @bp.route("/coverage.csv")

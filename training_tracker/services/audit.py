@@ -92,6 +92,7 @@ ACTION_LABELS = {
     "import.discarded": _l("Import från HR-systemet avbröts"),
     "outbox.requeued": _l("Mejl lades i kö igen"),
     "outbox.requeued_all": _l("Mejl som inte kunde skickas lades i kö igen"),
+    "outbox.link_resent": _l("En ny länk (inbjudan eller nytt lösenord) lades i kö"),
     "audit.exported": _l("Loggen exporterades"),
     "personal_data.exported": _l("Personuppgifterna laddades ned"),
     "accessibility.reported": _l("Brist i tillgängligheten rapporterades"),

@@ -222,6 +222,8 @@ class CoverageRow:
     # Whether awaiting reports count as covered in this row; None when the row mixes
     # municipalities that count differently.
     counts_reported: bool | None = None
+    # Withheld from this reader (scope.aggregate_withheld): its figures are zeros, not shown.
+    withheld: bool = False
 
     def cell(self, course_id: int) -> Cell:
         return self.cells.get(course_id, Cell())
@@ -287,6 +289,7 @@ class NewHireRow:
     completed_by_due: int
     completed: int  # covered on the report date, on time or not
     median_days: float | None  # from the hire date to the first completion, of those completed
+    withheld: bool = False  # see CoverageRow.withheld
 
     @property
     def not_yet_due(self) -> int:
@@ -304,6 +307,7 @@ class NewHireReport:
     hired_to: date
     hires: int  # people of the population hired in the period
     rows: list[NewHireRow]
+    withheld: bool = False  # see CoverageRow.withheld
 
 
 class TrendPoint(NamedTuple):
@@ -311,6 +315,7 @@ class TrendPoint(NamedTuple):
     covered: int
     required: int
     percent: float | None
+    withheld: bool = False  # see CoverageRow.withheld
 
 
 # --- the building blocks --------------------------------------------------------------------

@@ -15,6 +15,7 @@ from training_tracker.services.coverage import (
     TrendPoint,
 )
 from training_tracker.services.exports import Sheet
+from training_tracker.services.minimisation import withheld_text
 
 
 def rounded(value: float | None) -> int | None:
@@ -85,10 +86,13 @@ def table_sheet(
     ordered = table.rows if rows_in_order is None else rows_in_order
     for row in [*ordered, table.total]:
         label = row.label if row.key is not None else _("Totalt")
-        values: list[str | int | None] = [label, row.people, row.fully_trained]
-        values += _cell_values(row.all_required)
-        for course in table.courses:
-            values += _cell_values(row.cell(course.id))
+        values: list[str | int | None] = [label]
+        if row.withheld:  # every figure of the row, not only some (services.minimisation)
+            values += [withheld_text()] * (len(header) - 1)
+        else:
+            values += [row.people, row.fully_trained, *_cell_values(row.all_required)]
+            for course in table.courses:
+                values += _cell_values(row.cell(course.id))
         rows.append(values)
     return Sheet(title=title, header=header, rows=rows)
 
@@ -98,12 +102,32 @@ def trend_sheet(points: Sequence[TrendPoint]) -> Sheet:
         title=_("Utveckling"),
         header=[_("Datum"), _("Klara"), _("Krävda"), _("Täckning %")],
         rows=[
-            [point.day, point.covered, point.required, rounded(point.percent)] for point in points
+            [point.day, *([withheld_text()] * 3)]
+            if point.withheld
+            else [point.day, point.covered, point.required, rounded(point.percent)]
+            for point in points
         ],
     )
 
 
 def new_hire_sheet(report: NewHireReport) -> Sheet:
+    if report.withheld:
+        rows: list[list[str | int | float | None]] = [[_("Alla kurser"), *[withheld_text()] * 6]]
+    else:
+        rows = [
+            [row.course.title, *[withheld_text()] * 6]
+            if row.withheld
+            else [
+                row.course.title,
+                row.required,
+                row.judged,
+                row.completed_by_due,
+                rounded(row.share),
+                row.completed,
+                None if row.median_days is None else round(row.median_days, 1),
+            ]
+            for row in report.rows
+        ]
     return Sheet(
         title=_("Nyanställda"),
         header=[
@@ -115,16 +139,5 @@ def new_hire_sheet(report: NewHireReport) -> Sheet:
             _("Klara"),
             _("Median dagar till klar"),
         ],
-        rows=[
-            [
-                row.course.title,
-                row.required,
-                row.judged,
-                row.completed_by_due,
-                rounded(row.share),
-                row.completed,
-                None if row.median_days is None else round(row.median_days, 1),
-            ]
-            for row in report.rows
-        ],
+        rows=rows,
     )

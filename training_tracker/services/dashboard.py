@@ -210,6 +210,8 @@ class GroupSummary:
     overdue: int
     # The municipality's setting: do reported, not yet verified, completions count as covered?
     counts_reported: bool = True
+    municipality_id: int | None = None  # whose people these are
+    withheld: bool = False  # withheld from this reader (scope.aggregate_withheld)
 
     @property
     def covered(self) -> int:
@@ -311,6 +313,7 @@ def summaries(
             unit_name,
             sa.func.count(Employee.id),
             Municipality.count_reported_in_coverage,
+            Municipality.id,
         )
         .select_from(Employee)
         .join(Unit, Unit.id == Employee.unit_id)
@@ -318,6 +321,7 @@ def summaries(
         .where(active)
         .group_by(
             group_id,
+            Municipality.id,
             Municipality.name,
             Municipality.count_reported_in_coverage,
             *([Unit.name] if by_unit else []),
@@ -326,7 +330,7 @@ def summaries(
     several_municipalities = len({row[1] for row in groups}) > 1
     counts = _state_counts(session, group_id, active, today)
     group_summaries = []
-    for key, municipality, unit, headcount, count_reported in groups:
+    for key, municipality, unit, headcount, count_reported, municipality_id in groups:
         if not by_unit:
             name = municipality
         else:
@@ -341,6 +345,7 @@ def summaries(
                 reported=counted.reported,
                 overdue=counted.overdue,
                 counts_reported=count_reported,
+                municipality_id=municipality_id,
             )
         )
     return sorted(group_summaries, key=lambda summary: summary.name)

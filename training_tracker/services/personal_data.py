@@ -39,7 +39,7 @@ from training_tracker.models import (
     RequirementRule,
     RoleGrant,
 )
-from training_tracker.services import audit
+from training_tracker.services import audit, sign_in_links
 from training_tracker.services.employees import (
     COMPLETION_STATUS_LABELS,
     MESSAGE_KINDS,
@@ -59,11 +59,6 @@ _CHUNK = 64 * 1024
 _OWN_TEXT_KINDS = frozenset(
     {"invitation", "password_reset", "completion_rejected", "completion_recorded", "reminder"}
 )
-# An invitation or reset link stays valid for days: whoever holds the ZIP (HR too) must not
-# be able to choose the person's password with it.
-_SIGN_IN_LINK = re.compile(r"(/invitation/|/password/reset/)[^\s<>\"')\]]+")
-_REMOVED_LINK = r"\1[borttagen-länk]"
-
 _REMINDER_STEPS = {
     "first": _l("Första påminnelsen"),
     "before_due": _l("Före sista dag"),
@@ -334,7 +329,9 @@ def _messages(session: Session, person: Employee) -> list[dict[str, Any]]:
                 "status_label": str(MESSAGE_STATUSES.get(message.status, "")),
                 "created_at": _moment(message.created_at),
                 "sent_at": _moment(message.sent_at),
-                "body_text": _SIGN_IN_LINK.sub(_REMOVED_LINK, message.body_text) if own else None,
+                # An invitation or reset link stays valid for days: whoever holds the ZIP
+                # (HR too) must not be able to choose the person's password with it.
+                "body_text": sign_in_links.redact(message.body_text) if own else None,
                 "body_note": None if own else _("Texten är inte med: den nämner andra personer."),
             }
         )

@@ -7,6 +7,7 @@ filter by role themselves.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -182,3 +183,70 @@ def audit_event_scope(user: Employee, municipality_id: int | None = None) -> Col
         AuditEvent.subject_employee_id.in_(subjects),
         sa.and_(AuditEvent.subject_employee_id.is_(None), sa.or_(*objects)),
     )
+
+
+# --- data minimisation between municipalities -----------------------------------------------
+#
+# Each municipality is its own data controller. Outside a person's own municipality only
+# aggregates are shown, and an aggregate of fewer than SMALL_GROUP people is withheld, with
+# every figure derived from it (percentages, completed, reported, overdue, exempt, fully
+# trained). Coordinators read aggregates only, even of their own municipality; the named people
+# of a unit are for its managers, its municipality's HR and admins.
+#
+# - "Own municipality": that of the person's own employee record, and those of their HR and
+#   coordinator grants (and of the units they manage). A regional coordinator's own is only
+#   that of their employee record: the region is not theirs to see in detail.
+# - Admins are the system's operators: they already reach every person (employee_scope), so
+#   nothing is withheld from them. The CLI (`flask reports coverage`) is the operator too and
+#   prints the figures unwithheld.
+# - An aggregate of nobody (0 people) describes no one and is shown.
+# - Residual risk, accepted: a total shown next to withheld parts can reveal their sum (and
+#   one withheld part, when it is the only one), and two reports with different filters can be
+#   subtracted. Each figure shown covers 5 people or more or lies in the reader's own
+#   municipality; per-course columns of a group of 5 or more are shown even when fewer of them
+#   are required (they are the same group of people).
+#
+# Pages and exports apply this after the figures are computed (services.minimisation), so the
+# coverage cache and the SQL stay as they are.
+
+SMALL_GROUP = 5
+
+
+def own_municipality_ids(user: Employee) -> frozenset[int] | None:
+    """The municipalities whose aggregates ``user`` reads in full; None means every one (an
+    admin)."""
+    ids: set[int] = {user.municipality_id} if user.municipality_id is not None else set()
+    for grant in user.role_grants:
+        if grant.role == Role.ADMIN:
+            return None
+        if grant.role in (Role.HR, Role.COORDINATOR) and grant.municipality_id is not None:
+            ids.add(grant.municipality_id)
+        elif grant.role == Role.MANAGER and grant.unit is not None:
+            ids.add(grant.unit.municipality_id)
+    return frozenset(ids)
+
+
+def aggregate_withheld(user: Employee, people: int, municipality_ids: Iterable[int] | None) -> bool:
+    """Whether an aggregate over ``people`` persons of ``municipality_ids`` (None: of any
+    municipality, e.g. the whole region) must be withheld from ``user``: it covers 1 to 4
+    people and reaches outside the user's own municipalities. The one rule pages, charts and
+    exports all ask."""
+    if people <= 0 or people >= SMALL_GROUP:
+        return False
+    own = own_municipality_ids(user)
+    if own is None:
+        return False
+    return municipality_ids is None or not set(municipality_ids) <= own
+
+
+def names_visible(user: Employee, unit: Unit) -> bool:
+    """Whether ``user`` may see the unit's people by name in reports: its managers, HR of its
+    municipality and admins. Coordinators (municipal or regional) read its counts only."""
+    for grant in user.role_grants:
+        if grant.role == Role.ADMIN:
+            return True
+        if grant.role == Role.HR and grant.municipality_id == unit.municipality_id:
+            return True
+        if grant.role == Role.MANAGER and grant.unit_id == unit.id:
+            return True
+    return False

@@ -1,0 +1,34 @@
+"""Every file download answers with the headers of :mod:`training_tracker.downloads`: CSV
+carries exactly one charset, and nothing downloaded is cached."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests import factories
+
+CSV_ROUTES = ["/reports/coverage.csv", "/audit/events.csv"]
+
+
+def test_every_csv_route_is_checked_here(app):
+    csv_paths = {rule.rule for rule in app.url_map.iter_rules() if rule.rule.endswith(".csv")}
+    assert csv_paths == set(CSV_ROUTES), "add the new CSV download to CSV_ROUTES"
+
+
+@pytest.mark.parametrize("path", CSV_ROUTES)
+def test_a_csv_download_names_one_charset(client, path):
+    client.sign_in(factories.admin())
+    response = client.get(path)
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
+    assert response.headers["Cache-Control"] == "no-store"
+    assert response.headers["Content-Disposition"].startswith('attachment; filename="')
+
+
+@pytest.mark.parametrize("path", ["/reports/coverage.xlsx", "/audit/events.xlsx"])
+def test_an_xlsx_download_has_no_charset(client, path):
+    client.sign_in(factories.admin())
+    response = client.get(path)
+    assert response.headers["Content-Type"] == (
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
