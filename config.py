@@ -76,6 +76,14 @@ class Config:
 
     UPLOAD_FOLDER = ""  # default: instance/uploads, outside every served folder
     EVIDENCE_MAX_BYTES = 10 * 1024 * 1024  # a certificate (intyg): PDF, PNG or JPEG
+    # Uploaded files are read in a child process that the kernel stops at the CPU time and
+    # address space below and the web worker kills at the wall-clock time; a file that hits a
+    # limit is stored and shown as "could not be read" (training_tracker/services/
+    # bounded_reading.py). Measured: the child starts at about 90 MB of address space; a normal
+    # certificate needs about 10 ms of CPU and under 1 MB more.
+    CERTIFICATE_READ_CPU_SECONDS = 5
+    CERTIFICATE_READ_WALL_SECONDS = 10.0
+    CERTIFICATE_READ_MEMORY_MB = 512
 
     # Enrollment
     NEW_HIRE_DAYS = 90  # "new hire" in the employee list: hired within this many days
@@ -86,6 +94,12 @@ class Config:
     # The uploaded HR export is kept for the preview and the audit of recent imports; the
     # nightly retention job empties files older than this (they name every person listed).
     IMPORT_FILE_KEEP_DAYS = 30
+    # Reading an uploaded export, in a bounded child as certificates are (see above). Measured:
+    # an XLSX of 50,000 rows and 10 columns takes about 6 s of CPU and 60 MB more; a CSV of
+    # the same, 0.2 s. The wall clock stays under gunicorn's timeout (GUNICORN_TIMEOUT, 60 s).
+    IMPORT_READ_CPU_SECONDS = 30
+    IMPORT_READ_WALL_SECONDS = 45.0
+    IMPORT_READ_MEMORY_MB = 1024
     MAX_CONTENT_LENGTH = 25 * 1024 * 1024  # larger requests get a 413 before any parsing
     DEFAULT_DUE_DAYS = 90
 
@@ -253,6 +267,11 @@ def _parse(key: str, raw: str, default: object) -> object:
             return int(raw)
         except ValueError:
             raise RuntimeError(f"{key} must be a whole number, not {raw!r}") from None
+    if isinstance(default, float):
+        try:
+            return float(raw)
+        except ValueError:
+            raise RuntimeError(f"{key} must be a number, not {raw!r}") from None
     if isinstance(default, list | dict):
         if isinstance(default, list) and not raw.strip().startswith("["):
             return [part.strip() for part in raw.split(",") if part.strip()]

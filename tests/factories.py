@@ -32,6 +32,8 @@ from training_tracker.models import (
 )
 from training_tracker.services import accounts, catalog, roles
 from training_tracker.services.evidence import store_file
+from training_tracker.services.import_parsing import read_table
+from training_tracker.services.import_reading import table_to_json
 
 PASSWORD = "kanelbulle-med-kardemumma"  # meets the policy; every factory account has it
 _counter = itertools.count(1)
@@ -181,6 +183,7 @@ def import_batch(municipality_name: str = "Järfälla", content: bytes | None = 
         sha256=hashlib.sha256(data).hexdigest(),
         size_bytes=len(data),
         content=data,
+        cells=table_to_json(read_table(data)),  # as an upload keeps them
     )
     db.session.add(created)
     db.session.commit()

@@ -176,3 +176,29 @@ def jpeg_bytes() -> bytes:
         + b"\x3f"  # DC "0", EOB "0", padded with ones
         + b"\xff\xd9"  # EOI
     )
+
+
+def content_bomb_pdf(operators: int = 400_000, invocations: int = 200) -> bytes:
+    """A small PDF that keeps a text extractor busy for minutes: its page draws a form
+    (FlateDecode) ``invocations`` times, and the form shows text ``operators`` times. Each
+    part stays under pypdf's own limits (operators per stream, form invocations, inflated
+    bytes), so only a limit on the whole reading stops it. About 10 kB."""
+    form = zlib.compress(b"BT /F1 12 Tf 56 780 Td\n" + b"(x) Tj\n" * operators + b"ET", 9)
+    page = zlib.compress(b"/Fm1 Do\n" * invocations, 9)
+    font = b"<< /Font << /F1 6 0 R >> >>"
+    return _build_pdf(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources "
+            b"<< /XObject << /Fm1 5 0 R >> /Font << /F1 6 0 R >> >> /Contents 4 0 R >>",
+            _stream(page, b" /Filter /FlateDecode"),
+            _stream(
+                form,
+                b" /Type /XObject /Subtype /Form /BBox [0 0 595 842] /Resources "
+                + font
+                + b" /Filter /FlateDecode",
+            ),
+            b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+        ]
+    )

@@ -14,6 +14,7 @@ from training_tracker.imports import bp
 from training_tracker.imports.forms import ConfirmForm, DiscardForm, UploadForm
 from training_tracker.models import ImportBatch, ImportStatus, Role
 from training_tracker.services import employee_import
+from training_tracker.services.bounded_reading import Limits
 from training_tracker.services.employee_import import ImportFileError, UnknownUnits
 from training_tracker.services.units import municipalities_of
 
@@ -49,6 +50,7 @@ def upload() -> str | Response | tuple[str, int]:
                 municipality_id=int(form.municipality.data) if form.municipality.data else None,
                 max_bytes=current_app.config["IMPORT_MAX_BYTES"],
                 max_rows=current_app.config["IMPORT_MAX_ROWS"],
+                limits=Limits.from_config(current_app.config, "IMPORT_READ"),
             )
         except ImportFileError as error:
             db.session.rollback()

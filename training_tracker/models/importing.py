@@ -22,9 +22,10 @@ class ImportStatus(StrEnum):
 
 
 class ImportBatch(db.Model):
-    """The file itself is stored, not the preview: confirming parses and plans it again in the
-    transaction that writes, so what is written matches the database at that moment. Kept in
-    the database rather than on disk so that any web process can confirm it."""
+    """The file is stored, and the cells read from it at upload (``cells``), not the preview:
+    confirming checks and plans the cells again in the transaction that writes, so what is
+    written matches the database at that moment. The file is never read again after the
+    upload. Kept in the database rather than on disk so that any web process can confirm it."""
 
     __tablename__ = "import_batches"
 
@@ -40,6 +41,8 @@ class ImportBatch(db.Model):
     sha256: Mapped[str] = mapped_column(sa.String(64))
     size_bytes: Mapped[int]
     content: Mapped[bytes] = mapped_column(sa.LargeBinary, deferred=True)
+    # services.import_reading.table_to_json; None once emptied (or uploaded before version 2).
+    cells: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON, deferred=True)
     status: Mapped[ImportStatus] = mapped_column(
         enum_type(ImportStatus), default=ImportStatus.PREVIEWED
     )

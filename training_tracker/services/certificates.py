@@ -16,6 +16,9 @@ A provider plugin may recognise its own certificate layout
 (:meth:`CourseProvider.recognise_certificate`); its fields are then compared, so that it can
 tell "another name" from "no name". Fields it leaves out are searched for in the whole text.
 
+The PDF itself is opened only in a child process with hard limits on CPU time, memory and
+wall-clock time (:mod:`bounded_reading`): a file that hits one is "could not be read".
+
 This module is pure: no Flask, no database. It does not load plugins; a provider is asked
 only once its module has registered it (``load_providers``/``catalog.providers_from_config``
 has run in the process).
@@ -40,6 +43,8 @@ import pypdf
 from pypdf import PasswordType, PdfReader
 
 from training_tracker.providers import CertificateFields, registry
+from training_tracker.services import bounded_reading
+from training_tracker.services.bounded_reading import Limits
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +52,11 @@ log = logging.getLogger(__name__)
 # only costs time (and a hostile PDF can make every page expensive).
 MAX_PAGES = 3
 MAX_CHARS = 20_000
-MAX_SECONDS = 5.0  # checked between pages; pypdf's own limits below bound a single page
+MAX_SECONDS = 5.0  # checked between pages; the child's limits below bound a single page
 MAX_DATES = 5
+# The reading's child process (CERTIFICATE_READ_* in config.py). A normal certificate takes
+# about 10 ms of CPU and under 1 MB above the child's 90 MB at start.
+DEFAULT_LIMITS = Limits(cpu_seconds=5, wall_seconds=10.0, memory_bytes=512 * 1024 * 1024)
 
 # Tighter than pypdf's defaults (75 MB per stream): a certificate's text is a few kilobytes.
 _PDF_LIMITS: dict[str, Any] = {
@@ -163,13 +171,16 @@ def read_certificate(
     content_type: str,
     expected: ExpectedFacts,
     provider_key: str | None = None,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> CertificateReading:
     """Read the certificate at ``path`` and compare it with what was reported. Never raises:
     a certificate that cannot be read must not stop the report it comes with.
 
     ``content_type`` is the type the file's bytes proved (``evidence.content_type_of``), not
     the browser's claim. ``provider_key`` is the key of the course's provider, whose
-    recogniser (if it has one and recognises the layout) reads the text first.
+    recogniser (if it has one and recognises the layout) reads the text first. The PDF is
+    opened only in a child process held to ``limits`` (see :mod:`bounded_reading`); the
+    comparison runs here, on at most ``MAX_CHARS`` of its text.
     """
     try:
         if content_type.startswith("image/"):
@@ -177,7 +188,7 @@ def read_certificate(
         if content_type != "application/pdf":
             log.info("Certificate %s not read: content type %s", path.name, content_type)
             return CertificateReading(status=ReadStatus.UNREADABLE)
-        text = _pdf_text(path)
+        text = _pdf_text(path, limits)
         if text is None:
             return CertificateReading(status=ReadStatus.UNREADABLE)
         return _compare(text, expected, provider_key)
@@ -186,9 +197,26 @@ def read_certificate(
         return CertificateReading(status=ReadStatus.UNREADABLE)
 
 
-def _pdf_text(path: Path) -> str | None:
+def _pdf_text(path: Path, limits: Limits) -> str | None:
     """The text of the PDF's first pages, or None when there is none to be had. Logs why
     (never the text: it is personal data)."""
+    try:
+        text, why_not = bounded_reading.run(
+            extract_pdf_text, path, MAX_PAGES, MAX_CHARS, MAX_SECONDS, limits=limits
+        )
+    except bounded_reading.LimitExceeded as stopped:
+        log.info("Certificate %s not read: stopped (%s limit)", path.name, stopped.reason)
+        return None
+    if why_not is not None:
+        log.info("Certificate %s not read: %s", path.name, why_not)
+    return text
+
+
+def extract_pdf_text(
+    path: Path, max_pages: int, max_chars: int, max_seconds: float
+) -> tuple[str | None, str | None]:
+    """In the bounded child: the text of the PDF's first pages and None, or None and why not.
+    The bounds come as arguments so that the parent's values (and tests' changes) hold."""
     started = time.monotonic()
     parts: list[str] = []
     length = 0
@@ -198,25 +226,25 @@ def _pdf_text(path: Path) -> str | None:
             # pypdf tries the empty user password itself; certificates that merely forbid
             # editing open that way. Any other password we do not have.
             if reader.is_encrypted and reader.decrypt("") == PasswordType.NOT_DECRYPTED:
-                log.info("Certificate %s not read: protected by a password", path.name)
-                return None
-            for index in range(min(MAX_PAGES, len(reader.pages))):
-                if time.monotonic() - started > MAX_SECONDS:
-                    log.info("Certificate %s: stopped reading after %d pages", path.name, index)
+                return None, "protected by a password"
+            for index in range(min(max_pages, len(reader.pages))):
+                if time.monotonic() - started > max_seconds:
+                    if index == 0:
+                        return None, "too slow"
                     break
                 chunk = reader.pages[index].extract_text() or ""
                 parts.append(chunk)
                 length += len(chunk)
-                if length >= MAX_CHARS:
+                if length >= max_chars:
                     break
+    except MemoryError:
+        raise  # the parent says "memory limit"
     except Exception as error:  # noqa: BLE001 - damaged PDFs raise anything from anywhere
-        log.info("Certificate %s not read: %s", path.name, type(error).__name__)
-        return None
-    text = "\n".join(parts)[:MAX_CHARS]
+        return None, type(error).__name__
+    text = "\n".join(parts)[:max_chars]
     if not any(char.isalnum() for char in text):
-        log.info("Certificate %s not read: no text layer (scanned?)", path.name)
-        return None
-    return text
+        return None, "no text layer (scanned?)"
+    return text, None
 
 
 # --- normalising text --------------------------------------------------------------------

@@ -14,6 +14,7 @@ from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -29,6 +30,7 @@ from training_tracker.models import (
     Evidence,
 )
 from training_tracker.services import audit, certificates
+from training_tracker.services.bounded_reading import Limits
 from training_tracker.services.errors import FieldError
 from training_tracker.services.evidence import StoredFile
 
@@ -191,7 +193,8 @@ def read_stored_certificate(
     stored: StoredFile, employee: Employee, course: Course, completed_on: date
 ) -> dict[str, Any]:
     """What the certificate says compared with the report, for the reviewer. Read once, at
-    upload, so the queue never opens files; a file that cannot be read never blocks a report."""
+    upload, so the queue never opens files; a file that cannot be read never blocks a report.
+    The file is read in a child process held to the CERTIFICATE_READ_* limits."""
     expected = certificates.ExpectedFacts(
         employee_name=employee.full_name,
         course_titles=tuple(title for title in (course.title, course.title_en) if title),
@@ -203,6 +206,7 @@ def read_stored_certificate(
         content_type=stored.content_type,
         expected=expected,
         provider_key=course.provider.key,
+        limits=Limits.from_config(current_app.config, "CERTIFICATE_READ"),
     ).to_json()
 
 

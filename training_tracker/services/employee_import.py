@@ -35,6 +35,7 @@ from training_tracker.services import audit
 from training_tracker.services.account_guard import refusals
 from training_tracker.services.accounts import queue_invitations
 from training_tracker.services.assignments import AssignmentChanges, recompute_assignments
+from training_tracker.services.bounded_reading import Limits
 from training_tracker.services.email_change import emails_changed
 from training_tracker.services.employees import FIELD_LABELS
 from training_tracker.services.import_parsing import (
@@ -42,8 +43,11 @@ from training_tracker.services.import_parsing import (
     ImportRow,
     ParsedFile,
     RowProblem,
+    Table,
+    check_table,
     parse_employee_file,
 )
+from training_tracker.services.import_reading import read_upload, table_from_json, table_to_json
 from training_tracker.services.scope import managed_municipality_ids
 
 # The fields an import sets, and the Swedish column names used when a problem concerns a
@@ -835,6 +839,7 @@ def store_upload(
     filename: str,
     user: Employee | None,
     municipality_id: int | None,
+    table: Table,
 ) -> ImportBatch:
     batch = ImportBatch(
         municipality_id=municipality_id,
@@ -843,6 +848,7 @@ def store_upload(
         sha256=hashlib.sha256(data).hexdigest(),
         size_bytes=len(data),
         content=data,
+        cells=table_to_json(table),
     )
     session.add(batch)
     session.flush()
@@ -872,9 +878,10 @@ def plan_batch(
     today: date | None = None,
     exclusive: bool = False,
 ) -> ImportPlan:
-    """Parse the stored file and plan it; raises :class:`ImportFileError`. The preview plans
-    without the import lock; :func:`confirm_batch` takes it (``exclusive``)."""
-    parsed = parse_employee_file(batch.content, batch.filename)
+    """Check the cells read from the file at upload and plan them; raises
+    :class:`ImportFileError`. The preview plans without the import lock; :func:`confirm_batch`
+    takes it (``exclusive``)."""
+    parsed = check_table(table_from_json(batch.cells))
     return plan_import(
         session,
         parsed,
@@ -913,6 +920,7 @@ __all__ = [
     "batch_in_scope",
     "claim_batch",
     "lock_imports",
+    "parse_employee_file",  # the command line reads the operator's file in its own process
     "plan_batch",
     "plan_import",
     "store_upload",
@@ -928,9 +936,11 @@ def receive_upload(
     municipality_id: int | None,
     max_bytes: int,
     max_rows: int,
+    limits: Limits,
 ) -> ImportBatch:
-    """Check an uploaded file and keep it for its preview; raises :class:`ImportFileError`
-    (nothing stored) when it cannot be read at all."""
+    """Read an uploaded file (once, in a child held to ``limits``), check it and keep it with
+    its cells for the preview; raises :class:`ImportFileError` (nothing stored) when it cannot
+    be read at all."""
     if len(data) > max_bytes:
         raise ImportFileError(
             _("Filen är för stor (högst %(mb)d MB).", mb=max_bytes // (1024 * 1024))
@@ -938,9 +948,15 @@ def receive_upload(
     managed = managed_municipality_ids(user)
     if managed is not None and municipality_id not in managed:
         raise ImportFileError(_("Du kan bara importera personal till din egen kommun."))
-    parse_employee_file(data, filename, max_rows=max_rows)
+    table = read_upload(data, max_rows=max_rows, limits=limits)
+    check_table(table, max_rows=max_rows)
     batch = store_upload(
-        session, data=data, filename=filename, user=user, municipality_id=municipality_id
+        session,
+        data=data,
+        filename=filename,
+        user=user,
+        municipality_id=municipality_id,
+        table=table,
     )
     audit.record(
         session,
@@ -958,6 +974,7 @@ def discard_batch(session: Session, batch: ImportBatch, *, actor: Employee) -> N
     """Drop an import that will not be confirmed; the file's personal data goes with it."""
     batch.status = ImportStatus.DISCARDED
     batch.content = b""
+    batch.cells = None
     audit.record(
         session, "import.discarded", actor=actor, object_type="import_batch", object_id=batch.id
     )

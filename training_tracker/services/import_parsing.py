@@ -1,11 +1,13 @@
 """Reading an HR-system export of employees (CSV or XLSX) into checked rows.
 
-Pure: bytes in, rows and problems out; nothing touches the database, so the preview and the
-confirmed import read a file the same way. The format is described in DESIGN.md ("Employee
+Pure: bytes in, rows and problems out; nothing touches the database. In two steps: reading the
+file into a :class:`Table` of cells (the costly, risky part, run for uploads in a bounded child
+and kept with the upload), then checking its rows, which the preview and the confirmed import
+do alike on the kept table. The format is described in DESIGN.md ("Employee
 import format"). A personnummer is never read: a column that holds one is skipped unread, an
 employee number shaped like one rejects its row, and problem values never echo one.
 
-Runs inside an app context: the messages go through Flask-Babel.
+Checking runs inside an app context (its messages go through Flask-Babel); reading does not.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from contextlib import closing, suppress
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
+from itertools import islice
 from typing import Any, TypeAlias
 
 import openpyxl
@@ -36,9 +39,12 @@ __all__ = [
     "ImportRow",
     "ParsedFile",
     "RowProblem",
+    "Table",
+    "check_table",
     "is_personnummer_header",
     "looks_like_personnummer",
     "parse_employee_file",
+    "read_table",
 ]
 
 MAX_VALUE_CHARS = 10_000  # one cell; longer means a broken file (often an unclosed quote)
@@ -280,7 +286,7 @@ _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")  # tab, newlines and fo
 
 
 def _not_a_table() -> ImportFileError:
-    return ImportFileError(_("Filen är inte en CSV- eller XLSX-fil."))
+    return ImportFileError(_l("Filen är inte en CSV- eller XLSX-fil."))
 
 
 def _decode(data: bytes) -> tuple[str, str]:
@@ -292,7 +298,7 @@ def _decode(data: bytes) -> tuple[str, str]:
     except UnicodeDecodeError:
         if has_bom or _UTF8_SEQUENCE.search(data):
             raise ImportFileError(
-                _(
+                _l(
                     "Filen blandar teckenkodningar (både UTF-8 och Windows-1252). "
                     "Spara den igen som CSV UTF-8 och försök igen."
                 )
@@ -318,7 +324,7 @@ def _pick_delimiter(text: str) -> str:
 
 def _too_long(line: int) -> ImportFileError:
     return ImportFileError(
-        _(
+        _l(
             "Rad %(line)d har ett värde som är längre än %(max)d tecken. "
             "Kontrollera att alla citattecken är avslutade.",
             line=line,
@@ -340,7 +346,7 @@ def _csv_rows(text: str, delimiter: str) -> Iterator[tuple[int, list[Cell]]]:
         except csv.Error as error:
             if "field larger than field limit" in str(error):
                 raise _too_long(start) from error
-            raise ImportFileError(_("Rad %(line)d kunde inte läsas.", line=start)) from error
+            raise ImportFileError(_l("Rad %(line)d kunde inte läsas.", line=start)) from error
         end = reader.line_num
         if row and max(map(len, row)) > MAX_VALUE_CHARS:
             raise _too_long(start)
@@ -366,7 +372,7 @@ def _check_xlsx_size(data: bytes) -> None:
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as error:
         raise _not_a_table() from error
     if unpacked > MAX_XLSX_UNPACKED_BYTES:
-        raise ImportFileError(_("Filen är för stor för att läsas in."))
+        raise ImportFileError(_l("Filen är för stor för att läsas in."))
 
 
 def _xlsx_rows(data: bytes) -> Iterator[tuple[int, list[Cell]]]:
@@ -664,19 +670,65 @@ class _RowChecker:
 # --- The file --------------------------------------------------------------------------------
 
 
-def _filled_rows(rows: Iterator[tuple[int, list[Cell]]]) -> Iterator[tuple[int, list[Cell]]]:
-    """Rows with at least one value."""
-    return ((line, cells) for line, cells in rows if any(cells))
+@dataclass
+class Table:
+    """The file's filled rows as read from its bytes, header first, each with its line:
+    all :func:`check_table` needs, so an upload is read once and its preview checks this."""
+
+    rows: list[tuple[int, list[Cell]]]
+    encoding: str  # "utf-8", "utf-8-sig", "cp1252" or "xlsx"
+    delimiter: str | None  # ";" or ","; None for XLSX
 
 
-def _parse_rows(
-    rows: Iterator[tuple[int, list[Cell]]], *, max_rows: int, encoding: str, delimiter: str | None
-) -> ParsedFile:
-    filled = _filled_rows(rows)
-    first = next(filled, None)
-    if first is None:
+def _kept(rows: Iterator[tuple[int, list[Cell]]], max_rows: int) -> list[tuple[int, list[Cell]]]:
+    """The filled rows: the header, at most ``max_rows`` data rows and one more, which tells
+    :func:`check_table` that the file has too many without reading them all."""
+    return list(islice(((line, cells) for line, cells in rows if any(cells)), max_rows + 2))
+
+
+def read_table(data: bytes, *, max_rows: int = 50_000) -> Table:
+    """The rows of an HR-system export; the content decides the format, not the file name.
+
+    The part of the import that unpacks and decodes the file: run in a bounded child for
+    uploads (:mod:`import_reading`). Needs no app context: its errors are lazy strings, put
+    into the reader's language where they are shown. Raises ImportFileError.
+    """
+    if not data.strip():
+        raise ImportFileError(_l("Filen är tom."))
+    if data.startswith(_XLSX_MAGIC):
+        with closing(_xlsx_rows(data)) as rows:
+            return Table(_kept(rows, max_rows), encoding="xlsx", delimiter=None)
+    if data.startswith(_OLE_MAGIC):
+        if _ENCRYPTED_PACKAGE in data:
+            raise ImportFileError(
+                _l(
+                    "Filen är skyddad med lösenord. Spara den utan lösenord som .xlsx eller "
+                    "CSV och försök igen."
+                )
+            )
+        raise ImportFileError(
+            _l(
+                "Filen är i det gamla Excel-formatet (.xls). Spara den som .xlsx eller CSV "
+                "och försök igen."
+            )
+        )
+    if b"\x00" in data:
+        raise _not_a_table()
+    text, encoding = _decode(data)
+    if not text.strip():
+        raise ImportFileError(_l("Filen är tom."))
+    delimiter = _pick_delimiter(text)
+    with closing(_csv_rows(text, delimiter)) as rows:
+        return Table(_kept(rows, max_rows), encoding=encoding, delimiter=delimiter)
+
+
+def check_table(table: Table, *, max_rows: int = 50_000) -> ParsedFile:
+    """Check every row of a file read by :func:`read_table`. Raises ImportFileError when the
+    file as a whole cannot be used; problems with single rows are in the result instead, and
+    those rows are left out of ``rows``."""
+    if not table.rows:
         raise ImportFileError(_("Filen är tom."))
-    layout = _layout(first[1])
+    layout = _layout(table.rows[0][1])
     parsed = ParsedFile(
         rows=[],
         problems=[],
@@ -684,11 +736,11 @@ def _parse_rows(
         rejected_lines=set(),
         columns=layout.columns,
         ignored_columns=layout.ignored,
-        encoding=encoding,
-        delimiter=delimiter,
+        encoding=table.encoding,
+        delimiter=table.delimiter,
     )
     checker = _RowChecker(layout)
-    for line, cells in filled:
+    for line, cells in table.rows[1:]:
         parsed.total_rows += 1
         if parsed.total_rows > max_rows:
             raise ImportFileError(
@@ -709,36 +761,6 @@ def _parse_rows(
 
 
 def parse_employee_file(data: bytes, filename: str = "", *, max_rows: int = 50_000) -> ParsedFile:
-    """Read an HR-system export; the content decides the format, not ``filename``.
-
-    Raises ImportFileError when the file as a whole cannot be used; problems with single
-    rows are in the result instead, and those rows are left out of ``rows``.
-    """
-    if not data.strip():
-        raise ImportFileError(_("Filen är tom."))
-    if data.startswith(_XLSX_MAGIC):
-        with closing(_xlsx_rows(data)) as rows:
-            return _parse_rows(rows, max_rows=max_rows, encoding="xlsx", delimiter=None)
-    if data.startswith(_OLE_MAGIC):
-        if _ENCRYPTED_PACKAGE in data:
-            raise ImportFileError(
-                _(
-                    "Filen är skyddad med lösenord. Spara den utan lösenord som .xlsx eller "
-                    "CSV och försök igen."
-                )
-            )
-        raise ImportFileError(
-            _(
-                "Filen är i det gamla Excel-formatet (.xls). Spara den som .xlsx eller CSV "
-                "och försök igen."
-            )
-        )
-    if b"\x00" in data:
-        raise _not_a_table()
-    text, encoding = _decode(data)
-    if not text.strip():
-        raise ImportFileError(_("Filen är tom."))
-    delimiter = _pick_delimiter(text)
-    return _parse_rows(
-        _csv_rows(text, delimiter), max_rows=max_rows, encoding=encoding, delimiter=delimiter
-    )
+    """Read and check an HR-system export in this process (the operator's own file, from the
+    command line; web uploads are read in a bounded child). ``filename`` is not used."""
+    return check_table(read_table(data, max_rows=max_rows), max_rows=max_rows)

@@ -254,8 +254,8 @@ def _apply_batch(
 
 
 def _empty_old_import_files(session: Session, today: date, *, dry_run: bool) -> int:
-    """Empty the stored file of every import batch uploaded more than
-    ``IMPORT_FILE_KEEP_DAYS`` ago; the batch's summary (counts, who, when) stays."""
+    """Empty the stored file (and the cells read from it) of every import batch uploaded more
+    than ``IMPORT_FILE_KEEP_DAYS`` ago; the batch's summary (counts, who, when) stays."""
     uploaded_before = datetime.combine(
         today - timedelta(days=current_app.config["IMPORT_FILE_KEEP_DAYS"]), time.min
     )
@@ -264,7 +264,7 @@ def _empty_old_import_files(session: Session, today: date, *, dry_run: bool) -> 
         return _count(session, ImportBatch, old)
     return _rowcount(
         session,
-        sa.update(ImportBatch).where(old).values(content=b""),
+        sa.update(ImportBatch).where(old).values(content=b"", cells=None),
     )
 
 
