@@ -66,8 +66,9 @@ def colleague(email: str, *grants: tuple[Role, str | None, str | None]) -> Emplo
     return person
 
 
-# Reaching further than HR of Järfälla: an admin, the region, another municipality's HR or
-# coordinator, a manager of a unit elsewhere; or one of those beside a role HR covers.
+# Beyond HR of Järfälla: an admin, the region, another municipality's HR or coordinator, a
+# manager of a unit elsewhere, or simply a role HR does not hold (a coordinator or a manager of
+# Järfälla itself); or one of those beside HR of Järfälla.
 WIDER = {
     "admin": [(Role.ADMIN, None, None)],
     "regional coordinator": [(Role.COORDINATOR, None, None)],
@@ -75,13 +76,13 @@ WIDER = {
     "coordinator of Sigtuna": [(Role.COORDINATOR, "Sigtuna", None)],
     "manager in Sigtuna": [(Role.MANAGER, "Sigtuna", "IFO Sigtuna")],
     "HR of Järfälla and of Sigtuna": [(Role.HR, "Järfälla", None), (Role.HR, "Sigtuna", None)],
+    "coordinator of Järfälla": [(Role.COORDINATOR, "Järfälla", None)],
+    "manager in Järfälla": [(Role.MANAGER, "Järfälla", "IFO Järfälla")],
 }
-# Within HR of Järfälla's reach: nobody reached by them sees or does more than HR does.
+# Within HR of Järfälla's reach: no role, or the very role HR holds.
 WITHIN = {
     "no role": [],
     "HR colleague": [(Role.HR, "Järfälla", None)],
-    "coordinator of Järfälla": [(Role.COORDINATOR, "Järfälla", None)],
-    "manager in Järfälla": [(Role.MANAGER, "Järfälla", "IFO Järfälla")],
 }
 GUARDED_CHANGES = {
     "e-mail": {"email": "ny.adress@angripare.example"},

@@ -2,7 +2,7 @@
 
 Whoever can change a person's e-mail address can ask for a password reset at the new address
 and sign in as them; whoever can set an end date can lock them out. So those changes, and
-deactivation, are refused unless the actor reaches at least as far as the person does. Every
+deactivation, are refused unless the actor holds every role the person holds, as widely. Every
 way of changing people asks this module before it writes: the person form
 (:mod:`services.employees`), the HR import (:mod:`services.employee_import`, the row is
 rejected with the reason), and any future one (SCIM, an API) must too.
@@ -11,25 +11,25 @@ The rule, for a change of e-mail, end date or employment status (deactivation or
 
 - nobody signed in (the command line, the scheduler's leaver job, run by the operator) and
   an admin may change anyone;
-- anyone else may change a person only if every role the person holds lies within the
-  actor's own reach. A role lies within it when the actor holds a role that sees and does at
-  least what it does, over at least the same people:
+- anyone else may change a person only if every role the person holds is one the actor
+  holds too, over at least the same people:
 
   ======================================  ===================================================
   the person's role                       held by the actor as
   ======================================  ===================================================
   admin                                   never (only an admin changes an admin)
   coordinator of the region               coordinator of the region
-  coordinator of municipality M           coordinator of M or of the region, or HR of M
+  coordinator of municipality M           coordinator of M or of the region
   HR of municipality M                    HR of M
-  manager of unit U (of municipality M)   manager of U, or HR of M
+  manager of unit U                       manager of U
   ======================================  ===================================================
 
-  HR of M reaches every named person of M and every aggregate a coordinator or manager of M
-  reads, so taking over such an account gives HR nothing it has not; anything else (HR or a
-  coordinator of another municipality, a regional coordinator, an admin, a manager of a unit
-  elsewhere) would widen the actor's reach, and is refused. A person with no role is the
-  actor's to change whenever the actor may manage them at all (:func:`scope.employee_scope`).
+  A role the actor does not hold is refused even where the actor's own role reads the same
+  people (HR of M and a manager in M): an account is a way in that its owner alone answers
+  for, and a manager's or a coordinator's sign-in may open doors that HR's does not (their
+  own mails, their grants). HR asks an admin, who changes anyone. A person with no role is
+  the actor's to change whenever the actor may manage them at all
+  (:func:`scope.employee_scope`).
 
 Other fields (name, unit, hire date) are left to the scope rule: they grant nobody anything.
 """
@@ -90,26 +90,18 @@ def reaches_of(session: Session, employee_ids: Iterable[int]) -> dict[int, list[
 
 
 def _covers(held: Reach, wanted: Reach) -> bool:
-    """Whether the actor's ``held`` role sees and does at least what ``wanted`` does."""
+    """Whether the actor's ``held`` role is ``wanted``'s role over at least its people."""
     if held.role == Role.ADMIN:
         return True
-    if wanted.role == Role.ADMIN:
+    if held.role != wanted.role:
         return False
     if wanted.role == Role.COORDINATOR:
-        if held.role == Role.COORDINATOR and held.municipality_id is None:
-            return True  # the region covers every municipality
-        if wanted.municipality_id is None:
-            return False
-        return (
-            held.role in (Role.COORDINATOR, Role.HR)
-            and held.municipality_id == wanted.municipality_id
-        )
+        # The region covers every municipality; a municipality only itself.
+        return held.municipality_id is None or held.municipality_id == wanted.municipality_id
     if wanted.role == Role.HR:
-        return held.role == Role.HR and held.municipality_id == wanted.municipality_id
+        return held.municipality_id == wanted.municipality_id
     if wanted.role == Role.MANAGER:
-        if held.role == Role.MANAGER:
-            return held.unit_id == wanted.unit_id
-        return held.role == Role.HR and held.municipality_id == wanted.unit_municipality_id
+        return held.unit_id == wanted.unit_id
     return False
 
 
