@@ -27,7 +27,7 @@ from training_tracker.auth.forms import (
 from training_tracker.extensions import db, limiter
 from training_tracker.ratelimit import invitation_limit, user_or_address
 from training_tracker.redirects import safe_next
-from training_tracker.services import accounts
+from training_tracker.services import accounts, failed_logins
 from training_tracker.services.accounts import TokenProblem, TokenPurpose
 
 
@@ -70,6 +70,8 @@ def login() -> str | Response:
             db.session.commit()
             _start_session(employee)
             return redirect(safe_next(request.args.get("next"), url_for("main.home")))
+        failed_logins.record(db.session, form.email.data)
+        db.session.commit()
         form.password.errors.append(_("Fel e-postadress eller lösenord."))
         return render_template("auth/login.html", form=form), 401
     return render_template("auth/login.html", form=form)
