@@ -223,3 +223,10 @@ def test_the_log_says_in_words_how_many_attempts_and_when_the_last(
     page = client.get("/audit/", query_string={"action": ACTION}).get_data(as_text=True)
     assert "Adress utan konto (adressen sparas inte): 1 försök" in page
     assert UNKNOWN not in page
+
+
+def test_the_privacy_notice_says_what_is_kept_of_a_failed_sign_in(client: Client) -> None:
+    page = client.get("/privacy").get_data(as_text=True)
+
+    assert "Misslyckade inloggningar på ditt konto skrivs i loggen" in page
+    assert "De raderas efter 90 dagar." in page
