@@ -109,6 +109,10 @@ class Config:
     PASSWORD_RESET_MAX_AGE_MINUTES = 60
     LOGIN_RATE_LIMIT = "10 per minute;50 per hour"
     PASSWORD_RESET_RATE_LIMIT = "5 per minute;20 per hour"
+    # Failed sign-ins are audited as one event an hour per account (and one for addresses
+    # without an account) that counts them; the nightly retention job deletes such events
+    # after this many days (services/failed_logins.py).
+    FAILED_LOGIN_KEEP_DAYS = 90
     # HR sending an invitation (per HR person), and choosing a password from one (per address).
     INVITATION_RATE_LIMIT = "10 per minute;100 per hour"
     # Every form that takes a file (certificate report, new certificate, HR import) shares

@@ -87,3 +87,86 @@ def test_behind_a_proxy_the_client_address_comes_from_x_forwarded_for(monkeypatc
         "/whoami-test", headers={"X-Forwarded-For": "203.0.113.7"}, base_url="https://x"
     )
     assert seen["addr"] == "203.0.113.7"
+
+
+# --- the development configuration's built-in secret key serves loopback only ---------------
+
+
+@pytest.fixture()
+def development_app(monkeypatch, tmp_path):  # type: ignore[no-untyped-def]
+    """A factory for the app as ``flask run`` makes it in development, with its built-in key
+    (unless the environment sets one)."""
+    from training_tracker import create_app
+
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+
+    def make():  # type: ignore[no-untyped-def]
+        development = config.DevelopmentConfig()
+        development.SQLALCHEMY_DATABASE_URI = "sqlite://"
+        development.RATELIMIT_STORAGE_URI = "memory://"
+        development.UPLOAD_FOLDER = str(tmp_path / "uploads")
+        return create_app(development)
+
+    return make
+
+
+@pytest.fixture()
+def served(monkeypatch):  # type: ignore[no-untyped-def]
+    """Where ``flask run`` started serving (nothing really listens)."""
+    import flask.cli
+
+    hosts: list[str] = []
+    monkeypatch.setattr(flask.cli, "run_simple", lambda host, *args, **kwargs: hosts.append(host))
+    return hosts
+
+
+def flask_run(factory, *args: str):  # type: ignore[no-untyped-def]
+    from click.testing import CliRunner
+    from flask.cli import FlaskGroup
+
+    return CliRunner().invoke(FlaskGroup(create_app=factory), ["run", *args])
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.0.2.10", "tracker.kommun.example"])
+def test_development_with_its_built_in_key_refuses_to_serve_beyond_loopback_and_says_why(
+    development_app, served, host
+):
+    result = flask_run(development_app, "--host", host)
+
+    assert result.exit_code != 0
+    assert served == []
+    assert f"Refusing to serve on {host!r} with the built-in SECRET_KEY" in result.output
+    assert "forge a session cookie" in result.output
+    assert "Set SECRET_KEY to a long random value" in result.output
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "::1", "127.0.0.2"])
+def test_development_with_its_built_in_key_serves_on_loopback(development_app, served, host):
+    result = flask_run(development_app, "--host", host)
+
+    assert result.exit_code == 0, result.output
+    assert served == [host]
+
+
+def test_development_with_a_key_of_its_own_serves_anywhere(development_app, served, monkeypatch):
+    monkeypatch.setenv("SECRET_KEY", "x" * 64)
+
+    result = flask_run(development_app, "--host", "0.0.0.0")
+
+    assert result.exit_code == 0, result.output
+    assert served == ["0.0.0.0"]
+
+
+def test_development_with_its_built_in_key_answers_only_loopback_under_any_server(
+    development_app,
+):
+    """Under gunicorn (started without TRAINING_TRACKER_ENV, so in development) nothing knows
+    the bound address: each request from elsewhere is refused, with the reason."""
+    client = development_app().test_client()
+
+    refused = client.get("/healthz", environ_base={"REMOTE_ADDR": "192.0.2.10"})
+    assert refused.status_code == 403
+    assert "built-in SECRET_KEY" in refused.get_data(as_text=True)
+    assert "session" not in refused.headers.get("Set-Cookie", "")
+    for address in ("127.0.0.1", "::1"):
+        assert client.get("/healthz", environ_base={"REMOTE_ADDR": address}).status_code == 200

@@ -15,6 +15,7 @@ from training_tracker.services.evidence import (
     EvidenceError,
     clean_filename,
     content_type_of,
+    download_name,
     path_of,
     remove_file,
     store_file,
@@ -127,6 +128,27 @@ def test_removing_a_stored_file_deletes_it_and_a_missing_one_is_fine(tmp_path):
 )
 def test_the_original_name_is_cleaned_for_display(given, shown):
     assert clean_filename(given) == shown
+
+
+@pytest.mark.parametrize(
+    ("uploaded_as", "content_type", "downloaded_as"),
+    [
+        ("intyg.pdf", "application/pdf", "intyg.pdf"),
+        ("intyg.html", "image/png", "intyg.png"),
+        ("Intyg våld.PDF.exe", "image/jpeg", "Intyg våld.PDF.jpg"),
+        ("bild.jpeg", "image/jpeg", "bild.jpg"),
+        ("intyg", "application/pdf", "intyg.pdf"),
+        (".htaccess", "image/png", "intyg.png"),
+        ('a<b>:"c"|d?*.pdf', "application/pdf", "a_b___c__d__.pdf"),
+        ("C:\\Users\\anna\\scan.svg", "image/png", "scan.png"),
+        ("intyg\x00\n.svg", "image/png", "intyg.png"),
+        ("a" * 300 + ".pdf", "application/pdf", "a" * 100 + ".pdf"),
+    ],
+)
+def test_a_download_gets_the_extension_of_the_proven_type_never_the_uploaders(
+    uploaded_as, content_type, downloaded_as
+):
+    assert download_name(uploaded_as, content_type) == downloaded_as
 
 
 def test_content_types_are_recognised_from_the_first_bytes():

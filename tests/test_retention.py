@@ -716,8 +716,9 @@ def test_the_command_prints_per_municipality_what_it_did(runner, gunnel: dict[st
         "0 certificates deleted, 0 role grants removed, 0 messages deleted, "
         "0 audit events scrubbed"
     )
-    assert len(lines) == 1 + 6 + 2 and lines[-2].startswith("total: 1 person anonymised")
-    assert lines[-1] == "old HR export files emptied: 0"
+    assert len(lines) == 1 + 6 + 3 and lines[-3].startswith("total: 1 person anonymised")
+    assert lines[-2] == "old HR export files emptied: 0"
+    assert lines[-1] == "old failed-sign-in audit events deleted: 0"
     assert fresh(gunnel["person"]).anonymised_at is None
 
     real = runner.invoke(args=["retention", "run", "--today", "2026-03-15"])

@@ -11,6 +11,7 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
+from werkzeug.http import parse_options_header
 
 from tests import factories
 from tests.conftest import count, counting_statements, mail_html, mail_text, subject_of
@@ -516,6 +517,28 @@ def test_the_certificate_is_served_inline_with_its_proven_type_to_those_who_may_
     client.sign_in(anna)
     download = client.get(f"/evidence/{evidence.id}?download=1")
     assert download.headers["Content-Disposition"].startswith("attachment")
+
+
+@pytest.mark.parametrize(
+    ("content", "uploaded_as", "downloaded_as"),
+    [
+        pytest.param(png_bytes(), "intyg.html", "intyg.png", id="png-named-html"),
+        pytest.param(None, "Intyg Anna.svg", "Intyg Anna.pdf", id="pdf-named-svg"),
+        pytest.param(None, "intyg", "intyg.pdf", id="pdf-without-extension"),
+    ],
+)
+def test_a_certificate_gets_the_extension_of_its_proven_type_never_the_uploaders(
+    client, anna, nck, uploads, content, uploaded_as, downloaded_as
+):
+    evidence = report(anna, nck, uploads, content=content).evidence[0]
+    evidence.original_filename = uploaded_as  # as the browser named it
+    db.session.commit()
+    client.sign_in(anna)
+
+    for query in ("", "?download=1"):
+        response = client.get(f"/evidence/{evidence.id}{query}")
+        _kind, options = parse_options_header(response.headers["Content-Disposition"])
+        assert options == {"filename": downloaded_as}
 
 
 def test_nobody_else_can_open_a_certificate(client, anna, ifo, school, nck, uploads):

@@ -49,7 +49,7 @@ def create_app(config: Config | None = None) -> Flask:
 
         app.extensions["course_providers"] = providers_from_config()
 
-    from training_tracker import errors, security, templating
+    from training_tracker import dev_server, errors, security, templating
     from training_tracker.accessibility import bp as accessibility_bp
     from training_tracker.admin import bp as admin_bp
     from training_tracker.audit import bp as audit_bp
@@ -81,6 +81,7 @@ def create_app(config: Config | None = None) -> Flask:
     templating.register(app)
 
     security.register(app)
+    dev_server.register(app)  # the built-in SECRET_KEY serves loopback only
 
     return app
 

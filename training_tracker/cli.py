@@ -328,6 +328,7 @@ def retention_run(day: datetime | None, dry_run: bool) -> None:
         )
     click.echo(f"total: {retention.describe_counts(report.totals())}")
     click.echo(f"old HR export files emptied: {report.import_files}")
+    click.echo(f"old failed-sign-in audit events deleted: {report.failed_login_events}")
     for error in report.file_errors:
         click.echo(f"certificate file not removed: {error}", err=True)
     if report.file_errors:

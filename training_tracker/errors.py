@@ -15,6 +15,7 @@ from werkzeug.exceptions import HTTPException
 
 from training_tracker import clock
 from training_tracker.extensions import db, limiter
+from training_tracker.redirects import local_path
 
 
 def register(app: Flask) -> None:
@@ -79,10 +80,10 @@ def _back_url() -> str | None:
     if rule is not None and rule.methods and "GET" in rule.methods:
         return request.full_path if request.query_string else request.path
     referrer = urlsplit(request.referrer or "")
-    same_site = referrer.netloc == request.host
-    if same_site and referrer.path.startswith("/") and not referrer.path.startswith("//"):
-        return referrer.path + (f"?{referrer.query}" if referrer.query else "")
-    return None  # the page links to the start page anyway
+    if referrer.netloc == request.host:
+        # None unless a path of ours: the page links to the start page anyway.
+        return local_path(referrer.path + (f"?{referrer.query}" if referrer.query else ""))
+    return None
 
 
 def _limit_reason(endpoint: str) -> str | None:

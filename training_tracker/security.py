@@ -22,6 +22,7 @@ from flask_login import current_user, logout_user
 from werkzeug.wrappers import Response
 
 from training_tracker import clock
+from training_tracker.redirects import local_path
 
 SIGNED_IN_AT = "signed_in_at"
 LAST_SEEN_AT = "last_seen_at"
@@ -100,8 +101,10 @@ def _enforce_session_lifetime() -> Response | None:
             ),
             "info",
         )
-    target = request.full_path if request.method == "GET" and request.query_string else request.path
-    return redirect(url_for("auth.login", next=target if request.method == "GET" else None))
+    target = request.full_path if request.query_string else request.path
+    # Back to the same page after signing in, if it is one a GET can show and one of ours.
+    next_page = local_path(target) if request.method == "GET" else None
+    return redirect(url_for("auth.login", next=next_page))
 
 
 def _security_headers(response: Response) -> Response:

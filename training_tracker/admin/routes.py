@@ -33,6 +33,7 @@ from training_tracker.models import (
     RoleGrant,
     Unit,
 )
+from training_tracker.redirects import local_path
 from training_tracker.services import catalog, outbox_admin, roles
 from training_tracker.services.employees import MESSAGE_KINDS, MESSAGE_STATUSES
 
@@ -126,10 +127,8 @@ def course_list() -> str:
 
 def _back_to(target: str | None, default: str) -> str:
     """Only back to a page of the outbox (the list with its filters, or a message)."""
-    prefix = url_for("admin.outbox")
-    if target and target.startswith(prefix) and "\\" not in target and "//" not in target:
-        return target
-    return default
+    path = local_path(target)
+    return path if path and path.startswith(url_for("admin.outbox")) else default
 
 
 def _kind_label(kind: str) -> str:

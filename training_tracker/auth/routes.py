@@ -30,7 +30,8 @@ from training_tracker.auth.forms import (
 )
 from training_tracker.extensions import db, limiter
 from training_tracker.ratelimit import invitation_limit, user_or_address
-from training_tracker.services import accounts
+from training_tracker.redirects import safe_next
+from training_tracker.services import accounts, failed_logins
 from training_tracker.services.accounts import TokenProblem, TokenPurpose
 
 
@@ -44,13 +45,6 @@ def _reset_limit() -> str:
 
 def _submitted_email() -> str:
     return "email:" + accounts.normalise_email(request.form.get("email", ""))
-
-
-def _safe_next(target: str | None) -> str:
-    # Only local paths: never redirect a fresh sign-in to another site.
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return url_for("main.home")
 
 
 def _start_session(employee) -> None:  # type: ignore[no-untyped-def]
@@ -79,7 +73,9 @@ def login() -> str | Response:
             accounts.record_login(db.session, employee)
             db.session.commit()
             _start_session(employee)
-            return redirect(_safe_next(request.args.get("next")))
+            return redirect(safe_next(request.args.get("next"), url_for("main.home")))
+        failed_logins.record(db.session, form.email.data)
+        db.session.commit()
         form.password.errors.append(_("Fel e-postadress eller lösenord."))
         return render_template("auth/login.html", form=form), 401
     return render_template("auth/login.html", form=form)
@@ -213,4 +209,4 @@ def change_language() -> Response:
         if current_user.is_authenticated:
             current_user.preferred_language = language
             db.session.commit()
-    return redirect(_safe_next(request.form.get("next")))
+    return redirect(safe_next(request.form.get("next"), url_for("main.home")))

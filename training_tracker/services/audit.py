@@ -13,9 +13,9 @@ from datetime import datetime
 from typing import Any, Protocol
 
 import sqlalchemy as sa
+from flask_babel import format_time, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_babel import ngettext
 from sqlalchemy.orm import Session
 
 from training_tracker.models import (
@@ -68,6 +68,7 @@ ACTION_LABELS = {
     "assignment.exemption_lifted": _l("Undantag borttaget"),
     "auth.invitation_queued": _l("Inbjudan lades i utkorgen"),
     "auth.login": _l("Loggade in"),
+    "auth.login_failed": _l("Misslyckade inloggningsförsök"),
     "auth.password_set": _l("Valde lösenord"),
     "auth.sessions_ended": _l("Alla inloggningar avslutades"),
     "auth.password_reset_requested": _l("Bad om nytt lösenord"),
@@ -418,8 +419,25 @@ def _object_note(event: EventLike, details: dict[str, Any], names: EventNames) -
     return ""
 
 
+def _failed_login_note(event: EventLike, details: dict[str, Any]) -> str:
+    """``3 försök, det senaste 14:05``: one event counts an hour's failed sign-ins."""
+    attempts = _int(details.get("attempts")) or 1
+    text = ngettext("%(num)d försök", "%(num)d försök", attempts)
+    try:
+        last = datetime.fromisoformat(details["last_at"])
+    except (KeyError, TypeError, ValueError):
+        last = None
+    if attempts > 1 and last is not None:
+        text = _("%(attempts)s, det senaste %(time)s", attempts=text, time=format_time(last))
+    if event.subject_employee_id is None:
+        return _("Adress utan konto (adressen sparas inte): %(attempts)s", attempts=text)
+    return text
+
+
 def _note(event: EventLike, details: dict[str, Any], names: EventNames) -> str:
     action = event.action
+    if action == "auth.login_failed":
+        return _failed_login_note(event, details)
     if action == "assignment.assigned" and details.get("due_date"):
         return _(
             "%(course)s, sista dag %(date)s", course=names.course(details), date=details["due_date"]

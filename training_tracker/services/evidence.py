@@ -58,6 +58,21 @@ def clean_filename(name: str) -> str:
     return name.strip()[:255] or "intyg"
 
 
+# Characters no file name may hold on one of the systems people download to (Windows).
+_NOT_IN_A_FILE_NAME = re.compile(r'[<>:"/\\|?*]')
+
+
+def download_name(original_filename: str, content_type: str) -> str:
+    """The name a downloaded certificate gets: the uploader's name without its extension, and
+    the extension of the type its content proved, so ``intyg.html`` holding a PDF downloads as
+    ``intyg.pdf`` and nothing opens it as anything else."""
+    extension = next((ext for _sig, ct, ext in _SIGNATURES if ct == content_type), ".bin")
+    name = clean_filename(original_filename)
+    stem = name.rsplit(".", 1)[0] if "." in name else name
+    stem = _NOT_IN_A_FILE_NAME.sub("_", stem).strip(" .")[:100].strip(" .")
+    return (stem or "intyg") + extension
+
+
 def path_of(folder: Path, storage_name: str) -> Path:
     """Where a stored file is; refuses any name this module did not make (no ``../``)."""
     if not _STORAGE_NAME.match(storage_name):

@@ -60,7 +60,7 @@ from training_tracker.models import (
     OutboxStatus,
     RoleGrant,
 )
-from training_tracker.services import audit
+from training_tracker.services import audit, failed_logins
 from training_tracker.services.evidence import EvidenceError, remove_file
 
 log = logging.getLogger(__name__)
@@ -113,6 +113,8 @@ class RetentionReport:
     # Uploaded HR export files emptied: a file names everyone it listed, leavers included,
     # and is of no use once its import is applied or discarded and the batch is old.
     import_files: int = 0
+    # Failed-sign-in audit events deleted: FAILED_LOGIN_KEEP_DAYS after they began.
+    failed_login_events: int = 0
 
     @property
     def employees(self) -> int:
@@ -302,6 +304,7 @@ def apply_retention(
             sa.and_(Employee.municipality_id == municipality.id, Employee.end_date <= cutoff)
         )
     report.import_files = _empty_old_import_files(session, today, dry_run=dry_run)
+    report.failed_login_events = failed_logins.prune(session, today, dry_run=dry_run)
     if not conditions:
         return report
     # System accounts have no municipality, so no condition above can reach them.

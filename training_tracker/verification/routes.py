@@ -16,7 +16,7 @@ from training_tracker.access import role_required
 from training_tracker.extensions import db
 from training_tracker.models import Completion, CompletionStatus, Role
 from training_tracker.services import verification
-from training_tracker.services.evidence import EvidenceError, path_of
+from training_tracker.services.evidence import EvidenceError, download_name, path_of
 from training_tracker.services.verification import QueueFilters, ReviewError
 from training_tracker.verification import bp
 from training_tracker.verification.forms import (
@@ -192,7 +192,7 @@ def evidence_file(evidence_id: int) -> Response:
         path,
         mimetype=evidence.content_type,
         as_attachment=request.args.get("download") == "1",
-        download_name=evidence.original_filename,
+        download_name=download_name(evidence.original_filename, evidence.content_type),
         max_age=0,
         conditional=False,
         etag=False,
