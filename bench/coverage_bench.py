@@ -61,8 +61,8 @@ def measure(database_url: str, *, cache_only: bool = False) -> None:
     from training_tracker import create_app
     from training_tracker.extensions import db
     from training_tracker.models import Assignment, Employee, Municipality, Unit
-    from training_tracker.services import coverage
-    from training_tracker.services.scope import ReportScope
+    from training_tracker.services.core.scope import ReportScope
+    from training_tracker.services.reporting import coverage
 
     app = create_app()
     with app.app_context():
@@ -144,7 +144,7 @@ def measure_cache(db, everyone, one, statements: list[str]) -> None:  # type: ig
         CoverageUnitCell,
         Employee,
     )
-    from training_tracker.services import coverage, coverage_cache
+    from training_tracker.services.reporting import coverage, coverage_cache
 
     filters = coverage.CoverageFilters()
 

@@ -33,8 +33,8 @@ def plan(database_url: str, days: list[date]) -> None:
     from training_tracker import create_app
     from training_tracker.extensions import db
     from training_tracker.models import Assignment, Employee
-    from training_tracker.services import reminders
-    from training_tracker.services.working_days import is_working_day
+    from training_tracker.services.core.working_days import is_working_day
+    from training_tracker.services.training import reminders
 
     app = create_app()
     with app.app_context():

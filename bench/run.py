@@ -581,8 +581,8 @@ class Bench:
     def measure_live(self) -> None:
         import sqlalchemy as sa
 
-        from training_tracker.services import coverage
-        from training_tracker.services.scope import ReportScope
+        from training_tracker.services.core.scope import ReportScope
+        from training_tracker.services.reporting import coverage
 
         plain = self.timed_sql(lambda session: session.execute(sa.text(PLAIN_GROUP_BY)).all())
         self.figure(
@@ -622,7 +622,7 @@ class Bench:
 
         from training_tracker.extensions import db
         from training_tracker.models import OutboxMessage, OutboxStatus, Reminder
-        from training_tracker.services import reminders
+        from training_tracker.services.training import reminders
 
         budget = self.settings.budget
 
@@ -767,7 +767,7 @@ class Bench:
 def reminder_day(today: date) -> date:
     """The next Monday that is a working day (today, if it is one): reminders and the weekly
     digests fall together, the heaviest run of the week."""
-    from training_tracker.services.working_days import is_working_day
+    from training_tracker.services.core.working_days import is_working_day
 
     day = today
     while day.weekday() != 0 or not is_working_day(day):

@@ -28,9 +28,9 @@ from flask_migrate import upgrade
 from config import TestingConfig
 from tests import factories
 from training_tracker import create_app
+from training_tracker.demo.seed import ensure_municipalities
 from training_tracker.extensions import db, limiter
 from training_tracker.models import Employee
-from training_tracker.services.demo import ensure_municipalities
 
 CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 

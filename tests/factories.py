@@ -30,10 +30,11 @@ from training_tracker.models import (
     Sector,
     Unit,
 )
-from training_tracker.services import accounts, catalog, roles
-from training_tracker.services.evidence import store_file
-from training_tracker.services.import_parsing import read_table
-from training_tracker.services.import_reading import table_to_json
+from training_tracker.services.imports.parsing import read_table
+from training_tracker.services.imports.reading import table_to_json
+from training_tracker.services.people import accounts, roles
+from training_tracker.services.training import catalog
+from training_tracker.services.training.evidence import store_file
 
 PASSWORD = "kanelbulle-med-kardemumma"  # meets the policy; every factory account has it
 _counter = itertools.count(1)

@@ -15,7 +15,7 @@ from tests import factories
 from tests.conftest import Client, MailCatcher, count, mail_text, subject_of
 from training_tracker.extensions import db
 from training_tracker.models import AuditEvent, OutboxMessage, OutboxStatus
-from training_tracker.services import outbox
+from training_tracker.services.messaging import outbox
 
 CONTACT = "tillganglighet@jarfalla.example"
 DESCRIPTION = (

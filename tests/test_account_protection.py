@@ -29,10 +29,11 @@ from training_tracker.models import (
     Role,
     Sector,
 )
-from training_tracker.services import accounts, outbox
-from training_tracker.services.accounts import TokenPurpose
-from training_tracker.services.employee_import import apply_import, plan_import
-from training_tracker.services.import_parsing import parse_employee_file
+from training_tracker.services.imports.employee_import import apply_import, plan_import
+from training_tracker.services.imports.parsing import parse_employee_file
+from training_tracker.services.messaging import outbox
+from training_tracker.services.people import accounts
+from training_tracker.services.people.accounts import TokenPurpose
 
 REFUSED = "hen har en roll som når längre än din egen"
 NOTICE_SUBJECT = "Din e-postadress i utbildningsuppföljningen har ändrats"

@@ -109,7 +109,7 @@ def test_create_admin_from_the_command_line(runner):
     )
     assert result.exit_code == 0, result.output
     assert result.output.strip() == "admin\tboss@kommun.example"
-    from training_tracker.services import accounts
+    from training_tracker.services.people import accounts
 
     person = accounts.authenticate(
         db.session, "boss@kommun.example", "ett långt och ovanligt lösenord"

@@ -26,7 +26,7 @@ from training_tracker.models import (
     Sector,
     Unit,
 )
-from training_tracker.services.assignments import (
+from training_tracker.services.training.assignments import (
     AssignmentChanges,
     open_assignment,
     overdue,

@@ -18,8 +18,8 @@ from tests import factories
 from tests.conftest import counting_statements
 from training_tracker.extensions import db
 from training_tracker.models import AuditEvent, Employee, Role, Sector
-from training_tracker.services import audit, audit_log
-from training_tracker.services.scope import audit_event_scope
+from training_tracker.services.compliance import audit, audit_log
+from training_tracker.services.core.scope import audit_event_scope
 
 # --- the world: Järfälla, Sigtuna and events of both -----------------------------------------
 

@@ -17,7 +17,8 @@ from tests import factories
 from tests.conftest import Client, MailCatcher, count, mail_html, mail_text, subject_of
 from training_tracker.extensions import db
 from training_tracker.models import AuditEvent, Employee, OutboxMessage
-from training_tracker.services import accounts, outbox
+from training_tracker.services.messaging import outbox
+from training_tracker.services.people import accounts
 
 WRONG_CREDENTIALS = "Fel e-postadress eller lösenord."
 CSRF_MESSAGE = (

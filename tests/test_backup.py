@@ -26,8 +26,8 @@ from tests import factories
 from training_tracker import create_app
 from training_tracker.extensions import db
 from training_tracker.models import CompletionStatus, Employee, Evidence, Sector
-from training_tracker.services.backup import BackupError, create_backup
-from training_tracker.services.evidence import path_of
+from training_tracker.services.compliance.backup import BackupError, create_backup
+from training_tracker.services.training.evidence import path_of
 
 MOMENT = datetime(2026, 11, 24, 2, 30, tzinfo=UTC)
 NAME = "training-tracker-backup-20261124T023000Z"

@@ -30,10 +30,15 @@ from tests.conftest import count
 from training_tracker import clock
 from training_tracker.extensions import db
 from training_tracker.models import Completion, Employee, Evidence, ImportBatch, Role, Sector
-from training_tracker.services import bounded_reading, certificates
-from training_tracker.services.bounded_reading import LimitExceeded, Limits
-from training_tracker.services.certificates import ExpectedFacts, ReadStatus, read_certificate
-from training_tracker.services.import_parsing import ImportFileError, read_table
+from training_tracker.services.core import bounded_reading
+from training_tracker.services.core.bounded_reading import LimitExceeded, Limits
+from training_tracker.services.imports.parsing import ImportFileError, read_table
+from training_tracker.services.training import certificates
+from training_tracker.services.training.certificates import (
+    ExpectedFacts,
+    ReadStatus,
+    read_certificate,
+)
 
 MB = 1024 * 1024
 QUICK = Limits(cpu_seconds=1, wall_seconds=5.0, memory_bytes=512 * MB)

@@ -27,8 +27,8 @@ from training_tracker.providers import (
     load_providers,
     registry,
 )
-from training_tracker.services import certificates
-from training_tracker.services.certificates import (
+from training_tracker.services.training import certificates
+from training_tracker.services.training.certificates import (
     CertificateReading,
     Check,
     ExpectedFacts,

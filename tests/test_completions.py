@@ -22,7 +22,7 @@ from training_tracker.models import (
     Employee,
     Evidence,
 )
-from training_tracker.services.completions import (
+from training_tracker.services.training.completions import (
     CompletionError,
     ReportData,
     add_months,
@@ -30,7 +30,7 @@ from training_tracker.services.completions import (
     report_completion,
     withdraw_completion,
 )
-from training_tracker.services.evidence import store_file
+from training_tracker.services.training.evidence import store_file
 
 PDF = b"%PDF-1.7\n%%EOF\n"
 

@@ -40,14 +40,14 @@ from training_tracker.models import (
     Role,
     Sector,
 )
-from training_tracker.services import accounts
-from training_tracker.services.employee_import import (
+from training_tracker.services.imports.employee_import import (
     UnknownUnits,
     apply_import,
     confirm_batch,
     parse_employee_file,
     plan_import,
 )
+from training_tracker.services.people import accounts
 
 N = 20  # people at once
 T = TypeVar("T")

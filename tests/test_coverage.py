@@ -42,7 +42,8 @@ from tests import factories
 from tests.conftest import counting_statements
 from training_tracker.extensions import db
 from training_tracker.models import CompletionStatus, Employee, Role, Sector, Unit
-from training_tracker.services.coverage import (
+from training_tracker.services.core.scope import ReportScope, report_scope
+from training_tracker.services.reporting.coverage import (
     Cell,
     CoverageFilters,
     coverage_table,
@@ -52,8 +53,7 @@ from training_tracker.services.coverage import (
     trend_days,
     unit_people,
 )
-from training_tracker.services.progress import CourseState
-from training_tracker.services.scope import ReportScope, report_scope
+from training_tracker.services.training.progress import CourseState
 
 TODAY = date(2025, 6, 16)
 D = date(2025, 5, 31)

@@ -39,9 +39,10 @@ from training_tracker.models import (
     Sector,
     Unit,
 )
-from training_tracker.services import coverage_cache
-from training_tracker.services.assignments import recompute_assignments
-from training_tracker.services.coverage import (
+from training_tracker.services.core.scope import ReportScope
+from training_tracker.services.people.employees import deactivate_leavers
+from training_tracker.services.reporting import coverage_cache
+from training_tracker.services.reporting.coverage import (
     GROUPINGS,
     CoverageFilters,
     coverage_table,
@@ -50,8 +51,7 @@ from training_tracker.services.coverage import (
     coverage_trend_live,
     trend_days,
 )
-from training_tracker.services.employees import deactivate_leavers
-from training_tracker.services.scope import ReportScope
+from training_tracker.services.training.assignments import recompute_assignments
 
 START = datetime(2026, 3, 2, 9, tzinfo=UTC)  # a Monday, 10:00 in Stockholm
 EVERYTHING = ReportScope(True, frozenset(), frozenset())

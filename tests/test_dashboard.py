@@ -10,8 +10,9 @@ from tests import factories
 from training_tracker import clock
 from training_tracker.extensions import db
 from training_tracker.models import CompletionStatus, Role, Sector
-from training_tracker.services import dashboard, municipalities
-from training_tracker.services.scope import report_scope
+from training_tracker.services.core.scope import report_scope
+from training_tracker.services.people import municipalities
+from training_tracker.services.reporting import dashboard
 
 
 @pytest.fixture()

@@ -24,8 +24,8 @@ from training_tracker.models import (
     Sector,
     Unit,
 )
-from training_tracker.services import dashboard
-from training_tracker.services.scope import Access, employee_scope, report_scope
+from training_tracker.services.core.scope import Access, employee_scope, report_scope
+from training_tracker.services.reporting import dashboard
 
 
 def reference_summaries(

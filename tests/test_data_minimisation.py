@@ -17,7 +17,7 @@ from tests import factories
 from training_tracker import clock
 from training_tracker.extensions import db
 from training_tracker.models import CompletionStatus, Employee, Role, Sector, Unit
-from training_tracker.services.scope import aggregate_withheld, names_visible
+from training_tracker.services.core.scope import aggregate_withheld, names_visible
 
 FEW = "färre än 5"
 

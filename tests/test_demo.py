@@ -8,6 +8,7 @@ import sqlalchemy as sa
 import time_machine
 
 from tests.conftest import count
+from training_tracker.demo.seed import DemoError, seed_demo
 from training_tracker.extensions import db
 from training_tracker.models import (
     Assignment,
@@ -19,9 +20,9 @@ from training_tracker.models import (
     Role,
     Unit,
 )
-from training_tracker.services import accounts, coverage
-from training_tracker.services.demo import DemoError, seed_demo
-from training_tracker.services.scope import ReportScope
+from training_tracker.services.core.scope import ReportScope
+from training_tracker.services.people import accounts
+from training_tracker.services.reporting import coverage
 
 PASSWORD = "demo-lösenord-för-test"
 TODAY = date(2026, 11, 23)
@@ -90,7 +91,7 @@ def snapshot() -> dict[str, list[tuple]]:
 
 def empty_database() -> None:
     from tests.conftest import _empty_all_tables
-    from training_tracker.services.demo import ensure_municipalities
+    from training_tracker.demo.seed import ensure_municipalities
 
     _empty_all_tables()
     ensure_municipalities(db.session)

@@ -17,6 +17,8 @@ import sqlalchemy as sa
 from tests import test_demo
 from tests.conftest import count, counting_statements
 from tests.test_demo import PASSWORD, ROLES, TODAY, snapshot
+from training_tracker.demo import seed as demo
+from training_tracker.demo.seed import DemoError, municipalities_for, seed_demo
 from training_tracker.extensions import db
 from training_tracker.models import (
     Assignment,
@@ -30,9 +32,11 @@ from training_tracker.models import (
     RoleGrant,
     Unit,
 )
-from training_tracker.services import demo
-from training_tracker.services.assignments import employed_on, overdue, recompute_assignments
-from training_tracker.services.demo import DemoError, municipalities_for, seed_demo
+from training_tracker.services.training.assignments import (
+    employed_on,
+    overdue,
+    recompute_assignments,
+)
 
 SIZE = 3_000
 

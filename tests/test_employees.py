@@ -362,7 +362,7 @@ def test_an_end_date_today_deactivates_the_person(app, client, courses, social_u
     factories.rule(courses[NCK], sector=Sector.SOCIAL_SERVICES)
     person = factories.employee(unit=social_unit, first_name="Lisa", last_name="Berg")
     # The rule assigns the course to the person; they are signed in somewhere.
-    from training_tracker.services.assignments import recompute_assignments
+    from training_tracker.services.training.assignments import recompute_assignments
 
     recompute_assignments(db.session)
     db.session.commit()

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from training_tracker.services.evidence import (
+from training_tracker.services.training.evidence import (
     EvidenceError,
     clean_filename,
     content_type_of,

@@ -18,9 +18,9 @@ from tests import factories
 from tests.conftest import Client
 from training_tracker.extensions import db
 from training_tracker.models import AuditEvent, Employee, Sector
-from training_tracker.services import audit
-from training_tracker.services.retention import apply_retention
-from training_tracker.services.scope import audit_event_scope
+from training_tracker.services.compliance import audit
+from training_tracker.services.compliance.retention import apply_retention
+from training_tracker.services.core.scope import audit_event_scope
 
 ACTION = "auth.login_failed"
 WRONG = "gissning-1234"

@@ -99,8 +99,8 @@ from training_tracker.models import (
     Unit,
 )
 from training_tracker.rules.forms import EndRuleForm, RuleForm
-from training_tracker.services import accounts
-from training_tracker.services.accounts import TokenPurpose
+from training_tracker.services.people import accounts
+from training_tracker.services.people.accounts import TokenPurpose
 from training_tracker.verification.forms import BulkVerifyForm, RejectForm, VerifyForm
 
 # POST routes deliberately not fuzzed, each with why.

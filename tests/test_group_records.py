@@ -23,8 +23,8 @@ from training_tracker.models import (
     Role,
     Sector,
 )
-from training_tracker.services.completions import CompletionError
-from training_tracker.services.group_records import (
+from training_tracker.services.training.completions import CompletionError
+from training_tracker.services.training.group_records import (
     GroupRecordError,
     _submission_key,
     attendee_candidates,

@@ -13,8 +13,8 @@ from tests.conftest import counting_statements
 from training_tracker import clock
 from training_tracker.extensions import db
 from training_tracker.models import Completion, CompletionStatus, Employee, Role, Sector
-from training_tracker.services import dashboard
-from training_tracker.services.assignments import recompute_assignments
+from training_tracker.services.reporting import dashboard
+from training_tracker.services.training.assignments import recompute_assignments
 
 
 @pytest.fixture()

@@ -41,9 +41,8 @@ from training_tracker.models import (
     Sector,
     Unit,
 )
-from training_tracker.services import employee_import, outbox
-from training_tracker.services.assignments import recompute_assignments
-from training_tracker.services.employee_import import (
+from training_tracker.services.imports import employee_import
+from training_tracker.services.imports.employee_import import (
     ImportPlan,
     ImportResult,
     RowAction,
@@ -53,7 +52,9 @@ from training_tracker.services.employee_import import (
     confirm_batch,
     plan_import,
 )
-from training_tracker.services.import_parsing import ImportFileError, parse_employee_file
+from training_tracker.services.imports.parsing import ImportFileError, parse_employee_file
+from training_tracker.services.messaging import outbox
+from training_tracker.services.training.assignments import recompute_assignments
 
 TODAY = date(2026, 11, 2)
 HIRED = "2026-10-01"  # a new hire: due dates count from here

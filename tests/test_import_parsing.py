@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from training_tracker.models.enums import Sector
-from training_tracker.services.import_parsing import (
+from training_tracker.services.imports.parsing import (
     ImportFileError,
     ImportRow,
     ParsedFile,

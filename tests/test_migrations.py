@@ -16,8 +16,8 @@ from flask_migrate import downgrade, upgrade
 
 from config import TestingConfig
 from training_tracker import create_app
+from training_tracker.demo.seed import MUNICIPALITIES
 from training_tracker.extensions import db
-from training_tracker.services.demo import MUNICIPALITIES
 
 SIX = set(MUNICIPALITIES)
 

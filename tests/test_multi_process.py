@@ -53,7 +53,7 @@ from training_tracker.models import (
     Sector,
 )
 from training_tracker.models.security import RateLimitCounter
-from training_tracker.services.working_days import next_working_day
+from training_tracker.services.core.working_days import next_working_day
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = PROJECT_ROOT / "deploy"

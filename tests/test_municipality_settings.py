@@ -11,7 +11,7 @@ from tests import factories
 from tests.conftest import count
 from training_tracker.extensions import db
 from training_tracker.models import AuditEvent, Municipality, Role, Sector
-from training_tracker.services.municipalities import municipality_in_scope, update_settings
+from training_tracker.services.people.municipalities import municipality_in_scope, update_settings
 
 URL = "/employees/settings"
 

@@ -27,7 +27,8 @@ from training_tracker.models import (
     Sector,
     Unit,
 )
-from training_tracker.services.coverage import (
+from training_tracker.services.core.scope import ReportScope
+from training_tracker.services.reporting.coverage import (
     CoverageFilters,
     NewHireReport,
     NewHireRow,
@@ -43,7 +44,6 @@ from training_tracker.services.coverage import (
     exempt_on,
     new_hire_compliance,
 )
-from training_tracker.services.scope import ReportScope
 
 TODAY = date(2025, 6, 16)
 D = date(2025, 5, 31)

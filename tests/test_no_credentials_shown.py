@@ -16,8 +16,9 @@ from tests.conftest import count, mail_text
 from training_tracker import clock
 from training_tracker.extensions import db
 from training_tracker.models import AuditEvent, Employee, OutboxMessage, OutboxStatus
-from training_tracker.services import accounts, outbox, sign_in_links
-from training_tracker.services.accounts import TokenPurpose
+from training_tracker.services.messaging import outbox, sign_in_links
+from training_tracker.services.people import accounts
+from training_tracker.services.people.accounts import TokenPurpose
 
 # What follows a sign-in route in a link; "[" starts the placeholder of a removed one.
 TOKEN_IN_LINK = re.compile(r"/(?:invitation|password/reset)/([^\s<>\"')\[\]]+)")

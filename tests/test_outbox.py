@@ -31,8 +31,8 @@ from tests.conftest import (
 from training_tracker import clock
 from training_tracker.extensions import db
 from training_tracker.models import Employee, OutboxMessage, OutboxStatus
-from training_tracker.services import outbox
-from training_tracker.services.outbox import RenderedMail
+from training_tracker.services.messaging import outbox
+from training_tracker.services.messaging.outbox import RenderedMail
 
 MAIL = RenderedMail(
     subject="Påminnelse: Webbkurs om våld",

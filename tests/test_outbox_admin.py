@@ -15,8 +15,8 @@ from tests.conftest import count, counting_statements, subject_of
 from training_tracker import clock
 from training_tracker.extensions import db
 from training_tracker.models import AuditEvent, Employee, OutboxMessage, OutboxStatus, Role
-from training_tracker.services import outbox, outbox_admin
-from training_tracker.services.outbox_admin import OutboxQuery
+from training_tracker.services.messaging import outbox, outbox_admin
+from training_tracker.services.messaging.outbox_admin import OutboxQuery
 
 ERROR = "SMTPRecipientsRefused: {'nils@test.example': (550, b'5.1.1 No such user')}"
 

@@ -31,7 +31,7 @@ from training_tracker.models import (
     Role,
     Sector,
 )
-from training_tracker.services import audit, personal_data
+from training_tracker.services.compliance import audit, personal_data
 
 PDF = samples.certificate_pdf(["Intyg", "Sara Ström", "Webbkurs om våld", "Genomförd 2026-11-01"])
 INVITATION_TOKEN = "eyJlIjo5OX0.aBcD.eFgH-iJkL"

@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta
 import pytest
 
 from training_tracker.models import Assignment, Completion, CompletionStatus
-from training_tracker.services.progress import CourseState, course_progress
+from training_tracker.services.training.progress import CourseState, course_progress
 
 TODAY = date(2026, 6, 15)
 COURSE = 7

@@ -21,7 +21,7 @@ from training_tracker.providers import (
     load_providers,
     registry,
 )
-from training_tracker.services import catalog
+from training_tracker.services.training import catalog
 
 BUILT_IN_COURSES = {
     "nck-webbkurs-om-vald",

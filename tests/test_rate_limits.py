@@ -35,8 +35,8 @@ from training_tracker.models import (
     Sector,
 )
 from training_tracker.ratelimit import KEY_MAX_LENGTH, PURGE_INTERVAL_SECONDS, DatabaseStorage
-from training_tracker.services import accounts
-from training_tracker.services.accounts import TokenPurpose
+from training_tracker.services.people import accounts
+from training_tracker.services.people.accounts import TokenPurpose
 
 TOO_MANY = "För många försök på kort tid. Vänta en stund och försök sedan igen."
 NOTHING_SAVED = "Det du skickade nu har inte tagits emot, och inget av det har sparats."

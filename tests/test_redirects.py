@@ -21,7 +21,7 @@ from tests.conftest import Client
 from training_tracker import clock, security
 from training_tracker.extensions import db
 from training_tracker.redirects import local_path, safe_next
-from training_tracker.services import accounts
+from training_tracker.services.people import accounts
 
 FALLBACK = "/fallback"
 

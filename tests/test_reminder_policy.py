@@ -12,13 +12,13 @@ from tests import factories
 from tests.conftest import count
 from training_tracker.extensions import db
 from training_tracker.models import AuditEvent, Municipality, ReminderPolicy, Role, Sector
-from training_tracker.services.municipalities import (
+from training_tracker.services.people.municipalities import (
     ReminderPolicyData,
     ReminderPolicyError,
     reminder_policy,
     update_reminder_policy,
 )
-from training_tracker.services.reminders import DEFAULT_POLICY
+from training_tracker.services.training.reminders import DEFAULT_POLICY
 
 URL = "/employees/settings"
 ACTION = "municipality.reminders_changed"

@@ -27,12 +27,13 @@ from training_tracker.models import (
     Role,
     Sector,
 )
-from training_tracker.services import outbox, reminders
-from training_tracker.services.working_days import (
+from training_tracker.services.core.working_days import (
     is_first_working_day_of_week,
     is_working_day,
     next_working_day,
 )
+from training_tracker.services.messaging import outbox
+from training_tracker.services.training import reminders
 
 START = date(2026, 11, 30)  # a Monday; the 60 days run over Christmas and Epiphany
 BASE_URL = "https://utbildning.example.se"
@@ -322,7 +323,7 @@ def test_a_course_reported_after_planning_is_left_out_of_the_mail_and_an_empty_m
         db.session.commit()
         cast.report(cast.anna, cast.course, CompletionStatus.REPORTED)
         db.session.commit()
-        from training_tracker.services import outbox
+        from training_tracker.services.messaging import outbox
 
         delivered = outbox.deliver_outbox(db.session)
     assert delivered.cancelled == 1  # Anna's: nothing left to remind her of

@@ -15,7 +15,7 @@ from tests import factories
 from tests.conftest import counting_statements
 from training_tracker import clock
 from training_tracker.models import CompletionStatus, Role, Sector
-from training_tracker.services import coverage
+from training_tracker.services.reporting import coverage
 
 
 @pytest.fixture()

@@ -39,14 +39,15 @@ from training_tracker.models import (
     Sector,
     Unit,
 )
-from training_tracker.services import audit, employees
-from training_tracker.services.coverage import CoverageFilters, coverage_table
-from training_tracker.services.retention import (
+from training_tracker.services.compliance import audit
+from training_tracker.services.compliance.retention import (
     ACTION,
     apply_retention,
     last_end_date_past_retention,
 )
-from training_tracker.services.scope import ReportScope
+from training_tracker.services.core.scope import ReportScope
+from training_tracker.services.people import employees
+from training_tracker.services.reporting.coverage import CoverageFilters, coverage_table
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 NOW = datetime(2026, 3, 16, 10, 0, tzinfo=STOCKHOLM)

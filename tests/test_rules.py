@@ -24,9 +24,9 @@ from training_tracker.models import (
     Sector,
     Unit,
 )
-from training_tracker.services import rules
-from training_tracker.services.assignments import open_assignment
-from training_tracker.services.rules import RuleData, RuleError, RuleReach
+from training_tracker.services.training import rules
+from training_tracker.services.training.assignments import open_assignment
+from training_tracker.services.training.rules import RuleData, RuleError, RuleReach
 
 TODAY = date(2026, 6, 15)
 START = date(2026, 3, 1)

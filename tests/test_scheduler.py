@@ -36,8 +36,9 @@ from tests.conftest import MailCatcher, count
 from training_tracker import clock, create_app, scheduler
 from training_tracker.extensions import db
 from training_tracker.models import AuditEvent, Employee, OutboxMessage, OutboxStatus, Role
-from training_tracker.services import outbox, reminders
-from training_tracker.services.working_days import next_working_day
+from training_tracker.services.core.working_days import next_working_day
+from training_tracker.services.messaging import outbox
+from training_tracker.services.training import reminders
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 PROJECT_ROOT = Path(__file__).resolve().parent.parent

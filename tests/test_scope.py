@@ -7,7 +7,7 @@ import pytest
 from tests import factories
 from training_tracker.extensions import db
 from training_tracker.models import Role, Sector
-from training_tracker.services.scope import (
+from training_tracker.services.core.scope import (
     Access,
     employee_in_scope,
     report_scope,

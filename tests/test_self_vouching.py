@@ -22,9 +22,9 @@ from training_tracker.models import (
     Role,
     Sector,
 )
-from training_tracker.services.completions import ReportData, report_completion
-from training_tracker.services.group_records import record_group_completion
-from training_tracker.services.verification import ReviewError, verify_completions
+from training_tracker.services.training.completions import ReportData, report_completion
+from training_tracker.services.training.group_records import record_group_completion
+from training_tracker.services.training.verification import ReviewError, verify_completions
 
 NCK = "nck-webbkurs-om-vald"
 GROUP_URL = "/employees/record-completions"

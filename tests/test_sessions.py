@@ -17,7 +17,7 @@ from tests import factories
 from tests.conftest import Client
 from training_tracker import clock
 from training_tracker.extensions import db
-from training_tracker.services import accounts, employees
+from training_tracker.services.people import accounts, employees
 
 SIGNED_IN = datetime(2026, 3, 4, 8, 0, tzinfo=UTC)
 

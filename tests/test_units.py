@@ -13,8 +13,8 @@ from tests.conftest import count
 from training_tracker import clock
 from training_tracker.extensions import db
 from training_tracker.models import Assignment, AuditEvent, Employee, Role, Sector, Unit
-from training_tracker.services import units
-from training_tracker.services.assignments import recompute_assignments
+from training_tracker.services.people import units
+from training_tracker.services.training.assignments import recompute_assignments
 
 NCK = "nck-webbkurs-om-vald"
 SKOLVERKET = "skolverket-arbeta-mot-hrv"

@@ -28,11 +28,12 @@ from training_tracker.models import (
     Role,
     Sector,
 )
-from training_tracker.services import outbox, verification
-from training_tracker.services.completions import ReportData, report_completion
-from training_tracker.services.evidence import store_file
-from training_tracker.services.progress import CourseState, course_progress
-from training_tracker.services.verification import QueueFilters, ReviewError
+from training_tracker.services.messaging import outbox
+from training_tracker.services.training import verification
+from training_tracker.services.training.completions import ReportData, report_completion
+from training_tracker.services.training.evidence import store_file
+from training_tracker.services.training.progress import CourseState, course_progress
+from training_tracker.services.training.verification import QueueFilters, ReviewError
 
 
 @pytest.fixture()

@@ -45,7 +45,7 @@ def create_app(config: Config | None = None) -> Flask:
     with app.app_context():
         # Every process registers the configured provider plugins once, so the web workers
         # know their certificate recognisers as the CLI does.
-        from training_tracker.services.catalog import providers_from_config
+        from training_tracker.services.training.catalog import providers_from_config
 
         app.extensions["course_providers"] = providers_from_config()
 

@@ -1,5 +1,5 @@
 """View decorators for role-gated pages. What data a page may show is decided by
-:mod:`training_tracker.services.scope`; these only decide who may open the page at all."""
+:mod:`training_tracker.services.core.scope`; these only decide who may open the page at all."""
 
 from __future__ import annotations
 

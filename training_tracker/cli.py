@@ -14,7 +14,8 @@ from flask import Blueprint, current_app
 from training_tracker import clock
 from training_tracker.extensions import db
 from training_tracker.models import Employee, Municipality, Role
-from training_tracker.services import accounts, catalog, roles
+from training_tracker.services.people import accounts, roles
+from training_tracker.services.training import catalog
 
 bp = Blueprint("cli", __name__, cli_group=None)
 
@@ -100,7 +101,7 @@ def demo_seed(employees: int, seed: int, password: str | None, today: str | None
     """Create municipalities with units, staff, rules, completions and one demo account per
     role (printed as ROLE<TAB>E-MAIL): the six, or from 40,000 employees Stockholm County and
     from 250,000 every municipality in Sweden. Progress goes to stderr."""
-    from training_tracker.services import demo
+    from training_tracker.demo import seed as demo
 
     if password is None:
         password = secrets.token_urlsafe(12)
@@ -162,7 +163,7 @@ def employees_import(
     """Import a CSV or XLSX export (Swedish or English headers). Prints a summary and every
     rejected row; exits with status 1 when rows were rejected (the others are imported), 2
     when the file cannot be read."""
-    from training_tracker.services import employee_import
+    from training_tracker.services.imports import employee_import
 
     municipality_id = None
     if municipality_name:
@@ -239,7 +240,7 @@ def employees_import(
 @click.option("--today", default=None, help="Pretend today is YYYY-MM-DD.")
 def deactivate_leavers(today: str | None) -> None:
     """Deactivate everyone whose end date has come (the scheduler runs this nightly)."""
-    from training_tracker.services import employees
+    from training_tracker.services.people import employees
 
     count = employees.deactivate_leavers(
         db.session, today=date.fromisoformat(today) if today else clock.today()
@@ -269,7 +270,7 @@ def reminders_run(day: datetime | None) -> None:
     out of attempts): an operator must look at it. Messages the mail server could not take now
     stay queued and are retried; they do not change the exit status."""
     from training_tracker.scheduler import describe_delivery
-    from training_tracker.services import reminders
+    from training_tracker.services.training import reminders
 
     today = day.date() if day else clock.today()
     plan, delivery = reminders.run_reminders(db.session, today=today)
@@ -307,7 +308,7 @@ def retention_run(day: datetime | None, dry_run: bool) -> None:
     today or earlier (the scheduler runs this nightly). Prints what was done (or, with
     --dry-run, would be done) in each municipality. Exits with status 1 when a certificate
     file could not be removed: an operator must remove it."""
-    from training_tracker.services import retention
+    from training_tracker.services.compliance import retention
 
     today = day.date() if day else clock.today()
     report = retention.apply_retention(db.session, today, dry_run=dry_run)
@@ -355,7 +356,7 @@ def reports_group() -> None:
 def reports_warm_cache() -> None:
     """Bring the coverage cache up to date (as the nightly job does): fold the change log,
     and recompute every unit whose cached numbers are stale, today's date having come."""
-    from training_tracker.services import coverage_cache
+    from training_tracker.services.reporting import coverage_cache
 
     report = coverage_cache.warm_cache(db.session)
     click.echo(coverage_cache.describe_warm(report))
@@ -403,9 +404,9 @@ def reports_coverage(
     import io
     import json
 
-    from training_tracker.services import coverage
-    from training_tracker.services.exports import neutralise
-    from training_tracker.services.scope import ReportScope
+    from training_tracker.services.core.scope import ReportScope
+    from training_tracker.services.reporting import coverage
+    from training_tracker.services.reporting.exports import neutralise
 
     def safe(value: object) -> object:
         """Text a spreadsheet could take for a formula is neutralised (ASVS 1.2.10)."""
@@ -572,7 +573,7 @@ def backup_command(path: Path) -> None:
     SQLite: an online copy (database.sqlite) made with SQLite's backup API.
     PostgreSQL: pg_dump --format=custom (database.dump, restore with pg_restore); pg_dump must
     be on PATH, else the command stops: back up with pg_dump or pg_basebackup yourself."""
-    from training_tracker.services.backup import BackupError, create_backup
+    from training_tracker.services.compliance.backup import BackupError, create_backup
 
     try:
         result = create_backup(

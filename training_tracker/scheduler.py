@@ -47,10 +47,13 @@ from flask import Flask
 
 from training_tracker import clock
 from training_tracker.extensions import db
-from training_tracker.services import employees, outbox, reminders, retention
-from training_tracker.services.outbox import DeliveryReport
-from training_tracker.services.reminders import PlanReport
-from training_tracker.services.retention import RetentionReport
+from training_tracker.services.compliance import retention
+from training_tracker.services.compliance.retention import RetentionReport
+from training_tracker.services.messaging import outbox
+from training_tracker.services.messaging.outbox import DeliveryReport
+from training_tracker.services.people import employees
+from training_tracker.services.training import reminders
+from training_tracker.services.training.reminders import PlanReport
 
 log = logging.getLogger(__name__)
 
@@ -153,7 +156,7 @@ def apply_retention_job(app: Flask) -> None:
 
 def warm_coverage_cache_job(app: Flask) -> None:
     """Fold the coverage change log and recompute the units the new date made stale."""
-    from training_tracker.services import coverage_cache
+    from training_tracker.services.reporting import coverage_cache
 
     with app.app_context():
         try:

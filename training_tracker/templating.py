@@ -11,7 +11,7 @@ from flask_login import current_user
 from training_tracker import clock
 from training_tracker.charts import bar_chart, line_chart
 from training_tracker.models import Role
-from training_tracker.services.minimisation import withheld_text
+from training_tracker.services.reporting.minimisation import withheld_text
 
 
 def register(app: Flask) -> None:

@@ -47,8 +47,9 @@ def _active_staff() -> sa.Select[tuple[int]]:
 def prepare(
     session: Session, *, needed: dict[str, int], password: str, seed: int
 ) -> dict[str, list[dict[str, object]]]:
+    from training_tracker.demo import seed as demo
     from training_tracker.models import Employee, Municipality, Role, RoleGrant
-    from training_tracker.services import accounts, demo, roles
+    from training_tracker.services.people import accounts, roles
 
     rng = random.Random(seed)
     has_role = sa.exists().where(RoleGrant.employee_id == Employee.id)
@@ -129,7 +130,7 @@ def main() -> None:
 
     from training_tracker import create_app
     from training_tracker.extensions import db
-    from training_tracker.services import accounts
+    from training_tracker.services.people import accounts
 
     app = create_app()
     with app.app_context():

@@ -15,8 +15,8 @@ from werkzeug.serving import make_server
 
 from tests.browser.support import DEMO_EMPLOYEES, DEMO_PASSWORD
 from training_tracker import clock
+from training_tracker.demo.seed import DemoResult, seed_demo
 from training_tracker.extensions import db
-from training_tracker.services.demo import DemoResult, seed_demo
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

@@ -7,7 +7,7 @@ from importlib import resources
 from typing import Any
 
 from tests import factories
-from training_tracker.services.demo import DemoResult
+from training_tracker.demo.seed import DemoResult
 
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21aa"]
 DEMO_PASSWORD = factories.PASSWORD  # meets the password policy

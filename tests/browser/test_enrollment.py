@@ -21,6 +21,7 @@ from tests.browser.support import (
     sign_in,
 )
 from training_tracker import clock
+from training_tracker.demo.seed import HOME_MUNICIPALITY, RULE_DUE_DAYS, RULES, DemoResult
 from training_tracker.extensions import db
 from training_tracker.models import (
     Course,
@@ -32,8 +33,7 @@ from training_tracker.models import (
     Sector,
     Unit,
 )
-from training_tracker.services import rules
-from training_tracker.services.demo import HOME_MUNICIPALITY, RULE_DUE_DAYS, RULES, DemoResult
+from training_tracker.services.training import rules
 
 pytestmark = pytest.mark.browser
 

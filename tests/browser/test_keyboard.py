@@ -26,6 +26,7 @@ from tests.browser.support import (
 )
 from tests.samples import certificate_pdf
 from training_tracker import clock
+from training_tracker.demo.seed import HOME_MUNICIPALITY, DemoResult
 from training_tracker.extensions import db
 from training_tracker.models import (
     Assignment,
@@ -38,7 +39,6 @@ from training_tracker.models import (
     Sector,
     Unit,
 )
-from training_tracker.services.demo import HOME_MUNICIPALITY, DemoResult
 
 pytestmark = pytest.mark.browser
 

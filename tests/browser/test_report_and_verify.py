@@ -20,9 +20,9 @@ from tests.browser.support import (
 )
 from tests.samples import certificate_pdf
 from training_tracker import clock
+from training_tracker.demo.seed import DemoResult
 from training_tracker.extensions import db
 from training_tracker.models import Assignment, Completion, CompletionStatus, Course, Employee
-from training_tracker.services.demo import DemoResult
 
 pytestmark = pytest.mark.browser
 

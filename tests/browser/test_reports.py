@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.support import assert_accessible, demo_email, sign_in
-from training_tracker.services.demo import DemoResult
+from training_tracker.demo.seed import DemoResult
 
 pytestmark = pytest.mark.browser
 

@@ -18,7 +18,7 @@ from tests.browser.support import (
     demo_email,
     sign_in,
 )
-from training_tracker.services.demo import DemoResult
+from training_tracker.demo.seed import DemoResult
 
 pytestmark = pytest.mark.browser
 

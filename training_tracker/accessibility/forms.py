@@ -9,7 +9,7 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, HiddenField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length, Optional
 
-from training_tracker.services.accessibility import DESCRIPTION_MAX, NAME_MAX, PAGE_MAX
+from training_tracker.services.compliance.accessibility import DESCRIPTION_MAX, NAME_MAX, PAGE_MAX
 
 # The key a form carries so that sending it twice queues one mail.
 SUBMISSION_KEY = re.compile(r"^[A-Za-z0-9_-]{16,64}$")

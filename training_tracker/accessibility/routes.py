@@ -14,8 +14,8 @@ from werkzeug.wrappers import Response
 from training_tracker.accessibility import bp
 from training_tracker.accessibility.forms import SUBMISSION_KEY, ProblemReportForm
 from training_tracker.extensions import db, limiter
-from training_tracker.services import accessibility
-from training_tracker.services.accessibility import ProblemReport
+from training_tracker.services.compliance import accessibility
+from training_tracker.services.compliance.accessibility import ProblemReport
 
 
 def _report_limit() -> str:

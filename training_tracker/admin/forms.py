@@ -10,7 +10,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
 from training_tracker.models import OutboxStatus, Role
-from training_tracker.services.outbox_admin import OutboxQuery
+from training_tracker.services.messaging.outbox_admin import OutboxQuery
 
 
 class GrantRoleForm(FlaskForm):

@@ -34,8 +34,10 @@ from training_tracker.models import (
     Unit,
 )
 from training_tracker.redirects import local_path
-from training_tracker.services import catalog, outbox_admin, roles
-from training_tracker.services.employees import MESSAGE_KINDS, MESSAGE_STATUSES
+from training_tracker.services.messaging import outbox_admin
+from training_tracker.services.people import roles
+from training_tracker.services.people.employees import MESSAGE_KINDS, MESSAGE_STATUSES
+from training_tracker.services.training import catalog
 
 
 @bp.route("/")

@@ -12,7 +12,7 @@ from wtforms import Field, SearchField, SelectField
 from wtforms.validators import ValidationError
 
 from training_tracker.fields import SwedishDateField
-from training_tracker.services.audit_log import AuditQuery
+from training_tracker.services.compliance.audit_log import AuditQuery
 
 # The largest id or page number a query string may carry (a 32-bit integer column).
 _MAX_INT = 2**31 - 1

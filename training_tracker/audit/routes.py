@@ -18,9 +18,9 @@ from training_tracker.audit.forms import AuditFilterForm, audit_query, filter_fo
 from training_tracker.downloads import file_download
 from training_tracker.extensions import db
 from training_tracker.models import Role
-from training_tracker.services import audit_log
-from training_tracker.services.audit_log import AuditChoices
-from training_tracker.services.exports import export_filename, to_csv, to_xlsx
+from training_tracker.services.compliance import audit_log
+from training_tracker.services.compliance.audit_log import AuditChoices
+from training_tracker.services.reporting.exports import export_filename, to_csv, to_xlsx
 
 READERS = (Role.HR, Role.ADMIN)
 

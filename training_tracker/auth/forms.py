@@ -8,7 +8,7 @@ from wtforms import EmailField, PasswordField, SelectField, SubmitField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
-from training_tracker.services.accounts import password_problems
+from training_tracker.services.people.accounts import password_problems
 
 
 class LoginForm(FlaskForm):

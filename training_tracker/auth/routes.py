@@ -31,8 +31,8 @@ from training_tracker.auth.forms import (
 from training_tracker.extensions import db, limiter
 from training_tracker.ratelimit import invitation_limit, user_or_address
 from training_tracker.redirects import safe_next
-from training_tracker.services import accounts, failed_logins
-from training_tracker.services.accounts import TokenProblem, TokenPurpose
+from training_tracker.services.people import accounts, failed_logins
+from training_tracker.services.people.accounts import TokenProblem, TokenPurpose
 
 
 def _login_limit() -> str:

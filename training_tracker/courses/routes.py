@@ -35,7 +35,7 @@ from training_tracker.models import (
     CompletionStatus,
     Course,
 )
-from training_tracker.services.completions import (
+from training_tracker.services.training.completions import (
     CompletionError,
     ReportData,
     own_completion,
@@ -44,7 +44,7 @@ from training_tracker.services.completions import (
     reportable_courses,
     withdraw_completion,
 )
-from training_tracker.services.evidence import (
+from training_tracker.services.training.evidence import (
     EvidenceError,
     StoredFile,
     remove_file,

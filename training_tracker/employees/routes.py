@@ -37,16 +37,17 @@ from training_tracker.employees.forms import (
 from training_tracker.extensions import db, limiter
 from training_tracker.models import Course, Employee, Municipality, Role, Sector, Unit
 from training_tracker.ratelimit import invitation_limit, user_or_address
-from training_tracker.services import employees, group_records, units
-from training_tracker.services.employees import (
+from training_tracker.services.core.errors import FieldError
+from training_tracker.services.core.scope import Access, employee_in_scope
+from training_tracker.services.people import employees, units
+from training_tracker.services.people.employees import (
     COMPLETION_STATUS_LABELS,
     EmployeeData,
     EmployeeError,
     EmployeeSort,
     EmploymentStatus,
 )
-from training_tracker.services.errors import FieldError
-from training_tracker.services.municipalities import (
+from training_tracker.services.people.municipalities import (
     ReminderPolicyData,
     ReminderPolicyError,
     municipality_in_scope,
@@ -54,8 +55,8 @@ from training_tracker.services.municipalities import (
     update_reminder_policy,
     update_settings,
 )
-from training_tracker.services.scope import Access, employee_in_scope
-from training_tracker.services.units import UnitError
+from training_tracker.services.people.units import UnitError
+from training_tracker.services.training import group_records
 
 # Which form field a service error belongs to.
 _EMPLOYEE_FIELDS = {

@@ -13,10 +13,10 @@ from training_tracker.extensions import db, uploads_limit
 from training_tracker.imports import bp
 from training_tracker.imports.forms import ConfirmForm, DiscardForm, UploadForm
 from training_tracker.models import ImportBatch, ImportStatus, Role
-from training_tracker.services import employee_import
-from training_tracker.services.bounded_reading import Limits
-from training_tracker.services.employee_import import ImportFileError, UnknownUnits
-from training_tracker.services.units import municipalities_of
+from training_tracker.services.core.bounded_reading import Limits
+from training_tracker.services.imports import employee_import
+from training_tracker.services.imports.employee_import import ImportFileError, UnknownUnits
+from training_tracker.services.people.units import municipalities_of
 
 # A preview lists at most this many rows of each kind; the counts are always complete.
 PREVIEW_LIMIT = 500

@@ -14,8 +14,9 @@ from training_tracker.extensions import db
 from training_tracker.main import bp
 from training_tracker.main.forms import NotificationSettingsForm
 from training_tracker.models import Role
-from training_tracker.services import dashboard, minimisation, reminders
-from training_tracker.services.scope import report_scope
+from training_tracker.services.core.scope import report_scope
+from training_tracker.services.reporting import dashboard, minimisation
+from training_tracker.services.training import reminders
 
 
 @bp.route("/")

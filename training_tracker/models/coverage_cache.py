@@ -1,5 +1,5 @@
 """The coverage report's per-unit cache and the change log that tells when it is stale (see
-:mod:`training_tracker.services.coverage_cache`).
+:mod:`training_tracker.services.reporting.coverage_cache`).
 
 No foreign keys: a cached row outlives a deleted unit or course harmlessly (reads join the
 units, so it is never summed), and writing the cache never waits for, nor fails because of, a
@@ -28,7 +28,7 @@ class CoverageUnitCache(db.Model):
     """One unit's coverage numbers on one report date (``as_of``), for one variant of the
     filters, computed on ``computed_for``. They hold as long as the unit's change count is
     still ``changes_seen`` and, for today's date, until midnight; a past date's numbers no
-    longer depend on the date (see :mod:`training_tracker.services.coverage_cache`)."""
+    longer depend on the date (see :mod:`training_tracker.services.reporting.coverage_cache`)."""
 
     __tablename__ = "coverage_unit_cache"
 

@@ -17,8 +17,8 @@ from training_tracker.access import role_required
 from training_tracker.extensions import db
 from training_tracker.models import Employee, Municipality, Role
 from training_tracker.privacy import bp
-from training_tracker.services import personal_data
-from training_tracker.services.scope import Access, employee_in_scope
+from training_tracker.services.compliance import personal_data
+from training_tracker.services.core.scope import Access, employee_in_scope
 
 # Up to this size the ZIP is built in memory; a person with many large certificates spills
 # to a temporary file instead of holding a worker's memory.

@@ -71,7 +71,7 @@ class CourseProvider:
         ``text`` is what the PDF's first pages hold: NFKC-normalised, soft hyphens removed,
         dashes made ``-``, line breaks kept, at most 20,000 characters. Called only for the
         provider's own courses, and never in a request's or the app's context: it must not
-        use Flask state. ``training_tracker.services.certificates.find_dates`` parses dates.
+        use Flask state. ``find_dates`` in :mod:`training_tracker.providers.toolkit` parses dates.
         """
         return None
 

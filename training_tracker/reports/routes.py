@@ -15,10 +15,10 @@ from training_tracker.downloads import file_download
 from training_tracker.extensions import db
 from training_tracker.models import Role, Sector, Unit
 from training_tracker.reports import bp
-from training_tracker.services import coverage, coverage_exports, minimisation
-from training_tracker.services.coverage import CoverageRow, CoverageTable
-from training_tracker.services.exports import export_filename, to_csv, to_xlsx
-from training_tracker.services.scope import ReportScope, names_visible, report_scope
+from training_tracker.services.core.scope import ReportScope, names_visible, report_scope
+from training_tracker.services.reporting import coverage, coverage_exports, minimisation
+from training_tracker.services.reporting.coverage import CoverageRow, CoverageTable
+from training_tracker.services.reporting.exports import export_filename, to_csv, to_xlsx
 
 READERS = (Role.MANAGER, Role.HR, Role.COORDINATOR, Role.ADMIN)
 VIEWS = ("municipality", "sector", "unit")

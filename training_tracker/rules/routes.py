@@ -1,7 +1,7 @@
 """Routes; see the package docstring.
 
-The views parse the form and call :mod:`training_tracker.services.rules`, which checks what the
-user may do, writes the rule with its audit event and recomputes the assignments; each view
+The views parse the form and call :mod:`training_tracker.services.training.rules`, which checks
+what the user may do, writes the rule with its audit event and recomputes the assignments; each view
 commits once at the end, or rolls back.
 """
 
@@ -34,9 +34,9 @@ from training_tracker.models import (
 )
 from training_tracker.rules import bp
 from training_tracker.rules.forms import EndRuleForm, RuleForm
-from training_tracker.services import rules
-from training_tracker.services.assignments import AssignmentChanges
-from training_tracker.services.scope import managed_municipality_ids, municipality_clause
+from training_tracker.services.core.scope import managed_municipality_ids, municipality_clause
+from training_tracker.services.training import rules
+from training_tracker.services.training.assignments import AssignmentChanges
 
 # RuleError.field (the service's names) → the form field the message belongs to.
 FORM_FIELDS = {

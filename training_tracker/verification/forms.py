@@ -9,7 +9,7 @@ from flask_wtf import FlaskForm
 from wtforms import SelectMultipleField, SubmitField, TextAreaField
 from wtforms.validators import InputRequired, Length
 
-from training_tracker.services.verification import REJECTION_REASON_MAX
+from training_tracker.services.training.verification import REJECTION_REASON_MAX
 
 # The largest id a form or link may carry (a 32-bit integer column).
 _MAX_ID = 2**31 - 1

@@ -15,9 +15,9 @@ from werkzeug.wrappers import Response
 from training_tracker.access import role_required
 from training_tracker.extensions import db
 from training_tracker.models import Completion, CompletionStatus, Role
-from training_tracker.services import verification
-from training_tracker.services.evidence import EvidenceError, download_name, path_of
-from training_tracker.services.verification import QueueFilters, ReviewError
+from training_tracker.services.training import verification
+from training_tracker.services.training.evidence import EvidenceError, download_name, path_of
+from training_tracker.services.training.verification import QueueFilters, ReviewError
 from training_tracker.verification import bp
 from training_tracker.verification.forms import (
     BulkVerifyForm,

@@ -1,0 +1,276 @@
+"""The admin's view of the mail outbox: what is queued, sent or failed, and resending failures.
+
+Resending never sends anything itself: it puts a failed message back in the queue, and the
+ordinary delivery (:func:`training_tracker.services.messaging.outbox.deliver_outbox`) sends it,
+exactly once, as it sends everything else.
+
+Invitation and reset mails carry a link that sets the recipient's password. The admin reads
+them with that link cut out (:func:`shown_text`), and instead of resending one queues a fresh
+link to the person's current address (:func:`send_fresh_link`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+from sqlalchemy.orm import Session, defer
+from sqlalchemy.sql.elements import ColumnElement
+
+from training_tracker import clock
+from training_tracker.models import Employee, OutboxMessage, OutboxStatus
+from training_tracker.services.compliance import audit
+from training_tracker.services.core.errors import FieldError
+from training_tracker.services.messaging import sign_in_links
+from training_tracker.services.people import accounts
+
+PER_PAGE = 50
+# Mails whose text holds a link that sets the recipient's password.
+LINK_KINDS = frozenset({"invitation", "password_reset"})
+
+
+class OutboxError(FieldError):
+    """A resend that cannot be done (the message is not a failed one)."""
+
+
+@dataclass
+class OutboxQuery:
+    """The list's filters and page, as parsed from the URL (None: all)."""
+
+    status: OutboxStatus | None = None
+    kind: str | None = None
+    email: str = ""  # part of the recipient's address
+    page: int = 1
+
+
+@dataclass
+class OutboxPage:
+    rows: list[OutboxMessage]
+    query: OutboxQuery  # as applied: a kind the outbox has never held is dropped
+    total: int  # messages matching the whole query
+    page: int
+    per_page: int
+    # Messages per status under the kind and e-mail filters (not the status filter), so the
+    # summary line tells how many of *these* failed; every status is present, zeros too.
+    counts: dict[OutboxStatus, int]
+    kinds: list[str]  # every kind the outbox holds, for the filter's choices
+    pages: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.pages = max(1, math.ceil(self.total / self.per_page))
+
+    @property
+    def count_all(self) -> int:
+        return sum(self.counts.values())
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def search_outbox(session: Session, query: OutboxQuery, *, per_page: int = PER_PAGE) -> OutboxPage:
+    """One page of the outbox, newest first, with the counts per status: three queries
+    whatever the size of the outbox."""
+    kinds = list(
+        session.scalars(sa.select(OutboxMessage.kind).distinct().order_by(OutboxMessage.kind))
+    )
+    applied = OutboxQuery(
+        status=query.status,
+        kind=query.kind if query.kind in kinds else None,
+        email=query.email.strip(),
+        page=query.page,
+    )
+    conditions: list[ColumnElement[bool]] = []
+    if applied.kind is not None:
+        conditions.append(OutboxMessage.kind == applied.kind)
+    if applied.email:
+        pattern = f"%{_escape_like(applied.email.lower())}%"
+        conditions.append(sa.func.lower(OutboxMessage.recipient_email).like(pattern, escape="\\"))
+    counted = dict(
+        session.execute(
+            sa.select(OutboxMessage.status, sa.func.count())
+            .where(*conditions)
+            .group_by(OutboxMessage.status)
+        ).all()
+    )
+    counts = {status: counted.get(status, 0) for status in OutboxStatus}
+    if applied.status is not None:
+        conditions.append(OutboxMessage.status == applied.status)
+        total = counts[applied.status]
+    else:
+        total = sum(counts.values())
+    # A page past the end (a bookmark, a list that shrank) shows the last page.
+    applied.page = min(max(1, applied.page), max(1, math.ceil(total / per_page)))
+    rows = session.scalars(
+        sa.select(OutboxMessage)
+        .where(*conditions)
+        .order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc())
+        .offset((applied.page - 1) * per_page)
+        .limit(per_page)
+        # The bodies are for the message's own page; the list never reads them.
+        .options(
+            defer(OutboxMessage.body_text, raiseload=True),
+            defer(OutboxMessage.body_html, raiseload=True),
+        )
+    ).all()
+    return OutboxPage(
+        rows=list(rows),
+        query=applied,
+        total=total,
+        page=applied.page,
+        per_page=per_page,
+        counts=counts,
+        kinds=kinds,
+    )
+
+
+def _requeue_values() -> dict[str, object]:
+    # ``last_error`` is kept: the admin still sees why it failed while it waits in the queue;
+    # delivery clears it when the message is sent (or replaces it if it fails again).
+    return {
+        "status": OutboxStatus.QUEUED,
+        "attempts": 0,
+        "next_attempt_at": clock.utcnow(),
+        "claimed_by": None,
+        "claimed_at": None,
+    }
+
+
+def requeue_failed(session: Session, message_id: int, *, actor: Employee | None) -> OutboxMessage:
+    """Put a failed message back in the queue, with its attempts reset, to be sent at the next
+    delivery. Only a failed message: one that is queued, being sent, sent or cancelled is
+    refused with :class:`OutboxError`. The conditional UPDATE (``WHERE status = 'failed'``)
+    is what makes two admins clicking at once requeue it once."""
+    requeued = session.execute(
+        sa.update(OutboxMessage)
+        .where(OutboxMessage.id == message_id, OutboxMessage.status == OutboxStatus.FAILED)
+        .values(**_requeue_values())
+        .execution_options(synchronize_session="fetch")
+    ).rowcount
+    # Read afresh: a row loaded before the UPDATE may hold what another admin changed since.
+    message = session.get(OutboxMessage, message_id, populate_existing=True)
+    if message is None:
+        raise OutboxError(_("Mejlet finns inte i utkorgen."))
+    if requeued != 1:
+        if message.status == OutboxStatus.SENT:
+            text = _("Mejlet är redan skickat och skickas inte igen.")
+        elif message.status in (OutboxStatus.QUEUED, OutboxStatus.SENDING):
+            text = _("Mejlet ligger redan i kö och skickas inom kort.")
+        else:
+            text = _("Mejlet stoppades eftersom det inte längre gällde, och kan inte skickas om.")
+        raise OutboxError(text)
+    audit.record(
+        session,
+        "outbox.requeued",
+        actor=actor,
+        object_type="outbox_message",
+        object_id=message.id,
+        kind=message.kind,
+    )
+    return message
+
+
+def requeue_all_failed(session: Session, *, actor: Employee | None, kind: str | None = None) -> int:
+    """Put every failed message (of ``kind``, or of any kind) back in the queue, in one
+    UPDATE; returns how many. One audit event names them all."""
+    conditions: list[ColumnElement[bool]] = [OutboxMessage.status == OutboxStatus.FAILED]
+    if kind is not None:
+        conditions.append(OutboxMessage.kind == kind)
+    message_ids = sorted(
+        session.scalars(
+            sa.update(OutboxMessage)
+            .where(*conditions)
+            .values(**_requeue_values())
+            .returning(OutboxMessage.id)
+            .execution_options(synchronize_session="fetch")
+        )
+    )
+    if message_ids:
+        audit.record(
+            session,
+            "outbox.requeued_all",
+            actor=actor,
+            object_type="outbox_message",
+            kind=kind,
+            count=len(message_ids),
+            message_ids=message_ids,
+        )
+    return len(message_ids)
+
+
+# --- mails that carry a sign-in link -----------------------------------------------------------
+
+
+def shown_text(message: OutboxMessage) -> str:
+    """The mail's text as the admin may read it: every sign-in link's token cut out."""
+    return sign_in_links.redact(message.body_text or "")
+
+
+def send_fresh_link(
+    session: Session, message_id: int, *, actor: Employee | None
+) -> tuple[OutboxMessage, bool]:
+    """Instead of resending an invitation or reset mail (whose link the admin never sees, and
+    which may have run out), queue a fresh one to the person's current address. Returns the
+    mail that is on its way and whether it is new: when one of the same kind already waits in
+    the queue, that one is returned and nothing more is queued. Refused (:class:`OutboxError`)
+    for other kinds, for someone who has left, and for an invitation to someone who has chosen
+    a password already."""
+    message = session.get(OutboxMessage, message_id)
+    if message is None:
+        raise OutboxError(_("Mejlet finns inte i utkorgen."))
+    if message.kind not in LINK_KINDS:
+        raise OutboxError(_("Bara inbjudningar och länkar för nytt lösenord skickas som ny länk."))
+    person = session.get(Employee, message.recipient_id) if message.recipient_id else None
+    if person is None or not person.active:
+        raise OutboxError(
+            _("Mottagaren har slutat eller finns inte längre. Ingen ny länk skickas.")
+        )
+    of_kind = sa.select(OutboxMessage).where(
+        OutboxMessage.recipient_id == person.id, OutboxMessage.kind == message.kind
+    )
+    waiting = session.scalars(
+        of_kind.where(OutboxMessage.status.in_((OutboxStatus.QUEUED, OutboxStatus.SENDING)))
+        .order_by(OutboxMessage.id.desc())
+        .limit(1)
+    ).first()
+    if waiting is not None:
+        return waiting, False
+    newest_before = _newest_id(session, of_kind)
+    if message.kind == "invitation":
+        if person.password_hash:
+            raise OutboxError(
+                _(
+                    "%(name)s har redan valt ett lösenord. Har personen glömt det väljer hen "
+                    "”Glömt lösenordet?” på inloggningssidan.",
+                    name=person.full_name,
+                )
+            )
+        key = f"invitation:{person.id}:fresh-link:{message.id}:{clock.utcnow():%Y%m%d%H%M%S}"
+        accounts.queue_invitation(session, person, actor=actor, key=key)
+    else:
+        accounts.request_password_reset(session, person.email)
+    newest = _newest_id(session, of_kind)
+    if newest is None or newest == newest_before:
+        # The reset form's own limit: one reset mail per person and ten minutes.
+        raise OutboxError(
+            _("En länk skickades till personen nyss. Vänta några minuter och försök igen.")
+        )
+    fresh = session.get(OutboxMessage, newest)
+    assert fresh is not None
+    audit.record(
+        session,
+        "outbox.link_resent",
+        actor=actor,
+        subject=person,
+        object_type="outbox_message",
+        object_id=message.id,
+        kind=message.kind,
+        new_message_id=fresh.id,
+    )
+    return fresh, True
+
+
+def _newest_id(session: Session, of_kind: sa.Select[tuple[OutboxMessage]]) -> int | None:
+    return session.scalar(of_kind.with_only_columns(sa.func.max(OutboxMessage.id)))

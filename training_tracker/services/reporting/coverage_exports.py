@@ -1,0 +1,143 @@
+"""The coverage report as spreadsheets: the very tables the page shows, from the same service
+calls, so the numbers always match."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from flask_babel import gettext as _
+
+from training_tracker.services.reporting.coverage import (
+    Cell,
+    CoverageRow,
+    CoverageTable,
+    NewHireReport,
+    TrendPoint,
+)
+from training_tracker.services.reporting.exports import Sheet
+from training_tracker.services.reporting.minimisation import withheld_text
+
+
+def rounded(value: float | None) -> int | None:
+    """A percentage as the page shows it."""
+    return None if value is None else round(value)
+
+
+def definitions() -> list[str]:
+    """How we count: the same text as the page's note."""
+    return [
+        _(
+            "Befolkning: anställda som är anställda på rapportdagen (anställningsdatum senast "
+            "den dagen och inget slutdatum före eller samma dag)."
+        ),
+        _(
+            "Krävs: kurser som ett utbildningskrav gäller för personen på rapportdagen, utom "
+            "de hen är undantagen från. Undantag räknas för sig."
+        ),
+        _(
+            "Godkänd: en genomförd kurs som chef eller HR har godkänt, och som inte har gått "
+            "ut. Rapporterad: väntar på granskning."
+        ),
+        _(
+            "Täckning: klara delat med krävda. Klara är godkända, och rapporterade där "
+            "kommunen räknar dem (eller där rapporten valts att räkna dem)."
+        ),
+        _("Försenad: krävs, inte klar, och sista dagen har passerat."),
+        _("Fullt utbildad: klar med alla kurser som krävs av personen."),
+    ]
+
+
+def _cell_values(cell: Cell) -> list[int | None]:
+    return [
+        cell.required,
+        cell.verified,
+        cell.reported,
+        cell.covered,
+        cell.overdue,
+        cell.exempt,
+        rounded(cell.percent),
+    ]
+
+
+def _cell_headers(name: str) -> list[str]:
+    return [
+        f"{name}: " + _("krävs"),
+        f"{name}: " + _("godkända"),
+        f"{name}: " + _("rapporterade"),
+        f"{name}: " + _("klara"),
+        f"{name}: " + _("försenade"),
+        f"{name}: " + _("undantagna"),
+        f"{name}: " + _("täckning %"),
+    ]
+
+
+def table_sheet(
+    table: CoverageTable,
+    title: str,
+    group_label: str,
+    rows_in_order: Sequence[CoverageRow] | None = None,
+) -> Sheet:
+    """The table as the page shows it: its rows in the page's order, then the totals."""
+    header = [group_label, _("Anställda"), _("Fullt utbildade")]
+    header += _cell_headers(_("Alla krävda kurser"))
+    for course in table.courses:
+        header += _cell_headers(course.title)
+    rows: list[list[str | int | None]] = []
+    ordered = table.rows if rows_in_order is None else rows_in_order
+    for row in [*ordered, table.total]:
+        label = row.label if row.key is not None else _("Totalt")
+        values: list[str | int | None] = [label]
+        if row.withheld:  # every figure of the row, not only some (services.minimisation)
+            values += [withheld_text()] * (len(header) - 1)
+        else:
+            values += [row.people, row.fully_trained, *_cell_values(row.all_required)]
+            for course in table.courses:
+                values += _cell_values(row.cell(course.id))
+        rows.append(values)
+    return Sheet(title=title, header=header, rows=rows)
+
+
+def trend_sheet(points: Sequence[TrendPoint]) -> Sheet:
+    return Sheet(
+        title=_("Utveckling"),
+        header=[_("Datum"), _("Klara"), _("Krävda"), _("Täckning %")],
+        rows=[
+            [point.day, *([withheld_text()] * 3)]
+            if point.withheld
+            else [point.day, point.covered, point.required, rounded(point.percent)]
+            for point in points
+        ],
+    )
+
+
+def new_hire_sheet(report: NewHireReport) -> Sheet:
+    if report.withheld:
+        rows: list[list[str | int | float | None]] = [[_("Alla kurser"), *[withheld_text()] * 6]]
+    else:
+        rows = [
+            [row.course.title, *[withheld_text()] * 6]
+            if row.withheld
+            else [
+                row.course.title,
+                row.required,
+                row.judged,
+                row.completed_by_due,
+                rounded(row.share),
+                row.completed,
+                None if row.median_days is None else round(row.median_days, 1),
+            ]
+            for row in report.rows
+        ]
+    return Sheet(
+        title=_("Nyanställda"),
+        header=[
+            _("Kurs"),
+            _("Krävs"),
+            _("Bedömda"),
+            _("Klara i tid"),
+            _("Andel i tid %"),
+            _("Klara"),
+            _("Median dagar till klar"),
+        ],
+        rows=rows,
+    )

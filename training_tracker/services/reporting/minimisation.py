@@ -1,0 +1,148 @@
+"""The coverage figures as a given reader may see them: every aggregate that
+:func:`~training_tracker.services.core.scope.aggregate_withheld` withholds from them is marked
+``withheld`` and emptied (its figures zeroed, so a page that forgot to look shows nothing real).
+
+Applied after the figures are computed, whether live or from the cache: the cache, the SQL and
+the numbers of everyone else stay as they are. Pages, charts and exports all read these
+functions' results, never the raw ones, so what a page withholds its CSV and XLSX withhold too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+from sqlalchemy.orm import Session
+
+from training_tracker.models import Employee, Unit
+from training_tracker.services.core.scope import SMALL_GROUP, ReportScope, aggregate_withheld
+from training_tracker.services.reporting import coverage
+from training_tracker.services.reporting.coverage import (
+    CoverageFilters,
+    CoverageRow,
+    CoverageTable,
+    NewHireReport,
+    TrendPoint,
+)
+from training_tracker.services.reporting.dashboard import GroupSummary
+
+
+def withheld_text() -> str:
+    """What a page or export shows in place of withheld figures."""
+    return _("färre än %(num)d", num=SMALL_GROUP)
+
+
+def population_municipalities(
+    session: Session, scope: ReportScope, filters: CoverageFilters
+) -> frozenset[int] | None:
+    """The municipalities whose people a report with ``filters`` counts; None: any of them."""
+    if filters.unit_id is not None:
+        unit = session.get(Unit, filters.unit_id)
+        return frozenset({unit.municipality_id}) if unit is not None else frozenset()
+    if filters.municipality_id is not None:
+        return frozenset({filters.municipality_id})
+    if scope.all_municipalities:
+        return None
+    managed_units = frozenset(
+        session.scalars(sa.select(Unit.municipality_id).where(Unit.id.in_(scope.unit_ids)))
+    )
+    return scope.municipality_ids | managed_units
+
+
+def _row(user: Employee, row: CoverageRow, municipalities: Iterable[int] | None) -> CoverageRow:
+    if not aggregate_withheld(user, row.people, municipalities):
+        return row
+    return replace(row, cells={}, people=0, fully_trained=0, exempt_people=0, withheld=True)
+
+
+def shown_table(
+    session: Session,
+    user: Employee,
+    scope: ReportScope,
+    filters: CoverageFilters,
+    group_by: str,
+) -> CoverageTable:
+    """:func:`coverage.coverage_table` as ``user`` may see it."""
+    table = coverage.coverage_table(session, scope, filters, group_by=group_by)
+    population = population_municipalities(session, scope, filters)
+    if group_by == "unit":
+        unit_municipality: dict[int, int] = {
+            unit_id: municipality_id
+            for unit_id, municipality_id in session.execute(
+                sa.select(Unit.id, Unit.municipality_id).where(
+                    Unit.id.in_([row.key for row in table.rows])
+                )
+            )
+        }
+
+    def municipalities_of(row: CoverageRow) -> Iterable[int] | None:
+        if group_by == "municipality":
+            return {row.key}
+        if group_by == "unit":
+            return {unit_municipality[row.key]}
+        return population  # a sector spans the population's municipalities
+
+    rows = [_row(user, row, municipalities_of(row)) for row in table.rows]
+    total = _row(user, table.total, population)
+    return replace(table, rows=rows, total=total)
+
+
+def shown_trend(
+    session: Session,
+    user: Employee,
+    scope: ReportScope,
+    filters: CoverageFilters,
+    table: CoverageTable,
+) -> list[TrendPoint]:
+    """:func:`coverage.coverage_trend` as ``user`` may see it: all of it withheld when the
+    population on the report date is (its total in ``table``, as :func:`shown_table` gave it,
+    is withheld), and any month whose required courses are few."""
+    points = coverage.coverage_trend(session, scope, filters)
+    population = population_municipalities(session, scope, filters)
+    small = table.total.withheld
+    return [
+        TrendPoint(point.day, 0, 0, None, withheld=True)
+        if small or aggregate_withheld(user, point.required, population)
+        else point
+        for point in points
+    ]
+
+
+def shown_new_hires(
+    session: Session, user: Employee, scope: ReportScope, filters: CoverageFilters
+) -> NewHireReport:
+    """:func:`coverage.new_hire_compliance` as ``user`` may see it: withheld when the
+    period's hires are few, and any course required of few of them."""
+    report = coverage.new_hire_compliance(session, scope, filters)
+    population = population_municipalities(session, scope, filters)
+    if aggregate_withheld(user, report.hires, population):
+        return replace(report, hires=0, rows=[], withheld=True)
+    rows = [
+        replace(
+            row,
+            required=0,
+            judged=0,
+            completed_by_due=0,
+            completed=0,
+            median_days=None,
+            withheld=True,
+        )
+        if aggregate_withheld(user, row.required, population)
+        else row
+        for row in report.rows
+    ]
+    return replace(report, rows=rows)
+
+
+def shown_summaries(user: Employee, rows: Sequence[GroupSummary]) -> list[GroupSummary]:
+    """The start page's summaries (per unit or municipality) as ``user`` may see them."""
+    return [
+        replace(row, employees=0, required=0, verified=0, reported=0, overdue=0, withheld=True)
+        if aggregate_withheld(
+            user, row.employees, None if row.municipality_id is None else {row.municipality_id}
+        )
+        else row
+        for row in rows
+    ]

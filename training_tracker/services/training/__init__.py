@@ -1,0 +1,3 @@
+"""Courses and what people owe: the catalogue, requirement rules, assignments, completions with
+their certificates, verification, group records, progress and reminders.
+"""
