@@ -603,10 +603,10 @@ def env_example() -> dict[str, str]:
     return found
 
 
-def test_the_environment_example_names_every_setting_of_the_readme_and_only_real_ones() -> None:
+def test_the_environment_example_names_every_setting_of_the_docs_and_only_real_ones() -> None:
     example = env_example()
-    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
-    section = readme.split("## Configuration", 1)[1].split("\n## ", 1)[0]
+    operations = (PROJECT_ROOT / "docs" / "operations.md").read_text(encoding="utf-8")
+    section = operations.split("## Configuration", 1)[1].split("\n## ", 1)[0]
     documented = set(re.findall(r"`([A-Z][A-Z0-9_]{2,})`", section))
     assert documented - set(example) == set()
     gunicorn_conf = (DEPLOY / "gunicorn.conf.py").read_text(encoding="utf-8")
