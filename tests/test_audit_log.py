@@ -18,7 +18,8 @@ from tests import factories
 from tests.conftest import counting_statements
 from training_tracker.extensions import db
 from training_tracker.models import AuditEvent, Employee, Role, Sector
-from training_tracker.services.compliance import audit, audit_log
+from training_tracker.services.compliance import audit_log
+from training_tracker.services.core import audit_trail
 from training_tracker.services.core.scope import audit_event_scope
 
 # --- the world: Järfälla, Sigtuna and events of both -----------------------------------------
@@ -36,7 +37,7 @@ def record(
 ) -> int:
     """An event as the services write it, at ``at`` (naive UTC) when given; the caller
     commits."""
-    event = audit.record(
+    event = audit_trail.record(
         db.session,
         action,
         actor=actor,

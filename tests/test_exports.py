@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from training_tracker.services.reporting.exports import (
+from training_tracker.services.core.spreadsheets import (
     CREATOR,
     Sheet,
     export_filename,

@@ -18,8 +18,8 @@ from tests import factories
 from tests.conftest import Client
 from training_tracker.extensions import db
 from training_tracker.models import AuditEvent, Employee, Sector
-from training_tracker.services.compliance import audit
 from training_tracker.services.compliance.retention import apply_retention
+from training_tracker.services.core import audit_trail
 from training_tracker.services.core.scope import audit_event_scope
 
 ACTION = "auth.login_failed"
@@ -152,7 +152,7 @@ def test_the_nightly_retention_deletes_failed_sign_ins_after_their_days(
     keep = app.config["FAILED_LOGIN_KEEP_DAYS"]
 
     def event(action: str, days_ago: int) -> int:
-        row = audit.record(db.session, action, actor=None, subject=lisa, attempts=1)
+        row = audit_trail.record(db.session, action, actor=None, subject=lisa, attempts=1)
         row.occurred_at = datetime(2026, 6, 1, 8) - timedelta(days=days_ago)
         db.session.flush()
         return row.id

@@ -99,6 +99,7 @@ from training_tracker.models import (
     Unit,
 )
 from training_tracker.rules.forms import EndRuleForm, RuleForm
+from training_tracker.services.core.emails import normalise_email
 from training_tracker.services.people import accounts
 from training_tracker.services.people.accounts import TokenPurpose
 from training_tracker.verification.forms import BulkVerifyForm, RejectForm, VerifyForm
@@ -153,7 +154,7 @@ def _squeezed(value: str) -> str:
 
 
 def _employee_stored_as_sent(run: Fuzzing, sent: MultiDict[str, Any]) -> None:
-    email = accounts.normalise_email(_first(sent, "email"))
+    email = normalise_email(_first(sent, "email"))
     stored = db.session.scalars(sa.select(Employee).where(Employee.email == email)).one()
     assert stored.first_name == _squeezed(_first(sent, "first_name"))
     assert stored.last_name == _squeezed(_first(sent, "last_name"))
@@ -183,7 +184,7 @@ def _note_stored_as_sent(run: Fuzzing, sent: MultiDict[str, Any]) -> None:
 
 
 def _role_granted_as_sent(run: Fuzzing, sent: MultiDict[str, Any]) -> None:
-    email = accounts.normalise_email(_first(sent, "email"))
+    email = normalise_email(_first(sent, "email"))
     roles = db.session.scalars(
         sa.select(RoleGrant.role).join(RoleGrant.employee).where(Employee.email == email)
     ).all()

@@ -31,7 +31,8 @@ from training_tracker.models import (
     Role,
     Sector,
 )
-from training_tracker.services.compliance import audit, personal_data
+from training_tracker.services.compliance import personal_data
+from training_tracker.services.core import audit_trail
 
 PDF = samples.certificate_pdf(["Intyg", "Sara Ström", "Webbkurs om våld", "Genomförd 2026-11-01"])
 INVITATION_TOKEN = "eyJlIjo5OX0.aBcD.eFgH-iJkL"
@@ -128,15 +129,15 @@ def people(uploads: Path) -> dict[str, Any]:
     )
     _reminder(required.id, maja, "escalation", escalation.idempotency_key)
 
-    audit.record(
+    audit_trail.record(
         db.session,
         "employee.updated",
         actor=hr,
         subject=sara,
         changes={"last_name": ["Lind", "Ström"]},
     )
-    audit.record(db.session, "auth.login", actor=sara, subject=sara)
-    audit.record(
+    audit_trail.record(db.session, "auth.login", actor=sara, subject=sara)
+    audit_trail.record(
         db.session,
         "completion.verified",
         actor=maja,
@@ -156,7 +157,7 @@ def people(uploads: Path) -> dict[str, Any]:
     )
     _reminder(kims_assignment.id, kim, "overdue", kims_mail.idempotency_key)
     _reminder(kims_assignment.id, maja, "escalation", escalation.idempotency_key)
-    audit.record(
+    audit_trail.record(
         db.session,
         "employee.updated",
         actor=hr,
@@ -164,7 +165,7 @@ def people(uploads: Path) -> dict[str, Any]:
         changes={"email": ["kim.old@jarfalla.example", kim.email]},
     )
     # Something Sara did to Kim's record: listed in her ZIP as an act, never with Kim's data.
-    audit.record(
+    audit_trail.record(
         db.session,
         "employee.updated",
         actor=sara,
@@ -486,7 +487,7 @@ def test_the_zip_takes_a_fixed_number_of_queries(people, uploads: Path):
             kim, nck, completed_on=clock.today() - timedelta(days=30 * n + 1)
         )
         factories.evidence(completion, PDF)
-        audit.record(db.session, "auth.login", actor=kim, subject=kim)
+        audit_trail.record(db.session, "auth.login", actor=kim, subject=kim)
         factories.outbox_message(kim, kind="reminder", subject=f"Påminnelse {n}")
         _reminder(people["kims_assignment"].id, kim, "overdue", f"batch-{n}", sequence=n + 2)
     db.session.commit()

@@ -45,6 +45,7 @@ from training_tracker.services.compliance.retention import (
     apply_retention,
     last_end_date_past_retention,
 )
+from training_tracker.services.core import audit_trail
 from training_tracker.services.core.scope import ReportScope
 from training_tracker.services.people import employees
 from training_tracker.services.reporting.coverage import CoverageFilters, coverage_table
@@ -282,7 +283,7 @@ def gunnel(uploads: Path) -> dict[str, Any]:
         person, hrv, completed_on=date(2023, 4, 1), status=CompletionStatus.REJECTED
     )
     rejected.rejection_reason = "Intyget är utfärdat till Gunnel Gammalsson"
-    audit.record(
+    audit_trail.record(
         db.session,
         "completion.rejected",
         actor=maja,
@@ -311,7 +312,7 @@ def gunnel(uploads: Path) -> dict[str, Any]:
     # Kim's report, which Gunnel verified as his manager's stand-in: his data, kept whole.
     kims = factories.completion(kim, nck)
     kims_file = factories.evidence(kims)
-    audit.record(
+    audit_trail.record(
         db.session,
         "completion.verified",
         actor=person,

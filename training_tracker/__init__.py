@@ -11,6 +11,7 @@ from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import Config, config_from_environment
+from training_tracker import ratelimit  # noqa: F401  (registers the database:// limit storage)
 from training_tracker.extensions import babel, csrf, db, limiter, login_manager, migrate
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -49,6 +50,8 @@ def create_app(config: Config | None = None) -> Flask:
 
         app.extensions["course_providers"] = providers_from_config()
 
+    # Late: importing the package for its models or services (Alembic, the bench, the child
+    # process that reads certificates) need not load every view.
     from training_tracker import dev_server, errors, security, templating
     from training_tracker.accessibility import bp as accessibility_bp
     from training_tracker.admin import bp as admin_bp
@@ -127,7 +130,7 @@ def _select_locale() -> str:
 def _init_login(app: Flask) -> None:
     from flask_babel import lazy_gettext as _l
 
-    from training_tracker.models import Employee
+    from training_tracker.models import Employee  # late, as the views above
 
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"

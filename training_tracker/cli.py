@@ -12,10 +12,18 @@ import sqlalchemy as sa
 from flask import Blueprint, current_app
 
 from training_tracker import clock
+from training_tracker.demo import seed as demo
 from training_tracker.extensions import db
 from training_tracker.models import Employee, Municipality, Role
-from training_tracker.services.people import accounts, roles
-from training_tracker.services.training import catalog
+from training_tracker.services.compliance import retention
+from training_tracker.services.compliance.backup import BackupError, create_backup
+from training_tracker.services.core.emails import normalise_email
+from training_tracker.services.core.scope import ReportScope
+from training_tracker.services.core.spreadsheets import neutralise
+from training_tracker.services.imports import employee_import
+from training_tracker.services.people import accounts, employees, roles
+from training_tracker.services.reporting import coverage, coverage_cache
+from training_tracker.services.training import catalog, reminders
 
 bp = Blueprint("cli", __name__, cli_group=None)
 
@@ -72,7 +80,7 @@ def create_admin(email: str, password_stdin: bool, first_name: str, last_name: s
         password = sys.stdin.readline().rstrip("\n")
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    email = accounts.normalise_email(email)
+    email = normalise_email(email)
     problems = accounts.password_problems(password, email=email)
     if problems:
         raise click.ClickException(problems[0])
@@ -101,7 +109,6 @@ def demo_seed(employees: int, seed: int, password: str | None, today: str | None
     """Create municipalities with units, staff, rules, completions and one demo account per
     role (printed as ROLE<TAB>E-MAIL): the six, or from 40,000 employees Stockholm County and
     from 250,000 every municipality in Sweden. Progress goes to stderr."""
-    from training_tracker.demo import seed as demo
 
     if password is None:
         password = secrets.token_urlsafe(12)
@@ -163,7 +170,6 @@ def employees_import(
     """Import a CSV or XLSX export (Swedish or English headers). Prints a summary and every
     rejected row; exits with status 1 when rows were rejected (the others are imported), 2
     when the file cannot be read."""
-    from training_tracker.services.imports import employee_import
 
     municipality_id = None
     if municipality_name:
@@ -240,7 +246,6 @@ def employees_import(
 @click.option("--today", default=None, help="Pretend today is YYYY-MM-DD.")
 def deactivate_leavers(today: str | None) -> None:
     """Deactivate everyone whose end date has come (the scheduler runs this nightly)."""
-    from training_tracker.services.people import employees
 
     count = employees.deactivate_leavers(
         db.session, today=date.fromisoformat(today) if today else clock.today()
@@ -269,8 +274,8 @@ def reminders_run(day: datetime | None) -> None:
     Exits with status 1 when a message failed for good (the mail server refused it, or it ran
     out of attempts): an operator must look at it. Messages the mail server could not take now
     stay queued and are retried; they do not change the exit status."""
+    # Late: the web processes load this module, and must never import APScheduler.
     from training_tracker.scheduler import describe_delivery
-    from training_tracker.services.training import reminders
 
     today = day.date() if day else clock.today()
     plan, delivery = reminders.run_reminders(db.session, today=today)
@@ -308,7 +313,6 @@ def retention_run(day: datetime | None, dry_run: bool) -> None:
     today or earlier (the scheduler runs this nightly). Prints what was done (or, with
     --dry-run, would be done) in each municipality. Exits with status 1 when a certificate
     file could not be removed: an operator must remove it."""
-    from training_tracker.services.compliance import retention
 
     today = day.date() if day else clock.today()
     report = retention.apply_retention(db.session, today, dry_run=dry_run)
@@ -342,6 +346,8 @@ def scheduler_command() -> None:
     (anonymising leavers), the daily reminders, the weekly digests and the outbox delivery
     (see training_tracker/scheduler.py). One process is enough; a second one started by
     mistake sends nothing twice."""
+
+    # Late: the web processes load this module, and must never import APScheduler.
     from training_tracker.scheduler import run_scheduler
 
     run_scheduler(current_app._get_current_object())  # type: ignore[attr-defined]
@@ -356,7 +362,6 @@ def reports_group() -> None:
 def reports_warm_cache() -> None:
     """Bring the coverage cache up to date (as the nightly job does): fold the change log,
     and recompute every unit whose cached numbers are stale, today's date having come."""
-    from training_tracker.services.reporting import coverage_cache
 
     report = coverage_cache.warm_cache(db.session)
     click.echo(coverage_cache.describe_warm(report))
@@ -403,10 +408,6 @@ def reports_coverage(
     import csv
     import io
     import json
-
-    from training_tracker.services.core.scope import ReportScope
-    from training_tracker.services.reporting import coverage
-    from training_tracker.services.reporting.exports import neutralise
 
     def safe(value: object) -> object:
         """Text a spreadsheet could take for a formula is neutralised (ASVS 1.2.10)."""
@@ -573,7 +574,6 @@ def backup_command(path: Path) -> None:
     SQLite: an online copy (database.sqlite) made with SQLite's backup API.
     PostgreSQL: pg_dump --format=custom (database.dump, restore with pg_restore); pg_dump must
     be on PATH, else the command stops: back up with pg_dump or pg_basebackup yourself."""
-    from training_tracker.services.compliance.backup import BackupError, create_backup
 
     try:
         result = create_backup(

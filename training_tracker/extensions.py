@@ -12,10 +12,6 @@ from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
-# Importing the module also registers its database:// scheme, before Flask-Limiter reads
-# RATELIMIT_STORAGE_URI in init_app.
-from training_tracker.ratelimit import upload_limit, user_or_address
-
 # Stable constraint names, so Alembic migrations name (and can drop) them the same way on
 # SQLite and PostgreSQL.
 NAMING_CONVENTION = {
@@ -37,9 +33,3 @@ login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
-
-# Every POST that takes a file draws on one budget per person (UPLOAD_RATE_LIMIT), whichever
-# form it comes from: a certificate report, a new certificate, an HR import.
-uploads_limit = limiter.shared_limit(
-    upload_limit, scope="uploads", key_func=user_or_address, methods=["POST"]
-)

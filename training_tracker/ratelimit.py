@@ -35,6 +35,9 @@ from limits.storage import Storage
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
+from training_tracker.extensions import limiter
+from training_tracker.models.security import RateLimitCounter
+
 KEY_MAX_LENGTH = 255  # the column's length; longer keys are stored as their digest
 PURGE_INTERVAL_SECONDS = 600.0  # how often one process deletes the windows that have ended
 
@@ -42,10 +45,6 @@ _INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
 
 def _counters() -> sa.Table:
-    # Imported here: the models import the extensions, which import this module to register
-    # the scheme before Flask-Limiter reads the URI.
-    from training_tracker.models.security import RateLimitCounter
-
     return RateLimitCounter.__table__  # type: ignore[return-value]
 
 
@@ -185,3 +184,10 @@ def upload_limit() -> str:
 
 def invitation_limit() -> str:
     return current_app.config["INVITATION_RATE_LIMIT"]
+
+
+# Every POST that takes a file draws on one budget per person (UPLOAD_RATE_LIMIT), whichever
+# form it comes from: a certificate report, a new certificate, an HR import.
+uploads_limit = limiter.shared_limit(
+    upload_limit, scope="uploads", key_func=user_or_address, methods=["POST"]
+)

@@ -52,6 +52,7 @@ from training_tracker.services.compliance.retention import RetentionReport
 from training_tracker.services.messaging import outbox
 from training_tracker.services.messaging.outbox import DeliveryReport
 from training_tracker.services.people import employees
+from training_tracker.services.reporting import coverage_cache
 from training_tracker.services.training import reminders
 from training_tracker.services.training.reminders import PlanReport
 
@@ -156,8 +157,6 @@ def apply_retention_job(app: Flask) -> None:
 
 def warm_coverage_cache_job(app: Flask) -> None:
     """Fold the coverage change log and recompute the units the new date made stale."""
-    from training_tracker.services.reporting import coverage_cache
-
     with app.app_context():
         try:
             with _step(WARM_COVERAGE_CACHE, "warming the coverage cache"):

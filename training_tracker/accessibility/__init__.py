@@ -1,8 +1,6 @@
 """The accessibility statement (tillgänglighetsredogörelse) and the form for reporting an
 accessibility problem, as the DOS law asks of public-sector services."""
 
-from flask import Blueprint
+from training_tracker.accessibility.routes import bp
 
-bp = Blueprint("accessibility", __name__)
-
-from training_tracker.accessibility import routes  # noqa: E402,F401
+__all__ = ["bp"]

@@ -6,16 +6,17 @@ from __future__ import annotations
 import secrets
 from datetime import date
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from training_tracker.accessibility import bp
 from training_tracker.accessibility.forms import SUBMISSION_KEY, ProblemReportForm
 from training_tracker.extensions import db, limiter
 from training_tracker.services.compliance import accessibility
 from training_tracker.services.compliance.accessibility import ProblemReport
+
+bp = Blueprint("accessibility", __name__)
 
 
 def _report_limit() -> str:

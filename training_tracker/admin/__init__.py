@@ -1,5 +1,3 @@
-from flask import Blueprint
+from training_tracker.admin.routes import bp
 
-bp = Blueprint("admin", __name__, url_prefix="/admin")
-
-from training_tracker.admin import routes  # noqa: E402,F401
+__all__ = ["bp"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
@@ -13,7 +13,6 @@ from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
 from training_tracker.access import admin_required
-from training_tracker.admin import bp
 from training_tracker.admin.forms import (
     GrantRoleForm,
     NewLinkForm,
@@ -35,9 +34,11 @@ from training_tracker.models import (
 )
 from training_tracker.redirects import local_path
 from training_tracker.services.messaging import outbox_admin
-from training_tracker.services.people import roles
+from training_tracker.services.people import fresh_links, roles
 from training_tracker.services.people.employees import MESSAGE_KINDS, MESSAGE_STATUSES
 from training_tracker.services.training import catalog
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 
 @bp.route("/")
@@ -217,7 +218,7 @@ def send_new_link(message_id: int) -> Response:
     if not NewLinkForm().validate_on_submit():
         abort(400)
     try:
-        fresh, queued = outbox_admin.send_fresh_link(db.session, message_id, actor=current_user)
+        fresh, queued = fresh_links.send_fresh_link(db.session, message_id, actor=current_user)
     except outbox_admin.OutboxError as error:
         db.session.rollback()
         flash(str(error), "error")

@@ -1,8 +1,6 @@
 """The audit log: who did what to whose records, filtered within the reader's scope and
 exported as CSV or XLSX."""
 
-from flask import Blueprint
+from training_tracker.audit.routes import bp
 
-bp = Blueprint("audit", __name__, url_prefix="/audit")
-
-from training_tracker.audit import routes  # noqa: E402,F401
+__all__ = ["bp"]

@@ -6,21 +6,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, render_template, request, url_for
+from flask import Blueprint, Response, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
 from training_tracker import clock
 from training_tracker.access import role_required
-from training_tracker.audit import bp
 from training_tracker.audit.forms import AuditFilterForm, audit_query, filter_form, page_args
 from training_tracker.downloads import file_download
 from training_tracker.extensions import db
 from training_tracker.models import Role
 from training_tracker.services.compliance import audit_log
 from training_tracker.services.compliance.audit_log import AuditChoices
-from training_tracker.services.reporting.exports import export_filename, to_csv, to_xlsx
+from training_tracker.services.core.spreadsheets import export_filename, to_csv, to_xlsx
+
+bp = Blueprint("audit", __name__, url_prefix="/audit")
 
 READERS = (Role.HR, Role.ADMIN)
 

@@ -1,5 +1,3 @@
-from flask import Blueprint
+from training_tracker.auth.routes import bp
 
-bp = Blueprint("auth", __name__)
-
-from training_tracker.auth import routes  # noqa: E402,F401
+__all__ = ["bp"]

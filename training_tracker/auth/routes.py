@@ -6,6 +6,7 @@ import functools
 from collections.abc import Callable
 
 from flask import (
+    Blueprint,
     copy_current_request_context,
     current_app,
     flash,
@@ -21,7 +22,6 @@ from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response
 
 from training_tracker import security
-from training_tracker.auth import bp
 from training_tracker.auth.forms import (
     ForgotPasswordForm,
     LanguageForm,
@@ -31,8 +31,11 @@ from training_tracker.auth.forms import (
 from training_tracker.extensions import db, limiter
 from training_tracker.ratelimit import invitation_limit, user_or_address
 from training_tracker.redirects import safe_next
+from training_tracker.services.core.emails import normalise_email
 from training_tracker.services.people import accounts, failed_logins
 from training_tracker.services.people.accounts import TokenProblem, TokenPurpose
+
+bp = Blueprint("auth", __name__)
 
 
 def _login_limit() -> str:
@@ -44,7 +47,7 @@ def _reset_limit() -> str:
 
 
 def _submitted_email() -> str:
-    return "email:" + accounts.normalise_email(request.form.get("email", ""))
+    return "email:" + normalise_email(request.form.get("email", ""))
 
 
 def _start_session(employee) -> None:  # type: ignore[no-untyped-def]

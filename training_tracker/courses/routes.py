@@ -11,7 +11,7 @@ import secrets
 from datetime import date
 from pathlib import Path
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.datastructures import FileStorage
@@ -19,7 +19,6 @@ from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
 from training_tracker import clock
-from training_tracker.courses import bp
 from training_tracker.courses.forms import (
     CERTIFICATE_HINT,
     CERTIFICATE_MISSING,
@@ -29,12 +28,13 @@ from training_tracker.courses.forms import (
     ReportForm,
     WithdrawForm,
 )
-from training_tracker.extensions import db, uploads_limit
+from training_tracker.extensions import db
 from training_tracker.models import (
     Completion,
     CompletionStatus,
     Course,
 )
+from training_tracker.ratelimit import uploads_limit
 from training_tracker.services.training.completions import (
     CompletionError,
     ReportData,
@@ -50,6 +50,8 @@ from training_tracker.services.training.evidence import (
     remove_file,
     store_file,
 )
+
+bp = Blueprint("courses", __name__, url_prefix="/my")
 
 
 def _upload_folder() -> Path:

@@ -8,7 +8,7 @@ import secrets
 from datetime import timedelta
 from typing import Any
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
@@ -18,7 +18,6 @@ from wtforms.fields.choices import SelectChoice
 
 from training_tracker import clock
 from training_tracker.access import role_required
-from training_tracker.employees import bp
 from training_tracker.employees.forms import (
     SUBMISSION_KEY,
     AssignCourseForm,
@@ -56,7 +55,10 @@ from training_tracker.services.people.municipalities import (
     update_settings,
 )
 from training_tracker.services.people.units import UnitError
+from training_tracker.services.reporting import person_page
 from training_tracker.services.training import group_records
+
+bp = Blueprint("employees", __name__, url_prefix="/employees")
 
 # Which form field a service error belongs to.
 _EMPLOYEE_FIELDS = {
@@ -329,7 +331,7 @@ def _render_detail(
     assign_form: AssignCourseForm | None = None,
     failed_exemption: tuple[int, ExemptionForm] | None = None,
 ) -> tuple[str, int]:
-    record = employees.employee_record(db.session, employee)
+    record = person_page.employee_record(db.session, employee)
     exemption_forms = {
         line.assignment.id: _exemption_form(line.assignment.id)
         for line in record.assignments

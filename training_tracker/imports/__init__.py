@@ -1,7 +1,5 @@
 """Importing an HR-system export: upload, preview, confirm."""
 
-from flask import Blueprint
+from training_tracker.imports.routes import bp
 
-bp = Blueprint("imports", __name__, url_prefix="/employees/import")
-
-from training_tracker.imports import routes  # noqa: E402,F401
+__all__ = ["bp"]

@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
-from flask import abort, current_app, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
 from training_tracker.access import role_required
-from training_tracker.extensions import db, uploads_limit
-from training_tracker.imports import bp
+from training_tracker.extensions import db
 from training_tracker.imports.forms import ConfirmForm, DiscardForm, UploadForm
 from training_tracker.models import ImportBatch, ImportStatus, Role
+from training_tracker.ratelimit import uploads_limit
 from training_tracker.services.core.bounded_reading import Limits
 from training_tracker.services.imports import employee_import
 from training_tracker.services.imports.employee_import import ImportFileError, UnknownUnits
 from training_tracker.services.people.units import municipalities_of
+
+bp = Blueprint("imports", __name__, url_prefix="/employees/import")
 
 # A preview lists at most this many rows of each kind; the counts are always complete.
 PREVIEW_LIMIT = 500

@@ -1,5 +1,3 @@
-from flask import Blueprint
+from training_tracker.main.routes import bp
 
-bp = Blueprint("main", __name__)
-
-from training_tracker.main import routes  # noqa: E402,F401
+__all__ = ["bp"]

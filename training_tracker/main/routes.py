@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy.exc import SQLAlchemyError
@@ -11,12 +11,13 @@ from werkzeug.wrappers import Response
 
 from training_tracker import clock
 from training_tracker.extensions import db
-from training_tracker.main import bp
 from training_tracker.main.forms import NotificationSettingsForm
 from training_tracker.models import Role
 from training_tracker.services.core.scope import report_scope
 from training_tracker.services.reporting import dashboard, minimisation
 from training_tracker.services.training import reminders
+
+bp = Blueprint("main", __name__)
 
 
 @bp.route("/")

@@ -8,7 +8,7 @@ import tempfile
 from pathlib import Path
 
 import sqlalchemy as sa
-from flask import abort, current_app, render_template, send_file
+from flask import Blueprint, abort, current_app, render_template, send_file
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
@@ -16,9 +16,10 @@ from training_tracker import clock
 from training_tracker.access import role_required
 from training_tracker.extensions import db
 from training_tracker.models import Employee, Municipality, Role
-from training_tracker.privacy import bp
 from training_tracker.services.compliance import personal_data
 from training_tracker.services.core.scope import Access, employee_in_scope
+
+bp = Blueprint("privacy", __name__)
 
 # Up to this size the ZIP is built in memory; a person with many large certificates spills
 # to a temporary file instead of holding a worker's memory.

@@ -5,7 +5,7 @@ small aggregates of other municipalities (``scope.aggregate_withheld``)."""
 
 from __future__ import annotations
 
-from flask import Response, abort, render_template, request
+from flask import Blueprint, Response, abort, render_template, request
 from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -14,11 +14,12 @@ from training_tracker.access import role_required
 from training_tracker.downloads import file_download
 from training_tracker.extensions import db
 from training_tracker.models import Role, Sector, Unit
-from training_tracker.reports import bp
 from training_tracker.services.core.scope import ReportScope, names_visible, report_scope
+from training_tracker.services.core.spreadsheets import export_filename, to_csv, to_xlsx
 from training_tracker.services.reporting import coverage, coverage_exports, minimisation
 from training_tracker.services.reporting.coverage import CoverageRow, CoverageTable
-from training_tracker.services.reporting.exports import export_filename, to_csv, to_xlsx
+
+bp = Blueprint("reports", __name__, url_prefix="/reports")
 
 READERS = (Role.MANAGER, Role.HR, Role.COORDINATOR, Role.ADMIN)
 VIEWS = ("municipality", "sector", "unit")

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 
 import sqlalchemy as sa
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import format_date, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -32,11 +32,12 @@ from training_tracker.models import (
     Sector,
     Unit,
 )
-from training_tracker.rules import bp
 from training_tracker.rules.forms import EndRuleForm, RuleForm
 from training_tracker.services.core.scope import managed_municipality_ids, municipality_clause
 from training_tracker.services.training import rules
 from training_tracker.services.training.assignments import AssignmentChanges
+
+bp = Blueprint("rules", __name__, url_prefix="/rules")
 
 # RuleError.field (the service's names) → the form field the message belongs to.
 FORM_FIELDS = {

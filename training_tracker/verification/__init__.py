@@ -1,8 +1,6 @@
 """Managers and HR review reported completions: the queue, one report with its certificate,
 verify or reject, bulk verify; and opening a certificate, for whoever may see it."""
 
-from flask import Blueprint
+from training_tracker.verification.routes import bp
 
-bp = Blueprint("verification", __name__)
-
-from training_tracker.verification import routes  # noqa: E402,F401
+__all__ = ["bp"]

@@ -5,7 +5,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_required
@@ -18,13 +28,14 @@ from training_tracker.models import Completion, CompletionStatus, Role
 from training_tracker.services.training import verification
 from training_tracker.services.training.evidence import EvidenceError, download_name, path_of
 from training_tracker.services.training.verification import QueueFilters, ReviewError
-from training_tracker.verification import bp
 from training_tracker.verification.forms import (
     BulkVerifyForm,
     RejectForm,
     VerifyForm,
     positive_id,
 )
+
+bp = Blueprint("verification", __name__)
 
 REVIEWERS = (Role.MANAGER, Role.HR, Role.ADMIN)
 

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from training_tracker import clock
 from training_tracker.models import Employee, OutboxMessage, OutboxStatus
-from training_tracker.services.compliance import audit
+from training_tracker.services.core import audit_trail
 from training_tracker.services.messaging.outbox import render_mail
 
 DESCRIPTION_MAX = 2000
@@ -103,7 +103,7 @@ def report_problem(
     except IntegrityError:
         return None
     # What was reported stays in the mail; the trail says that it was, and where it went.
-    audit.record(
+    audit_trail.record(
         session,
         "accessibility.reported",
         actor=actor,

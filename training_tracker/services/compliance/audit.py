@@ -20,7 +20,6 @@ from sqlalchemy.orm import Session
 
 from training_tracker.models import (
     AssignmentSource,
-    AuditEvent,
     Course,
     Employee,
     Municipality,
@@ -29,30 +28,9 @@ from training_tracker.models import (
     Sector,
     Unit,
 )
-
-
-def record(
-    session: Session,
-    action: str,
-    *,
-    actor: Employee | None,
-    subject: Employee | None = None,
-    object_type: str | None = None,
-    object_id: int | None = None,
-    **details: Any,
-) -> AuditEvent:
-    """Add an audit event to the caller's transaction (it commits with the change)."""
-    event = AuditEvent(
-        action=action,
-        actor_id=actor.id if actor else None,
-        subject_employee_id=subject.id if subject else None,
-        object_type=object_type,
-        object_id=object_id,
-        details=details,
-    )
-    session.add(event)
-    return event
-
+from training_tracker.services.core.audit_trail import FIELD_LABELS
+from training_tracker.services.people.employees import MESSAGE_KINDS
+from training_tracker.services.people.municipalities import REMINDER_NAMES
 
 # --- in words -------------------------------------------------------------------------------
 
@@ -100,37 +78,6 @@ ACTION_LABELS = {
     "retention.applied": _l("Personuppgifter om slutade togs bort (gallring)"),
 }
 
-FIELD_LABELS = {
-    "first_name": _l("Förnamn"),
-    "last_name": _l("Efternamn"),
-    "email": _l("E-post"),
-    "municipality_id": _l("Kommun"),
-    "unit_id": _l("Enhet"),
-    "hire_date": _l("Anställningsdatum"),
-    "employee_number": _l("Anställningsnummer"),
-    "manager_id": _l("Chef"),
-    "end_date": _l("Slutdatum"),
-    "preferred_language": _l("Språk"),
-    "exempt": _l("Undantagen"),
-    "reason": _l("Skäl"),
-    "due_date": _l("Sista dag"),
-    "source": _l("Källa"),
-    "removed": _l("Borttagen"),
-    # units
-    "name": _l("Namn"),
-    "sector": _l("Sektor"),
-    "active": _l("Aktiv"),
-    # requirement rules
-    "course_id": _l("Kurs"),
-    "due_days": _l("Dagar till sista dag"),
-    "applies_from": _l("Gäller från"),
-    "for_new_hires": _l("För nyanställda"),
-    "for_existing_staff": _l("För befintlig personal"),
-    "ends_on": _l("Upphör"),
-    # the municipality's settings
-    "count_reported_in_coverage": _l("Räkna rapporterade kurser i täckningen"),
-}
-
 LANGUAGE_LABELS = {"sv": _l("Svenska"), "en": _l("Engelska")}
 SOURCE_LABELS = {
     AssignmentSource.RULE.value: _l("Regel"),
@@ -149,9 +96,6 @@ def action_label(action: str) -> str:
 def field_label(name: str) -> str:
     if name in FIELD_LABELS:
         return str(FIELD_LABELS[name])
-    # Imported here: the municipalities service records its changes through this module.
-    from training_tracker.services.people.municipalities import REMINDER_NAMES
-
     return str(REMINDER_NAMES.get(name, name))
 
 
@@ -409,9 +353,6 @@ def _object_note(event: EventLike, details: dict[str, Any], names: EventNames) -
             rejected=summary.get("rejected", 0),
         )
     if event.action.startswith("outbox.") and details.get("kind"):
-        # Imported here: the employees service records its changes through this module.
-        from training_tracker.services.people.employees import MESSAGE_KINDS
-
         kind_label = str(MESSAGE_KINDS.get(details["kind"], details["kind"]))
         if _int(details.get("count")) is not None:
             return _("%(kind)s, %(num)d mejl", kind=kind_label, num=details["count"])

@@ -22,14 +22,15 @@ from training_tracker import clock
 from training_tracker.models import AuditEvent, Employee, Municipality
 from training_tracker.services.compliance import audit
 from training_tracker.services.compliance.audit import HistoryEntry
+from training_tracker.services.core import audit_trail
 from training_tracker.services.core.scope import (
     Access,
     audit_event_scope,
     employee_scope,
     managed_municipality_ids,
 )
+from training_tracker.services.core.spreadsheets import Sheet
 from training_tracker.services.people.units import municipalities_of
-from training_tracker.services.reporting.exports import Sheet
 
 PER_PAGE = 50
 # The most events one file holds. An XLSX takes far more time and memory to write than a CSV
@@ -313,7 +314,7 @@ def record_export(session: Session, user: Employee, export: AuditExport, file_fo
     municipality_id = export.query.municipality_id
     if municipality_id is None and managed is not None and len(managed) == 1:
         (municipality_id,) = managed
-    audit.record(
+    audit_trail.record(
         session,
         "audit.exported",
         actor=user,

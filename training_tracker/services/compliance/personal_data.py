@@ -40,13 +40,14 @@ from training_tracker.models import (
     RoleGrant,
 )
 from training_tracker.services.compliance import audit
+from training_tracker.services.core import audit_trail
+from training_tracker.services.core.spreadsheets import export_filename
 from training_tracker.services.messaging import sign_in_links
 from training_tracker.services.people.employees import (
     COMPLETION_STATUS_LABELS,
     MESSAGE_KINDS,
     MESSAGE_STATUSES,
 )
-from training_tracker.services.reporting.exports import export_filename
 from training_tracker.services.training.evidence import EvidenceError, path_of
 
 FORMAT_NAME = "training-tracker-personal-data"
@@ -449,7 +450,7 @@ def record_export(
     session: Session, personal: PersonalData, *, actor: Employee, subject: Employee
 ) -> None:
     """The export in the audit trail (in the caller's transaction)."""
-    audit.record(
+    audit_trail.record(
         session,
         EXPORTED_ACTION,
         actor=actor,

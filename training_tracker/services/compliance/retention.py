@@ -60,7 +60,7 @@ from training_tracker.models import (
     OutboxStatus,
     RoleGrant,
 )
-from training_tracker.services.compliance import audit
+from training_tracker.services.core import audit_trail
 from training_tracker.services.people import failed_logins
 from training_tracker.services.training.evidence import EvidenceError, remove_file
 
@@ -328,7 +328,7 @@ def apply_retention(
     session.expire_all()
     for counts in report.municipalities:
         if counts.employees:
-            audit.record(
+            audit_trail.record(
                 session,
                 ACTION,
                 actor=None,

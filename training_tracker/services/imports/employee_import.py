@@ -31,7 +31,8 @@ from training_tracker.models import (
     Sector,
     Unit,
 )
-from training_tracker.services.compliance import audit
+from training_tracker.services.core import audit_trail
+from training_tracker.services.core.audit_trail import FIELD_LABELS
 from training_tracker.services.core.bounded_reading import Limits
 from training_tracker.services.core.scope import managed_municipality_ids
 from training_tracker.services.imports.parsing import (
@@ -47,7 +48,6 @@ from training_tracker.services.imports.reading import read_upload, table_from_js
 from training_tracker.services.people.account_guard import refusals
 from training_tracker.services.people.accounts import queue_invitations
 from training_tracker.services.people.email_change import emails_changed
-from training_tracker.services.people.employees import FIELD_LABELS
 from training_tracker.services.training.assignments import AssignmentChanges, recompute_assignments
 
 # The fields an import sets, and the Swedish column names used when a problem concerns a
@@ -617,7 +617,7 @@ def apply_import(
     session.flush()
     unit_ids = {(unit.municipality_id, _key(unit.name)): unit.id for unit in new_units}
     for unit in new_units:
-        audit.record(
+        audit_trail.record(
             session,
             "unit.created",
             actor=actor,
@@ -717,7 +717,7 @@ def apply_import(
         if "email" in p.changes and p.employee_id is not None
     }
     emails_changed(session, old_emails, actor=actor, via_import=True)
-    audit.record(
+    audit_trail.record(
         session,
         "import.applied",
         actor=actor,
@@ -958,7 +958,7 @@ def receive_upload(
         municipality_id=municipality_id,
         table=table,
     )
-    audit.record(
+    audit_trail.record(
         session,
         "import.uploaded",
         actor=user,
@@ -975,7 +975,7 @@ def discard_batch(session: Session, batch: ImportBatch, *, actor: Employee) -> N
     batch.status = ImportStatus.DISCARDED
     batch.content = b""
     batch.cells = None
-    audit.record(
+    audit_trail.record(
         session, "import.discarded", actor=actor, object_type="import_batch", object_id=batch.id
     )
 

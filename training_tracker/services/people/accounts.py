@@ -20,7 +20,8 @@ from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
 from training_tracker import clock
 from training_tracker.models import Assignment, AuditEvent, Course, Employee, OutboxMessage
-from training_tracker.services.compliance import audit
+from training_tracker.services.core import audit_trail
+from training_tracker.services.core.emails import normalise_email
 
 # Argon2id, memory-hard: argon2-cffi's defaults follow RFC 9106's low-memory profile.
 from training_tracker.services.messaging import outbox
@@ -30,10 +31,6 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("not-a-real-password-just-for-timing")
 PASSWORD_MAX_LENGTH = 256
 RESET_MAIL_INTERVAL = timedelta(minutes=10)
-
-
-def normalise_email(email: str) -> str:
-    return email.strip().lower()
 
 
 def hash_password(password: str) -> str:
@@ -89,7 +86,7 @@ def authenticate(session: Session, email: str, password: str) -> Employee | None
 
 def record_login(session: Session, employee: Employee) -> None:
     employee.last_login_at = clock.utcnow()
-    audit.record(session, "auth.login", actor=employee, subject=employee)
+    audit_trail.record(session, "auth.login", actor=employee, subject=employee)
 
 
 def set_password(
@@ -98,12 +95,12 @@ def set_password(
     """Store a new password and end every existing session of the account."""
     employee.password_hash = hash_password(password)
     employee.session_version += 1
-    audit.record(session, "auth.password_set", actor=actor, subject=employee, reason=reason)
+    audit_trail.record(session, "auth.password_set", actor=actor, subject=employee, reason=reason)
 
 
 def end_all_sessions(session: Session, employee: Employee, *, actor: Employee | None) -> None:
     employee.session_version += 1
-    audit.record(session, "auth.sessions_ended", actor=actor, subject=employee)
+    audit_trail.record(session, "auth.sessions_ended", actor=actor, subject=employee)
 
 
 class TokenPurpose(StrEnum):
@@ -237,7 +234,7 @@ def queue_invitation(
     queued = outbox.queue_mail(session, key=key, kind="invitation", recipient=employee, mail=mail)
     if queued is not None:
         employee.invited_at = clock.utcnow()
-        audit.record(session, "auth.invitation_queued", actor=actor, subject=employee)
+        audit_trail.record(session, "auth.invitation_queued", actor=actor, subject=employee)
     return queued is not None
 
 
@@ -346,4 +343,4 @@ def request_password_reset(session: Session, email: str) -> None:
     )
     key = f"password-reset:{employee.id}:{now:%Y%m%d%H}{now.minute // 10}"
     if outbox.queue_mail(session, key=key, kind="password_reset", recipient=employee, mail=mail):
-        audit.record(session, "auth.password_reset_requested", actor=None, subject=employee)
+        audit_trail.record(session, "auth.password_reset_requested", actor=None, subject=employee)

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from training_tracker import clock
 from training_tracker.models import Employee, OutboxMessage, OutboxStatus
-from training_tracker.services.compliance import audit
+from training_tracker.services.core import audit_trail
 from training_tracker.services.messaging import outbox
 from training_tracker.services.people import accounts
 
@@ -123,7 +123,7 @@ def _queue_notice(
     # To the old address, and kept there when it is sent (see outbox.FIXED_ADDRESS_KINDS).
     values["recipient_email"] = old_email
     session.add(OutboxMessage(**values))
-    audit.record(
+    audit_trail.record(
         session,
         "account.email_changed",
         actor=actor,

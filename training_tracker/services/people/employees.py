@@ -20,33 +20,28 @@ from training_tracker import clock
 from training_tracker.models import (
     Assignment,
     AssignmentSource,
-    AuditEvent,
-    Completion,
     CompletionStatus,
     Course,
     CourseStatus,
     Employee,
     Municipality,
-    OutboxMessage,
     OutboxStatus,
     Provider,
     Sector,
     Unit,
 )
-from training_tracker.services.compliance import audit
-from training_tracker.services.compliance.audit import FIELD_LABELS as FIELD_LABELS  # re-exported
-from training_tracker.services.compliance.audit import HistoryEntry
+from training_tracker.services.core import audit_trail
+from training_tracker.services.core.emails import normalise_email
 from training_tracker.services.core.errors import FieldError
 from training_tracker.services.core.scope import Access, employee_in_scope, employee_scope
 from training_tracker.services.people.account_guard import may_change_account
-from training_tracker.services.people.accounts import normalise_email, queue_invitation
+from training_tracker.services.people.accounts import queue_invitation
 from training_tracker.services.people.email_change import email_changed
 from training_tracker.services.training.assignments import (
     employed_on,
     overdue,
     recompute_assignments,
 )
-from training_tracker.services.training.progress import CourseState, course_progress
 
 
 class EmployeeError(FieldError):
@@ -243,7 +238,7 @@ def create_employee(
     employee = Employee(**{name: getattr(data, name) for name in AUDITED_FIELDS})
     session.add(employee)
     session.flush()
-    audit.record(
+    audit_trail.record(
         session,
         "employee.created",
         actor=actor,
@@ -284,7 +279,7 @@ def update_employee(
     if not changes:
         return changes
     session.flush()
-    audit.record(
+    audit_trail.record(
         session,
         "employee.updated",
         actor=actor,
@@ -310,7 +305,7 @@ def apply_employment_dates(
     if left and employee.active:
         employee.active = False
         employee.session_version += 1
-        audit.record(
+        audit_trail.record(
             session,
             "employee.deactivated",
             actor=actor,
@@ -321,7 +316,7 @@ def apply_employment_dates(
         )
     elif not left and not employee.active:
         employee.active = True
-        audit.record(
+        audit_trail.record(
             session,
             "employee.reactivated",
             actor=actor,
@@ -509,70 +504,6 @@ COMPLETION_STATUS_LABELS = {
 }
 
 
-@dataclass
-class AssignmentLine:
-    assignment: Assignment
-    state: CourseState
-    due_date: date  # an expired course is due again from its expiry date
-
-
-@dataclass
-class EmployeeRecord:
-    employee: Employee
-    status: EmploymentStatus
-    assignments: list[AssignmentLine]
-    completions: list[Completion]
-    history: list[HistoryEntry]
-    messages: list[OutboxMessage]
-
-
-def employee_record(
-    session: Session, employee: Employee, *, today: date | None = None
-) -> EmployeeRecord:
-    """Everything HR sees on a person's page: assignments (closed ones too) with their state,
-    completions and the audit history."""
-    today = today or clock.today()
-    assignments = session.scalars(
-        sa.select(Assignment)
-        .join(Assignment.course)
-        .where(Assignment.employee_id == employee.id)
-        .options(selectinload(Assignment.course).selectinload(Course.provider))
-        .order_by(Assignment.removed_at.is_not(None), Assignment.due_date, Course.title)
-    ).all()
-    completions = session.scalars(
-        sa.select(Completion)
-        .where(Completion.employee_id == employee.id)
-        .options(selectinload(Completion.course))
-        .order_by(Completion.completed_on.desc(), Completion.id.desc())
-    ).all()
-    events = session.scalars(
-        sa.select(AuditEvent)
-        .where(AuditEvent.subject_employee_id == employee.id)
-        .order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
-        .limit(200)
-    ).all()
-    return EmployeeRecord(
-        employee=employee,
-        status=employment_status(employee, today),
-        assignments=[
-            AssignmentLine(a, progress.state, progress.due_date)
-            for a in assignments
-            for progress in [course_progress(a, completions, today)]
-        ],
-        completions=list(completions),
-        history=audit.describe_events(session, list(events)),
-        # What the outbox holds for the person: HR sees that the welcome mail is on its way.
-        messages=list(
-            session.scalars(
-                sa.select(OutboxMessage)
-                .where(OutboxMessage.recipient_id == employee.id)
-                .order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc())
-                .limit(50)
-            )
-        ),
-    )
-
-
 def open_assignment_count(session: Session, employee: Employee) -> int:
     """Courses currently required of the person (not closed, not exempt)."""
     return (
@@ -689,7 +620,7 @@ def assign_course(
     assignment.due_date = due_date
     assignment.removed_at = None
     session.flush()
-    audit.record(
+    audit_trail.record(
         session,
         "assignment.assigned",
         actor=actor,
@@ -739,7 +670,7 @@ def set_exemption(
     assignment.exemption_reason = reason if exempt else None
     assignment.exempted_at = clock.utcnow() if exempt else None
     assignment.exempted_by_id = actor.id if (exempt and actor) else None
-    audit.record(
+    audit_trail.record(
         session,
         "assignment.exempted" if exempt else "assignment.exemption_lifted",
         actor=actor,

@@ -27,8 +27,8 @@ from sqlalchemy.orm import Session
 
 from training_tracker import clock
 from training_tracker.models import AuditEvent, Employee
-from training_tracker.services.compliance import audit
-from training_tracker.services.people.accounts import normalise_email
+from training_tracker.services.core import audit_trail
+from training_tracker.services.core.emails import normalise_email
 
 ACTION = "auth.login_failed"
 WINDOW = timedelta(hours=1)
@@ -54,7 +54,7 @@ def record(session: Session, email: str) -> AuditEvent:
         .with_for_update()
     ).first()
     if latest is None:
-        return audit.record(
+        return audit_trail.record(
             session, ACTION, actor=None, subject=account, attempts=1, last_at=now.isoformat()
         )
     attempts = latest.details.get("attempts")

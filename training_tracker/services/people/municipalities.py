@@ -18,7 +18,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from training_tracker.models import Employee, Municipality, ReminderPolicy
-from training_tracker.services.compliance import audit
+from training_tracker.services.core import audit_trail
 from training_tracker.services.core.errors import FieldError
 from training_tracker.services.core.scope import municipality_clause
 from training_tracker.services.training.reminders import DEFAULT_POLICY
@@ -57,7 +57,7 @@ def update_settings(
         name: [before[name], after[name]] for name in SETTINGS if before[name] != after[name]
     }
     if changes:
-        audit.record(
+        audit_trail.record(
             session,
             "municipality.settings_changed",
             actor=actor,
@@ -194,7 +194,7 @@ def update_reminder_policy(
     for name in REMINDER_SETTINGS:
         setattr(row, name, wanted[name])
     row.updated_by_id = actor.id if actor is not None else None
-    audit.record(
+    audit_trail.record(
         session,
         "municipality.reminders_changed",
         actor=actor,

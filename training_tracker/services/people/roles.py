@@ -7,9 +7,9 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import Session, selectinload
 
 from training_tracker.models import Employee, Municipality, Role, RoleGrant, Unit
-from training_tracker.services.compliance import audit
+from training_tracker.services.core import audit_trail
+from training_tracker.services.core.emails import normalise_email
 from training_tracker.services.core.scope import Access, visible_employees
-from training_tracker.services.people.accounts import normalise_email
 
 
 class RoleError(ValueError):
@@ -63,7 +63,7 @@ def grant_role(
     )
     session.add(grant)
     session.flush()
-    audit.record(
+    audit_trail.record(
         session,
         "roles.granted",
         actor=actor,
@@ -126,7 +126,7 @@ def revoke_role(session: Session, *, actor: Employee, grant: RoleGrant) -> None:
         )
         if not others:
             raise RoleError(_("Du kan inte ta bort den sista administratören."))
-    audit.record(
+    audit_trail.record(
         session,
         "roles.revoked",
         actor=actor,

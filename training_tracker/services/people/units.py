@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from training_tracker import clock
 from training_tracker.models import Employee, Municipality, Sector, Unit
-from training_tracker.services.compliance import audit
+from training_tracker.services.core import audit_trail
 from training_tracker.services.core.errors import FieldError
 from training_tracker.services.core.scope import municipality_clause
 from training_tracker.services.training.assignments import (
@@ -125,7 +125,7 @@ def create_unit(
     unit = Unit(municipality_id=municipality_id, name=name, sector=sector)
     session.add(unit)
     session.flush()
-    audit.record(
+    audit_trail.record(
         session,
         "unit.created",
         actor=actor,
@@ -170,7 +170,7 @@ def update_unit(
     )
     if not result.changes:
         return result
-    audit.record(
+    audit_trail.record(
         session,
         "unit.updated",
         actor=actor,

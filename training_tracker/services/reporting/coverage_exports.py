@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from flask_babel import gettext as _
 
+from training_tracker.services.core.spreadsheets import Sheet
 from training_tracker.services.reporting.coverage import (
     Cell,
     CoverageRow,
@@ -14,7 +15,6 @@ from training_tracker.services.reporting.coverage import (
     NewHireReport,
     TrendPoint,
 )
-from training_tracker.services.reporting.exports import Sheet
 from training_tracker.services.reporting.minimisation import withheld_text
 
 

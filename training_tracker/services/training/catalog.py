@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
+from flask import current_app
 from sqlalchemy.orm import Session
 
 from training_tracker import clock
@@ -16,7 +17,7 @@ from training_tracker.models import (
     Provider,
     RequirementRule,
 )
-from training_tracker.providers import CourseProvider, CourseSpec
+from training_tracker.providers import CourseProvider, CourseSpec, load_providers
 
 
 @dataclass
@@ -128,10 +129,7 @@ def list_courses(session: Session) -> list[Course]:
 
 
 def providers_from_config() -> list[CourseProvider]:
-    from flask import current_app
-
-    from training_tracker.providers import load_providers
-
+    """The plugins the app's configuration names (and, where allowed, the entry points')."""
     return load_providers(
         current_app.config["COURSE_PROVIDERS"],
         include_entry_points=current_app.config["LOAD_PROVIDER_ENTRY_POINTS"],

@@ -29,7 +29,7 @@ from training_tracker.models import (
     Employee,
     Evidence,
 )
-from training_tracker.services.compliance import audit
+from training_tracker.services.core import audit_trail
 from training_tracker.services.core.bounded_reading import Limits
 from training_tracker.services.core.errors import FieldError
 from training_tracker.services.training import certificates
@@ -156,7 +156,7 @@ def report_completion(
         return ReportResult(existing, created=False)
     if stored is not None:
         session.add(_evidence(completion, stored, actor, employee=employee, course=course))
-    audit.record(
+    audit_trail.record(
         session,
         "completion.reported",
         actor=actor,
@@ -231,7 +231,7 @@ def replace_certificate(
     session.add(
         _evidence(completion, stored, actor, employee=completion.employee, course=completion.course)
     )
-    audit.record(
+    audit_trail.record(
         session,
         "completion.certificate_replaced",
         actor=actor,
@@ -248,7 +248,7 @@ def withdraw_completion(session: Session, completion: Completion, *, actor: Empl
     """Take back a report that awaits verification; it stays in the history as withdrawn."""
     _awaiting(completion)
     completion.status = CompletionStatus.WITHDRAWN
-    audit.record(
+    audit_trail.record(
         session,
         "completion.withdrawn",
         actor=actor,

@@ -26,10 +26,10 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from training_tracker import clock
 from training_tracker.models import Completion, CompletionStatus, Course, Employee, Unit
-from training_tracker.services.compliance import audit
+from training_tracker.services.core import audit_trail
+from training_tracker.services.core.emails import normalise_email
 from training_tracker.services.core.errors import FieldError
 from training_tracker.services.core.scope import Access, employee_scope
-from training_tracker.services.people.accounts import normalise_email
 from training_tracker.services.training.assignments import employed_on
 from training_tracker.services.training.completions import ReportData, check_report, expiry_for
 
@@ -370,7 +370,7 @@ def record_group_completion(
             # The same form is being recorded by a request sent a moment earlier.
             return GroupRecordResult(course, completed_on, recorded=[], already_recorded=by_name)
     for person, completion in zip(to_record, completions, strict=True):
-        audit.record(
+        audit_trail.record(
             session,
             "completion.reported" if person.id == actor.id else "completion.recorded",
             actor=actor,

@@ -47,7 +47,7 @@ from training_tracker.models import (
     RoleGrant,
 )
 from training_tracker.models.reminders import Reminder, ReminderPolicy, ReminderStep
-from training_tracker.services.compliance import audit
+from training_tracker.services.core import audit_trail
 from training_tracker.services.core.working_days import is_first_working_day_of_week, is_working_day
 from training_tracker.services.messaging import outbox
 from training_tracker.services.messaging.outbox import DeliveryReport, MailBackend
@@ -851,7 +851,7 @@ def set_weekly_digest(
     if manager.digest_opt_out == (not wanted):
         return
     manager.digest_opt_out = not wanted
-    audit.record(
+    audit_trail.record(
         session,
         "employee.weekly_digest_changed",
         actor=actor,

@@ -24,7 +24,7 @@ from training_tracker.models import (
     Sector,
     Unit,
 )
-from training_tracker.services.compliance import audit
+from training_tracker.services.core import audit_trail
 from training_tracker.services.core.errors import FieldError
 from training_tracker.services.core.scope import managed_municipality_ids, municipality_clause
 from training_tracker.services.training.assignments import (
@@ -244,7 +244,7 @@ def create_rule(
     rule.created_by_id = user.id if user else None
     session.add(rule)
     session.flush()
-    audit.record(
+    audit_trail.record(
         session,
         "rule.created",
         actor=user,
@@ -272,7 +272,7 @@ def update_rule(
     if before == after:
         return AssignmentChanges()
     session.flush()
-    audit.record(
+    audit_trail.record(
         session,
         "rule.updated",
         actor=user,
@@ -302,7 +302,7 @@ def end_rule(
     before = _snapshot(rule)
     rule.ends_on = today
     session.flush()
-    audit.record(
+    audit_trail.record(
         session,
         "rule.ended",
         actor=user,

@@ -27,7 +27,7 @@ from training_tracker.models import (
     Evidence,
     Unit,
 )
-from training_tracker.services.compliance import audit
+from training_tracker.services.core import audit_trail
 from training_tracker.services.core.errors import FieldError
 from training_tracker.services.core.scope import Access, employee_scope
 from training_tracker.services.messaging import outbox
@@ -240,7 +240,7 @@ def verify_completions(
         raise ReviewError(_("Rapporten är redan granskad av någon annan."))
     verified = _refresh(session, moved)
     for completion in verified:
-        audit.record(
+        audit_trail.record(
             session,
             "completion.verified",
             actor=actor,
@@ -285,7 +285,7 @@ def reject_completion(
     if not moved:
         raise ReviewError(_("Rapporten är redan granskad av någon annan."))
     (completion,) = _refresh(session, moved)
-    audit.record(
+    audit_trail.record(
         session,
         "completion.rejected",
         actor=actor,

@@ -1,0 +1,73 @@
+"""The audit trail's writer: every change to someone's records adds an event to the caller's
+transaction, so the event commits (or rolls back) with the change it describes.
+
+How an event reads in words, and the log HR and admins read, are
+:mod:`training_tracker.services.compliance.audit` and
+:mod:`training_tracker.services.compliance.audit_log`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Session
+
+from training_tracker.models import AuditEvent, Employee
+
+
+def record(
+    session: Session,
+    action: str,
+    *,
+    actor: Employee | None,
+    subject: Employee | None = None,
+    object_type: str | None = None,
+    object_id: int | None = None,
+    **details: Any,
+) -> AuditEvent:
+    """Add an audit event to the caller's transaction (it commits with the change)."""
+    event = AuditEvent(
+        action=action,
+        actor_id=actor.id if actor else None,
+        subject_employee_id=subject.id if subject else None,
+        object_type=object_type,
+        object_id=object_id,
+        details=details,
+    )
+    session.add(event)
+    return event
+
+
+# The fields events record changes of, as a person reads their names (the person page, the
+# audit log, the import preview).
+FIELD_LABELS = {
+    "first_name": _l("Förnamn"),
+    "last_name": _l("Efternamn"),
+    "email": _l("E-post"),
+    "municipality_id": _l("Kommun"),
+    "unit_id": _l("Enhet"),
+    "hire_date": _l("Anställningsdatum"),
+    "employee_number": _l("Anställningsnummer"),
+    "manager_id": _l("Chef"),
+    "end_date": _l("Slutdatum"),
+    "preferred_language": _l("Språk"),
+    "exempt": _l("Undantagen"),
+    "reason": _l("Skäl"),
+    "due_date": _l("Sista dag"),
+    "source": _l("Källa"),
+    "removed": _l("Borttagen"),
+    # units
+    "name": _l("Namn"),
+    "sector": _l("Sektor"),
+    "active": _l("Aktiv"),
+    # requirement rules
+    "course_id": _l("Kurs"),
+    "due_days": _l("Dagar till sista dag"),
+    "applies_from": _l("Gäller från"),
+    "for_new_hires": _l("För nyanställda"),
+    "for_existing_staff": _l("För befintlig personal"),
+    "ends_on": _l("Upphör"),
+    # the municipality's settings
+    "count_reported_in_coverage": _l("Räkna rapporterade kurser i täckningen"),
+}
