@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, cast
+
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -10,7 +12,7 @@ from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, Session, scoped_session
 
 # Stable constraint names, so Alembic migrations name (and can drop) them the same way on
 # SQLite and PostgreSQL.
@@ -27,7 +29,24 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-db = SQLAlchemy(model_class=Base)
+class _SQLAlchemy(SQLAlchemy):
+    # Services take a plain Session; db.session is the scoped_session that hands every call to
+    # the current request's (or job's) Session, so to the type checker it is what it stands for.
+    session: Session  # type: ignore[assignment]  # a scoped_session proxying a Session
+
+    def end_session(self) -> None:
+        """Close the current scope's Session and forget it (a scheduler job that is done)."""
+        cast("scoped_session[Session]", self.session).remove()
+
+
+db = _SQLAlchemy(model_class=Base)
+
+# The models' base class. Flask-SQLAlchemy builds db.Model at run time, where a type checker
+# cannot see it; to the type checker it is the declarative Base it is built on.
+if TYPE_CHECKING:
+    Model = Base
+else:
+    Model = db.Model
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()

@@ -101,7 +101,7 @@ def plan_reminders_job(app: Flask) -> None:
                 db.session.commit()
                 log.info("%s %s: %s", PLAN_REMINDERS, today, describe_plan(report))
         finally:
-            db.session.remove()
+            db.end_session()
 
 
 def weekly_digest_job(app: Flask) -> None:
@@ -114,7 +114,7 @@ def weekly_digest_job(app: Flask) -> None:
                 db.session.commit()
                 log.info("%s %s: %d digests queued", WEEKLY_DIGEST, today, queued)
         finally:
-            db.session.remove()
+            db.end_session()
 
 
 def deliver_outbox_job(app: Flask) -> None:
@@ -137,7 +137,7 @@ def deliver_outbox_job(app: Flask) -> None:
                 level = logging.INFO if busy else logging.DEBUG
                 log.log(level, "%s: %s", DELIVER_OUTBOX, describe_delivery(totals))
         finally:
-            db.session.remove()
+            db.end_session()
 
 
 def apply_retention_job(app: Flask) -> None:
@@ -152,7 +152,7 @@ def apply_retention_job(app: Flask) -> None:
                 for error in report.file_errors:
                     log.error("%s: certificate file not removed: %s", APPLY_RETENTION, error)
         finally:
-            db.session.remove()
+            db.end_session()
 
 
 def warm_coverage_cache_job(app: Flask) -> None:
@@ -163,7 +163,7 @@ def warm_coverage_cache_job(app: Flask) -> None:
                 report = coverage_cache.warm_cache(db.session)
                 log.info("%s: %s", WARM_COVERAGE_CACHE, coverage_cache.describe_warm(report))
         finally:
-            db.session.remove()
+            db.end_session()
 
 
 def describe_plan(report: PlanReport) -> str:

@@ -8,11 +8,11 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from training_tracker import clock
-from training_tracker.extensions import db
+from training_tracker.extensions import Model
 from training_tracker.models.enums import CourseStatus, Sector, enum_type
 
 
-class Provider(db.Model):
+class Provider(Model):
     __tablename__ = "providers"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -25,7 +25,7 @@ class Provider(db.Model):
     courses: Mapped[list[Course]] = relationship(back_populates="provider", order_by="Course.title")
 
 
-class Course(db.Model):
+class Course(Model):
     """A course rows can reference. Plugin-declared facts are overwritten by ``catalog sync``;
     what an admin decides (status, due-days override) is kept."""
 

@@ -14,7 +14,7 @@ from datetime import date
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from training_tracker.extensions import db
+from training_tracker.extensions import Model
 
 # The unit id of a change that concerns every unit (a course moved to another provider): no
 # unit has id 0.
@@ -24,7 +24,7 @@ EVERY_UNIT = 0
 _BIG_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
-class CoverageUnitCache(db.Model):
+class CoverageUnitCache(Model):
     """One unit's coverage numbers on one report date (``as_of``), for one variant of the
     filters, computed on ``computed_for``. They hold as long as the unit's change count is
     still ``changes_seen`` and, for today's date, until midnight; a past date's numbers no
@@ -52,7 +52,7 @@ class CoverageUnitCache(db.Model):
     counts_reported_max: Mapped[int | None] = mapped_column(sa.SmallInteger)
 
 
-class CoverageUnitCell(db.Model):
+class CoverageUnitCell(Model):
     """One course's counts in one unit on one date, for one variant (a row only where the
     live report has one: someone of the unit's population had the course assigned)."""
 
@@ -70,7 +70,7 @@ class CoverageUnitCell(db.Model):
     exempt: Mapped[int]
 
 
-class CoverageChange(db.Model):
+class CoverageChange(Model):
     """A committed change to something a unit's coverage is computed from. Append-only,
     written by triggers; folded into :class:`CoverageChangeTotal` by the nightly compaction."""
 
@@ -82,7 +82,7 @@ class CoverageChange(db.Model):
     unit_id: Mapped[int]
 
 
-class CoverageChangeTotal(db.Model):
+class CoverageChangeTotal(Model):
     """The changes of a unit compacted so far; a unit's change count is ``folded`` plus its
     rows left in :class:`CoverageChange`."""
 

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from training_tracker import clock
-from training_tracker.extensions import db
+from training_tracker.extensions import Model
 from training_tracker.models.enums import enum_type
 
 
@@ -21,7 +21,7 @@ class ImportStatus(StrEnum):
     DISCARDED = "discarded"
 
 
-class ImportBatch(db.Model):
+class ImportBatch(Model):
     """The file is stored, and the cells read from it at upload (``cells``), not the preview:
     confirming checks and plans the cells again in the transaction that writes, so what is
     written matches the database at that moment. The file is never read again after the

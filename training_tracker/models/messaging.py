@@ -9,11 +9,11 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from training_tracker import clock
-from training_tracker.extensions import db
+from training_tracker.extensions import Model
 from training_tracker.models.enums import OutboxStatus, enum_type
 
 
-class OutboxMessage(db.Model):
+class OutboxMessage(Model):
     """A mail written in the same transaction as the change that causes it.
 
     ``idempotency_key`` is unique, so the same message can never be queued twice; a sender
@@ -50,7 +50,7 @@ class OutboxMessage(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=clock.utcnow)
 
 
-class AuditEvent(db.Model):
+class AuditEvent(Model):
     """Who did what to whose records, and when."""
 
     __tablename__ = "audit_events"

@@ -7,14 +7,14 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, WriteOnlyMapped, mapped_column, relationship
 
-from training_tracker.extensions import db
+from training_tracker.extensions import Model
 from training_tracker.models.enums import Sector, enum_type
 
 if TYPE_CHECKING:
     from training_tracker.models.people import Employee
 
 
-class Municipality(db.Model):
+class Municipality(Model):
     __tablename__ = "municipalities"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -31,7 +31,7 @@ class Municipality(db.Model):
         return f"<Municipality {self.code} {self.name}>"
 
 
-class Unit(db.Model):
+class Unit(Model):
     """An enhet: every employee belongs to one; its sector decides the required courses."""
 
     __tablename__ = "units"

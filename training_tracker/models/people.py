@@ -10,14 +10,14 @@ from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from training_tracker import clock
-from training_tracker.extensions import db
+from training_tracker.extensions import Model
 from training_tracker.models.enums import Role, enum_type
 
 if TYPE_CHECKING:
     from training_tracker.models.organisation import Municipality, Unit
 
 
-class Employee(UserMixin, db.Model):
+class Employee(UserMixin, Model):
     """A person employed by one of the municipalities, and their sign-in account.
 
     System accounts (an admin created from the command line) have no municipality or unit and
@@ -101,7 +101,7 @@ class Employee(UserMixin, db.Model):
         return f"<Employee {self.id} {self.email}>"
 
 
-class RoleGrant(db.Model):
+class RoleGrant(Model):
     """A role with its scope: manager of a unit, HR of a municipality, coordinator of a
     municipality or (no municipality) of the region, or admin of everything."""
 

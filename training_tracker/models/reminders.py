@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from training_tracker import clock
-from training_tracker.extensions import db
+from training_tracker.extensions import Model
 
 
 class ReminderStep(StrEnum):
@@ -26,7 +26,7 @@ class ReminderStep(StrEnum):
     EXPIRY = "expiry"  # some days before a completion expires
 
 
-class ReminderPolicy(db.Model):
+class ReminderPolicy(Model):
     """One municipality's reminder schedule; a municipality without a row has the defaults
     (:data:`DEFAULT_POLICY` in ``services.reminders``). A number of days of 0 turns the step
     off."""
@@ -50,7 +50,7 @@ class ReminderPolicy(db.Model):
     )
 
 
-class Reminder(db.Model):
+class Reminder(Model):
     """A reminder owed to someone about one assignment: planned once, mailed once.
 
     ``cycle`` is the due date (or, for an expiry notice, the expiry date) the reminder is

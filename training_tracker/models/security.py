@@ -5,10 +5,10 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from training_tracker.extensions import db
+from training_tracker.extensions import Model
 
 
-class RateLimitCounter(db.Model):
+class RateLimitCounter(Model):
     """One fixed window of one limit (Flask-Limiter's key): its hits and when it ends.
 
     ``expires_at`` is a Unix timestamp, as the ``limits`` storage interface speaks it.

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from training_tracker import clock
-from training_tracker.extensions import db
+from training_tracker.extensions import Model
 from training_tracker.models.enums import CompletionStatus, Sector, enum_type
 
 if TYPE_CHECKING:
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from training_tracker.models.people import Employee
 
 
-class RequirementRule(db.Model):
+class RequirementRule(Model):
     """Course X is required for (municipality or all) × (sector, unit or all), due
     ``due_days`` after the hire date, or after ``applies_from`` for staff hired before it."""
 
@@ -61,7 +61,7 @@ class AssignmentSource(StrEnum):
     MANUAL = "manual"  # assigned to one person by HR; rules never close it
 
 
-class Assignment(db.Model):
+class Assignment(Model):
     """A course required of one employee, with its due date; one row per employee and course.
 
     Materialised so that coverage and reminders are set-based queries. An assignment that no
@@ -99,7 +99,7 @@ class Assignment(db.Model):
     rule: Mapped[RequirementRule | None] = relationship()
 
 
-class Completion(db.Model):
+class Completion(Model):
     """A course an employee reports (or HR records) as completed, with its review."""
 
     __tablename__ = "completions"
@@ -140,7 +140,7 @@ class Completion(db.Model):
     )
 
 
-class Evidence(db.Model):
+class Evidence(Model):
     """An uploaded certificate (intyg), stored outside every served folder under a random
     name."""
 
