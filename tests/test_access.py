@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import pytest
 
 from tests import factories
+from tests.test_employees import edit_data
 from training_tracker.extensions import db
 from training_tracker.models import (
     CompletionStatus,
@@ -463,3 +464,51 @@ def test_coordinators_get_counts_not_names_on_unit_pages(client, role, named):
     page = client.get(f"/reports/units/{unit.id}").get_data(as_text=True)
     assert ("Namnsson" in page) is named
     assert ("av 5" in page or "av 6" in page) is not named  # the counts instead
+
+
+# Who may change whose e-mail address (issue #15): every role × a person of Järfälla holding
+# each kind of role. Only HR and admins reach the form at all; HR changes the people without a
+# role and its HR colleagues, and is refused (422, nothing changed) for anyone holding a role HR
+# does not hold, or holds less widely; an admin changes anyone.
+ACCOUNT_HOLDERS: dict[str, list[tuple[Role, str | None, bool]]] = {
+    "no role": [],
+    "HR of Järfälla": [(Role.HR, "Järfälla", False)],
+    "manager in Järfälla": [(Role.MANAGER, None, True)],
+    "coordinator of Järfälla": [(Role.COORDINATOR, "Järfälla", False)],
+    "HR of Sigtuna": [(Role.HR, "Sigtuna", False)],
+    "regional coordinator": [(Role.COORDINATOR, None, False)],
+    "admin": [(Role.ADMIN, None, False)],
+}
+WITHIN_HR = {"no role", "HR of Järfälla"}
+
+
+def email_change_outcome(role: str, holder: str) -> int:
+    if role == "anonymous":
+        return 302
+    if role == "admin" or (role == "hr" and holder in WITHIN_HR):
+        return 302  # changed, back to the person's page
+    return 422 if role == "hr" else 403
+
+
+@pytest.mark.parametrize("holder", ACCOUNT_HOLDERS)
+@pytest.mark.parametrize("role", ROLES)
+def test_who_may_change_whose_email(client, role, holder):
+    user = make_user(role)
+    unit = factories.unit("Järfälla", Sector.SOCIAL_SERVICES, "IFO Järfälla")
+    person = factories.employee(unit=unit, email="innehavare@jarfalla.example")
+    for grant_role, municipality, on_unit in ACCOUNT_HOLDERS[holder]:
+        factories.with_role(
+            person, grant_role, municipality_name=municipality, on_unit=unit if on_unit else None
+        )
+    if user is not None:
+        client.sign_in(user)
+
+    response = client.post_form(
+        f"/employees/{person.id}/edit", edit_data(person, email="ny@angripare.example")
+    )
+
+    expected = email_change_outcome(role, holder)
+    assert response.status_code == expected, response.get_data(as_text=True)[:500]
+    db.session.refresh(person)
+    changed = role != "anonymous" and expected == 302
+    assert (person.email == "ny@angripare.example") is changed
