@@ -187,7 +187,7 @@ class _RowChecker:
 
 
 def check_table(table: Table, *, max_rows: int = 50_000) -> ParsedFile:
-    """Check every row of a file read by :func:`read_table`. Raises ImportFileError when the
+    """Check every row of a file read by :func:`.table.read_table`. Raises ImportFileError when the
     file as a whole cannot be used; problems with single rows are in the result instead, and
     those rows are left out of ``rows``."""
     if not table.rows:

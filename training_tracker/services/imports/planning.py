@@ -266,7 +266,8 @@ def plan_import(
     """What importing ``parsed`` would do, row by row; writes nothing. ``user`` None (the
     command line) may import into every municipality. ``exclusive`` first takes the import
     lock (:func:`lock_imports`) for the rest of the transaction, so that the plan is still
-    true when :func:`apply_import` writes it; a preview that is never applied passes False."""
+    true when :func:`.applying.apply_import` writes it; a preview that is never applied passes
+    False."""
     if exclusive:
         lock_imports(session)
     today = today or clock.today()
@@ -305,7 +306,7 @@ def _refuse_wider_accounts(
     session: Session, planner: _Planner, planned_rows: list[PlannedRow], user: Employee | None
 ) -> list[PlannedRow]:
     """Reject the rows that would change the e-mail, end date or status of someone whose
-    roles reach further than ``user``'s (:mod:`account_guard`); the rest. A leaver whose
+    roles reach further than ``user``'s (:mod:`..people.account_guard`); the rest. A leaver whose
     stored end date has come leaves by a date someone set before."""
     guarded = {
         p.employee_id: p

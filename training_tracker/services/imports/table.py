@@ -38,8 +38,8 @@ class ImportFileError(ValueError):
 
 @dataclass
 class Table:
-    """The file's filled rows as read from its bytes, header first, each with its line:
-    all :func:`check_table` needs, so an upload is read once and its preview checks this."""
+    """The file's filled rows as read from its bytes, header first, each with its line: all
+    :func:`.parsing.check_table` needs, so an upload is read once and its preview checks this."""
 
     rows: list[tuple[int, list[Cell]]]
     encoding: str  # "utf-8", "utf-8-sig", "cp1252" or "xlsx"
@@ -172,7 +172,7 @@ def _xlsx_rows(data: bytes) -> Iterator[tuple[int, list[Cell]]]:
 
 def _kept(rows: Iterator[tuple[int, list[Cell]]], max_rows: int) -> list[tuple[int, list[Cell]]]:
     """The filled rows: the header, at most ``max_rows`` data rows and one more, which tells
-    :func:`check_table` that the file has too many without reading them all."""
+    :func:`.parsing.check_table` that the file has too many without reading them all."""
     return list(islice(((line, cells) for line, cells in rows if any(cells)), max_rows + 2))
 
 
