@@ -30,8 +30,8 @@ from training_tracker.models import (
     Sector,
     Unit,
 )
-from training_tracker.services.imports.parsing import read_table
-from training_tracker.services.imports.reading import table_to_json
+from training_tracker.services.imports.batches import table_to_json
+from training_tracker.services.imports.table import read_table
 from training_tracker.services.people import accounts, roles
 from training_tracker.services.training import catalog
 from training_tracker.services.training.evidence import store_file

@@ -29,8 +29,9 @@ from training_tracker.models import (
     Role,
     Sector,
 )
-from training_tracker.services.imports.employee_import import apply_import, plan_import
+from training_tracker.services.imports.applying import apply_import
 from training_tracker.services.imports.parsing import parse_employee_file
+from training_tracker.services.imports.planning import plan_import
 from training_tracker.services.messaging import outbox
 from training_tracker.services.people import accounts
 from training_tracker.services.people.accounts import TokenPurpose

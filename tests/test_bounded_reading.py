@@ -32,7 +32,7 @@ from training_tracker.extensions import db
 from training_tracker.models import Completion, Employee, Evidence, ImportBatch, Role, Sector
 from training_tracker.services.core import bounded_reading
 from training_tracker.services.core.bounded_reading import LimitExceeded, Limits
-from training_tracker.services.imports.parsing import ImportFileError, read_table
+from training_tracker.services.imports.table import ImportFileError, read_table
 from training_tracker.services.training import certificates
 from training_tracker.services.training.certificates import (
     ExpectedFacts,

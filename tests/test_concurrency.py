@@ -40,13 +40,11 @@ from training_tracker.models import (
     Role,
     Sector,
 )
-from training_tracker.services.imports.employee_import import (
-    UnknownUnits,
-    apply_import,
-    confirm_batch,
-    parse_employee_file,
-    plan_import,
-)
+from training_tracker.services.imports.applying import apply_import
+from training_tracker.services.imports.batches import confirm_batch
+from training_tracker.services.imports.parsing import parse_employee_file
+from training_tracker.services.imports.plan import UnknownUnits
+from training_tracker.services.imports.planning import plan_import
 from training_tracker.services.people import accounts
 
 N = 20  # people at once

@@ -41,18 +41,13 @@ from training_tracker.models import (
     Sector,
     Unit,
 )
-from training_tracker.services.imports import employee_import
-from training_tracker.services.imports.employee_import import (
-    ImportPlan,
-    ImportResult,
-    RowAction,
-    UnknownUnits,
-    apply_import,
-    claim_batch,
-    confirm_batch,
-    plan_import,
-)
-from training_tracker.services.imports.parsing import ImportFileError, parse_employee_file
+from training_tracker.services.imports import applying
+from training_tracker.services.imports.applying import ImportResult, apply_import
+from training_tracker.services.imports.batches import claim_batch, confirm_batch
+from training_tracker.services.imports.parsing import parse_employee_file
+from training_tracker.services.imports.plan import ImportPlan, RowAction, UnknownUnits
+from training_tracker.services.imports.planning import plan_import
+from training_tracker.services.imports.table import ImportFileError
 from training_tracker.services.messaging import outbox
 from training_tracker.services.training.assignments import recompute_assignments
 
@@ -839,7 +834,7 @@ def test_a_failure_midway_leaves_nothing_half_written(courses, ifo, monkeypatch,
     def fail(*args, **kwargs):
         raise RuntimeError("the database went away")
 
-    monkeypatch.setattr(employee_import, failing, fail)
+    monkeypatch.setattr(applying, failing, fail)
     planned = plan(
         export(
             {"first": "Elisabeth", "end": "2026-11-01"},
@@ -930,7 +925,7 @@ def test_a_failed_confirmation_can_be_confirmed_again(hr_jarfalla, ifo, monkeypa
         raise RuntimeError("boom")
 
     with monkeypatch.context() as patch:
-        patch.setattr(employee_import, "queue_invitations", fail)
+        patch.setattr(applying, "queue_invitations", fail)
         with pytest.raises(RuntimeError):
             confirm_batch(
                 db.session, batch, user=hr_jarfalla, unknown_units=UnknownUnits.REJECT, invite=True

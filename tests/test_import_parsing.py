@@ -19,14 +19,16 @@ from hypothesis import strategies as st
 
 from training_tracker.models.enums import Sector
 from training_tracker.services.imports.parsing import (
-    ImportFileError,
     ImportRow,
     ParsedFile,
     RowProblem,
-    is_personnummer_header,
-    looks_like_personnummer,
     parse_employee_file,
 )
+from training_tracker.services.imports.personnummer import (
+    is_personnummer_header,
+    looks_like_personnummer,
+)
+from training_tracker.services.imports.table import ImportFileError
 
 HEADER = "Förnamn;Efternamn;E-post"
 FULL_HEADER = (

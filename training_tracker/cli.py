@@ -20,7 +20,11 @@ from training_tracker.services.compliance.backup import BackupError, create_back
 from training_tracker.services.core.emails import normalise_email
 from training_tracker.services.core.scope import ReportScope
 from training_tracker.services.core.spreadsheets import neutralise
-from training_tracker.services.imports import employee_import
+from training_tracker.services.imports.applying import apply_import
+from training_tracker.services.imports.parsing import parse_employee_file
+from training_tracker.services.imports.plan import UnknownUnits
+from training_tracker.services.imports.planning import plan_import
+from training_tracker.services.imports.table import ImportFileError
 from training_tracker.services.people import accounts, employees, roles
 from training_tracker.services.reporting import coverage, coverage_cache
 from training_tracker.services.training import catalog, reminders
@@ -184,17 +188,15 @@ def employees_import(
         if municipality_id is None:
             raise click.ClickException(f"unknown municipality: {municipality_name}")
     data = file.read_bytes()
-    policy = (
-        employee_import.UnknownUnits.CREATE if create_units else employee_import.UnknownUnits.REJECT
-    )
+    policy = UnknownUnits.CREATE if create_units else UnknownUnits.REJECT
     try:
-        parsed = employee_import.parse_employee_file(
+        parsed = parse_employee_file(
             data, file.name, max_rows=current_app.config["IMPORT_MAX_ROWS"]
         )
-    except employee_import.ImportFileError as error:
+    except ImportFileError as error:
         click.echo(f"{file.name}: {error}", err=True)
         sys.exit(2)
-    plan = employee_import.plan_import(
+    plan = plan_import(
         db.session,
         parsed,
         user=None,
@@ -202,9 +204,7 @@ def employees_import(
         unknown_units=policy,
     )
     if not dry_run:
-        result = employee_import.apply_import(
-            db.session, plan, actor=None, invite=not hold_invitations
-        )
+        result = apply_import(db.session, plan, actor=None, invite=not hold_invitations)
         db.session.commit()
     else:
         db.session.rollback()

@@ -8,7 +8,7 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, RadioField, SelectField, SubmitField
 from wtforms.fields.choices import SelectChoice
 
-from training_tracker.services.imports.employee_import import UnknownUnits
+from training_tracker.services.imports.plan import UnknownUnits
 
 
 class UploadForm(FlaskForm):

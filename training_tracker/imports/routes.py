@@ -14,8 +14,10 @@ from training_tracker.imports.forms import ConfirmForm, DiscardForm, UploadForm
 from training_tracker.models import ImportBatch, ImportStatus, Role
 from training_tracker.ratelimit import uploads_limit
 from training_tracker.services.core.bounded_reading import Limits
-from training_tracker.services.imports import employee_import
-from training_tracker.services.imports.employee_import import ImportFileError, UnknownUnits
+from training_tracker.services.imports import batches
+from training_tracker.services.imports.plan import UnknownUnits
+from training_tracker.services.imports.preview import describe_changes, rejection_counts
+from training_tracker.services.imports.table import ImportFileError
 from training_tracker.services.people.units import municipalities_of
 
 bp = Blueprint("imports", __name__, url_prefix="/employees/import")
@@ -44,7 +46,7 @@ def upload() -> str | Response | tuple[str, int]:
     if form.validate_on_submit():
         data = form.file.data.read()
         try:
-            batch = employee_import.receive_upload(
+            batch = batches.receive_upload(
                 db.session,
                 data=data,
                 filename=form.file.data.filename or "",
@@ -73,7 +75,7 @@ def _policy(value: str | None) -> UnknownUnits:
 
 
 def _batch_or_404(batch_id: int) -> ImportBatch:
-    batch = employee_import.batch_in_scope(db.session, current_user, batch_id)
+    batch = batches.batch_in_scope(db.session, current_user, batch_id)
     if batch is None:
         abort(404)
     return batch
@@ -91,7 +93,7 @@ def preview(batch_id: int) -> Response | tuple[str, int]:
     policy = _policy(form.unknown_units.data)
     if confirming:
         try:
-            result = employee_import.confirm_batch(
+            result = batches.confirm_batch(
                 db.session,
                 batch,
                 user=current_user,
@@ -110,9 +112,7 @@ def preview(batch_id: int) -> Response | tuple[str, int]:
             flash(_("Importen är klar."), "success")
         return redirect(url_for("imports.result", batch_id=batch.id))
     try:
-        plan = employee_import.plan_batch(
-            db.session, batch, user=current_user, unknown_units=policy
-        )
+        plan = batches.plan_batch(db.session, batch, user=current_user, unknown_units=policy)
     except ImportFileError as error:
         flash(str(error), "error")
         return redirect(url_for("imports.upload"))
@@ -124,8 +124,8 @@ def preview(batch_id: int) -> Response | tuple[str, int]:
         discard_form=DiscardForm(),
         limit=PREVIEW_LIMIT,
         policy=policy,
-        reasons=employee_import.rejection_counts(plan).most_common(),
-        changes=employee_import.describe_changes(db.session, plan, limit=PREVIEW_LIMIT),
+        reasons=rejection_counts(plan).most_common(),
+        changes=describe_changes(db.session, plan, limit=PREVIEW_LIMIT),
     ), 422 if form.errors else 200
 
 
@@ -140,7 +140,7 @@ def result(batch_id: int) -> str:
 def discard(batch_id: int) -> Response:
     batch = _batch_or_404(batch_id)
     if DiscardForm().validate_on_submit() and batch.status == ImportStatus.PREVIEWED:
-        employee_import.discard_batch(db.session, batch, actor=current_user)
+        batches.discard_batch(db.session, batch, actor=current_user)
         db.session.commit()
         flash(_("Importen är avbruten. Filen är borttagen och inget har ändrats."), "success")
     return redirect(url_for("imports.upload"))

@@ -41,7 +41,7 @@ class ImportBatch(Model):
     sha256: Mapped[str] = mapped_column(sa.String(64))
     size_bytes: Mapped[int]
     content: Mapped[bytes] = mapped_column(sa.LargeBinary, deferred=True)
-    # services.import_reading.table_to_json; None once emptied (or uploaded before version 2).
+    # services.imports.batches.table_to_json; None once emptied (or uploaded before version 2).
     cells: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON, deferred=True)
     status: Mapped[ImportStatus] = mapped_column(
         enum_type(ImportStatus), default=ImportStatus.PREVIEWED

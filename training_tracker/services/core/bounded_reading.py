@@ -33,7 +33,7 @@ _MB = 1024 * 1024
 _PRELOAD = [
     "__main__",  # else each child would import the parent's main script again
     "training_tracker.services.training.certificates",
-    "training_tracker.services.imports.parsing",
+    "training_tracker.services.imports.table",
 ]
 
 

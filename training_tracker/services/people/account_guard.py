@@ -4,7 +4,7 @@ Whoever can change a person's e-mail address can ask for a password reset at the
 and sign in as them; whoever can set an end date can lock them out. So those changes, and
 deactivation, are refused unless the actor holds every role the person holds, as widely. Every
 way of changing people asks this module before it writes: the person form
-(:mod:`..employees`), the HR import (:mod:`...imports.employee_import`, the row is
+(:mod:`..employees`), the HR import (:mod:`...imports.planning`, the row is
 rejected with the reason), and any future one (SCIM, an API) must too.
 
 The rule, for a change of e-mail, end date or employment status (deactivation or return):
