@@ -22,7 +22,7 @@ from training_tracker.services.core.scope import ReportScope
 from training_tracker.services.core.spreadsheets import neutralise
 from training_tracker.services.imports import employee_import
 from training_tracker.services.people import accounts, employees, roles
-from training_tracker.services.reporting import coverage, coverage_cache
+from training_tracker.services.reporting import coverage, coverage_cache_store
 from training_tracker.services.training import catalog, reminders
 
 bp = Blueprint("cli", __name__, cli_group=None)
@@ -363,8 +363,8 @@ def reports_warm_cache() -> None:
     """Bring the coverage cache up to date (as the nightly job does): fold the change log,
     and recompute every unit whose cached numbers are stale, today's date having come."""
 
-    report = coverage_cache.warm_cache(db.session)
-    click.echo(coverage_cache.describe_warm(report))
+    report = coverage_cache_store.warm_cache(db.session)
+    click.echo(coverage_cache_store.describe_warm(report))
 
 
 def _percent_text(value: float | None, decimal: str = ".") -> str:
