@@ -144,7 +144,7 @@ def measure_cache(db, everyone, one, statements: list[str]) -> None:  # type: ig
         CoverageUnitCell,
         Employee,
     )
-    from training_tracker.services.reporting import coverage, coverage_cache
+    from training_tracker.services.reporting import coverage, coverage_cache_store
 
     filters = coverage.CoverageFilters()
 
@@ -174,10 +174,10 @@ def measure_cache(db, everyone, one, statements: list[str]) -> None:  # type: ig
         f" not yet folded): {_ms(cold)}, {cold_statements} SQL statements"
     )
     start = time.perf_counter()
-    report = coverage_cache.warm_cache(db.session)
+    report = coverage_cache_store.warm_cache(db.session)
     print(
         f"cache: warm-cache right after: {_ms(time.perf_counter() - start)}"
-        f" ({coverage_cache.describe_warm(report)})"
+        f" ({coverage_cache_store.describe_warm(report)})"
     )
     for label, scope, group_by in (
         ("everyone by municipality", everyone, "municipality"),
@@ -228,10 +228,10 @@ def measure_cache(db, everyone, one, statements: list[str]) -> None:  # type: ig
             f" {runs[-1][1]} SQL statements"
         )
     start = time.perf_counter()
-    report = coverage_cache.warm_cache(db.session, clock.today() + timedelta(days=1))
+    report = coverage_cache_store.warm_cache(db.session, clock.today() + timedelta(days=1))
     print(
         f"cache: nightly warm-up for tomorrow: {_ms(time.perf_counter() - start)}"
-        f" ({coverage_cache.describe_warm(report)})"
+        f" ({coverage_cache_store.describe_warm(report)})"
     )
 
 

@@ -41,7 +41,7 @@ from training_tracker.models import (
 )
 from training_tracker.services.core.scope import ReportScope
 from training_tracker.services.people.employees import deactivate_leavers
-from training_tracker.services.reporting import coverage_cache
+from training_tracker.services.reporting import coverage_cache_freshness, coverage_cache_store
 from training_tracker.services.reporting.coverage import (
     GROUPINGS,
     CoverageFilters,
@@ -161,13 +161,13 @@ def fingerprint(table: Any) -> tuple[Any, ...]:
 def recomputations(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """How many units each recomputation of the cache recomputed."""
     counts: list[int] = []
-    original = coverage_cache.recompute
+    original = coverage_cache_store.recompute
 
     def counting(*args: Any, **kwargs: Any) -> int:
         counts.append(original(*args, **kwargs))
         return counts[-1]
 
-    monkeypatch.setattr(coverage_cache, "recompute", counting)
+    monkeypatch.setattr(coverage_cache_store, "recompute", counting)
     return counts
 
 
@@ -474,22 +474,24 @@ def test_a_writer_committing_during_a_recomputation_leaves_no_wrongly_fresh_row(
         )
     filters = CoverageFilters(mode="verified")
     before = coverage_table_live(db.session, EVERYTHING, filters, "unit")
-    original = getattr(coverage_cache, seam)
+    original = getattr(coverage_cache_store, seam)
 
     def writer_commits_first(*args: Any, **kwargs: Any) -> Any:
         verify_everything_elsewhere()
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(coverage_cache, seam, writer_commits_first)
+    monkeypatch.setattr(coverage_cache_store, seam, writer_commits_first)
     during = coverage_table(db.session, EVERYTHING, filters, "unit")
-    monkeypatch.setattr(coverage_cache, seam, original)
+    monkeypatch.setattr(coverage_cache_store, seam, original)
 
     # The answer is the snapshot's, whole: nothing of the later write in it.
     assert during == before
     # Its rows were stored with the snapshot's change count, so they are stale now ...
     today = clock.today()
-    variant = coverage_cache.variant_of(filters)
-    stale = db.session.execute(coverage_cache.stale_units(variant, [today], today, [])).all()
+    variant = coverage_cache_freshness.variant_of(filters)
+    stale = db.session.execute(
+        coverage_cache_freshness.stale_units(variant, [today], today, [])
+    ).all()
     assert ifo.id in {unit_id for unit_id, _, _ in stale}
     # ... and the next read is the live table after the write.
     after = coverage_table(db.session, EVERYTHING, filters, "unit")
@@ -647,14 +649,14 @@ def test_many_units_are_recomputed_one_date_at_a_time_with_the_same_numbers(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     live_queries: list[list[date]] = []
-    original = coverage_cache._live_numbers
+    original = coverage_cache_store._live_numbers
 
     def recording(connection: Any, filters: Any, days: Any, *args: Any) -> Any:
         live_queries.append(list(days))
         return original(connection, filters, days, *args)
 
-    monkeypatch.setattr(coverage_cache, "_live_numbers", recording)
-    monkeypatch.setattr(coverage_cache, "MANY_UNITS", 2)
+    monkeypatch.setattr(coverage_cache_store, "_live_numbers", recording)
+    monkeypatch.setattr(coverage_cache_store, "MANY_UNITS", 2)
     days = trend_days(clock.today())
     assert coverage_trend(db.session, EVERYTHING, CoverageFilters()) == coverage_trend_live(
         db.session, EVERYTHING, CoverageFilters()
@@ -662,7 +664,7 @@ def test_many_units_are_recomputed_one_date_at_a_time_with_the_same_numbers(
     assert live_queries == [[day] for day in days]  # six units: more than "many"
 
     live_queries.clear()
-    monkeypatch.setattr(coverage_cache, "MANY_UNITS", 6)
+    monkeypatch.setattr(coverage_cache_store, "MANY_UNITS", 6)
     assert_cached_is_live(EVERYTHING, CoverageFilters(mode="verified"))
     assert live_queries == [[days[-1]], days[:-1]]  # the table's date; the trend's others in one
 
@@ -672,7 +674,7 @@ def test_a_large_recomputation_renews_postgresql_s_statistics_of_the_cache(
 ) -> None:
     """Without statistics (autovacuum off, or not yet come by) the planner takes the filled
     cache for empty: the country's page took twice as long."""
-    monkeypatch.setattr(coverage_cache, "ANALYZE_AFTER_ROWS", len(world.units))
+    monkeypatch.setattr(coverage_cache_store, "ANALYZE_AFTER_ROWS", len(world.units))
     with counting_statements() as statements:
         coverage_table(db.session, EVERYTHING, CoverageFilters())  # every unit: "large"
     analyzed = [s for s in statements if s.startswith("ANALYZE")]

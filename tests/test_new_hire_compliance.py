@@ -32,17 +32,19 @@ from training_tracker.services.reporting.coverage import (
     CoverageFilters,
     NewHireReport,
     NewHireRow,
-    _awaiting_status,
-    _completion_known,
-    _course_clauses,
-    _courses,
-    _people,
-    _verified_status,
-    assigned_on,
-    counts_reported,
     default_hire_period,
-    exempt_on,
     new_hire_compliance,
+)
+from training_tracker.services.reporting.coverage_facts import (
+    assigned_on,
+    awaiting_status,
+    completion_known,
+    counts_reported,
+    course_clauses,
+    course_columns,
+    exempt_on,
+    population,
+    verified_status,
 )
 
 TODAY = date(2025, 6, 16)
@@ -76,10 +78,10 @@ def reference_new_hire_compliance(
     first_completed = (
         sa.select(sa.func.min(Completion.completed_on))
         .where(
-            _completion_known(day),
+            completion_known(day),
             sa.or_(
-                _verified_status(day),
-                sa.and_(_awaiting_status(day), counts_reported(filters.mode)),
+                verified_status(day),
+                sa.and_(awaiting_status(day), counts_reported(filters.mode)),
             ),
         )
         .correlate_except(Completion)
@@ -89,7 +91,7 @@ def reference_new_hire_compliance(
         Assignment.employee_id == Employee.id,
         assigned_on(day),
         sa.not_(exempt_on(day)),
-        *_course_clauses(filters),
+        *course_clauses(filters),
     )
     rows = session.execute(
         sa.select(
@@ -104,7 +106,7 @@ def reference_new_hire_compliance(
         .join(Municipality, Municipality.id == Employee.municipality_id)
         .outerjoin(Assignment, assignment)
         .where(
-            *_people(scope, filters, day, today),
+            *population(scope, filters, day, today),
             Employee.hire_date >= sa.literal(hired_from, sa.Date),
             Employee.hire_date <= sa.literal(hired_to, sa.Date),
         )
@@ -115,7 +117,7 @@ def reference_new_hire_compliance(
         if course_id is not None:
             by_course[course_id].append((hired, due, completed))
     report_rows = []
-    for course in _courses(session, by_course):
+    for course in course_columns(session, by_course):
         judged = by_due = done = 0
         days: list[int] = []
         for hired, due, completed in by_course[course.id]:

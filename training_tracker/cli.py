@@ -26,7 +26,7 @@ from training_tracker.services.imports.plan import UnknownUnits
 from training_tracker.services.imports.planning import plan_import
 from training_tracker.services.imports.table import ImportFileError
 from training_tracker.services.people import accounts, employees, roles
-from training_tracker.services.reporting import coverage, coverage_cache
+from training_tracker.services.reporting import coverage, coverage_cache_store
 from training_tracker.services.training import catalog, reminders
 
 bp = Blueprint("cli", __name__, cli_group=None)
@@ -363,8 +363,8 @@ def reports_warm_cache() -> None:
     """Bring the coverage cache up to date (as the nightly job does): fold the change log,
     and recompute every unit whose cached numbers are stale, today's date having come."""
 
-    report = coverage_cache.warm_cache(db.session)
-    click.echo(coverage_cache.describe_warm(report))
+    report = coverage_cache_store.warm_cache(db.session)
+    click.echo(coverage_cache_store.describe_warm(report))
 
 
 def _percent_text(value: float | None, decimal: str = ".") -> str:

@@ -14,7 +14,7 @@ The web processes never start it. Its jobs, each with a fixed id, in Europe/Stoc
   retention by then, and nobody twice.
 - ``warm-coverage-cache``, daily at ``COVERAGE_WARM_TIME`` (after midnight): fold the coverage
   change log and recompute the units whose cached numbers the new date made stale
-  (``services.coverage_cache``), so the day's first readers do not wait.
+  (``services.reporting.coverage_cache_store``), so the day's first readers do not wait.
 
 Every job is safe to run twice: a message's unique key means it is queued once, and a sender
 claims each row before sending it, so two schedulers started by mistake send nothing twice.
@@ -52,7 +52,7 @@ from training_tracker.services.compliance.retention import RetentionReport
 from training_tracker.services.messaging import outbox
 from training_tracker.services.messaging.outbox import DeliveryReport
 from training_tracker.services.people import employees
-from training_tracker.services.reporting import coverage_cache
+from training_tracker.services.reporting import coverage_cache_store
 from training_tracker.services.training import reminders
 from training_tracker.services.training.reminders import PlanReport
 
@@ -160,8 +160,8 @@ def warm_coverage_cache_job(app: Flask) -> None:
     with app.app_context():
         try:
             with _step(WARM_COVERAGE_CACHE, "warming the coverage cache"):
-                report = coverage_cache.warm_cache(db.session)
-                log.info("%s: %s", WARM_COVERAGE_CACHE, coverage_cache.describe_warm(report))
+                report = coverage_cache_store.warm_cache(db.session)
+                log.info("%s: %s", WARM_COVERAGE_CACHE, coverage_cache_store.describe_warm(report))
         finally:
             db.end_session()
 

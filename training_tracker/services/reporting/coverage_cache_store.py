@@ -1,0 +1,372 @@
+"""Filling the coverage cache: recomputing the stale rows of some units and dates with the live
+queries and storing them, and the nightly upkeep. :mod:`.coverage_cache` gives the whole
+picture.
+
+**Recomputing without races.** The stale rows are recomputed with the live queries narrowed
+to their units and dates, reading the units' change counts and computing their numbers in ONE
+snapshot: a REPEATABLE READ transaction of its own on PostgreSQL, one read transaction on
+SQLite (WAL: a reader keeps its snapshot while others write). The numbers are stored with the
+count read in that snapshot. A writer committing after the snapshot, even before the numbers
+are stored, has added a row the snapshot did not count, so the stored row is stale at the next
+read: never wrongly fresh, at worst recomputed once more. Two recomputations of the same unit
+may store in either order, for the same reason. The stores of one variant take turns (an
+advisory lock on PostgreSQL; SQLite has one writer), each replacing the units' rows whole.
+
+**Upkeep.** :func:`warm_cache` (nightly job ``warm-coverage-cache`` after midnight, and
+``flask reports warm-cache``) folds the log into the totals, drops the rows of dates the
+report no longer shows, and recomputes every cached variant's stale rows of today's trend
+dates, so users do not pay for the date having changed.
+"""
+
+from __future__ import annotations
+
+import logging
+import zlib
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
+
+from training_tracker import clock
+from training_tracker.models import (
+    CoverageChange,
+    CoverageUnitCache,
+    CoverageUnitCell,
+    Employee,
+    Unit,
+)
+from training_tracker.services.core.scope import ReportScope
+from training_tracker.services.reporting.coverage_cache_freshness import (
+    among,
+    filters_of_variant,
+    stale_rows,
+    variant_of,
+)
+from training_tracker.services.reporting.coverage_facts import a_date
+from training_tracker.services.reporting.coverage_live import grouped_counts
+from training_tracker.services.reporting.coverage_types import CoverageFilters, trend_days
+
+log = logging.getLogger(__name__)
+
+EVERYONE = ReportScope(True, frozenset(), frozenset())
+COUNTS = ("required", "verified", "reported", "covered", "overdue", "exempt")
+# Above this many units to recompute, their dates are computed one query per date.
+MANY_UNITS = 200
+# After storing this many rows at once (a cold cache), PostgreSQL's statistics are renewed.
+ANALYZE_AFTER_ROWS = 5_000
+DEFAULT_VARIANT = "setting|c=|p="
+
+CACHE = CoverageUnitCache.__table__
+CELLS = CoverageUnitCell.__table__
+
+
+# --- recomputing --------------------------------------------------------------------------------
+
+
+@contextmanager
+def _snapshot(engine: Engine) -> Iterator[Connection]:
+    """A connection whose statements all read one consistent snapshot."""
+    with engine.connect() as connection:
+        if engine.dialect.name == "postgresql":
+            connection.execution_options(isolation_level="REPEATABLE READ")
+            with connection.begin():
+                # Compiling these one-off queries to machine code (JIT, planned for the big
+                # tables) took seconds where running them takes milliseconds.
+                connection.exec_driver_sql("SET LOCAL jit = off")
+                yield connection
+        else:
+            # pysqlite would begin nothing before a SELECT: each would be its own snapshot.
+            connection.exec_driver_sql("BEGIN")
+            try:
+                yield connection
+            finally:
+                connection.rollback()
+
+
+@contextmanager
+def _writing(engine: Engine) -> Iterator[Connection]:
+    """A write transaction of its own. On SQLite it takes the write lock first (BEGIN
+    IMMEDIATE), which a busy timeout waits for, rather than upgrading a read on its first
+    write, which fails at once when someone committed in between."""
+    with engine.connect() as connection:
+        if engine.dialect.name == "postgresql":
+            with connection.begin():
+                yield connection
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            try:
+                yield connection
+            except BaseException:
+                connection.rollback()
+                raise
+            connection.commit()
+
+
+def _live_numbers(
+    connection: Connection,
+    filters: CoverageFilters,
+    days: Sequence[date],
+    today: date,
+    units: ColumnElement[bool],
+) -> tuple[list[Any], list[Any]]:
+    """The live counts of the units on each of ``days``, grouped by date and unit: (cells,
+    people rows). One statement: both halves read one materialised set of facts, computed
+    once."""
+    cells, rows = grouped_counts(
+        EVERYONE,
+        filters,
+        today,
+        today,
+        Employee.unit_id,
+        [],
+        extra=[units],
+        materialized=True,
+        days=days,
+    )
+    c, r = (list(query.subquery().c) for query in (cells, rows))
+    both = sa.union_all(
+        sa.select(sa.literal(0).label("kind"), *c),  # date, unit, course, the six counts
+        sa.select(sa.literal(1), r[0], r[1], sa.null(), *r[2:], sa.null()),  # date, unit, …
+    )
+    found: tuple[list[Any], list[Any]] = ([], [])
+    for kind, day, *values in connection.execute(both):
+        found[kind].append([a_date(day), *(values if kind == 0 else [values[0], *values[2:7]])])
+    return found
+
+
+def _lock_key(variant: str) -> int:
+    return zlib.crc32(f"coverage-cache:{variant}".encode())
+
+
+@dataclass
+class _Computed:
+    """What one snapshot computed for some units on some dates."""
+
+    days: frozenset[date]
+    units: list[int]
+    cells: list[Any]  # date, unit, course, the six counts
+    rows: list[Any]  # date, unit, people, fully trained, exempt people, min, max
+
+
+def recompute(
+    engine: Engine,
+    filters: CoverageFilters,
+    days: Sequence[date],
+    today: date,
+    selection: Sequence[ColumnElement[bool]] = (),
+) -> int:
+    """Recompute and store the rows of the chosen units on ``days`` that are stale for
+    ``filters``' variant on ``today``; the number of rows (unit and date) recomputed.
+
+    All is read in one snapshot: which rows are stale, then their numbers, one query per set
+    of dates the units need (usually one or two: the units that changed need every date,
+    the others today's only), whatever the number of units. Then one write transaction."""
+    variant = variant_of(filters)
+    filters = filters_of_variant(variant) or CoverageFilters()  # only what the variant holds
+    dialect = engine.dialect.name
+    with _snapshot(engine) as connection:
+        stale = stale_rows(connection, variant, days, today, selection)
+        if not stale:
+            return 0
+        seen: dict[int, int] = {}
+        dates_of: dict[int, set[date]] = defaultdict(set)
+        for unit_id, day, changes in stale:
+            seen[unit_id] = int(changes)
+            dates_of[unit_id].add(a_date(day))
+        units_of: dict[frozenset[date], list[int]] = defaultdict(list)
+        for unit_id, unit_days in dates_of.items():
+            units_of[frozenset(unit_days)].append(unit_id)
+        computed = []
+        for unit_days, units in units_of.items():
+            # A few units' dates in one query; many units (a cold cache) date by date, each
+            # date a literal the planner can estimate with (joined as a list of dates, a
+            # whole country's month ends got a plan that ran for many minutes).
+            batches = [sorted(unit_days)]
+            if len(units) > MANY_UNITS and len(unit_days) > 1:
+                batches = [[day] for day in sorted(unit_days)]
+            for batch in batches:
+                cells, rows = _live_numbers(
+                    connection, filters, batch, today, among(Employee.unit_id, units, dialect)
+                )
+                computed.append(_Computed(frozenset(batch), units, cells, rows))
+    _store(engine, variant, today, seen, computed)
+    if len(stale) >= ANALYZE_AFTER_ROWS:
+        _analyze(engine)
+    return len(stale)
+
+
+def _store(
+    engine: Engine,
+    variant: str,
+    today: date,
+    seen: dict[int, int],
+    computed: Sequence[_Computed],
+) -> None:
+    """Replace the rows of ``variant`` that one snapshot computed."""
+    headers: list[dict[str, Any]] = []
+    cell_rows: list[dict[str, Any]] = []
+    for part in computed:
+        numbers = {(day, unit_id): rest for day, unit_id, *rest in part.rows}
+        totals: dict[tuple[date, int], list[int]] = defaultdict(lambda: [0, 0])
+        for day, unit_id, course_id, *sums in part.cells:
+            counts = dict(zip(COUNTS, (int(value or 0) for value in sums), strict=True))
+            cell_rows.append(
+                {"variant": variant, "as_of": day, "unit_id": unit_id, "course_id": course_id}
+                | counts
+            )
+            total = totals[day, unit_id]
+            total[0] += counts["required"]
+            total[1] += counts["covered"]
+        for day in part.days:
+            for unit_id in part.units:
+                people, trained, exempt_people, low, high = numbers.get(
+                    (day, unit_id), (0, 0, 0, None, None)
+                )
+                required, covered = totals.get((day, unit_id), (0, 0))
+                headers.append(
+                    {
+                        "variant": variant,
+                        "as_of": day,
+                        "unit_id": unit_id,
+                        "computed_for": today,
+                        "changes_seen": seen[unit_id],
+                        "people": int(people or 0),
+                        "fully_trained": int(trained or 0),
+                        "exempt_people": int(exempt_people or 0),
+                        "required": required,
+                        "covered": covered,
+                        "counts_reported_min": low,
+                        "counts_reported_max": high,
+                    }
+                )
+    dialect = engine.dialect.name
+    with _writing(engine) as connection:
+        if dialect == "postgresql":
+            connection.execute(sa.select(sa.func.pg_advisory_xact_lock(_lock_key(variant))))
+        for part in computed:  # each part: all its units on all its dates
+            for table in (CELLS, CACHE):
+                connection.execute(
+                    table.delete().where(
+                        table.c.variant == variant,
+                        table.c.as_of.in_(sorted(part.days)),
+                        among(table.c.unit_id, part.units, dialect),
+                    )
+                )
+        connection.execute(CACHE.insert(), headers)
+        if cell_rows:
+            connection.execute(CELLS.insert(), cell_rows)
+
+
+# --- upkeep -------------------------------------------------------------------------------------
+
+
+@dataclass
+class WarmReport:
+    folded: int = 0  # change-log rows folded into the totals
+    recomputed: dict[str, int] = field(default_factory=dict)  # variant → rows recomputed
+    removed: int = 0  # cached rows of units that no longer exist or of dates not shown
+
+    @property
+    def rows(self) -> int:
+        return sum(self.recomputed.values())
+
+
+def _analyze(engine: Engine) -> None:
+    """Fresh statistics for the cache's own reads, on PostgreSQL: autovacuum may not have come
+    by since the tables filled up (or be off), and a planner that takes them for nearly empty
+    nest-loops over them (the country's page took twice as long)."""
+    if engine.dialect.name != "postgresql":
+        return
+    with engine.connect() as connection:
+        connection.execution_options(isolation_level="AUTOCOMMIT")
+        for table in ("coverage_unit_cache", "coverage_unit_cells", "coverage_change_totals"):
+            connection.exec_driver_sql(f"ANALYZE {table}")
+
+
+def compact(engine: Engine) -> int:
+    """Fold the change log into the per-unit totals; the number of rows folded.
+
+    Atomic, so a unit's count (total + rows) is the same in every snapshot before and after.
+    On PostgreSQL one statement (DELETE … RETURNING feeding the upsert) at READ COMMITTED:
+    it folds exactly the rows it deleted, and a second compaction running at the same time
+    waits for those rows and then skips them, where REPEATABLE READ would fail it. On SQLite
+    one write transaction, which nobody writes beside."""
+    if engine.dialect.name == "postgresql":
+        with _writing(engine) as connection:
+            return int(
+                connection.execute(
+                    sa.text(
+                        "WITH gone AS (DELETE FROM coverage_changes RETURNING unit_id),"
+                        " counted AS (SELECT unit_id, count(*) AS n FROM gone GROUP BY unit_id),"
+                        " upserted AS ("
+                        "  INSERT INTO coverage_change_totals (unit_id, folded)"
+                        "  SELECT unit_id, n FROM counted"
+                        "  ON CONFLICT (unit_id) DO UPDATE"
+                        "  SET folded = coverage_change_totals.folded + EXCLUDED.folded"
+                        "  RETURNING 1)"
+                        " SELECT coalesce(sum(n), 0) FROM counted"
+                    )
+                ).scalar_one()
+            )
+    with _writing(engine) as connection:
+        folded = int(
+            connection.execute(sa.select(sa.func.count()).select_from(CoverageChange)).scalar_one()
+        )
+        connection.execute(
+            sa.text(
+                "INSERT INTO coverage_change_totals (unit_id, folded)"
+                " SELECT unit_id, count(*) FROM coverage_changes WHERE true GROUP BY unit_id"
+                " ON CONFLICT (unit_id) DO UPDATE"
+                " SET folded = coverage_change_totals.folded + excluded.folded"
+            )
+        )
+        connection.execute(sa.delete(CoverageChange))
+        return folded
+
+
+def warm_cache(session: Session, today: date | None = None) -> WarmReport:
+    """Compact the change log, drop the rows of units that are gone and of dates the report
+    no longer shows, and recompute every stale row of today's trend dates (today and the
+    month ends before it) of every cached variant (and of the default one, even before
+    anyone asked). One date at a time, so memory stays that of one date's rows."""
+    engine: Engine = session.get_bind()  # type: ignore[assignment]
+    today = today or clock.today()
+    days = trend_days(today)
+    report = WarmReport(folded=compact(engine))
+    with _writing(engine) as connection:
+        for table in (CACHE, CELLS):
+            gone = sa.or_(
+                ~sa.exists().where(Unit.id == table.c.unit_id), table.c.as_of.not_in(days)
+            )
+            removed = connection.execute(table.delete().where(gone)).rowcount
+            if table is CACHE:
+                report.removed = max(removed, 0)
+    with engine.connect() as connection:
+        cached = connection.execute(sa.select(CACHE.c.variant).distinct()).scalars().all()
+    for variant in sorted({DEFAULT_VARIANT, *cached}):
+        filters = filters_of_variant(variant)
+        if filters is None:  # not a key this module makes: drop it
+            with _writing(engine) as connection:
+                for table in (CELLS, CACHE):
+                    connection.execute(table.delete().where(table.c.variant == variant))
+            continue
+        report.recomputed[variant] = sum(recompute(engine, filters, [day], today) for day in days)
+    _analyze(engine)
+    return report
+
+
+def describe_warm(report: WarmReport) -> str:
+    """``42 rows recomputed (setting|c=|p= 40, verified|c=|p= 2), 310 changes folded``: a
+    row is one unit on one date."""
+    each = ", ".join(f"{variant} {n}" for variant, n in sorted(report.recomputed.items()))
+    text = f"{report.rows} rows recomputed ({each}), {report.folded} changes folded"
+    if report.removed:
+        text += f", {report.removed} rows of removed units or past dates dropped"
+    return text

@@ -1,0 +1,318 @@
+"""The building blocks of every coverage number: who is in the population on a date, which
+assignments count then, and whether each is exempt, verified or awaiting verification, as SQL
+clauses and the per-assignment set of flags (:func:`assignment_facts`) the reports sum.
+
+How we count, on the report date D ("as of"; today unless a past date is asked for):
+
+- **Population**: the employees employed on D: hired on or before D (an unknown hire date
+  counts as hired) and without an end date, or with one after D (whoever leaves on D is no
+  longer counted on D). For today, they must also be active. System accounts (no
+  municipality) never count, nor does anyone outside the reader's scope
+  (:func:`training_tracker.services.core.scope.report_scope`).
+- **Required**: a course assigned to a person of the population on or before D (the date the
+  assignment was created; staff hired before a rule existed count from the day the rule
+  assigned the course to them) and not removed by D, unless the person was **exempt** on D.
+  Exemptions are excluded from "required" and counted on their own.
+- **Completed** on D: the person holds a completion of the course dated on or before D,
+  reported on or before D and not expired on D (it expires on its ``expires_on`` day). It is
+  **verified** on D if it was verified on or before D; it is **reported** (awaiting
+  verification) on D if it still awaits verification, or was verified or rejected only after D.
+  A report rejected on or before D completes nothing, and neither does a withdrawn one.
+- **Covered**: completed under the report's count mode: "verified" counts verified
+  completions only; "reported" counts verified and awaiting ones. By default each
+  municipality's own setting (``Municipality.count_reported_in_coverage``) decides; a filter
+  can force one mode for everyone. Verified and reported (awaiting) are always given
+  separately, whatever the mode; a person with both counts as verified.
+- **Overdue** on D: required, neither verified nor awaiting verification on D (someone who
+  has reported waits for their manager, not the other way round, whatever the count mode),
+  and due before D. A course is due on its due date or, once a completion of it has
+  expired, on the day it expired, if that is later (as for reminders and the personal pages).
+- **Fully trained**: a person with at least one required course who has every required
+  course covered on D.
+- **Coverage %** = covered / required; with nothing required there is no percentage (None,
+  not 0).
+
+Approximations, because the past is recomputed from dates rather than stored:
+
+- The withdrawal date of a withdrawn report is not stored: a withdrawn report is counted as
+  never made, even on days when it was still awaiting verification.
+- An exemption that was lifted leaves no date behind: the exemption is ignored on every day.
+  An exemption without a date counts from the start.
+- A verified report without a review date counts as verified from the day it was reported.
+- Timestamps (assigned, removed, exempted, reported, reviewed) are stored in UTC and read as
+  UTC dates: something done in Sweden between midnight and 01:00 (02:00 in summer) counts on
+  the day before.
+- Each person is counted in their current municipality, unit and sector, with their
+  assignment's current due date: moves between units and changed due dates are not
+  replayed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import date
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
+
+from training_tracker.models import (
+    Assignment,
+    Completion,
+    CompletionStatus,
+    Course,
+    Employee,
+    Municipality,
+    Provider,
+    Unit,
+)
+from training_tracker.services.core.scope import ReportScope
+from training_tracker.services.reporting.coverage_types import CourseColumn, CoverageFilters
+from training_tracker.services.training.reminders import as_date, effective_due
+
+# A date to compare with: a Python date (one report date) or a column (the trend's dates).
+Day = date | ColumnElement[date]
+# The per-assignment flags of :func:`assignment_facts`: a subquery, or a CTE.
+Facts = sa.Subquery | sa.CTE
+
+
+# --- the building blocks --------------------------------------------------------------------
+
+
+def as_sql(day: Day) -> ColumnElement[date]:
+    return sa.literal(day, sa.Date) if isinstance(day, date) else day
+
+
+def employed_on_day(day: Day, today: date) -> ColumnElement[bool]:
+    """In the population on ``day``: a municipality's employee, hired by then and not yet
+    left; on today (or later) also still active."""
+    day_ = as_sql(day)
+    clauses = [
+        Employee.municipality_id.is_not(None),
+        sa.or_(Employee.hire_date.is_(None), Employee.hire_date <= day_),
+        sa.or_(Employee.end_date.is_(None), Employee.end_date > day_),
+    ]
+    if isinstance(day, date):
+        if day >= today:
+            clauses.append(Employee.active)
+    else:
+        clauses.append(sa.or_(day_ < sa.literal(today, sa.Date), Employee.active))
+    return sa.and_(*clauses)
+
+
+def assigned_on(day: Day) -> ColumnElement[bool]:
+    """The assignment existed on ``day``: created by then and not removed by then."""
+    day_ = as_sql(day)
+    return sa.and_(
+        as_date(Assignment.assigned_at) <= day_,
+        sa.or_(Assignment.removed_at.is_(None), as_date(Assignment.removed_at) > day_),
+    )
+
+
+def exempt_on(day: Day) -> ColumnElement[bool]:
+    day_ = as_sql(day)
+    return sa.and_(
+        Assignment.exempt,
+        sa.or_(Assignment.exempted_at.is_(None), as_date(Assignment.exempted_at) <= day_),
+    )
+
+
+def completion_known(day: Day) -> ColumnElement[bool]:
+    """A completion of the assignment's course, done and reported by ``day``."""
+    day_ = as_sql(day)
+    return sa.and_(
+        Completion.employee_id == Assignment.employee_id,
+        Completion.course_id == Assignment.course_id,
+        Completion.completed_on <= day_,
+        as_date(Completion.reported_at) <= day_,
+    )
+
+
+def _not_expired(day: Day) -> ColumnElement[bool]:
+    return sa.or_(Completion.expires_on.is_(None), Completion.expires_on > as_sql(day))
+
+
+def verified_status(day: Day) -> ColumnElement[bool]:
+    reviewed = sa.func.coalesce(Completion.reviewed_at, Completion.reported_at)
+    return sa.and_(Completion.status == CompletionStatus.VERIFIED, as_date(reviewed) <= as_sql(day))
+
+
+def awaiting_status(day: Day) -> ColumnElement[bool]:
+    """Awaiting verification on ``day``: still, or until a decision taken after it."""
+    return sa.or_(
+        Completion.status == CompletionStatus.REPORTED,
+        sa.and_(
+            Completion.status.in_([CompletionStatus.VERIFIED, CompletionStatus.REJECTED]),
+            Completion.reviewed_at.is_not(None),
+            as_date(Completion.reviewed_at) > as_sql(day),
+        ),
+    )
+
+
+def verified_on(day: Day) -> ColumnElement[bool]:
+    return (
+        sa.exists()
+        .where(completion_known(day), _not_expired(day), verified_status(day))
+        .correlate_except(Completion)
+    )
+
+
+def awaiting_on(day: Day) -> ColumnElement[bool]:
+    return (
+        sa.exists()
+        .where(completion_known(day), _not_expired(day), awaiting_status(day))
+        .correlate_except(Completion)
+    )
+
+
+def counts_reported(mode: str) -> ColumnElement[bool]:
+    """Whether an awaiting report counts as covered, for the employee's municipality."""
+    if mode == "reported":
+        return sa.true()
+    if mode == "verified":
+        return sa.false()
+    return Municipality.count_reported_in_coverage
+
+
+def flag(condition: ColumnElement[bool]) -> ColumnElement[int]:
+    return sa.case((condition, 1), else_=0)
+
+
+def _people_clauses(scope: ReportScope, filters: CoverageFilters) -> list[ColumnElement[bool]]:
+    clauses = [scope.employee_clause()]
+    if filters.municipality_id is not None:
+        clauses.append(Employee.municipality_id == filters.municipality_id)
+    if filters.unit_id is not None:
+        clauses.append(Employee.unit_id == filters.unit_id)
+    if filters.sector is not None:
+        clauses.append(Unit.sector == filters.sector)
+    return clauses
+
+
+def course_clauses(filters: CoverageFilters) -> list[ColumnElement[bool]]:
+    clauses = []
+    if filters.course_id is not None:
+        clauses.append(Assignment.course_id == filters.course_id)
+    if filters.provider_id is not None:
+        clauses.append(
+            Assignment.course_id.in_(
+                sa.select(Course.id).where(Course.provider_id == filters.provider_id)
+            )
+        )
+    return clauses
+
+
+def population(
+    scope: ReportScope, filters: CoverageFilters, day: Day, today: date
+) -> list[ColumnElement[bool]]:
+    return [employed_on_day(day, today), *_people_clauses(scope, filters)]
+
+
+def assignment_facts(
+    scope: ReportScope,
+    filters: CoverageFilters,
+    day: Day,
+    today: date,
+    *columns: ColumnElement[Any],
+    with_dates: bool = False,
+    days: sa.Subquery | None = None,
+    extra: Sequence[ColumnElement[bool]] = (),
+    materialized: bool = False,
+) -> Facts:
+    """One row per assignment counting on ``day`` of the population: the flags each count
+    is summed from (0 or 1), so every EXISTS is evaluated once per row. ``extra`` narrows
+    the population further (the coverage cache: the units it recomputes). ``materialized``
+    makes it a MATERIALIZED CTE: PostgreSQL would otherwise inline the subquery and evaluate
+    each flag's EXISTS again wherever a sum refers to it."""
+    selected: list[ColumnElement[Any]] = [
+        Assignment.employee_id.label("employee_id"),
+        Assignment.course_id.label("course_id"),
+        *columns,
+        flag(counts_reported(filters.mode)).label("counts_reported"),
+        flag(exempt_on(day)).label("exempt"),
+        flag(verified_on(day)).label("verified"),
+        flag(awaiting_on(day)).label("awaiting"),
+    ]
+    if with_dates:
+        due = effective_due(day)
+        selected += [
+            Assignment.due_date.label("due_date"),
+            due.label("effective_due"),
+            flag(due < as_sql(day)).label("late"),
+        ]
+    select = sa.select(*selected)
+    select = (
+        select.select_from(days).join(Assignment, sa.true())
+        if days is not None
+        else select.select_from(Assignment)
+    )
+    select = (
+        select.join(Employee, Employee.id == Assignment.employee_id)
+        .join(Unit, Unit.id == Employee.unit_id)
+        .join(Municipality, Municipality.id == Employee.municipality_id)
+        .where(
+            *population(scope, filters, day, today),
+            *extra,
+            assigned_on(day),
+            *course_clauses(filters),
+        )
+    )
+    if materialized:
+        return select.cte("facts").prefix_with("MATERIALIZED")
+    return select.subquery("facts")
+
+
+def cell_sums(facts: Facts) -> list[ColumnElement[int]]:
+    """required, verified, reported, covered, overdue and exempt of ``facts`` (made
+    ``with_dates``), in :class:`~.coverage_types.Cell`'s order."""
+    f = facts.c
+    required = f.exempt == 0
+    return [
+        sa.func.sum(flag(required)),
+        sa.func.sum(flag(sa.and_(required, f.verified == 1))),
+        sa.func.sum(flag(sa.and_(required, f.verified == 0, f.awaiting == 1))),
+        sa.func.sum(flag(sa.and_(required, is_covered(facts)))),
+        sa.func.sum(flag(sa.and_(required, f.verified == 0, f.awaiting == 0, f.late == 1))),
+        sa.func.sum(f.exempt),
+    ]
+
+
+def is_covered(facts: Facts) -> ColumnElement[bool]:
+    f = facts.c
+    return sa.or_(f.verified == 1, sa.and_(f.awaiting == 1, f.counts_reported == 1))
+
+
+def course_columns(session: Session, ids: Iterable[int]) -> list[CourseColumn]:
+    ids = sorted(set(ids))
+    if not ids:
+        return []
+    rows = session.execute(
+        sa.select(Course, Provider.name)
+        .join(Provider, Provider.id == Course.provider_id)
+        .where(Course.id.in_(ids))
+        .order_by(Provider.name, Course.title, Course.id)
+    ).all()
+    return [
+        CourseColumn(
+            id=course.id,
+            key=course.key,
+            title=course.title,
+            provider_id=course.provider_id,
+            provider_name=provider,
+            validity_months=course.validity_months,
+        )
+        for course, provider in rows
+    ]
+
+
+def dates_table(days: Iterable[date], name: str = "report_days") -> sa.Subquery:
+    """The dates as a one-column table (``day``): a UNION ALL of literals."""
+    return sa.union_all(
+        *(sa.select(sa.literal(day, sa.Date).label("day")) for day in days)
+    ).subquery(name)
+
+
+def a_date(value: date | str) -> date:
+    """A date the database computed (SQLite hands those back as text)."""
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])

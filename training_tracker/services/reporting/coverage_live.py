@@ -1,0 +1,343 @@
+"""The coverage report computed from the data itself, for any date: the table grouped by
+municipality, sector or unit (:func:`coverage_table_live`, and its two grouped queries
+:func:`grouped_counts`, which the cache also runs to fill itself), the people of a unit, and the
+monthly trend. A fixed number of set-based queries each, however many employees there are;
+the rules they count by are in :mod:`.coverage_facts`."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
+
+from training_tracker import clock
+from training_tracker.models import Employee, Municipality, Sector, Unit
+from training_tracker.services.core.scope import ReportScope
+from training_tracker.services.reporting.coverage_facts import (
+    Day,
+    a_date,
+    assignment_facts,
+    cell_sums,
+    counts_reported,
+    course_columns,
+    dates_table,
+    flag,
+    is_covered,
+    population,
+)
+from training_tracker.services.reporting.coverage_types import (
+    TREND_MONTHS,
+    Cell,
+    CoverageFilters,
+    CoverageRow,
+    CoverageTable,
+    PersonCourse,
+    PersonRow,
+    TrendPoint,
+    UnitPeople,
+    percent,
+    trend_days,
+)
+from training_tracker.services.training.progress import CourseState
+
+
+def _int(value: Any) -> int:
+    return int(value or 0)
+
+
+# --- the reports ----------------------------------------------------------------------------
+
+
+def _grouping(group_by: str) -> tuple[ColumnElement[Any], list[ColumnElement[Any]]]:
+    """The group's key and the columns that name it."""
+    if group_by == "municipality":
+        return Employee.municipality_id, [Municipality.name]
+    if group_by == "sector":
+        return Unit.sector, []
+    if group_by == "unit":
+        return Employee.unit_id, [Unit.name, Municipality.name]
+    raise ValueError(f"unknown grouping: {group_by}")
+
+
+def coverage_table_live(
+    session: Session,
+    scope: ReportScope,
+    filters: CoverageFilters,
+    group_by: str = "municipality",
+) -> CoverageTable:
+    """:func:`~.coverage.coverage_table` computed from the data itself, for any date. Three
+    queries."""
+    day = filters.day()
+    today = clock.today()
+    empty = CoverageRow(key=None, label="")
+    if scope.is_empty:
+        return CoverageTable(day, filters.mode, group_by, [], [], empty)
+    key, names = _grouping(group_by)
+    cells, rows = grouped_counts(scope, filters, day, today, key, names)
+    return assemble_table(
+        session, day, filters, group_by, session.execute(cells), session.execute(rows)
+    )
+
+
+def grouped_counts(
+    scope: ReportScope,
+    filters: CoverageFilters,
+    day: date,
+    today: date,
+    key: ColumnElement[Any],
+    names: Sequence[ColumnElement[Any]],
+    extra: Sequence[ColumnElement[bool]] = (),
+    *,
+    materialized: bool = False,
+    days: Sequence[date] = (),
+) -> tuple[sa.Select[Any], sa.Select[Any]]:
+    """The two queries of a coverage table grouped by ``key``: (group, course id, the
+    :class:`~.coverage_types.Cell` counts) and (group, *names, people, fully trained, exempt
+    people, min and max of "awaiting reports count"). ``extra`` narrows the population.
+    ``materialized`` computes the facts and the per-person sums once each, as CTEs: a planner
+    misled about a few units' row counts (tables not yet analysed) would otherwise nest-loop
+    over the per-person sums, recomputing them for every person.
+
+    With ``days``, the tables of all those dates at once (``day`` is then not used): each
+    row starts with its date, before the group."""
+    # One date is compared as a literal, as without ``days``: the planner then knows it.
+    dated = dates_table(days) if len(days) > 1 else None
+    on: Day = dated.c.day if dated is not None else (days[0] if days else day)
+    leading: list[ColumnElement[Any]] = []
+    if days:
+        leading = [(dated.c.day if dated is not None else sa.literal(on, sa.Date)).label("day")]
+    facts = assignment_facts(
+        scope,
+        filters,
+        on,
+        today,
+        key.label("group_key"),
+        *leading,
+        with_dates=True,
+        days=dated,
+        extra=extra,
+        materialized=materialized,
+    )
+    f = facts.c
+    by_day = [f.day] if days else []
+    cells = sa.select(*by_day, f.group_key, f.course_id, *cell_sums(facts)).group_by(
+        *by_day, f.group_key, f.course_id
+    )
+    per_person = sa.select(
+        *by_day,
+        f.employee_id,
+        sa.func.sum(flag(f.exempt == 0)).label("required"),
+        sa.func.sum(flag(sa.and_(f.exempt == 0, is_covered(facts)))).label("covered"),
+        sa.func.sum(f.exempt).label("exempt"),
+    ).group_by(*by_day, f.employee_id)
+    per_person = (
+        per_person.cte("per_person").prefix_with("MATERIALIZED")
+        if materialized
+        else per_person.subquery("per_person")
+    )
+    mode_flag = flag(counts_reported(filters.mode))
+    person_of = per_person.c.employee_id == Employee.id
+    if dated is not None:
+        person_of = sa.and_(person_of, per_person.c.day == dated.c.day)
+    rows = sa.select(
+        *leading,
+        key,
+        *names,
+        sa.func.count(Employee.id),
+        sa.func.sum(
+            flag(
+                sa.and_(
+                    per_person.c.required > 0,
+                    per_person.c.covered == per_person.c.required,
+                )
+            )
+        ),
+        sa.func.sum(flag(per_person.c.exempt > 0)),
+        sa.func.min(mode_flag),
+        sa.func.max(mode_flag),
+    )
+    if dated is not None:
+        rows = rows.select_from(dated).join(Employee, sa.true())
+    else:
+        rows = rows.select_from(Employee)
+    rows = (
+        rows.join(Unit, Unit.id == Employee.unit_id)
+        .join(Municipality, Municipality.id == Employee.municipality_id)
+        .outerjoin(per_person, person_of)
+        .where(*population(scope, filters, on, today), *extra)
+        .group_by(*([dated.c.day] if dated is not None else []), key, *names)
+    )
+    return cells, rows
+
+
+def assemble_table(
+    session: Session,
+    day: date,
+    filters: CoverageFilters,
+    group_by: str,
+    cell_rows: Iterable[Any],
+    group_rows: Iterable[Any],
+) -> CoverageTable:
+    """The table from the rows of :func:`grouped_counts` (or sums of cached ones, alike):
+    labelled, ordered, with the totals and the course columns (one more query)."""
+    cells: dict[Any, dict[int, Cell]] = defaultdict(dict)
+    for group, course_id, *sums in cell_rows:
+        cells[group][course_id] = Cell(*map(_int, sums))
+    rows: list[CoverageRow] = []
+    for group, *labels, people, trained, exempt_people, low, high in group_rows:
+        if group_by == "sector":
+            label, municipality = Sector(group).label, None
+        elif group_by == "unit":
+            label, municipality = labels
+        else:
+            label, municipality = labels[0], None
+        rows.append(
+            CoverageRow(
+                key=group.value if isinstance(group, Sector) else group,
+                label=label,
+                municipality=municipality,
+                cells=cells.get(group, {}),
+                people=_int(people),
+                fully_trained=_int(trained),
+                exempt_people=_int(exempt_people),
+                counts_reported=bool(low) if low == high else None,
+            )
+        )
+    if group_by == "sector":
+        order = {sector.value: n for n, sector in enumerate(Sector)}
+        rows.sort(key=lambda row: order[row.key])
+    else:
+        rows.sort(key=lambda row: (row.municipality or "", row.label, row.key))
+
+    courses = course_columns(session, {c for row in rows for c in row.cells})
+    total = CoverageRow(key=None, label="")
+    for row in rows:
+        for course_id, cell in row.cells.items():
+            total.cells[course_id] = total.cell(course_id) + cell
+        total.people += row.people
+        total.fully_trained += row.fully_trained
+        total.exempt_people += row.exempt_people
+    modes = {row.counts_reported for row in rows}
+    total.counts_reported = modes.pop() if len(modes) == 1 else None
+    return CoverageTable(day, filters.mode, group_by, courses, rows, total)
+
+
+def unit_people(
+    session: Session, scope: ReportScope, filters: CoverageFilters, unit_id: int
+) -> UnitPeople:
+    """Each person of the unit's population on the report date, with the state of each of
+    their courses then; overdue ones with the date they have been overdue since. Two
+    queries. A unit outside the scope has nobody."""
+    day = filters.day()
+    today = clock.today()
+    if scope.is_empty:
+        return UnitPeople(day, [], [])
+    filters = filters.but(unit_id=unit_id)
+    facts = assignment_facts(scope, filters, day, today, with_dates=True)
+    f = facts.c
+    rows = session.execute(
+        sa.select(
+            Employee.id.label("employee_id"),
+            Employee.first_name,
+            Employee.last_name,
+            flag(counts_reported(filters.mode)).label("counting"),
+            f.course_id,
+            f.exempt,
+            f.verified,
+            f.awaiting,
+            f.late,
+            f.effective_due,
+        )
+        .select_from(Employee)
+        .join(Unit, Unit.id == Employee.unit_id)
+        .join(Municipality, Municipality.id == Employee.municipality_id)
+        .outerjoin(facts, f.employee_id == Employee.id)
+        .where(*population(scope, filters, day, today))
+        .order_by(Employee.last_name, Employee.first_name, Employee.id)
+    ).all()
+    courses = course_columns(session, {row.course_id for row in rows if row.course_id is not None})
+    position = {course.id: n for n, course in enumerate(courses)}
+    people: dict[int, PersonRow] = {}
+    for row in rows:
+        person = people.setdefault(
+            row.employee_id,
+            PersonRow(row.employee_id, row.first_name, row.last_name, bool(row.counting), []),
+        )
+        if row.course_id is None:
+            continue
+        if row.exempt:
+            state = CourseState.EXEMPT
+        elif row.verified:
+            state = CourseState.VERIFIED
+        elif row.awaiting:
+            state = CourseState.REPORTED
+        elif row.late:
+            state = CourseState.OVERDUE
+        else:
+            state = CourseState.PENDING
+        due = a_date(row.effective_due)
+        person.courses.append(
+            PersonCourse(
+                course_id=row.course_id,
+                state=state,
+                covered=state == CourseState.VERIFIED
+                or (state == CourseState.REPORTED and person.counts_reported),
+                due_date=due,
+                overdue_since=due if state == CourseState.OVERDUE else None,
+            )
+        )
+    for person in people.values():
+        person.courses.sort(key=lambda c: position[c.course_id])
+    return UnitPeople(day, courses, list(people.values()))
+
+
+# --- the trend ----
+
+
+def trend_points(points: Sequence[date], sums: Mapping[date, tuple[int, int]]) -> list[TrendPoint]:
+    result = []
+    for point in points:
+        required, covered = sums.get(point, (0, 0))
+        result.append(TrendPoint(point, covered, required, percent(covered, required)))
+    return result
+
+
+def trend_sums_live(
+    session: Session,
+    scope: ReportScope,
+    filters: CoverageFilters,
+    points: Sequence[date],
+    today: date,
+) -> dict[date, tuple[int, int]]:
+    """Per date, (required, covered) computed from the data itself. One query: the dates
+    are a UNION ALL list joined to the assignments."""
+    days = dates_table(points, "month_ends")
+    facts = assignment_facts(scope, filters, days.c.day, today, days.c.day.label("day"), days=days)
+    return {
+        a_date(point): (_int(required), _int(covered))
+        for point, required, covered in session.execute(
+            sa.select(
+                facts.c.day,
+                sa.func.sum(flag(facts.c.exempt == 0)),
+                sa.func.sum(flag(sa.and_(facts.c.exempt == 0, is_covered(facts)))),
+            ).group_by(facts.c.day)
+        )
+    }
+
+
+def coverage_trend_live(
+    session: Session,
+    scope: ReportScope,
+    filters: CoverageFilters,
+    months: int = TREND_MONTHS,
+) -> list[TrendPoint]:
+    """:func:`~.coverage.coverage_trend` computed from the data itself."""
+    points = trend_days(filters.day(), max(1, months))
+    if scope.is_empty:
+        return trend_points(points, {})
+    return trend_points(points, trend_sums_live(session, scope, filters, points, clock.today()))
