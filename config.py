@@ -69,7 +69,8 @@ class Config:
     # the clocks go back) does no harm.
     RETENTION_TIME = "02:30"
     # Daily, after midnight: recompute the coverage cache's units whose numbers the new date
-    # may have moved, so that the day's first readers do not wait (services/coverage_cache.py).
+    # may have moved, so that the day's first readers do not wait
+    # (services/reporting/coverage_cache_store.py).
     COVERAGE_WARM_TIME = "00:15"
     OUTBOX_DELIVERY_SECONDS = 60
     SCHEDULER_MISFIRE_GRACE_HOURS = 12  # a planning run missed by less is made late, once
