@@ -71,6 +71,9 @@ def register(app: Flask) -> None:
     # In place of figures withheld from the reader (services.minimisation): "färre än 5".
     app.add_template_global(withheld_text, "withheld_text")
 
+    # For a completion whose validity ran out, badged with the course state's own words.
+    app.add_template_global(CourseState, "CourseState")
+
     for name, test in enum_tests().items():
         # Never shadow one of Jinja's own tests (``none``, ``number``, ...).
         if name in app.jinja_env.tests:
