@@ -59,8 +59,8 @@ def test_a_rejected_report_asks_the_employee_to_report_again(client, staffed):
     factories.completion(staffed["bea"], nck, status=CompletionStatus.REJECTED)
     client.sign_in(staffed["bea"])
     page = client.get("/").get_data(as_text=True)
-    assert "Rapporten avvisades, rapportera igen" in page
-    assert "Öppna kursen" in page
+    assert '<span class="badge badge-warn">Rapporten avvisades</span>' in page
+    assert "Öppna kursen" in page and "Rapportera att du är klar" in page
 
 
 def test_an_expired_completion_asks_for_the_course_again(client, staffed):
@@ -70,7 +70,7 @@ def test_an_expired_completion_asks_for_the_course_again(client, staffed):
     db.session.commit()
     client.sign_in(staffed["bea"])
     page = client.get("/").get_data(as_text=True)
-    assert "Har gått ut, gå kursen igen" in page
+    assert '<span class="badge badge-warn">Har gått ut</span>' in page and "Öppna kursen" in page
     assert (clock.today() - timedelta(days=35)).isoformat() in page
 
 

@@ -1,8 +1,15 @@
-"""Template filters and globals shared by every page and mail."""
+"""Template filters, tests and globals shared by every page and mail.
+
+Templates never spell an enum's stored string: each member of the enums below is a Jinja test
+named after it, so a template asks ``{% if line.state is overdue %}``. A misspelt test name fails
+when the template compiles, where a misspelt string would silently never match.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
+from enum import StrEnum
 
 from flask import Flask
 from flask_babel import format_date, format_datetime, format_decimal, get_locale
@@ -10,8 +17,51 @@ from flask_login import current_user
 
 from training_tracker import clock
 from training_tracker.charts import bar_chart, line_chart
-from training_tracker.models import Role
+from training_tracker.models import (
+    AssignmentSource,
+    CompletionStatus,
+    CourseStatus,
+    OutboxStatus,
+    Role,
+)
+from training_tracker.models.importing import ImportStatus
+from training_tracker.services.people.employees import EmploymentStatus
 from training_tracker.services.reporting.minimisation import withheld_text
+from training_tracker.services.training.certificates import Check, ReadStatus
+from training_tracker.services.training.progress import CourseState
+
+# The enums whose members templates test for by name (``is verified``, ``is left``, ...).
+TESTED_ENUMS: tuple[type[StrEnum], ...] = (
+    CourseState,
+    CompletionStatus,
+    OutboxStatus,
+    CourseStatus,
+    EmploymentStatus,
+    AssignmentSource,
+    ImportStatus,
+    ReadStatus,
+    Check,
+)
+
+
+def enum_tests(
+    enums: tuple[type[StrEnum], ...] = TESTED_ENUMS,
+) -> dict[str, Callable[[object], bool]]:
+    """One Jinja test per member name. Two enums may share a name only for the same value
+    (``reported`` is both a course state and a completion status), so a test never means two
+    different things."""
+    members: dict[str, list[StrEnum]] = {}
+    for enum in enums:
+        for member in enum:
+            same_name = members.setdefault(member.name.lower(), [])
+            if same_name and same_name[0].value != member.value:
+                raise ValueError(f"{member.name} means different things in two enums")
+            same_name.append(member)
+
+    def test_for(named: tuple[StrEnum, ...]) -> Callable[[object], bool]:
+        return lambda value: value in named
+
+    return {name: test_for(tuple(named)) for name, named in members.items()}
 
 
 def register(app: Flask) -> None:
@@ -20,6 +70,15 @@ def register(app: Flask) -> None:
     app.add_template_global(line_chart, "line_chart")
     # In place of figures withheld from the reader (services.minimisation): "färre än 5".
     app.add_template_global(withheld_text, "withheld_text")
+
+    # For a completion whose validity ran out, badged with the course state's own words.
+    app.add_template_global(CourseState, "CourseState")
+
+    for name, test in enum_tests().items():
+        # Never shadow one of Jinja's own tests (``none``, ``number``, ...).
+        if name in app.jinja_env.tests:
+            raise ValueError(f"the enum test {name!r} would hide Jinja's own")
+        app.add_template_test(test, name)
 
     @app.template_filter("date")
     def _date(value: date | None, style: str = "medium") -> str:

@@ -189,4 +189,5 @@ def test_a_manager_rejects_with_a_reason_the_employee_then_reads(
 
     sign_in(page, live_server, employee_email)
     card = page.get_by_role("listitem").filter(has=page.get_by_role("heading", name=title))
-    expect(card.get_by_text("Rapporten avvisades, rapportera igen")).to_be_visible()
+    expect(card.get_by_text("Rapporten avvisades", exact=True)).to_be_visible()
+    expect(card.get_by_role("link", name="Rapportera att du är klar")).to_be_visible()

@@ -32,8 +32,8 @@ class CourseState(StrEnum):
     EXPIRING = "expiring"  # completed, but valid for less than EXPIRING_WITHIN
     EXPIRED = "expired"  # due again from the day it expired
     REJECTED = "rejected"  # the report was refused; the course is open again
-    OVERDUE = "overdue"  # not started, past the due date
-    PENDING = "pending"  # not started, due date ahead
+    OVERDUE = "overdue"  # not completed, past the due date
+    PENDING = "pending"  # not completed, due date ahead
 
     @property
     def label(self) -> str:
@@ -44,16 +44,20 @@ class CourseState(StrEnum):
         return self in (CourseState.VERIFIED, CourseState.REPORTED, CourseState.EXPIRING)
 
 
+# The one name of each state, on every page that shows it (the start page, a person's page, the
+# unit's table): templates show ``state.label`` through the ``state_badge`` macro. The app does
+# not know when someone starts a course, so the open state says "not completed", never "not
+# started".
 STATE_LABELS = {
     CourseState.REMOVED: _l("Borttagen"),
     CourseState.EXEMPT: _l("Undantagen"),
-    CourseState.VERIFIED: _l("Klar"),
-    CourseState.REPORTED: _l("Rapporterad"),
-    CourseState.EXPIRING: _l("Går snart ut"),
+    CourseState.VERIFIED: _l("Klar och godkänd"),
+    CourseState.REPORTED: _l("Rapporterad, väntar på godkännande"),
+    CourseState.EXPIRING: _l("Klar, men går snart ut"),
     CourseState.EXPIRED: _l("Har gått ut"),
-    CourseState.REJECTED: _l("Avvisad"),
+    CourseState.REJECTED: _l("Rapporten avvisades"),
     CourseState.OVERDUE: _l("Försenad"),
-    CourseState.PENDING: _l("Ej påbörjad"),
+    CourseState.PENDING: _l("Ej genomförd"),
 }
 
 
