@@ -91,7 +91,7 @@ def snapshot() -> dict[str, list[tuple]]:
 
 def empty_database() -> None:
     from tests.conftest import _empty_all_tables
-    from training_tracker.demo.seed import ensure_municipalities
+    from training_tracker.demo.municipalities import ensure_municipalities
 
     _empty_all_tables()
     ensure_municipalities(db.session)
