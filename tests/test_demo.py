@@ -8,7 +8,8 @@ import sqlalchemy as sa
 import time_machine
 
 from tests.conftest import count
-from training_tracker.demo.seed import DemoError, seed_demo
+from training_tracker.demo import DemoError
+from training_tracker.demo.seed import seed_demo
 from training_tracker.extensions import db
 from training_tracker.models import (
     Assignment,

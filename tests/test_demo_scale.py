@@ -17,10 +17,10 @@ import sqlalchemy as sa
 from tests import test_demo
 from tests.conftest import count, counting_statements
 from tests.test_demo import PASSWORD, ROLES, TODAY, snapshot
-from training_tracker.demo import municipalities, people
+from training_tracker.demo import DemoError, municipalities, people
 from training_tracker.demo import seed as demo
 from training_tracker.demo.municipalities import municipalities_for
-from training_tracker.demo.seed import DemoError, seed_demo
+from training_tracker.demo.seed import seed_demo
 from training_tracker.extensions import db
 from training_tracker.models import (
     Assignment,

@@ -140,7 +140,7 @@ def keys_and_indexes_built_at_the_end(
     if connection.dialect.name != "postgresql" or not large:
         yield
         return
-    in_tables = sa.bindparam("tables", expanding=True)
+    in_tables: sa.BindParameter[list[str]] = sa.bindparam("tables", expanding=True)
     keys = connection.execute(
         sa.text(
             "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid)"

@@ -232,8 +232,14 @@ def grant_roles(
     connection = session.connection()
     first = reserve_ids(connection, RoleGrant.__table__, len(managers))  # type: ignore[arg-type]
     grant_columns = ("id", "employee_id", "role", "unit_id", "granted_at")
-    event_columns = ("occurred_at", "action", "subject_employee_id", "object_type")
-    event_columns += ("object_id", "details")
+    event_columns = (
+        "occurred_at",
+        "action",
+        "subject_employee_id",
+        "object_type",
+        "object_id",
+        "details",
+    )
     with BulkWriter(
         connection,
         [

@@ -180,7 +180,11 @@ class Records:
         start = max(person.hire_date, earliest)
         if course.available_from is not None:
             start = max(start, course.available_from)
-        last = today if active else person.end_date - timedelta(days=1)  # type: ignore[operator]
+        if active:
+            last = today
+        else:
+            assert person.end_date is not None  # who is not active has left
+            last = person.end_date - timedelta(days=1)
         if start > last:
             return
         busy = person.unit.busy and not person.is_manager
