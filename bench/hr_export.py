@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from training_tracker.demo.names import FIRST_NAMES, LAST_NAMES
+from training_tracker.demo.names_people import FIRST_NAMES, LAST_NAMES
 
 MUNICIPALITIES = [
     "Järfälla",

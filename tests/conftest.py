@@ -28,7 +28,7 @@ from flask_migrate import upgrade
 from config import TestingConfig
 from tests import factories
 from training_tracker import create_app
-from training_tracker.demo.seed import ensure_municipalities
+from training_tracker.demo.municipalities import ensure_municipalities
 from training_tracker.extensions import db, limiter
 from training_tracker.models import Employee
 

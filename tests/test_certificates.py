@@ -27,13 +27,13 @@ from training_tracker.providers import (
     load_providers,
     registry,
 )
+from training_tracker.providers.toolkit import find_dates
 from training_tracker.services.training import certificates
 from training_tracker.services.training.certificates import (
     CertificateReading,
     Check,
     ExpectedFacts,
     ReadStatus,
-    find_dates,
     read_certificate,
 )
 

@@ -8,7 +8,8 @@ import sqlalchemy as sa
 import time_machine
 
 from tests.conftest import count
-from training_tracker.demo.seed import DemoError, seed_demo
+from training_tracker.demo import DemoError
+from training_tracker.demo.seed import seed_demo
 from training_tracker.extensions import db
 from training_tracker.models import (
     Assignment,
@@ -91,7 +92,7 @@ def snapshot() -> dict[str, list[tuple]]:
 
 def empty_database() -> None:
     from tests.conftest import _empty_all_tables
-    from training_tracker.demo.seed import ensure_municipalities
+    from training_tracker.demo.municipalities import ensure_municipalities
 
     _empty_all_tables()
     ensure_municipalities(db.session)

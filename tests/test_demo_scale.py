@@ -17,8 +17,10 @@ import sqlalchemy as sa
 from tests import test_demo
 from tests.conftest import count, counting_statements
 from tests.test_demo import PASSWORD, ROLES, TODAY, snapshot
+from training_tracker.demo import DemoError, municipalities, people
 from training_tracker.demo import seed as demo
-from training_tracker.demo.seed import DemoError, municipalities_for, seed_demo
+from training_tracker.demo.municipalities import municipalities_for
+from training_tracker.demo.seed import seed_demo
 from training_tracker.extensions import db
 from training_tracker.models import (
     Assignment,
@@ -91,27 +93,27 @@ def municipality_codes() -> set[str]:
 
 
 def test_the_six_then_the_county_then_the_country():
-    six = {code for code, _name in demo.MUNICIPALITIES}
-    assert {code for code, _ in municipalities_for(demo.REGION_FROM_EMPLOYEES - 1)} == six
-    county = municipalities_for(demo.REGION_FROM_EMPLOYEES)
+    six = {code for code, _name in municipalities.MUNICIPALITIES}
+    assert {code for code, _ in municipalities_for(municipalities.REGION_FROM_EMPLOYEES - 1)} == six
+    county = municipalities_for(municipalities.REGION_FROM_EMPLOYEES)
     assert len(county) == 26
     assert all(code.startswith("01") for code, _name in county)
-    assert len(municipalities_for(demo.NATION_FROM_EMPLOYEES - 1)) == 26
-    country = municipalities_for(demo.NATION_FROM_EMPLOYEES)
+    assert len(municipalities_for(municipalities.NATION_FROM_EMPLOYEES - 1)) == 26
+    country = municipalities_for(municipalities.NATION_FROM_EMPLOYEES)
     assert len(country) == 290
     assert len({name for _code, name in country}) == 290
     assert six < {code for code, _name in country}
 
 
 def test_below_the_threshold_the_demo_stays_in_the_six(monkeypatch):
-    monkeypatch.setattr(demo, "REGION_FROM_EMPLOYEES", 1_000)
+    monkeypatch.setattr(municipalities, "REGION_FROM_EMPLOYEES", 1_000)
     result = seed(999)
     assert result.municipalities == 6
-    assert municipality_codes() == {code for code, _name in demo.MUNICIPALITIES}
+    assert municipality_codes() == {code for code, _name in municipalities.MUNICIPALITIES}
 
 
 def test_from_the_threshold_the_demo_spans_the_county_in_proportion(monkeypatch):
-    monkeypatch.setattr(demo, "REGION_FROM_EMPLOYEES", 1_000)
+    monkeypatch.setattr(municipalities, "REGION_FROM_EMPLOYEES", 1_000)
     result = seed(1_000)
     assert result.municipalities == 26
     assert count(Employee, Employee.municipality_id.is_not(None)) == 1_000
@@ -131,8 +133,8 @@ def test_from_the_threshold_the_demo_spans_the_county_in_proportion(monkeypatch)
 
 
 def test_the_whole_country_has_every_sector_in_every_municipality(monkeypatch):
-    monkeypatch.setattr(demo, "REGION_FROM_EMPLOYEES", 500)
-    monkeypatch.setattr(demo, "NATION_FROM_EMPLOYEES", 2_500)
+    monkeypatch.setattr(municipalities, "REGION_FROM_EMPLOYEES", 500)
+    monkeypatch.setattr(municipalities, "NATION_FROM_EMPLOYEES", 2_500)
     result = seed(2_500)
     assert result.municipalities == 290
     sectors = db.session.execute(
@@ -148,12 +150,12 @@ def test_the_whole_country_has_every_sector_in_every_municipality(monkeypatch):
 
 
 def test_too_few_people_for_the_country_is_refused_and_stores_nothing(monkeypatch):
-    monkeypatch.setattr(demo, "NATION_FROM_EMPLOYEES", 1_000)
+    monkeypatch.setattr(municipalities, "NATION_FROM_EMPLOYEES", 1_000)
     with pytest.raises(DemoError, match=r"1000 employees are too few for 290 municipalities"):
         seed(1_000)
     db.session.rollback()
     assert count(Employee) == count(Unit) == 0
-    assert municipality_codes() == {code for code, _name in demo.MUNICIPALITIES}
+    assert municipality_codes() == {code for code, _name in municipalities.MUNICIPALITIES}
 
 
 # --- the people --------------------------------------------------------------------------------
@@ -405,10 +407,10 @@ def test_the_cli_refuses_a_bad_date_and_stores_nothing(runner):
 
 def demo_accounts() -> list[tuple[str, str]]:
     return [
-        ("admin", demo.ADMIN_EMAIL),
-        ("hr", demo.HR_EMAIL),
-        ("manager", demo.MANAGER_EMAIL),
-        ("coordinator", demo.COORDINATOR_EMAIL),
-        ("regional-coordinator", demo.REGIONAL_COORDINATOR_EMAIL),
-        ("employee", demo.EMPLOYEE_EMAIL),
+        ("admin", people.ADMIN_EMAIL),
+        ("hr", people.HR_EMAIL),
+        ("manager", people.MANAGER_EMAIL),
+        ("coordinator", people.COORDINATOR_EMAIL),
+        ("regional-coordinator", people.REGIONAL_COORDINATOR_EMAIL),
+        ("employee", people.EMPLOYEE_EMAIL),
     ]

@@ -16,7 +16,7 @@ from flask_migrate import downgrade, upgrade
 
 from config import TestingConfig
 from training_tracker import create_app
-from training_tracker.demo.seed import MUNICIPALITIES
+from training_tracker.demo.municipalities import MUNICIPALITIES
 from training_tracker.extensions import db
 
 SIX = set(MUNICIPALITIES)

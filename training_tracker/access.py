@@ -24,7 +24,6 @@ def role_required(*roles: Role) -> Callable[[Callable[..., Any]], Callable[..., 
                 abort(403)
             return view(*args, **kwargs)
 
-        wrapped.required_roles = roles  # type: ignore[attr-defined]  # read by the access tests
         return wrapped
 
     return decorator

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from flask import Blueprint, current_app
 
 from training_tracker import clock
+from training_tracker.demo import DemoError
 from training_tracker.demo import seed as demo
 from training_tracker.extensions import db
 from training_tracker.models import Employee, Municipality, Role
@@ -132,7 +133,7 @@ def demo_seed(employees: int, seed: int, password: str | None, today: str | None
             today=day,
             progress=lambda message: click.echo(message, err=True),
         )
-    except demo.DemoError as error:
+    except DemoError as error:
         raise click.ClickException(str(error)) from None
     db.session.commit()
     for role, email in result.accounts:

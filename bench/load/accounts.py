@@ -47,7 +47,7 @@ def _active_staff() -> sa.Select[tuple[int]]:
 def prepare(
     session: Session, *, needed: dict[str, int], password: str, seed: int
 ) -> dict[str, list[dict[str, object]]]:
-    from training_tracker.demo import seed as demo
+    from training_tracker.demo import people as demo_people
     from training_tracker.models import Employee, Municipality, Role, RoleGrant
     from training_tracker.services.people import accounts, roles
 
@@ -72,10 +72,10 @@ def prepare(
 
     # The demo's own accounts first, then as many more as the run needs.
     chosen: dict[str, list[Employee]] = {
-        "employee": [by_email(demo.EMPLOYEE_EMAIL)],
-        "manager": [by_email(demo.MANAGER_EMAIL)],
-        "hr": [by_email(demo.HR_EMAIL)],
-        "coordinator": [by_email(demo.REGIONAL_COORDINATOR_EMAIL)],
+        "employee": [by_email(demo_people.EMPLOYEE_EMAIL)],
+        "manager": [by_email(demo_people.MANAGER_EMAIL)],
+        "hr": [by_email(demo_people.HR_EMAIL)],
+        "coordinator": [by_email(demo_people.REGIONAL_COORDINATOR_EMAIL)],
     }
     taken = {person.id for people in chosen.values() for person in people}
     plain = [employee_id for employee_id in plain if employee_id not in taken]

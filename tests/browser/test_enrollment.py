@@ -21,7 +21,9 @@ from tests.browser.support import (
     sign_in,
 )
 from training_tracker import clock
-from training_tracker.demo.seed import HOME_MUNICIPALITY, RULE_DUE_DAYS, RULES, DemoResult
+from training_tracker.demo.municipalities import HOME_MUNICIPALITY
+from training_tracker.demo.rules import RULE_DUE_DAYS, RULES
+from training_tracker.demo.seed import DemoResult
 from training_tracker.extensions import db
 from training_tracker.models import (
     Course,

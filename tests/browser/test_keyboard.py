@@ -26,7 +26,8 @@ from tests.browser.support import (
 )
 from tests.samples import certificate_pdf
 from training_tracker import clock
-from training_tracker.demo.seed import HOME_MUNICIPALITY, DemoResult
+from training_tracker.demo.municipalities import HOME_MUNICIPALITY
+from training_tracker.demo.seed import DemoResult
 from training_tracker.extensions import db
 from training_tracker.models import (
     Assignment,

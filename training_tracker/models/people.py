@@ -91,9 +91,6 @@ class Employee(UserMixin, Model):
         # The session cookie holds "id:version"; bumping the version ends every session.
         return f"{self.id}:{self.session_version}"
 
-    def grants_of(self, role: Role) -> list[RoleGrant]:
-        return [grant for grant in self.role_grants if grant.role == role]
-
     def has_role(self, *roles: Role) -> bool:
         return any(grant.role in roles for grant in self.role_grants)
 

@@ -7,6 +7,9 @@ point naming either a provider class or a module that registers one::
 
     [project.entry-points."training_tracker.providers"]
     origo = "origo_courses:OrigoProvider"
+
+A plugin, built-in or not, imports what it needs from :mod:`training_tracker.providers.toolkit`
+(these classes, ``register``, ``Sector`` and the text tools), never from the app's internals.
 """
 
 from __future__ import annotations

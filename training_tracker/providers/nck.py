@@ -2,9 +2,14 @@
 
 import re
 
-from training_tracker.models.enums import Sector
-from training_tracker.providers import CertificateFields, CourseProvider, CourseSpec, register
-from training_tracker.services.training.certificates import find_dates
+from training_tracker.providers.toolkit import (
+    CertificateFields,
+    CourseProvider,
+    CourseSpec,
+    Sector,
+    find_dates,
+    register,
+)
 
 # The certificate layout below is an assumption. NCK's pages say only that "Webbkurs om våld"
 # gives an intyg after the final test; none of our sources shows one. We assume the usual

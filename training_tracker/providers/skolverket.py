@@ -1,7 +1,6 @@
 """Skolverket: how a school organises its work against honour-related violence."""
 
-from training_tracker.models.enums import Sector
-from training_tracker.providers import CourseProvider, CourseSpec, register
+from training_tracker.providers.toolkit import CourseProvider, CourseSpec, Sector, register
 
 
 @register

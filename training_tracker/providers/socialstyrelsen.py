@@ -1,7 +1,6 @@
 """Socialstyrelsen: two in-depth web trainings on honour-related violence and oppression."""
 
-from training_tracker.models.enums import Sector
-from training_tracker.providers import CourseProvider, CourseSpec, register
+from training_tracker.providers.toolkit import CourseProvider, CourseSpec, Sector, register
 
 PORTAL = "https://utbildning.socialstyrelsen.se/"
 

@@ -1,8 +1,7 @@
 """webbkursheder.se: Länsstyrelsen Stockholm with Origo, Länsstyrelsen Östergötland and
 Södertälje kommun."""
 
-from training_tracker.models.enums import Sector
-from training_tracker.providers import CourseProvider, CourseSpec, register
+from training_tracker.providers.toolkit import CourseProvider, CourseSpec, Sector, register
 
 
 @register

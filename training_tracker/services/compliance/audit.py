@@ -262,10 +262,6 @@ class EventNames:
         self.course_by_id = {course_id: title for course_id, _key, title in courses}
         self.course_by_key = {key: title for _id, key, title in courses}
 
-    def person_name(self, person_id: int) -> str:
-        person = self.people.get(person_id)
-        return person.name if person else _("Borttagen användare")
-
     def value(self, name: str, value: Any) -> str:
         if value is None or value == "":
             return "–"

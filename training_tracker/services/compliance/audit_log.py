@@ -98,10 +98,6 @@ class AuditExport:
     total: int  # events matching the filters
     limit: int
 
-    @property
-    def truncated(self) -> bool:
-        return self.total > self.rows
-
 
 # --- filtering ------------------------------------------------------------------------------
 

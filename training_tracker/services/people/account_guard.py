@@ -45,10 +45,6 @@ from sqlalchemy.orm import Session
 
 from training_tracker.models import Employee, Municipality, Role, RoleGrant, Unit
 
-# The fields whose change can hand an account to someone else, or lock its owner out: every
-# way of changing people asks :func:`may_change_account` before changing one of them.
-GUARDED_FIELDS = frozenset({"email", "end_date", "active"})
-
 
 @dataclass(frozen=True)
 class Reach:

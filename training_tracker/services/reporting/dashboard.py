@@ -152,11 +152,6 @@ def _completed_state(
     return None
 
 
-def my_courses(session: Session, employee: Employee, today: date) -> list[MyCourse]:
-    """The courses required of the employee, the earliest due first."""
-    return _required(_my_assignments(session, employee), _my_completions(session, employee), today)
-
-
 def my_overview(session: Session, employee: Employee, today: date) -> MyOverview:
     """The employee's required courses, the other courses they have completed, and every
     completion they have reported. Two queries, however long the history."""

@@ -30,7 +30,6 @@ import datetime
 import logging
 import re
 import time
-import unicodedata
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -43,6 +42,7 @@ import pypdf
 from pypdf import PasswordType, PdfReader
 
 from training_tracker.providers import CertificateFields, registry
+from training_tracker.providers.toolkit import find_dates, fold, join_broken_words, prepare_text
 from training_tracker.services.core import bounded_reading
 from training_tracker.services.core.bounded_reading import Limits
 
@@ -249,10 +249,6 @@ def extract_pdf_text(
 
 # --- normalising text --------------------------------------------------------------------
 
-_DASHES = dict.fromkeys(map(ord, "\u2010\u2011\u2012\u2013\u2014\u2015\u2212"), "-")
-# A word broken over two lines: "utbild-⏎ning". Joined, or kept as one hyphenated word.
-_LINE_END_HYPHEN = re.compile(r"(?<=\w)-[ \t]*\r?\n\s*(?=\w)")
-_SOFT_HYPHEN = re.compile(r"\u00ad\s*")
 _WORD = re.compile(r"[^\W_]+")
 # Words that carry no weight in a course title; compared folded ("för" is "for").
 _MINOR_WORDS = frozenset(
@@ -261,23 +257,8 @@ _MINOR_WORDS = frozenset(
 )
 
 
-def _prepare(text: str) -> str:
-    """NFKC (ligatures such as "ﬁ", compatibility spaces), soft hyphens removed with the line
-    break after them (they only ever split a word), dashes made "-"; other line breaks are
-    kept, as provider recognisers read lines."""
-    text = _SOFT_HYPHEN.sub("", unicodedata.normalize("NFKC", text))
-    return text.translate(_DASHES)
-
-
-def _fold(text: str) -> str:
-    """The form all comparisons use: casefolded, diacritics removed, whitespace collapsed."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    stripped = "".join(char for char in decomposed if not unicodedata.combining(char))
-    return " ".join(stripped.split())
-
-
 def _words(text: str) -> list[str]:
-    return _WORD.findall(_fold(text))
+    return _WORD.findall(fold(text))
 
 
 def _squashed(text: str) -> str:
@@ -292,18 +273,16 @@ class _Searchable:
     readings: tuple[tuple[str, ...], ...]  # word sequences: line-end hyphens joined / kept
     vocabulary: frozenset[str]
     squashed: str
-    folded: str  # for dates: line-end hyphens kept, as in "2026-⏎11-03"
 
     @classmethod
     def of(cls, text: str) -> _Searchable:
-        joined = _LINE_END_HYPHEN.sub("", text)
-        kept = _LINE_END_HYPHEN.sub("-", text)
+        joined = join_broken_words(text)
+        kept = join_broken_words(text, keep_hyphen=True)
         readings = (tuple(_words(joined)), tuple(_words(kept)))
         return cls(
             readings=readings,
             vocabulary=frozenset(readings[0]) | frozenset(readings[1]),
             squashed=_squashed(joined),
-            folded=_fold(kept),
         )
 
 
@@ -390,69 +369,6 @@ def _same_course(found: str, expected: ExpectedFacts) -> tuple[Check, str | None
 
 # --- dates -------------------------------------------------------------------------------
 
-_MONTHS = {
-    **dict.fromkeys(("januari", "january", "jan"), 1),
-    **dict.fromkeys(("februari", "february", "feb"), 2),
-    **dict.fromkeys(("mars", "march", "mar"), 3),
-    **dict.fromkeys(("april", "apr"), 4),
-    **dict.fromkeys(("maj", "may"), 5),
-    **dict.fromkeys(("juni", "june", "jun"), 6),
-    **dict.fromkeys(("juli", "july", "jul"), 7),
-    **dict.fromkeys(("augusti", "august", "aug"), 8),
-    **dict.fromkeys(("september", "sept", "sep"), 9),
-    **dict.fromkeys(("oktober", "october", "okt", "oct"), 10),
-    **dict.fromkeys(("november", "nov"), 11),
-    **dict.fromkeys(("december", "dec"), 12),
-}
-_MONTH = "|".join(sorted(_MONTHS, key=len, reverse=True))
-# Patterns run on folded text; a group named "year", "month"/"mon", "day" each.
-_DATE_PATTERNS = (
-    # 2026-11-03, 2026/11/03, 2026.11.03
-    re.compile(
-        r"(?<!\d)(?P<year>\d{4})(?P<sep>[-/.])(?P<month>\d{1,2})(?P=sep)(?P<day>\d{1,2})(?!\d)"
-    ),
-    # 3.11.2026, 03-11-2026, 3/11/2026: day first, as Swedes (and most of Europe) write
-    re.compile(
-        r"(?<!\d)(?P<day>\d{1,2})(?P<sep>[-/.])(?P<month>\d{1,2})(?P=sep)(?P<year>\d{4})(?!\d)"
-    ),
-    # 3 november 2026, 3 nov. 2026, den 3:e november 2026, 3 November 2026, 3rd Nov 2026
-    re.compile(
-        rf"(?<![\w])(?P<day>\d{{1,2}})(?::e|:a|st|nd|rd|th)?\.?\s*(?P<mon>{_MONTH})\b\.?,?"
-        r"\s*(?P<year>\d{4})(?!\d)"
-    ),
-    # November 3, 2026; Nov. 3rd 2026
-    re.compile(
-        rf"\b(?P<mon>{_MONTH})\b\.?\s*(?P<day>\d{{1,2}})(?:st|nd|rd|th)?(?:,\s*|\s+)"
-        r"(?P<year>\d{4})(?!\d)"
-    ),
-)
-
-
-def find_dates(text: str) -> list[date]:
-    """Every valid date written in ``text`` in one of the formats certificates use, in order
-    of appearance, without repeats. Impossible dates (30 February, month 13) are skipped.
-    Public so that provider recognisers parse dates the same way."""
-    return _dates_in_folded(_fold(_LINE_END_HYPHEN.sub("-", _prepare(text))))
-
-
-def _dates_in_folded(folded: str) -> list[date]:
-    found: list[tuple[int, date]] = []
-    for pattern in _DATE_PATTERNS:
-        for match in pattern.finditer(folded):
-            parts = match.groupdict()
-            month = _MONTHS[parts["mon"]] if parts.get("mon") else int(parts["month"])
-            try:
-                value = date(int(parts["year"]), month, int(parts["day"]))
-            except ValueError:
-                continue
-            if 1900 <= value.year <= 2100:
-                found.append((match.start(), value))
-    ordered: list[date] = []
-    for _position, value in sorted(found, key=lambda item: item[0]):
-        if value not in ordered:
-            ordered.append(value)
-    return ordered
-
 
 def _date_check(dates: list[date], reported: date) -> tuple[Check, tuple[date, ...]]:
     if not dates:
@@ -483,7 +399,7 @@ def _provider_fields(provider_key: str | None, text: str) -> CertificateFields |
 def _compare(
     raw_text: str, expected: ExpectedFacts, provider_key: str | None
 ) -> CertificateReading:
-    text = _prepare(raw_text)
+    text = prepare_text(raw_text)
     searchable = _Searchable.of(text)
     fields = _provider_fields(provider_key, text)
     if fields is None:
@@ -502,10 +418,7 @@ def _compare(
     else:
         course, matched_by = _course_in(expected, searchable)
 
-    if fields.completed_on is not None:
-        dates = [fields.completed_on]
-    else:
-        dates = _dates_in_folded(searchable.folded)
+    dates = [fields.completed_on] if fields.completed_on is not None else find_dates(text)
     date_check, dates_found = _date_check(dates, expected.completed_on)
 
     return CertificateReading(

@@ -1,408 +1,66 @@
-"""Name material for the synthetic demo data (``flask demo seed``). Pure data, no logic.
-
-Names are common in Sweden today, including among Swedes with a foreign background. Unit
-templates use three placeholders filled in per municipality from ``PLACES`` (the six) or
-``GENERIC_PLACES`` (the others, and the six when they have many units): ``{place}`` (Kallhäll),
-``{stem}`` the compound form (Kallhällsskolan) and ``{genitive}`` (Kallhälls förskola). A
-municipality with a few units of a sector uses each template once; one with many uses a template
-at several places.
+"""The demo's municipalities: the six of the small demo, every municipality in Sweden with its
+population, and which of them a demo of a given size spans (the six below
+:data:`REGION_FROM_EMPLOYEES`, Stockholm County's 26 below :data:`NATION_FROM_EMPLOYEES`, all
+290 from there on).
 """
 
 from __future__ import annotations
 
-FIRST_NAMES: tuple[str, ...] = (
-    # Women
-    "Anna",
-    "Eva",
-    "Maria",
-    "Karin",
-    "Sara",
-    "Kristina",
-    "Lena",
-    "Emma",
-    "Kerstin",
-    "Ingrid",
-    "Malin",
-    "Linda",
-    "Jenny",
-    "Sofia",
-    "Hanna",
-    "Johanna",
-    "Elin",
-    "Ida",
-    "Julia",
-    "Amanda",
-    "Camilla",
-    "Helena",
-    "Annika",
-    "Susanne",
-    "Åsa",
-    "Frida",
-    "Matilda",
-    "Louise",
-    "Ebba",
-    "Elsa",
-    "Maja",
-    "Ingela",
-    "Cecilia",
-    "Therese",
-    "Lina",
-    "Fatima",
-    "Aida",
-    "Amina",
-    "Leila",
-    "Yasmin",
-    "Noor",
-    "Zeynep",
-    "Mariam",
-    "Hiba",
-    "Nadia",
-    "Agnieszka",
-    "Katarzyna",
-    "Elif",
-    "Selma",
-    "Linnéa",
-    # Men
-    "Lars",
-    "Anders",
-    "Johan",
-    "Per",
-    "Erik",
-    "Karl",
-    "Peter",
-    "Mikael",
-    "Jan",
-    "Thomas",
-    "Daniel",
-    "Fredrik",
-    "Hans",
-    "Andreas",
-    "Stefan",
-    "Magnus",
-    "Mattias",
-    "Jonas",
-    "Niklas",
-    "Björn",
-    "Oskar",
-    "Viktor",
-    "Gustav",
-    "Emil",
-    "Filip",
-    "Alexander",
-    "Simon",
-    "Henrik",
-    "Mohammed",
-    "Ali",
-    "Ahmed",
-    "Omar",
-    "Hassan",
-    "Yusuf",
-    "Ibrahim",
-    "Mustafa",
-    "Khalid",
-    "Abdi",
-    "Mehmet",
-    "Emir",
-    "Dragan",
-    "Nikola",
-    "Tomasz",
-    "Arash",
-    "Reza",
-    "André",
-)
+from collections.abc import Sequence
 
-LAST_NAMES: tuple[str, ...] = (
-    "Andersson",
-    "Johansson",
-    "Karlsson",
-    "Nilsson",
-    "Eriksson",
-    "Larsson",
-    "Olsson",
-    "Persson",
-    "Svensson",
-    "Gustafsson",
-    "Pettersson",
-    "Jonsson",
-    "Jansson",
-    "Hansson",
-    "Bengtsson",
-    "Jönsson",
-    "Lindberg",
-    "Jakobsson",
-    "Magnusson",
-    "Olofsson",
-    "Lindström",
-    "Lindqvist",
-    "Lindgren",
-    "Axelsson",
-    "Berg",
-    "Bergström",
-    "Lundberg",
-    "Lind",
-    "Lundgren",
-    "Lundqvist",
-    "Mattsson",
-    "Berglund",
-    "Fredriksson",
-    "Sandberg",
-    "Henriksson",
-    "Forsberg",
-    "Sjöberg",
-    "Wallin",
-    "Engström",
-    "Eklund",
-    "Danielsson",
-    "Lundin",
-    "Håkansson",
-    "Björk",
-    "Bergman",
-    "Gunnarsson",
-    "Holm",
-    "Wikström",
-    "Samuelsson",
-    "Isaksson",
-    "Fransson",
-    "Bergqvist",
-    "Nyström",
-    "Holmberg",
-    "Arvidsson",
-    "Löfgren",
-    "Söderberg",
-    "Nyberg",
-    "Blomqvist",
-    "Claesson",
-    "Nordström",
-    "Mårtensson",
-    "Lundström",
-    "Ali",
-    "Mohammed",
-    "Hassan",
-    "Ahmed",
-    "Hussein",
-    "Abdullahi",
-    "Yilmaz",
-    "Kaya",
-    "Demir",
-    "Nguyen",
-    "Tran",
-    "Kowalski",
-    "Nowak",
-    "Jovanović",
-    "Petrović",
-    "Karimi",
-    "Hosseini",
-    "Rahimi",
-    "Haddad",
-    "Farah",
-    "Omar",
-)
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
-# Keyed by ``Sector`` value (training_tracker.models.enums.Sector).
-UNIT_TEMPLATES: dict[str, tuple[str, ...]] = {
-    "socialtjanst": (
-        "Individ- och familjeomsorg",
-        "Barn och unga",
-        "Vuxenenheten",
-        "Försörjningsstöd",
-        "Mottagningsenheten",
-        "Familjerätt",
-        "Ungdomsmottagningen",
-        "Socialtjänst {place}",
-        "Familjecentralen {place}",
-        "Öppenvården {place}",
-        "Boendestöd {place}",
-    ),
-    "skola_forskola": (
-        "{stem}skolan",
-        "{genitive} förskola",
-        "{genitive} skola",
-        "Förskoleområde {place}",
-        "Förskolan {place}",
-        "{genitive} fritidshem",
-        "Elevhälsan",
-        "Gymnasieskolan",
-        "Särskolan",
-    ),
-    "fritid": (
-        "Fritidsgården {place}",
-        "Träffpunkt {place}",
-        "Kulturskolan",
-        "{genitive} bibliotek",
-        "{stem}badet",
-        "Fritidsförvaltningen",
-        "Ungdomsverksamheten",
-    ),
-    "halso_sjukvard_omsorg": (
-        "Hemtjänst {place}",
-        "{place} vård- och omsorgsboende",
-        "LSS-boende {place}",
-        "Daglig verksamhet {place}",
-        "Gruppbostad {place}",
-        "Hemsjukvården",
-        "Socialpsykiatrin",
-        "Rehabenheten",
-    ),
-    "ovrigt": (
-        "Kommunledningskontoret",
-        "Samhällsbyggnad",
-        "Kontaktcenter",
-        "HR-avdelningen",
-        "Ekonomiavdelningen",
-        "Kost och lokalvård",
-        "Lokalvård {place}",
-        "Miljö- och hälsoskydd",
-    ),
-}
+from training_tracker.models import Municipality
 
-# Keyed by municipality name, as in ``demo.MUNICIPALITIES``.
-PLACES: dict[str, tuple[str, ...]] = {
-    "Upplands Väsby": ("Runby", "Fresta", "Vilunda", "Smedby"),
-    "Järfälla": ("Jakobsberg", "Kallhäll", "Viksjö", "Barkarby"),
-    "Upplands-Bro": ("Kungsängen", "Bro", "Brunna"),
-    "Sollentuna": ("Tureberg", "Häggvik", "Rotebro", "Edsberg"),
-    "Sundbyberg": ("Hallonbergen", "Ör", "Rissne", "Duvbo"),
-    "Sigtuna": ("Märsta", "Rosersberg", "Steninge"),
-}
+MUNICIPALITIES: list[tuple[str, str]] = [
+    ("0114", "Upplands Väsby"),
+    ("0123", "Järfälla"),
+    ("0139", "Upplands-Bro"),
+    ("0163", "Sollentuna"),
+    ("0183", "Sundbyberg"),
+    ("0191", "Sigtuna"),
+]
+HOME_MUNICIPALITY = "0123"  # Järfälla: where the demo accounts work
+COUNTY_CODE = "01"  # Stockholms län: the first two digits of its kommunkoder
 
-# Compound stems that do not follow the rule (vowel: as is; consonant: add -s).
-PLACE_STEMS: dict[str, str] = {
-    "Hallonbergen": "Hallonbergs",
-    "Kungsängen": "Kungsängs",
-    "Ör": "Ör",
-}
+# From these sizes on, the demo spans Stockholm County, then the whole country (the six have
+# about 17,000 employees, the county about 100,000, every municipality together 850,000).
+REGION_FROM_EMPLOYEES = 40_000
+NATION_FROM_EMPLOYEES = 250_000
 
-REJECTION_REASONS: tuple[str, ...] = (
-    "Intyget saknar ditt namn. Ladda upp intyget med namn och datum.",
-    "Intyget gäller en annan kurs än den du rapporterat.",
-    "Bilden går inte att läsa. Ladda upp en tydligare bild eller en PDF.",
-    "Datumet på intyget stämmer inte med det datum du angett.",
-    "Inget intyg bifogat. Ladda upp intyget från kursens sista sida.",
-)
 
-EXEMPTION_REASONS: tuple[str, ...] = (
-    "Har gått motsvarande utbildning hos tidigare arbetsgivare.",
-    "Arbetar inte med brukare, elever eller patienter.",
-    "Föräldraledig; kursen tas efter återkomsten.",
-    "Långtidssjukskriven; kursen tas efter återkomsten.",
-    "Timanställd med enstaka pass; ersätts av introduktionen på plats.",
-)
+def ensure_municipalities(
+    session: Session, wanted: Sequence[tuple[str, str]] = MUNICIPALITIES
+) -> dict[str, Municipality]:
+    """The ``wanted`` (kommunkod, name) municipalities, the six unless told, keyed by kommunkod
+    in the order given; creates the missing ones (idempotent)."""
+    existing = {m.code: m for m in session.scalars(sa.select(Municipality))}
+    for code, name in wanted:
+        if code not in existing:
+            municipality = Municipality(code=code, name=name)
+            session.add(municipality)
+            existing[code] = municipality
+    session.flush()
+    return {code: existing[code] for code, _name in wanted}
 
-# District names that could be in any Swedish town, for the units of municipalities that have
-# no entry in ``PLACES``. Each takes the plain compound rule of ``demo._stem`` (a vowel or -s:
-# as is; otherwise add -s), so Ekdal gives Ekdalsskolan and Granås Granåsskolan.
-GENERIC_PLACES: tuple[str, ...] = (
-    "Almby",
-    "Alvik",
-    "Aspdal",
-    "Asplund",
-    "Backby",
-    "Berga",
-    "Bergby",
-    "Björkby",
-    "Björkdal",
-    "Björklund",
-    "Björkvik",
-    "Bredby",
-    "Brunnby",
-    "Dalby",
-    "Ekby",
-    "Ekdal",
-    "Ekeby",
-    "Ekelund",
-    "Ekholm",
-    "Ektorp",
-    "Engelbrekt",
-    "Fagerlund",
-    "Fagervik",
-    "Fredsberg",
-    "Fridhem",
-    "Furulund",
-    "Furuvik",
-    "Granby",
-    "Granås",
-    "Grindtorp",
-    "Hagaby",
-    "Hagalund",
-    "Hageby",
-    "Hammarby",
-    "Hasselby",
-    "Hedby",
-    "Holmby",
-    "Kastanjelund",
-    "Kronoby",
-    "Kvarnby",
-    "Kvarnholm",
-    "Kyrkby",
-    "Lerdal",
-    "Lillby",
-    "Lindby",
-    "Lindhem",
-    "Lindholm",
-    "Lindås",
-    "Ljungby",
-    "Ljungdal",
-    "Lugnvik",
-    "Lövsta",
-    "Lövholm",
-    "Marieberg",
-    "Mariedal",
-    "Mossby",
-    "Norrby",
-    "Norrmalm",
-    "Nyby",
-    "Nyhem",
-    "Nytorp",
-    "Olsby",
-    "Rosendal",
-    "Rosenlund",
-    "Rönnby",
-    "Rönnås",
-    "Sandby",
-    "Sandvik",
-    "Sjöby",
-    "Sjödal",
-    "Sjölund",
-    "Skogsby",
-    "Skogslund",
-    "Skogsvik",
-    "Slottsberg",
-    "Solberg",
-    "Solby",
-    "Soldal",
-    "Solhem",
-    "Solvik",
-    "Stenby",
-    "Stensvik",
-    "Storvall",
-    "Strandby",
-    "Strömsby",
-    "Sunnanby",
-    "Söderby",
-    "Södermalm",
-    "Tallbo",
-    "Tallnäs",
-    "Tallås",
-    "Tingsby",
-    "Torpa",
-    "Vallby",
-    "Valla",
-    "Vasalund",
-    "Vikby",
-    "Västerby",
-    "Västermalm",
-    "Ängby",
-    "Ängsvik",
-    "Åby",
-    "Åkerby",
-    "Ålund",
-    "Österby",
-    "Östermalm",
-)
+
+def municipalities_for(employees: int) -> list[tuple[str, str]]:
+    """(kommunkod, name) of the municipalities a demo of this size spans, by code."""
+    if employees >= NATION_FROM_EMPLOYEES:
+        return [(code, name) for code, name, _people in EVERY_MUNICIPALITY]
+    if employees >= REGION_FROM_EMPLOYEES:
+        return [
+            (code, name)
+            for code, name, _people in EVERY_MUNICIPALITY
+            if code.startswith(COUNTY_CODE)
+        ]
+    return list(MUNICIPALITIES)
+
 
 # Every Swedish municipality: (kommunkod, name, roughly its population in thousands). The
 # demo spreads staff in proportion to the population; the figures are rounded, not official.
-MUNICIPALITIES: tuple[tuple[str, str, int], ...] = (
+EVERY_MUNICIPALITY: tuple[tuple[str, str, int], ...] = (
     # Stockholms län
     ("0114", "Upplands Väsby", 48),
     ("0115", "Vallentuna", 35),
@@ -715,3 +373,6 @@ MUNICIPALITIES: tuple[tuple[str, str, int], ...] = (
     ("2583", "Haparanda", 10),
     ("2584", "Kiruna", 23),
 )
+
+# Staff are spread in proportion to the population (thousands).
+POPULATION: dict[str, int] = {code: people for code, _name, people in EVERY_MUNICIPALITY}
