@@ -21,7 +21,7 @@ from training_tracker.services.core.emails import normalise_email
 from training_tracker.services.core.scope import ReportScope
 from training_tracker.services.core.spreadsheets import neutralise
 from training_tracker.services.imports import employee_import
-from training_tracker.services.people import accounts, employees, roles
+from training_tracker.services.people import accounts, employment, roles
 from training_tracker.services.reporting import coverage, coverage_cache
 from training_tracker.services.training import catalog, reminders
 
@@ -247,7 +247,7 @@ def employees_import(
 def deactivate_leavers(today: str | None) -> None:
     """Deactivate everyone whose end date has come (the scheduler runs this nightly)."""
 
-    count = employees.deactivate_leavers(
+    count = employment.deactivate_leavers(
         db.session, today=date.fromisoformat(today) if today else clock.today()
     )
     db.session.commit()
