@@ -17,6 +17,7 @@ from training_tracker.services.core.bounded_reading import Limits
 from training_tracker.services.imports import employee_import
 from training_tracker.services.imports.employee_import import ImportFileError, UnknownUnits
 from training_tracker.services.people.units import municipalities_of
+from training_tracker.transactions import committing
 
 bp = Blueprint("imports", __name__, url_prefix="/employees/import")
 
@@ -43,7 +44,7 @@ def upload() -> str | Response | tuple[str, int]:
     form = _upload_form()
     if form.validate_on_submit():
         data = form.file.data.read()
-        try:
+        with committing(form, errors=ImportFileError, fallback="file") as attempt:
             batch = employee_import.receive_upload(
                 db.session,
                 data=data,
@@ -54,11 +55,7 @@ def upload() -> str | Response | tuple[str, int]:
                 max_rows=current_app.config["IMPORT_MAX_ROWS"],
                 limits=Limits.from_config(current_app.config, "IMPORT_READ"),
             )
-        except ImportFileError as error:
-            db.session.rollback()
-            form.file.errors.append(str(error))
-        else:
-            db.session.commit()
+        if attempt.ok:
             return redirect(url_for("imports.preview", batch_id=batch.id))
     return render_template("imports/upload.html", form=form), 422 if form.errors else 200
 
@@ -90,7 +87,7 @@ def preview(batch_id: int) -> Response | tuple[str, int]:
     confirming = form.validate_on_submit() and form.submit.data
     policy = _policy(form.unknown_units.data)
     if confirming:
-        try:
+        with committing(errors=ImportFileError) as attempt:
             result = employee_import.confirm_batch(
                 db.session,
                 batch,
@@ -98,15 +95,13 @@ def preview(batch_id: int) -> Response | tuple[str, int]:
                 unknown_units=policy,
                 invite=form.invite.data,
             )
-        except ImportFileError as error:
-            db.session.rollback()
-            flash(str(error), "error")
+            if result is None:  # imported meanwhile, in another tab or by a colleague
+                attempt.discard()
+        if not attempt.ok:
             return redirect(url_for("imports.upload"))
         if result is None:
-            db.session.rollback()
             flash(_("Filen importerades redan, i en annan flik eller av en kollega."), "info")
         else:
-            db.session.commit()
             flash(_("Importen är klar."), "success")
         return redirect(url_for("imports.result", batch_id=batch.id))
     try:
