@@ -40,7 +40,7 @@ from training_tracker.models import (
     Unit,
 )
 from training_tracker.services.core.scope import ReportScope
-from training_tracker.services.people.employees import deactivate_leavers
+from training_tracker.services.people.employment import deactivate_leavers
 from training_tracker.services.reporting import coverage_cache_freshness, coverage_cache_store
 from training_tracker.services.reporting.coverage import (
     GROUPINGS,

@@ -17,7 +17,7 @@ from tests import factories
 from tests.conftest import Client
 from training_tracker import clock
 from training_tracker.extensions import db
-from training_tracker.services.people import accounts, employees
+from training_tracker.services.people import accounts, employment
 
 SIGNED_IN = datetime(2026, 3, 4, 8, 0, tzinfo=UTC)
 
@@ -159,6 +159,6 @@ def test_deactivation_ends_the_persons_sessions(other_client: Client) -> None:
     other_client.sign_in(person)
     assert is_signed_in(other_client)
     person.end_date = clock.today()
-    employees.apply_employment_dates(db.session, person, actor=None, today=clock.today())
+    employment.apply_employment_dates(db.session, person, actor=None, today=clock.today())
     db.session.commit()
     assert not is_signed_in(other_client)

@@ -26,7 +26,7 @@ from training_tracker.services.imports.parsing import parse_employee_file
 from training_tracker.services.imports.plan import UnknownUnits
 from training_tracker.services.imports.planning import plan_import
 from training_tracker.services.imports.table import ImportFileError
-from training_tracker.services.people import accounts, employees, roles
+from training_tracker.services.people import accounts, employment, roles
 from training_tracker.services.reporting import coverage, coverage_cache_store
 from training_tracker.services.training import catalog, reminders
 
@@ -248,7 +248,7 @@ def employees_import(
 def deactivate_leavers(today: str | None) -> None:
     """Deactivate everyone whose end date has come (the scheduler runs this nightly)."""
 
-    count = employees.deactivate_leavers(
+    count = employment.deactivate_leavers(
         db.session, today=date.fromisoformat(today) if today else clock.today()
     )
     db.session.commit()

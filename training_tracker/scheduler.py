@@ -51,7 +51,7 @@ from training_tracker.services.compliance import retention
 from training_tracker.services.compliance.retention import RetentionReport
 from training_tracker.services.messaging import outbox
 from training_tracker.services.messaging.outbox import DeliveryReport
-from training_tracker.services.people import employees
+from training_tracker.services.people import employment
 from training_tracker.services.reporting import coverage_cache_store
 from training_tracker.services.training import reminders
 from training_tracker.services.training.reminders import PlanReport
@@ -92,7 +92,7 @@ def plan_reminders_job(app: Flask) -> None:
         try:
             today = clock.today()
             with _step(PLAN_REMINDERS, f"deactivating the leavers of {today}"):
-                leavers = employees.deactivate_leavers(db.session, today=today)
+                leavers = employment.deactivate_leavers(db.session, today=today)
                 db.session.commit()
                 if leavers:
                     log.info("%s %s: %d leavers deactivated", PLAN_REMINDERS, today, leavers)

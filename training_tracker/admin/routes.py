@@ -37,6 +37,7 @@ from training_tracker.services.messaging import outbox_admin
 from training_tracker.services.people import fresh_links, roles
 from training_tracker.services.people.employees import MESSAGE_KINDS, MESSAGE_STATUSES
 from training_tracker.services.training import catalog
+from training_tracker.transactions import committing
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -70,7 +71,8 @@ def _grant_form() -> GrantRoleForm:
 def role_list() -> str | Response | tuple[str, int]:
     form = _grant_form()
     if form.validate_on_submit():
-        try:
+        # An unknown person's message goes on the e-mail field, any other on the role.
+        with committing(form, fallback="role") as attempt:
             grant = roles.grant_role_by_email(
                 db.session,
                 actor=current_user,
@@ -79,14 +81,7 @@ def role_list() -> str | Response | tuple[str, int]:
                 municipality_id=int(form.municipality.data) if form.municipality.data else None,
                 unit_id=int(form.unit.data) if form.unit.data else None,
             )
-        except roles.UnknownPersonError as error:
-            db.session.rollback()
-            form.email.errors.append(str(error))
-        except roles.RoleError as error:
-            db.session.rollback()
-            form.role.errors.append(str(error))
-        else:
-            db.session.commit()
+        if attempt.ok:
             flash(_("Rollen är given till %(name)s.", name=grant.employee.full_name), "success")
             return redirect(url_for("admin.role_list"))
     status = 422 if form.errors else 200
@@ -108,13 +103,9 @@ def revoke_role(grant_id: int) -> Response:
     form = RevokeRoleForm()
     if not form.validate_on_submit():
         abort(400)
-    try:
+    with committing() as attempt:
         roles.revoke_role(db.session, actor=current_user, grant=grant)
-    except roles.RoleError as error:
-        db.session.rollback()
-        flash(str(error), "error")
-    else:
-        db.session.commit()
+    if attempt.ok:
         flash(_("Rollen är borttagen."), "success")
     return redirect(url_for("admin.role_list"))
 
@@ -193,13 +184,9 @@ def resend_message(message_id: int) -> Response:
     if not form.validate_on_submit():
         abort(400)
     back = _back_to(form.back.data, url_for("admin.outbox_message", message_id=message_id))
-    try:
+    with committing() as attempt:
         message = outbox_admin.requeue_failed(db.session, message_id, actor=current_user)
-    except outbox_admin.OutboxError as error:
-        db.session.rollback()
-        flash(str(error), "error")
-    else:
-        db.session.commit()
+    if attempt.ok:
         flash(
             _(
                 "Mejlet till %(email)s ligger i kö igen och skickas inom kort.",
@@ -217,13 +204,10 @@ def send_new_link(message_id: int) -> Response:
         abort(404)
     if not NewLinkForm().validate_on_submit():
         abort(400)
-    try:
+    with committing() as attempt:
         fresh, queued = fresh_links.send_fresh_link(db.session, message_id, actor=current_user)
-    except outbox_admin.OutboxError as error:
-        db.session.rollback()
-        flash(str(error), "error")
+    if not attempt.ok:
         return redirect(url_for("admin.outbox_message", message_id=message_id))
-    db.session.commit()
     email = fresh.recipient_email
     if queued:
         flash(

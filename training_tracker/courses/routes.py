@@ -36,7 +36,6 @@ from training_tracker.models import (
 )
 from training_tracker.ratelimit import uploads_limit
 from training_tracker.services.training.completions import (
-    CompletionError,
     ReportData,
     own_completion,
     replace_certificate,
@@ -50,6 +49,7 @@ from training_tracker.services.training.evidence import (
     remove_file,
     store_file,
 )
+from training_tracker.transactions import committing
 
 bp = Blueprint("courses", __name__, url_prefix="/my")
 
@@ -164,7 +164,7 @@ def _submit_report(form: ReportForm, today: date) -> Completion | None:
         note=form.note.data or "",
         submission_key=form.submission_key.data,
     )
-    try:
+    with committing(form, fallback="course_id", undo=lambda: _remove(stored)) as attempt:
         result = report_completion(
             db.session,
             employee=current_user,
@@ -175,18 +175,7 @@ def _submit_report(form: ReportForm, today: date) -> Completion | None:
         )
         if not result.created and stored is not None:  # the same form sent twice
             remove_file(_upload_folder(), stored.storage_name)
-        db.session.commit()
-    except CompletionError as error:
-        db.session.rollback()
-        _remove(stored)
-        field = form[error.field] if error.field and error.field in form else form.course_id
-        field.errors.append(str(error))  # type: ignore[union-attr]
-        return None
-    except BaseException:
-        db.session.rollback()
-        _remove(stored)
-        raise
-    return result.completion
+    return result.completion if attempt.ok else None
 
 
 def _remove(stored: StoredFile | None) -> None:
@@ -238,18 +227,10 @@ def replace_certificate_view(completion_id: int) -> Response | tuple[str, int]:
     except EvidenceError as error:
         form.certificate.errors.append(str(error))
         return _completion_page(completion, form)
-    try:
+    with committing(undo=lambda: _remove(stored)) as attempt:
         replaced = replace_certificate(db.session, completion, stored, actor=current_user)
-        db.session.commit()
-    except CompletionError as error:
-        db.session.rollback()
-        remove_file(_upload_folder(), stored.storage_name)
-        flash(str(error), "error")
+    if not attempt.ok:
         return redirect(url_for("courses.completion", completion_id=completion_id))
-    except BaseException:
-        db.session.rollback()
-        remove_file(_upload_folder(), stored.storage_name)
-        raise
     for storage_name in replaced:
         remove_file(_upload_folder(), storage_name)
     flash(_("Intyget är bytt. Rapporten väntar på att godkännas."), "success")
@@ -261,12 +242,8 @@ def replace_certificate_view(completion_id: int) -> Response | tuple[str, int]:
 def withdraw(completion_id: int) -> Response:
     completion = _own_completion_or_404(completion_id)
     if WithdrawForm().validate_on_submit():
-        try:
+        with committing() as attempt:
             withdraw_completion(db.session, completion, actor=current_user)
-        except CompletionError as error:
-            db.session.rollback()
-            flash(str(error), "error")
-        else:
-            db.session.commit()
+        if attempt.ok:
             flash(_("Rapporten är återkallad."), "success")
     return redirect(url_for("courses.completion", completion_id=completion_id))

@@ -33,7 +33,8 @@ from wtforms.validators import (
 
 from training_tracker.fields import PlausibleDate, SwedishDateField
 from training_tracker.models import Sector
-from training_tracker.services.people.employees import EmployeeQuery, EmployeeSort, EmploymentStatus
+from training_tracker.services.people.employee_list import EmployeeQuery, EmployeeSort
+from training_tracker.services.people.employment import EmploymentStatus
 from training_tracker.services.people.municipalities import REMINDER_LIMITS, reminder_value_problem
 
 # The largest id or page number a query string may carry (a 32-bit integer column).

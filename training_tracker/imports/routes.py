@@ -19,6 +19,7 @@ from training_tracker.services.imports.plan import UnknownUnits
 from training_tracker.services.imports.preview import describe_changes, rejection_counts
 from training_tracker.services.imports.table import ImportFileError
 from training_tracker.services.people.units import municipalities_of
+from training_tracker.transactions import committing
 
 bp = Blueprint("imports", __name__, url_prefix="/employees/import")
 
@@ -45,7 +46,7 @@ def upload() -> str | Response | tuple[str, int]:
     form = _upload_form()
     if form.validate_on_submit():
         data = form.file.data.read()
-        try:
+        with committing(form, errors=ImportFileError, fallback="file") as attempt:
             batch = batches.receive_upload(
                 db.session,
                 data=data,
@@ -56,11 +57,7 @@ def upload() -> str | Response | tuple[str, int]:
                 max_rows=current_app.config["IMPORT_MAX_ROWS"],
                 limits=Limits.from_config(current_app.config, "IMPORT_READ"),
             )
-        except ImportFileError as error:
-            db.session.rollback()
-            form.file.errors.append(str(error))
-        else:
-            db.session.commit()
+        if attempt.ok:
             return redirect(url_for("imports.preview", batch_id=batch.id))
     return render_template("imports/upload.html", form=form), 422 if form.errors else 200
 
@@ -92,7 +89,7 @@ def preview(batch_id: int) -> Response | tuple[str, int]:
     confirming = form.validate_on_submit() and form.submit.data
     policy = _policy(form.unknown_units.data)
     if confirming:
-        try:
+        with committing(errors=ImportFileError) as attempt:
             result = batches.confirm_batch(
                 db.session,
                 batch,
@@ -100,15 +97,13 @@ def preview(batch_id: int) -> Response | tuple[str, int]:
                 unknown_units=policy,
                 invite=form.invite.data,
             )
-        except ImportFileError as error:
-            db.session.rollback()
-            flash(str(error), "error")
+            if result is None:  # imported meanwhile, in another tab or by a colleague
+                attempt.discard()
+        if not attempt.ok:
             return redirect(url_for("imports.upload"))
         if result is None:
-            db.session.rollback()
             flash(_("Filen importerades redan, i en annan flik eller av en kollega."), "info")
         else:
-            db.session.commit()
             flash(_("Importen är klar."), "success")
         return redirect(url_for("imports.result", batch_id=batch.id))
     try:

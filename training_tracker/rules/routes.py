@@ -16,7 +16,6 @@ from flask_babel import format_date, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
-from wtforms import Field
 from wtforms.fields.choices import SelectChoice
 
 from training_tracker import clock
@@ -36,6 +35,7 @@ from training_tracker.rules.forms import EndRuleForm, RuleForm
 from training_tracker.services.core.scope import managed_municipality_ids, municipality_clause
 from training_tracker.services.training import rules
 from training_tracker.services.training.assignments import AssignmentChanges
+from training_tracker.transactions import committing
 
 bp = Blueprint("rules", __name__, url_prefix="/rules")
 
@@ -222,10 +222,6 @@ def _saved_message(changes: AssignmentChanges) -> str:
     )
 
 
-def _form_field(form: RuleForm, service_field: str | None) -> Field:
-    return form[FORM_FIELDS.get(service_field or "", "course")]
-
-
 def _rule_form(rule: RequirementRule | None) -> str | Response | tuple[str, int]:
     today = clock.today()
     form = RuleForm(today=today)
@@ -235,9 +231,10 @@ def _rule_form(rule: RequirementRule | None) -> str | Response | tuple[str, int]
     preview: dict[str, object] | None = None
     if form.validate_on_submit():
         data = _rule_data(form)
-        try:
+        previewing = request.form.get("action") == "preview"
+        with committing(form, fields=FORM_FIELDS, fallback="course") as attempt:
             rules.check_rule(db.session, current_user, data, current=rule)
-            if request.form.get("action") == "preview":
+            if previewing:
                 # Read only: nothing is written until the person presses Spara.
                 preview = {"sentence": _reach_sentence(rules.rule_reach(db.session, data))}
                 if rule is not None:
@@ -247,18 +244,14 @@ def _rule_form(rule: RequirementRule | None) -> str | Response | tuple[str, int]
                         sentence=_reach_sentence(rules.rule_reach(db.session, current)),
                     )
                     preview["changes"] = _changes(current, data)
-                db.session.rollback()
+                attempt.discard()
+            elif rule is None:
+                rule, changes = rules.create_rule(db.session, current_user, data)
             else:
-                if rule is None:
-                    rule, changes = rules.create_rule(db.session, current_user, data)
-                else:
-                    changes = rules.update_rule(db.session, current_user, rule, data)
-                db.session.commit()
-                flash(_saved_message(changes), "success")
-                return redirect(url_for("rules.rule_list"))
-        except rules.RuleError as error:
-            db.session.rollback()
-            _form_field(form, error.field).errors.append(str(error))
+                changes = rules.update_rule(db.session, current_user, rule, data)
+        if attempt.ok and not previewing:
+            flash(_saved_message(changes), "success")
+            return redirect(url_for("rules.rule_list"))
     status = 422 if form.errors else 200
     return render_template(
         "rules/form.html",
@@ -294,13 +287,10 @@ def rule_end(rule_id: int) -> Response:
     rule = _rule_or_404(rule_id)
     if not EndRuleForm().validate_on_submit():
         abort(400)
-    try:
+    with committing() as attempt:
         changes = rules.end_rule(db.session, current_user, rule)
-    except rules.RuleError as error:
-        db.session.rollback()
-        flash(str(error), "error")
+    if not attempt.ok:
         return redirect(url_for("rules.rule_edit", rule_id=rule_id))
-    db.session.commit()
     flash(
         ngettext(
             "Regeln gäller inte längre. %(num)d tilldelning avslutades; genomförda kurser "

@@ -27,7 +27,8 @@ from training_tracker.extensions import db
 from training_tracker.models import Completion, CompletionStatus, Role
 from training_tracker.services.training import verification
 from training_tracker.services.training.evidence import EvidenceError, download_name, path_of
-from training_tracker.services.training.verification import QueueFilters, ReviewError
+from training_tracker.services.training.verification import QueueFilters
+from training_tracker.transactions import committing
 from training_tracker.verification.forms import (
     BulkVerifyForm,
     RejectForm,
@@ -80,15 +81,12 @@ def bulk_verify() -> Response:
         for errors in form.errors.values():
             flash(" ".join(str(error) for error in errors), "error")
         return back
-    try:
+    with committing() as attempt:
         verified = verification.verify_completions(
             db.session, form.completion_ids.data or [], actor=current_user
         )
-    except ReviewError as error:
-        db.session.rollback()
-        flash(str(error), "error")
+    if not attempt.ok:
         return back
-    db.session.commit()
     skipped = len(set(form.completion_ids.data or [])) - len(verified)
     flash(
         ngettext("%(num)d rapport godkänd.", "%(num)d rapporter godkända.", len(verified)),
@@ -148,13 +146,10 @@ def verify(completion_id: int) -> Response:
     completion = _reviewable_or_404(completion_id)
     if VerifyForm().validate_on_submit():
         name = completion.employee.full_name
-        try:
+        with committing() as attempt:
             verification.verify_completion(db.session, completion, actor=current_user)
-        except ReviewError as error:
-            db.session.rollback()
-            flash(str(error), "error")
+        if not attempt.ok:
             return redirect(url_for("verification.review", completion_id=completion_id))
-        db.session.commit()
         flash(_("Rapporten från %(name)s är godkänd.", name=name), "success")
     return redirect(url_for("verification.queue"))
 
@@ -167,18 +162,15 @@ def reject(completion_id: int) -> Response | tuple[str, int]:
     if not form.validate_on_submit():
         return _review_page(completion, form)
     name = completion.employee.full_name
-    try:
+    # A refused reason is shown on the form; any other refusal is flashed.
+    with committing(form) as attempt:
         verification.reject_completion(
             db.session, completion, actor=current_user, reason=form.reason.data or ""
         )
-    except ReviewError as error:
-        db.session.rollback()
-        if error.field == "reason":
-            form.reason.errors = [str(error)]
-            return _review_page(_reviewable_or_404(completion_id), form)
-        flash(str(error), "error")
+    if form.errors:
+        return _review_page(_reviewable_or_404(completion_id), form)
+    if not attempt.ok:
         return redirect(url_for("verification.review", completion_id=completion_id))
-    db.session.commit()
     flash(
         _("Rapporten från %(name)s är avvisad. Hen får ett mejl med skälet.", name=name),
         "success",

@@ -9,15 +9,20 @@ from sqlalchemy.orm import Session, selectinload
 from training_tracker.models import Employee, Municipality, Role, RoleGrant, Unit
 from training_tracker.services.core import audit_trail
 from training_tracker.services.core.emails import normalise_email
+from training_tracker.services.core.errors import FieldError
 from training_tracker.services.core.scope import Access, visible_employees
 
 
-class RoleError(ValueError):
+class RoleError(FieldError):
     """A grant that does not make sense; the message is for the user."""
+
+    default_field = "role"
 
 
 class UnknownPersonError(RoleError):
     """No one the actor may manage has that e-mail address."""
+
+    default_field = "email"
 
 
 def grant_role(

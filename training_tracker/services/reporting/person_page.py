@@ -20,7 +20,7 @@ from training_tracker.models import (
 )
 from training_tracker.services.compliance import audit
 from training_tracker.services.compliance.audit import HistoryEntry
-from training_tracker.services.people.employees import EmploymentStatus, employment_status
+from training_tracker.services.people.employment import EmploymentStatus, employment_status
 from training_tracker.services.training.progress import CourseState, course_progress
 
 
