@@ -25,7 +25,6 @@ from training_tracker.models import (
     CourseStatus,
     Employee,
     Municipality,
-    OutboxStatus,
     Provider,
     Sector,
     Unit,
@@ -46,25 +45,6 @@ from training_tracker.services.training.assignments import (
 
 class EmployeeError(FieldError):
     """A change to an employee that cannot be made."""
-
-
-MESSAGE_KINDS = {
-    "invitation": _l("Välkomstmejl med inbjudan"),
-    "password_reset": _l("Länk för nytt lösenord"),
-    "email_changed": _l("Besked om ändrad e-postadress"),
-    "completion_rejected": _l("Rapporten avvisades"),
-    "completion_recorded": _l("Genomförd kurs registrerad av HR"),
-    "reminder": _l("Påminnelse"),
-    "escalation": _l("Påminnelse till chefen"),
-    "digest": _l("Veckosammanfattning"),
-}
-MESSAGE_STATUSES = {
-    OutboxStatus.QUEUED: _l("I kö"),
-    OutboxStatus.SENDING: _l("Skickas"),
-    OutboxStatus.SENT: _l("Skickat"),
-    OutboxStatus.FAILED: _l("Kunde inte skickas"),
-    OutboxStatus.CANCELLED: _l("Stoppat"),
-}
 
 
 class EmploymentStatus(StrEnum):

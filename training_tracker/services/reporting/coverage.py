@@ -75,8 +75,9 @@ from training_tracker.models import (
     Unit,
 )
 from training_tracker.services.core.scope import ReportScope
+from training_tracker.services.core.sql import as_date, days_between
+from training_tracker.services.training.assignments import effective_due
 from training_tracker.services.training.progress import CourseState
-from training_tracker.services.training.reminders import as_date, days_between, effective_due
 
 MODES = ("setting", "reported", "verified")
 GROUPINGS = ("municipality", "sector", "unit")
