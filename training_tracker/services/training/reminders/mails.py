@@ -39,10 +39,6 @@ class ReminderItem:
     due_date: date  # or, for an expiry notice, the expiry date
     employee: Employee  # whom the reminder is about (the recipient, except in escalations)
 
-    @property
-    def days_overdue(self) -> int:
-        return (clock.today() - self.due_date).days
-
 
 def _still_owed(
     session: Session, batch_keys: list[str], today: date
@@ -62,7 +58,7 @@ def _still_owed(
         )
         .order_by(Reminder.id)
     ).all()
-    expiring_ok = _still_expiring(session, [a.id for r, a, d in rows if r.step == "expiry"], today)
+    expiring_ok = _still_expiring(session, [a.id for r, a, _d in rows if r.step == "expiry"], today)
     open_ids = set(
         session.scalars(
             sa.select(Assignment.id).where(
