@@ -31,7 +31,7 @@ from tests.conftest import (
 from training_tracker import clock
 from training_tracker.extensions import db
 from training_tracker.models import Employee, OutboxMessage, OutboxStatus
-from training_tracker.services.messaging import outbox
+from training_tracker.services.messaging import mail_rendering, outbox
 from training_tracker.services.messaging.outbox import RenderedMail
 
 MAIL = RenderedMail(
@@ -209,10 +209,10 @@ def test_a_mail_is_built_as_with_the_standard_email_policy(
             data = data.replace(str(built[header]).encode(), b"")
         return data.replace(built.get_boundary().encode(), b"")
 
-    ours = wire(outbox.build_email(message, MAIL, sender))
-    monkeypatch.setattr(outbox, "_MAIL_POLICY", email.policy.default)
+    ours = wire(mail_rendering.build_email(message, MAIL, sender))
+    monkeypatch.setattr(mail_rendering, "_MAIL_POLICY", email.policy.default)
 
-    assert ours == wire(outbox.build_email(message, MAIL, sender))
+    assert ours == wire(mail_rendering.build_email(message, MAIL, sender))
 
 
 def test_mails_in_each_language_leave_the_pages_translations_alone(
@@ -239,7 +239,7 @@ def test_mails_in_each_language_leave_the_pages_translations_alone(
 def test_headers_alike_in_every_mail_are_parsed_once_and_the_others_each_time(
     app: Flask,
 ) -> None:
-    registry = outbox._HeaderClasses()
+    registry = mail_rendering._HeaderClasses()
     sender = registry("From", "Utbildning <noreply@example.se>")
     assert registry("From", "Utbildning <noreply@example.se>") is sender
     assert registry("From", "Annan <annan@example.se>").addresses[0].username == "annan"
@@ -247,12 +247,14 @@ def test_headers_alike_in_every_mail_are_parsed_once_and_the_others_each_time(
     assert registry("Subject", "Påminnelse") is not subject  # differs from mail to mail
     multipart = 'multipart/alternative; boundary="===1=="'
     assert registry("Content-Type", multipart) is not registry("Content-Type", multipart)
-    for n in range(outbox._HeaderClasses.MOST_KEPT * 2):  # kept few, however many values
+    for n in range(mail_rendering._HeaderClasses.MOST_KEPT * 2):  # kept few, however many values
         assert registry("From", f"n{n}@example.se").addresses[0].username == f"n{n}"
-    assert len(registry._parsed) <= outbox._HeaderClasses.MOST_KEPT
+    assert len(registry._parsed) <= mail_rendering._HeaderClasses.MOST_KEPT
 
     built = [
-        outbox.build_email(OutboxMessage(id=n, recipient_email=f"p{n}@x.example"), MAIL, "a@b.se")
+        mail_rendering.build_email(
+            OutboxMessage(id=n, recipient_email=f"p{n}@x.example"), MAIL, "a@b.se"
+        )
         for n in range(3)
     ]
     parsed = [message_from_bytes(mail.as_bytes()) for mail in built]
@@ -274,7 +276,9 @@ def test_the_text_parts_are_quoted_printable_utf8_and_decode_to_exactly_the_mail
         + "\nFrom början\n.\nlikhetstecken = 1 + 1 \t \nslutet utan radbrytning"
     )
     mail = RenderedMail("Påminnelse", tricky, f"<p>{tricky}</p>")
-    built = outbox.build_email(OutboxMessage(id=1, recipient_email="a@x.example"), mail, "b@y.se")
+    built = mail_rendering.build_email(
+        OutboxMessage(id=1, recipient_email="a@x.example"), mail, "b@y.se"
+    )
     wire = built.as_bytes()
     assert max(len(line) for line in wire.split(b"\n")) <= 78
     assert wire.isascii(), "7-bit clean, for any relay"
@@ -534,7 +538,7 @@ def note_template(monkeypatch: pytest.MonkeyPatch) -> str:
             return None
         return RenderedMail(f"Till {recipient.first_name}", f"Hej {recipient.first_name}!\n", "")
 
-    monkeypatch.setitem(outbox._renderers, "note", write_note)
+    monkeypatch.setitem(mail_rendering._renderers, "note", write_note)
     return "note"
 
 
@@ -717,14 +721,14 @@ def test_a_renderer_that_fails_fails_its_own_message_only(
     smtp_server: MailCatcher, note_template: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Even when a query failed, which on PostgreSQL spoils the rest of the transaction."""
-    write_note = outbox._renderers[note_template]
+    write_note = mail_rendering._renderers[note_template]
 
     def fragile(session: Session, message: OutboxMessage) -> RenderedMail | None:
         if message.recipient_email == "p01@sigtuna.example":
             session.execute(sa.text("SELECT no_such_column FROM outbox_messages"))
         return write_note(session, message)
 
-    monkeypatch.setitem(outbox._renderers, note_template, fragile)
+    monkeypatch.setitem(mail_rendering._renderers, note_template, fragile)
     queue_unwritten(staff(3), note_template)
 
     report = outbox.deliver_outbox(db.session)
@@ -748,7 +752,7 @@ def test_a_batch_renderer_writes_all_its_messages_at_once(
         calls.append(len(messages))
         return {m.id: RenderedMail("Samlat", f"Till {m.recipient_email}\n", "") for m in messages}
 
-    monkeypatch.setitem(outbox._batch_renderers, "notes", write_notes)
+    monkeypatch.setitem(mail_rendering._batch_renderers, "notes", write_notes)
     queue_unwritten(staff(4), "notes")
 
     report = outbox.deliver_outbox(db.session)

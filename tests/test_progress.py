@@ -133,7 +133,7 @@ def test_the_newer_of_an_expired_completion_and_a_rejected_report_decides():
 
 
 def test_a_report_rejected_after_an_expiry_keeps_the_course_due_from_the_expiry():
-    """The same due date the reminders use (services.reminders.effective_due)."""
+    """The same due date the reminders use (services.training.assignments.effective_due)."""
     expired = completion(V, date(2024, 1, 1), expires_on=TODAY - timedelta(days=30))
     rejected = completion(X, TODAY - timedelta(days=5))
     progress = course_progress(assignment(TODAY - timedelta(days=400)), [expired, rejected], TODAY)

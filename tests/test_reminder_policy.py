@@ -18,7 +18,7 @@ from training_tracker.services.people.municipalities import (
     reminder_policy,
     update_reminder_policy,
 )
-from training_tracker.services.training.reminders import DEFAULT_POLICY
+from training_tracker.services.training.reminders.policy import DEFAULT_POLICY
 
 URL = "/employees/settings"
 ACTION = "municipality.reminders_changed"

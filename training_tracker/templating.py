@@ -25,7 +25,7 @@ from training_tracker.models import (
     Role,
 )
 from training_tracker.models.importing import ImportStatus
-from training_tracker.services.people.employees import EmploymentStatus
+from training_tracker.services.people.employment import EmploymentStatus
 from training_tracker.services.reporting.minimisation import withheld_text
 from training_tracker.services.training.certificates import Check, ReadStatus
 from training_tracker.services.training.progress import CourseState

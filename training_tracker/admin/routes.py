@@ -34,8 +34,8 @@ from training_tracker.models import (
 )
 from training_tracker.redirects import local_path
 from training_tracker.services.messaging import outbox_admin
+from training_tracker.services.messaging.kinds import MESSAGE_KINDS, MESSAGE_STATUSES
 from training_tracker.services.people import fresh_links, roles
-from training_tracker.services.people.employees import MESSAGE_KINDS, MESSAGE_STATUSES
 from training_tracker.services.training import catalog
 from training_tracker.transactions import committing
 

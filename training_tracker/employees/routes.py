@@ -35,6 +35,7 @@ from training_tracker.extensions import db, limiter
 from training_tracker.models import Course, Employee, Municipality, Role, Sector
 from training_tracker.ratelimit import invitation_limit, user_or_address
 from training_tracker.services.core.scope import Access, employee_in_scope
+from training_tracker.services.messaging.kinds import MESSAGE_KINDS, MESSAGE_STATUSES
 from training_tracker.services.people import employees, person_assignments
 from training_tracker.services.people.employee_list import EmployeeSort, search_employees
 from training_tracker.services.people.employees import EmployeeData, EmployeeError
@@ -289,8 +290,8 @@ def _render_detail(
         failed_exemption_id=failed_exemption[0] if failed_exemption else None,
         invite_form=InviteForm(formdata=None),
         completion_labels=COMPLETION_STATUS_LABELS,
-        message_kinds=employees.MESSAGE_KINDS,
-        message_statuses=employees.MESSAGE_STATUSES,
+        message_kinds=MESSAGE_KINDS,
+        message_statuses=MESSAGE_STATUSES,
     ), (422 if failed else 200)
 
 

@@ -15,7 +15,7 @@ from training_tracker.main.forms import NotificationSettingsForm
 from training_tracker.models import Role
 from training_tracker.services.core.scope import report_scope
 from training_tracker.services.reporting import dashboard, minimisation
-from training_tracker.services.training import reminders
+from training_tracker.services.training.reminders import digest
 
 bp = Blueprint("main", __name__)
 
@@ -57,7 +57,7 @@ def notification_settings() -> str | Response:
     is_manager = current_user.has_role(Role.MANAGER)
     form = NotificationSettingsForm(data={"weekly_digest": not current_user.digest_opt_out})
     if is_manager and form.validate_on_submit():
-        reminders.set_weekly_digest(
+        digest.set_weekly_digest(
             db.session, current_user, wanted=bool(form.weekly_digest.data), actor=current_user
         )
         db.session.commit()

@@ -29,8 +29,8 @@ from training_tracker.models import (
     Unit,
 )
 from training_tracker.services.core.audit_trail import FIELD_LABELS
-from training_tracker.services.people.employees import MESSAGE_KINDS
-from training_tracker.services.people.municipalities import REMINDER_NAMES
+from training_tracker.services.messaging.kinds import MESSAGE_KINDS
+from training_tracker.services.training.reminders.policy import REMINDER_NAMES
 
 # --- in words -------------------------------------------------------------------------------
 

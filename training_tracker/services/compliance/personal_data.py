@@ -43,10 +43,7 @@ from training_tracker.services.compliance import audit
 from training_tracker.services.core import audit_trail
 from training_tracker.services.core.spreadsheets import export_filename
 from training_tracker.services.messaging import sign_in_links
-from training_tracker.services.people.employees import (
-    MESSAGE_KINDS,
-    MESSAGE_STATUSES,
-)
+from training_tracker.services.messaging.kinds import MESSAGE_KINDS, MESSAGE_STATUSES
 from training_tracker.services.people.person_assignments import COMPLETION_STATUS_LABELS
 from training_tracker.services.training.evidence import EvidenceError, path_of
 

@@ -120,7 +120,7 @@ def _queue_notice(
         mail=mail,
         now=now,
     )
-    # To the old address, and kept there when it is sent (see outbox.FIXED_ADDRESS_KINDS).
+    # To the old address, and kept there when it is sent (see delivery.FIXED_ADDRESS_KINDS).
     values["recipient_email"] = old_email
     session.add(OutboxMessage(**values))
     audit_trail.record(

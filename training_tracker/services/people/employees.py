@@ -11,11 +11,10 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from training_tracker import clock
-from training_tracker.models import Employee, OutboxStatus, Unit
+from training_tracker.models import Employee, Unit
 from training_tracker.services.core import audit_trail
 from training_tracker.services.core.emails import normalise_email
 from training_tracker.services.core.errors import FieldError
@@ -29,25 +28,6 @@ from training_tracker.services.training.assignments import recompute_assignments
 
 class EmployeeError(FieldError):
     """A change to an employee that cannot be made."""
-
-
-MESSAGE_KINDS = {
-    "invitation": _l("Välkomstmejl med inbjudan"),
-    "password_reset": _l("Länk för nytt lösenord"),
-    "email_changed": _l("Besked om ändrad e-postadress"),
-    "completion_rejected": _l("Rapporten avvisades"),
-    "completion_recorded": _l("Genomförd kurs registrerad av HR"),
-    "reminder": _l("Påminnelse"),
-    "escalation": _l("Påminnelse till chefen"),
-    "digest": _l("Veckosammanfattning"),
-}
-MESSAGE_STATUSES = {
-    OutboxStatus.QUEUED: _l("I kö"),
-    OutboxStatus.SENDING: _l("Skickas"),
-    OutboxStatus.SENT: _l("Skickat"),
-    OutboxStatus.FAILED: _l("Kunde inte skickas"),
-    OutboxStatus.CANCELLED: _l("Stoppat"),
-}
 
 
 @dataclass

@@ -2,7 +2,7 @@
 
 Two kinds: whether completions reported but not yet verified count in the municipality's
 coverage (they are shown separately either way), and the municipality's reminder schedule
-(:class:`ReminderPolicy`; without a row the defaults of ``services.reminders`` apply). How
+(:class:`ReminderPolicy`; without a row the defaults of ``training.reminders.policy`` apply). How
 long history is kept (``retention_months``) belongs to the retention work and is not changed
 here.
 """
@@ -14,14 +14,13 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from training_tracker.models import Employee, Municipality, ReminderPolicy
 from training_tracker.services.core import audit_trail
 from training_tracker.services.core.errors import FieldError
 from training_tracker.services.core.scope import municipality_clause
-from training_tracker.services.training.reminders import DEFAULT_POLICY
+from training_tracker.services.training.reminders.policy import DEFAULT_POLICY, REMINDER_NAMES
 
 SETTINGS = ("count_reported_in_coverage",)
 
@@ -103,17 +102,6 @@ REMINDER_LIMITS: dict[str, tuple[int, int]] = {
     "overdue_every_days": (1, 90),
     "escalate_after_days": (0, 90),
     "expiry_before_days": (0, 180),
-}
-# What each setting is called in a message (short; the form's labels say more).
-REMINDER_NAMES = {
-    "first_after_days": _l("Första påminnelsen"),
-    "before_due_days": _l("Påminnelsen före sista dag"),
-    "overdue_times": _l("Antal påminnelser efter sista dag"),
-    "overdue_every_days": _l("Dagar mellan påminnelserna efter sista dag"),
-    "escalate_after_days": _l("Påminnelsen till chefen"),
-    "expiry_before_days": _l("Påminnelsen innan en kurs går ut"),
-    "on_due_date": _l("Påminnelsen på sista dagen"),
-    "weekly_digest": _l("Veckosammanställningen till cheferna"),
 }
 
 

@@ -68,8 +68,9 @@ from training_tracker.models import (
     Unit,
 )
 from training_tracker.services.core.scope import ReportScope
+from training_tracker.services.core.sql import as_date
 from training_tracker.services.reporting.coverage_types import CourseColumn, CoverageFilters
-from training_tracker.services.training.reminders import as_date, effective_due
+from training_tracker.services.training.assignments import effective_due
 
 # A date to compare with: a Python date (one report date) or a column (the trend's dates).
 Day = date | ColumnElement[date]

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from training_tracker import clock
 from training_tracker.models import Assignment, Completion, Employee, Municipality, Unit
 from training_tracker.services.core.scope import ReportScope
+from training_tracker.services.core.sql import days_between
 from training_tracker.services.reporting.coverage_facts import (
     as_sql,
     assigned_on,
@@ -34,7 +35,6 @@ from training_tracker.services.reporting.coverage_types import (
     NewHireRow,
     months_before,
 )
-from training_tracker.services.training.reminders import days_between
 
 
 def default_hire_period(as_of: date) -> tuple[date, date]:

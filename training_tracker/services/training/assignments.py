@@ -9,15 +9,12 @@ the same transaction as the change itself.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from typing import Any, Protocol
 
 import sqlalchemy as sa
-from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ColumnElement
-from sqlalchemy.sql.functions import FunctionElement
 
 from training_tracker import clock
 from training_tracker.models import (
@@ -31,25 +28,10 @@ from training_tracker.models import (
     RequirementRule,
     Unit,
 )
+from training_tracker.services.core.sql import add_days
 
-
-class add_days(FunctionElement[date]):
-    """``date + n days`` in SQL, spelt the way each database wants it."""
-
-    type = sa.Date()
-    inherit_cache = True
-
-
-@compiles(add_days)
-def _add_days_default(element: add_days, compiler: SQLCompiler, **kw: object) -> str:
-    start, days = list(element.clauses)
-    return f"({compiler.process(start, **kw)} + {compiler.process(days, **kw)})"
-
-
-@compiles(add_days, "sqlite")
-def _add_days_sqlite(element: add_days, compiler: SQLCompiler, **kw: object) -> str:
-    start, days = list(element.clauses)
-    return f"date({compiler.process(start, **kw)}, ({compiler.process(days, **kw)}) || ' days')"
+# The completions that count: reported or verified (a rejected or withdrawn one does not).
+COUNTING = (CompletionStatus.REPORTED, CompletionStatus.VERIFIED)
 
 
 # What the rules require right now, one row per employee and course. A temporary table: each
@@ -116,14 +98,6 @@ def rule_due_date() -> ColumnElement[date]:
     start."""
     start = sa.case((hired_since_rule(), Employee.hire_date), else_=RequirementRule.applies_from)
     return add_days(start, RequirementRule.due_days)
-
-
-def due_date_for(rule: RequirementRule, employee: Employee) -> date:
-    """The same due date as :func:`rule_due_date`, for one pair already in memory."""
-    start = rule.applies_from
-    if employee.hire_date is not None and employee.hire_date >= start:
-        start = employee.hire_date
-    return start + timedelta(days=rule.due_days)
 
 
 def required_by_rules(today: date, employees: ColumnElement[bool]) -> sa.Select:
@@ -298,3 +272,30 @@ def open_assignment(today: date) -> ColumnElement[bool]:
 
 def overdue(today: date) -> ColumnElement[bool]:
     return sa.and_(open_assignment(today), Assignment.due_date < today)
+
+
+def last_expiry(today: date | ColumnElement[date]) -> ColumnElement[date | None]:
+    """The latest expiry, on or before today, of the assignment's completed course. ``today``
+    may be a column (the coverage trend's dates): everything but the completions is taken
+    from the enclosing query, so the dates are not joined again inside."""
+    return (
+        sa.select(sa.func.max(Completion.expires_on))
+        .where(
+            Completion.employee_id == Assignment.employee_id,
+            Completion.course_id == Assignment.course_id,
+            Completion.status.in_(COUNTING),
+            Completion.expires_on <= today,
+        )
+        .correlate_except(Completion)
+        .scalar_subquery()
+    )
+
+
+def effective_due(
+    today: date | ColumnElement[date], expired_on: ColumnElement[date | None] | None = None
+) -> ColumnElement[date]:
+    """When the assignment is due: its due date, or, once a completion has expired, the day
+    it expired (if later). The same rule as :func:`..progress.course_progress`.
+    ``expired_on``: :func:`last_expiry` when the caller selects it too."""
+    expired_on = last_expiry(today) if expired_on is None else expired_on
+    return sa.case((expired_on > Assignment.due_date, expired_on), else_=Assignment.due_date)

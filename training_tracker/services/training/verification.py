@@ -317,16 +317,3 @@ def _queue_rejection_mail(session: Session, completion: Completion) -> None:
         recipient=employee,
         mail=mail,
     )
-
-
-def waiting_count(session: Session, user: Employee) -> int:
-    """How many reports await ``user``'s review (for the navigation)."""
-    return (
-        session.scalar(
-            sa.select(sa.func.count())
-            .select_from(Completion)
-            .join(Employee, Employee.id == Completion.employee_id)
-            .where(Completion.status == CompletionStatus.REPORTED, *_reviewable(user))
-        )
-        or 0
-    )
