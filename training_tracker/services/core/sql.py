@@ -7,7 +7,7 @@ Each helper gives the same result on both databases, so the services write one q
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -16,6 +16,20 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
+
+
+def table_of(model: type[Any]) -> sa.Table:
+    """A mapped class's table, for Core statements (bulk UPDATE and INSERT by parameters).
+
+    Declarative types ``__table__`` as any FROM clause; a class mapped to one table has a Table.
+    """
+    return cast(sa.Table, model.__table__)
+
+
+def execute_dml(session: Session, statement: sa.Executable) -> sa.CursorResult[Any]:
+    """Run an UPDATE or DELETE and give its cursor result (``rowcount``), which
+    ``Session.execute`` types as any result."""
+    return cast(sa.CursorResult[Any], session.execute(statement))
 
 
 def on_postgresql(session: Session) -> bool:

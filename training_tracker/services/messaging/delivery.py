@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from training_tracker import clock
 from training_tracker.models import Employee, OutboxMessage, OutboxStatus
-from training_tracker.services.core.sql import on_postgresql
+from training_tracker.services.core.sql import on_postgresql, table_of
 from training_tracker.services.messaging.backends import (
     MailBackend,
     PermanentMailError,
@@ -115,7 +115,7 @@ class _Outcomes:
         # Only reads since the claim was committed: end them first, in case a renderer's query
         # failed (PostgreSQL then refuses every statement until the transaction ends).
         session.rollback()
-        table = OutboxMessage.__table__
+        table = table_of(OutboxMessage)
         by_id = table.c.id == sa.bindparam("message_id")
         if self.written:
             session.execute(

@@ -134,6 +134,7 @@ def write_deferred(
     mails: dict[int, RenderedMail | Exception | None] = {}
     for template, group in by_template.items():
         if template in _batch_renderers:
+            written: Mapping[int, RenderedMail | Exception | None]
             try:
                 written = _batch_renderers[template](session, group)
             except Exception as error:  # noqa: BLE001 - recorded on each of the messages

@@ -23,6 +23,7 @@ from training_tracker import clock
 from training_tracker.models import Employee, OutboxMessage, OutboxStatus
 from training_tracker.services.core import audit_trail
 from training_tracker.services.core.errors import FieldError
+from training_tracker.services.core.sql import execute_dml
 from training_tracker.services.messaging import sign_in_links
 
 PER_PAGE = 50
@@ -87,12 +88,14 @@ def search_outbox(session: Session, query: OutboxQuery, *, per_page: int = PER_P
     if applied.email:
         pattern = f"%{_escape_like(applied.email.lower())}%"
         conditions.append(sa.func.lower(OutboxMessage.recipient_email).like(pattern, escape="\\"))
-    counted = dict(
+    counted: dict[OutboxStatus, int] = dict(
         session.execute(
             sa.select(OutboxMessage.status, sa.func.count())
             .where(*conditions)
             .group_by(OutboxMessage.status)
-        ).all()
+        )
+        .tuples()
+        .all()
     )
     counts = {status: counted.get(status, 0) for status in OutboxStatus}
     if applied.status is not None:
@@ -142,11 +145,12 @@ def requeue_failed(session: Session, message_id: int, *, actor: Employee | None)
     delivery. Only a failed message: one that is queued, being sent, sent or cancelled is
     refused with :class:`OutboxError`. The conditional UPDATE (``WHERE status = 'failed'``)
     is what makes two admins clicking at once requeue it once."""
-    requeued = session.execute(
+    requeued = execute_dml(
+        session,
         sa.update(OutboxMessage)
         .where(OutboxMessage.id == message_id, OutboxMessage.status == OutboxStatus.FAILED)
         .values(**_requeue_values())
-        .execution_options(synchronize_session="fetch")
+        .execution_options(synchronize_session="fetch"),
     ).rowcount
     # Read afresh: a row loaded before the UPDATE may hold what another admin changed since.
     message = session.get(OutboxMessage, message_id, populate_existing=True)

@@ -141,12 +141,14 @@ def search_employees(
         .limit(per_page)
         .options(selectinload(Employee.unit), selectinload(Employee.municipality))
     ).all()
-    overdue_counts = dict(
+    overdue_counts: dict[int, int] = dict(
         session.execute(
             sa.select(Assignment.employee_id, sa.func.count())
             .where(Assignment.employee_id.in_([e.id for e in employees]), overdue(today))
             .group_by(Assignment.employee_id)
-        ).all()
+        )
+        .tuples()
+        .all()
     )
     rows = []
     for employee in employees:

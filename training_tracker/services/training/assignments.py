@@ -71,7 +71,13 @@ class RuleColumns(Protocol):
     for_existing_staff: Any
 
 
-def rule_matches_employee(rule: RuleColumns = RequirementRule) -> ColumnElement[bool]:
+# The model's class itself (its columns) or a rule's values not saved yet.
+RuleLike = RuleColumns | type[RequirementRule]
+
+
+def rule_matches_employee(
+    rule: RuleColumns | type[RequirementRule] = RequirementRule,
+) -> ColumnElement[bool]:
     """The rule's municipality, unit and sector match the employee's (None matches all)."""
     return sa.and_(
         sa.or_(rule.municipality_id.is_(None), rule.municipality_id == Employee.municipality_id),
@@ -80,11 +86,15 @@ def rule_matches_employee(rule: RuleColumns = RequirementRule) -> ColumnElement[
     )
 
 
-def hired_since_rule(rule: RuleColumns = RequirementRule) -> ColumnElement[bool]:
+def hired_since_rule(
+    rule: RuleColumns | type[RequirementRule] = RequirementRule,
+) -> ColumnElement[bool]:
     return sa.and_(Employee.hire_date.is_not(None), Employee.hire_date >= rule.applies_from)
 
 
-def rule_covers_hire(rule: RuleColumns = RequirementRule) -> ColumnElement[bool]:
+def rule_covers_hire(
+    rule: RuleColumns | type[RequirementRule] = RequirementRule,
+) -> ColumnElement[bool]:
     """New hires (hired on or after the rule's start) and/or staff hired before it."""
     new_hire = hired_since_rule(rule)
     return sa.or_(

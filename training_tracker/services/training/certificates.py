@@ -129,7 +129,7 @@ class CertificateReading:
         if not isinstance(data, Mapping):
             return None
         try:
-            status = ReadStatus(data.get("status"))
+            status = ReadStatus(str(data.get("status")))
         except ValueError:
             return None
         dates: list[date] = []
@@ -406,7 +406,7 @@ def _compare(
         fields = CertificateFields()
         recogniser = "generic"
     else:
-        recogniser = provider_key
+        recogniser = provider_key or "generic"  # fields were found, so a provider was named
 
     if fields.name is not None:
         name = _same_name(fields.name, expected.employee_name)

@@ -11,6 +11,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy import SQLColumnExpression
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -59,7 +60,7 @@ def _needs_attention(today: date) -> ColumnElement[bool]:
     )
 
 
-def _digest_key(manager_id: int | ColumnElement[Any], today: date) -> Any:
+def _digest_key(manager_id: int | SQLColumnExpression[int], today: date) -> Any:
     year, week, _weekday = today.isocalendar()
     prefix = f"digest:{year}-W{week:02d}:"
     if isinstance(manager_id, int):

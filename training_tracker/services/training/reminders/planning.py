@@ -19,6 +19,7 @@ from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy import SQLColumnExpression
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -57,7 +58,9 @@ def _day(value: date) -> ColumnElement[date]:
     return sa.literal(value, sa.Date)
 
 
-def _later(first: ColumnElement[date], second: ColumnElement[date]) -> ColumnElement[date]:
+def _later(
+    first: SQLColumnExpression[date | None], second: SQLColumnExpression[date]
+) -> ColumnElement[date]:
     return sa.case((first > second, first), else_=second)
 
 
@@ -134,14 +137,14 @@ def _owed(session: Session, today: date) -> sa.CTE:
 
 
 def _row(
-    assignment_id: ColumnElement[int],
+    assignment_id: SQLColumnExpression[int],
     step: ReminderStep,
-    cycle: ColumnElement[date],
+    cycle: SQLColumnExpression[date] | SQLColumnExpression[date | None],
     sequence: ColumnElement[int] | int,
-    recipient: ColumnElement[int],
+    recipient: SQLColumnExpression[int],
     today: date,
     now: datetime,
-) -> list[ColumnElement[Any]]:
+) -> list[SQLColumnExpression[Any]]:
     """A ledger row: the values of ``_LEDGER_COLUMNS``."""
     return [
         assignment_id,
@@ -158,10 +161,10 @@ def _owed_row(
     owed: sa.CTE,
     step: ReminderStep,
     sequence: ColumnElement[int] | int,
-    recipient: ColumnElement[int],
+    recipient: SQLColumnExpression[int],
     today: date,
     now: datetime,
-) -> list[ColumnElement[Any]]:
+) -> list[SQLColumnExpression[Any]]:
     """A ledger row of a step owed for an assignment (its cycle: the due date)."""
     return _row(owed.c.assignment_id, step, owed.c.due, sequence, recipient, today, now)
 
@@ -321,12 +324,14 @@ def _queue_new_mails(session: Session, today: date, now: datetime) -> tuple[dict
         .distinct()
     )
     outbox.queue_unwritten(session, batch)
-    steps = dict(
+    steps: dict[str, int] = dict(
         session.execute(
             sa.select(Reminder.step, sa.func.count())
             .where(Reminder.batch_key.like(prefix + "%"))
             .group_by(Reminder.step)
-        ).all()
+        )
+        .tuples()
+        .all()
     )
     mails = session.scalar(
         sa.select(sa.func.count())
