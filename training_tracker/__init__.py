@@ -8,6 +8,8 @@ from pathlib import Path
 import sqlalchemy as sa
 from flask import Flask, g, request, session
 from flask_login import current_user
+from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.pool import ConnectionPoolEntry
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import Config, config_from_environment
@@ -30,7 +32,7 @@ def create_app(config: Config | None = None) -> Flask:
 
     if app.config["PROXY_FIX_X_FOR"]:
         hops = app.config["PROXY_FIX_X_FOR"]
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]  # Flask's documented way to wrap its WSGI app
     _init_database(app)
     import training_tracker.models  # noqa: F401  (every table on the metadata, for Alembic)
 
@@ -101,7 +103,9 @@ def _init_database(app: Flask) -> None:
             sa.event.listen(db.engine, "connect", _configure_sqlite_connection)
 
 
-def _configure_sqlite_connection(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+def _configure_sqlite_connection(
+    dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry
+) -> None:
     # Foreign keys on, and WAL with a busy timeout so concurrent writers wait rather than fail
     # with "database is locked".
     cursor = dbapi_connection.cursor()

@@ -351,7 +351,7 @@ def scheduler_command() -> None:
     # Late: the web processes load this module, and must never import APScheduler.
     from training_tracker.scheduler import run_scheduler
 
-    run_scheduler(current_app._get_current_object())  # type: ignore[attr-defined]
+    run_scheduler(current_app._get_current_object())  # type: ignore[attr-defined]  # current_app is typed as the Flask it proxies
 
 
 @bp.cli.group("reports")
@@ -517,7 +517,7 @@ def reports_coverage(
             ]
         writer.writerow([safe(value) for value in header])
         for row in rows:
-            line: list[object] = [
+            csv_row: list[object] = [
                 row.label or total_label,
                 row.people,
                 row.fully_trained,
@@ -525,7 +525,7 @@ def reports_coverage(
                 counting(row.counts_reported),
             ]
             for _, cell in cells(row):
-                line += [
+                csv_row += [
                     _percent_text(cell.percent, ","),
                     cell.covered,
                     cell.required,
@@ -534,7 +534,7 @@ def reports_coverage(
                     cell.overdue,
                     cell.exempt,
                 ]
-            writer.writerow([safe(value) for value in line])
+            writer.writerow([safe(value) for value in csv_row])
         click.echo(stream.getvalue(), nl=False)
         return
     where = f"{municipality.name}, by sector" if municipality else "all municipalities"

@@ -20,7 +20,7 @@ from training_tracker.redirects import local_path
 
 def register(app: Flask) -> None:
     @app.errorhandler(CSRFError)
-    def csrf_error(error: CSRFError):  # type: ignore[no-untyped-def]
+    def csrf_error(error: CSRFError) -> tuple[str, int]:
         message = _(
             "Formuläret hade gått ut eller saknade sin säkerhetskod. Ladda om sidan och "
             "försök igen; inget har sparats."
@@ -28,7 +28,7 @@ def register(app: Flask) -> None:
         return render_template("errors/error.html", code=400, message=message), 400
 
     @app.errorhandler(429)
-    def too_many(error: HTTPException):  # type: ignore[no-untyped-def]
+    def too_many(error: HTTPException) -> tuple[str, int]:
         # The limit is checked before the view runs: nothing of the request was stored.
         # (Flask-Limiter adds the Retry-After header to this response.)
         page = render_template(
@@ -41,7 +41,7 @@ def register(app: Flask) -> None:
         return page, 429
 
     @app.errorhandler(413)
-    def too_large(error: HTTPException):  # type: ignore[no-untyped-def]
+    def too_large(error: HTTPException) -> tuple[str, int]:
         # The request was refused before it was read: nothing of it was stored.
         importing = (request.blueprint or "") == "imports"
         limit = current_app.config["IMPORT_MAX_BYTES" if importing else "EVIDENCE_MAX_BYTES"]
@@ -55,7 +55,7 @@ def register(app: Flask) -> None:
         return page, 413
 
     @app.errorhandler(HTTPException)
-    def http_error(error: HTTPException):  # type: ignore[no-untyped-def]
+    def http_error(error: HTTPException) -> tuple[str, int]:
         messages = {
             403: _("Du har inte behörighet till den här sidan."),
             404: _("Sidan finns inte, eller så har du inte behörighet att se den."),
@@ -67,7 +67,7 @@ def register(app: Flask) -> None:
         )
 
     @app.errorhandler(500)
-    def server_error(error: Exception):  # type: ignore[no-untyped-def]
+    def server_error(error: Exception) -> tuple[str, int]:
         db.session.rollback()
         message = _("Något gick fel hos oss. Inget har sparats. Försök igen om en stund.")
         return render_template("errors/error.html", code=500, message=message), 500

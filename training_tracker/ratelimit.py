@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
@@ -41,11 +42,14 @@ from training_tracker.models.security import RateLimitCounter
 KEY_MAX_LENGTH = 255  # the column's length; longer keys are stored as their digest
 PURGE_INTERVAL_SECONDS = 600.0  # how often one process deletes the windows that have ended
 
-_INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+# Both dialects' INSERT has ON CONFLICT DO UPDATE; the generic sa.Insert does not.
+_INSERTS: dict[str, Callable[[sa.Table], postgresql.Insert | sqlite.Insert]] = {
+    "postgresql": postgresql.insert,
+    "sqlite": sqlite.insert,
+}
 
 
-def _counters() -> sa.Table:
-    return RateLimitCounter.__table__  # type: ignore[return-value]
+_COUNTERS = RateLimitCounter.__table__
 
 
 def stored_key(key: str) -> str:
@@ -62,7 +66,7 @@ _counter_engine_lock = threading.Lock()
 
 def counter_engine() -> Engine:
     """The current app's engine for the counters: its database, through a pool of its own."""
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # current_app is typed as the Flask it proxies
     engine = app.extensions.get(_COUNTER_ENGINE)
     if engine is not None:
         return engine
@@ -106,11 +110,11 @@ class DatabaseStorage(Storage):
             raise ConfigurationError(
                 f"database:// rate limits need PostgreSQL or SQLite, not {engine.dialect.name}"
             )
-        table = _counters()
-        statement = insert(table).values(key=stored_key(key), count=amount, expires_at=now + expiry)
-        new = statement.excluded
+        table = _COUNTERS
+        values = insert(table).values(key=stored_key(key), count=amount, expires_at=now + expiry)
+        new = values.excluded
         ended = table.c.expires_at <= now
-        statement = statement.on_conflict_do_update(
+        statement = values.on_conflict_do_update(
             index_elements=[table.c.key],
             set_={
                 "count": sa.case((ended, new.count), else_=table.c.count + new.count),
@@ -137,14 +141,14 @@ class DatabaseStorage(Storage):
         return row.expires_at if row is not None else now
 
     def clear(self, key: str) -> None:
-        table = _counters()
+        table = _COUNTERS
         with self._engine().begin() as connection:
             connection.execute(table.delete().where(table.c.key == stored_key(key)))
 
     def reset(self) -> int | None:
         """Forget every counter (the table holds nothing else)."""
         with self._engine().begin() as connection:
-            return connection.execute(_counters().delete()).rowcount
+            return connection.execute(_COUNTERS.delete()).rowcount
 
     def check(self) -> bool:
         try:
@@ -156,7 +160,7 @@ class DatabaseStorage(Storage):
 
     @staticmethod
     def _current(connection: Connection, key: str, now: float | None = None) -> Any:
-        table = _counters()
+        table = _COUNTERS
         now = time.time() if now is None else now
         query = sa.select(table.c.count, table.c.expires_at).where(
             table.c.key == stored_key(key), table.c.expires_at > now
@@ -166,7 +170,7 @@ class DatabaseStorage(Storage):
     @staticmethod
     def _purge(engine: Engine, now: float) -> None:
         # Cheap: expires_at is indexed, and each process does it at most every few minutes.
-        table = _counters()
+        table = _COUNTERS
         with engine.begin() as connection:
             connection.execute(table.delete().where(table.c.expires_at <= now))
 

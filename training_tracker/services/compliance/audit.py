@@ -244,15 +244,17 @@ class EventNames:
         municipalities.update(
             p.municipality_id for p in self.people.values() if p.municipality_id is not None
         )
-        self.units = dict(
-            session.execute(sa.select(Unit.id, Unit.name).where(Unit.id.in_(units))).all()
+        self.units: dict[int, str] = dict(
+            session.execute(sa.select(Unit.id, Unit.name).where(Unit.id.in_(units))).tuples().all()
         )
-        self.municipalities = dict(
+        self.municipalities: dict[int, str] = dict(
             session.execute(
                 sa.select(Municipality.id, Municipality.name).where(
                     Municipality.id.in_(municipalities)
                 )
-            ).all()
+            )
+            .tuples()
+            .all()
         )
         courses = session.execute(
             sa.select(Course.id, Course.key, Course.title).where(
@@ -294,7 +296,7 @@ class EventNames:
 
 def _role_note(details: dict[str, Any], names: EventNames) -> str:
     try:
-        role = Role(details.get("role"))
+        role = Role(details.get("role", ""))
     except ValueError:
         return ""
     if (unit_id := _int(details.get("unit_id"))) is not None:

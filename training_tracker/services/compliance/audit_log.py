@@ -183,7 +183,9 @@ _NEWEST_FIRST = (AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
 
 
 def _count(session: Session, conditions: list[ColumnElement[bool]]) -> int:
-    return session.scalar(sa.select(sa.func.count()).select_from(AuditEvent).where(*conditions))
+    return session.execute(
+        sa.select(sa.func.count()).select_from(AuditEvent).where(*conditions)
+    ).scalar_one()
 
 
 # --- the page -------------------------------------------------------------------------------

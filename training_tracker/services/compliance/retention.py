@@ -40,10 +40,12 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
+from typing import Any, cast
 
 import sqlalchemy as sa
 from dateutil.relativedelta import relativedelta
 from flask import current_app
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -191,8 +193,13 @@ def _count(session: Session, model: type, condition: ColumnElement[bool]) -> int
 
 
 def _rowcount(session: Session, statement: sa.Executable) -> int:
-    result = session.execute(statement.execution_options(synchronize_session=False))
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    # An UPDATE or DELETE without RETURNING: the Session hands back the cursor's result, though
+    # its execute() is typed for any statement (SQLAlchemy types only Connection's that way).
+    result = cast(
+        CursorResult[Any],
+        session.execute(statement.execution_options(synchronize_session=False)),
+    )
+    return int(result.rowcount)
 
 
 def _apply_batch(
@@ -328,17 +335,20 @@ def apply_retention(
     session.expire_all()
     for counts in report.municipalities:
         if counts.employees:
+            details: dict[str, Any] = {
+                "retention_months": counts.retention_months,
+                "ended_on_or_before": counts.ended_on_or_before.isoformat()
+                if counts.ended_on_or_before
+                else None,
+                **counts.counts(),
+            }
             audit_trail.record(
                 session,
                 ACTION,
                 actor=None,
                 object_type="municipality",
                 object_id=counts.municipality_id,
-                retention_months=counts.retention_months,
-                ended_on_or_before=counts.ended_on_or_before.isoformat()
-                if counts.ended_on_or_before
-                else None,
-                **counts.counts(),
+                **details,
             )
     session.flush()
     folder = upload_folder or Path(current_app.config["UPLOAD_FOLDER"])

@@ -106,7 +106,7 @@ def run(function: Callable[..., T], *args: Any, limits: Limits, **kwargs: Any) -
         sender.close()
         receiver.close()
     if kind == "ok":
-        return value  # type: ignore[no-any-return]
+        return value
     if kind == "raised":
         raise value
     raise LimitExceeded(kind)

@@ -125,7 +125,7 @@ def managed_municipality_ids(user: Employee) -> frozenset[int] | None:
 
 
 def municipality_clause(
-    user: Employee, column: sa.ColumnElement[int | None]
+    user: Employee, column: sa.SQLColumnExpression[int | None]
 ) -> ColumnElement[bool]:
     """A WHERE clause limiting a municipality column (of units, rules, imports) to those
     ``user`` manages. Rows for all municipalities (NULL) are the admin's alone."""

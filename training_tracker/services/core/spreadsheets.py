@@ -285,7 +285,7 @@ def to_xlsx(
     if not sheets and not definitions:
         raise ValueError("A workbook needs at least one sheet")
     workbook = Workbook()
-    workbook.remove(workbook.active)
+    workbook.remove(workbook.worksheets[0])  # the empty sheet a new workbook starts with
     names = [sheet.title for sheet in sheets]
     if definitions:
         names.append(definitions_title)

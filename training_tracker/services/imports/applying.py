@@ -96,13 +96,16 @@ def apply_import(
             before = planned.existing["manager_id"] if planned.existing else None
             planned.changes["manager_id"] = [before, planned.values["manager_id"]]
     if updates:
-        current_versions = (
+        # Looked up by PlannedRow.employee_id, typed int | None though set on every update.
+        current_versions: dict[int | None, int] = (
             dict(
                 session.execute(
                     sa.select(Employee.id, Employee.session_version).where(
                         Employee.id.in_([p.employee_id for p in updates if p.leaves])
                     )
-                ).all()
+                )
+                .tuples()
+                .all()
             )
             if any(p.leaves for p in updates)
             else {}
@@ -129,6 +132,7 @@ def apply_import(
             )
     events = []
     for planned in creates + updates:
+        details: dict[str, Any]
         if planned.action == RowAction.CREATE:
             details = {
                 "after": {k: iso(v) for k, v in planned.values.items() if k in IMPORTED_FIELDS}
@@ -220,7 +224,7 @@ def _insert_new_employees(
     second = [p for p in creates if p.values["email"] not in named_managers]
     table = Employee.__table__
     ids_by_email: dict[str, int] = {}
-    late_managers: list[dict[str, int]] = []
+    late_managers: list[dict[str, str]] = []  # the new employee's and their manager's e-mail
     for batch in (first, second):
         rows = []
         for planned in batch:

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import hashlib
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from training_tracker.models import Employee, ImportBatch, ImportStatus
@@ -169,13 +170,18 @@ def confirm_batch(
 def claim_batch(session: Session, batch: ImportBatch) -> bool:
     """Mark the batch as being applied, atomically: of two confirmations at once (a double
     click, two tabs), one wins and the other is told it was imported already."""
-    claimed = session.execute(
-        sa.update(ImportBatch)
-        .where(ImportBatch.id == batch.id, ImportBatch.status == ImportStatus.PREVIEWED)
-        .values(status=ImportStatus.APPLYING)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    return claimed == 1
+    # An UPDATE without RETURNING: the Session hands back the cursor's result, though its
+    # execute() is typed for any statement (SQLAlchemy types only Connection's that way).
+    claimed = cast(
+        CursorResult[Any],
+        session.execute(
+            sa.update(ImportBatch)
+            .where(ImportBatch.id == batch.id, ImportBatch.status == ImportStatus.PREVIEWED)
+            .values(status=ImportStatus.APPLYING)
+            .execution_options(synchronize_session=False)
+        ),
+    )
+    return claimed.rowcount == 1
 
 
 def discard_batch(session: Session, batch: ImportBatch, *, actor: Employee) -> None:

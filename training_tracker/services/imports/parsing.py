@@ -136,7 +136,7 @@ class _RowChecker:
     def check(self, line: int, cells: list[Cell]) -> tuple[ImportRow | None, list[RowProblem]]:
         if len(cells) < self.layout.width:
             cells = cells + [""] * (self.layout.width - len(cells))
-        values = dict.fromkeys(FIELDS)
+        values: dict[str, Any] = dict.fromkeys(FIELDS)  # each field as its parser returns it
         problems: list[RowProblem] = []
         for field, position, parser in self.steps:
             try:

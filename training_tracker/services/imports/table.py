@@ -14,7 +14,7 @@ import csv
 import io
 import re
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -103,7 +103,7 @@ def _too_long(line: int) -> ImportFileError:
     )
 
 
-def _csv_rows(text: str, delimiter: str) -> Iterator[tuple[int, list[Cell]]]:
+def _csv_rows(text: str, delimiter: str) -> Generator[tuple[int, list[Cell]]]:
     """Each row with the line it starts on; a quoted value may span lines."""
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     end = 0
@@ -145,7 +145,7 @@ def _check_xlsx_size(data: bytes) -> None:
         raise ImportFileError(_l("Filen är för stor för att läsas in."))
 
 
-def _xlsx_rows(data: bytes) -> Iterator[tuple[int, list[Cell]]]:
+def _xlsx_rows(data: bytes) -> Generator[tuple[int, list[Cell]]]:
     """The rows of the first worksheet, numbered as in Excel."""
     _check_xlsx_size(data)
     try:

@@ -105,12 +105,14 @@ def unit_overview(session: Session, user: Employee, *, today: date | None = None
         .options(selectinload(Unit.municipality))
         .order_by(Municipality.name, Unit.name)
     ).all()
-    counts = dict(
+    counts: dict[int | None, int] = dict(
         session.execute(
             sa.select(Employee.unit_id, sa.func.count())
             .where(Employee.unit_id.in_([u.id for u in units]), employed_on(today))
             .group_by(Employee.unit_id)
-        ).all()
+        )
+        .tuples()
+        .all()
     )
     return [UnitRow(unit, counts.get(unit.id, 0)) for unit in units]
 

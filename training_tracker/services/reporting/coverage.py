@@ -126,13 +126,16 @@ def coverage_trend(
     writes it has not committed."""
     today = clock.today()
     points = trend_days(filters.day(), max(1, months))
-    sums: Mapping[date, tuple[int, int]] | None = {}
+    sums: Mapping[date, tuple[int, int]] = {}
     if not scope.is_empty:
-        sums = None
+        cached = None
         if filters.day() <= today and not has_uncommitted_writes(session):
-            sums = cached_trend(session, scope, filters, points, today)
-        if sums is None:
-            sums = trend_sums_live(session, scope, filters, points, today)
+            cached = cached_trend(session, scope, filters, points, today)
+        sums = (
+            cached
+            if cached is not None
+            else trend_sums_live(session, scope, filters, points, today)
+        )
     return trend_points(points, sums)
 
 

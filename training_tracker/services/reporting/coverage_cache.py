@@ -41,7 +41,6 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.elements import ColumnElement
 
 from training_tracker.models import CoverageUnitCache, CoverageUnitCell, Municipality, Unit
 from training_tracker.services.core.scope import ReportScope
@@ -61,7 +60,9 @@ log = logging.getLogger(__name__)
 # --- reading ------------------------------------------------------------------------------------
 
 
-def _sum_grouping(group_by: str) -> tuple[ColumnElement[Any], list[ColumnElement[Any]]]:
+def _sum_grouping(
+    group_by: str,
+) -> tuple[sa.SQLColumnExpression[Any], list[sa.SQLColumnExpression[Any]]]:
     """As coverage's grouping, read from the unit."""
     if group_by == "municipality":
         return Unit.municipality_id, [Municipality.name]
@@ -86,7 +87,9 @@ def _fresh(
     if session.execute(all_fresh(variant, days, today, selection)).scalar():
         return True
     try:
-        coverage_cache_store.recompute(session.get_bind(), filters, days, today, selection)  # type: ignore[arg-type]
+        coverage_cache_store.recompute(
+            coverage_cache_store.engine_of(session), filters, days, today, selection
+        )
     except sa.exc.SQLAlchemyError:
         # A store that could not be made (a lock not granted in time) costs speed only.
         log.exception("coverage cache: recomputing %s failed; answering live", variant)

@@ -26,6 +26,7 @@ of date D, computed on day C, is fresh on ``today`` iff
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Sequence
 from datetime import date
 
@@ -93,7 +94,9 @@ def has_uncommitted_writes(session: Session) -> bool:
     connection = session.connection()
     dialect = connection.dialect.name
     if dialect == "sqlite":
-        return bool(connection.connection.dbapi_connection.in_transaction)  # type: ignore[union-attr]
+        dbapi_connection = connection.connection.dbapi_connection
+        if isinstance(dbapi_connection, sqlite3.Connection):  # pysqlite, the driver we use
+            return dbapi_connection.in_transaction
     if dialect == "postgresql":
         return bool(session.scalar(sa.text("SELECT pg_current_xact_id_if_assigned() IS NOT NULL")))
     return True  # no way to tell: stay live
@@ -102,7 +105,9 @@ def has_uncommitted_writes(session: Session) -> bool:
 # --- staleness ----------------------------------------------------------------------------------
 
 
-def among(column: ColumnElement[int], ids: Sequence[int], dialect: str) -> ColumnElement[bool]:
+def among(
+    column: sa.SQLColumnExpression[int | None], ids: Sequence[int], dialect: str
+) -> ColumnElement[bool]:
     """``column IN ids`` with one parameter, however many ids (thousands of units)."""
     if dialect == "postgresql":
         return column == sa.any_(sa.bindparam(None, list(ids), type_=postgresql.ARRAY(sa.Integer)))

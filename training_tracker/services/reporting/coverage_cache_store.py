@@ -70,6 +70,15 @@ CELLS = CoverageUnitCell.__table__
 # --- recomputing --------------------------------------------------------------------------------
 
 
+def engine_of(session: Session) -> Engine:
+    """The engine ``session`` is bound to: the cache reads and stores on connections of its
+    own, outside the session's transaction."""
+    bind = session.get_bind()
+    if not isinstance(bind, Engine):
+        raise TypeError(f"the coverage cache needs a session bound to an Engine, not {bind!r}")
+    return bind
+
+
 @contextmanager
 def _snapshot(engine: Engine) -> Iterator[Connection]:
     """A connection whose statements all read one consistent snapshot."""
@@ -181,8 +190,8 @@ def recompute(
             seen[unit_id] = int(changes)
             dates_of[unit_id].add(a_date(day))
         units_of: dict[frozenset[date], list[int]] = defaultdict(list)
-        for unit_id, unit_days in dates_of.items():
-            units_of[frozenset(unit_days)].append(unit_id)
+        for unit_id, its_days in dates_of.items():
+            units_of[frozenset(its_days)].append(unit_id)
         computed = []
         for unit_days, units in units_of.items():
             # A few units' dates in one query; many units (a cold cache) date by date, each
@@ -336,7 +345,7 @@ def warm_cache(session: Session, today: date | None = None) -> WarmReport:
     no longer shows, and recompute every stale row of today's trend dates (today and the
     month ends before it) of every cached variant (and of the default one, even before
     anyone asked). One date at a time, so memory stays that of one date's rows."""
-    engine: Engine = session.get_bind()  # type: ignore[assignment]
+    engine = engine_of(session)
     today = today or clock.today()
     days = trend_days(today)
     report = WarmReport(folded=compact(engine))

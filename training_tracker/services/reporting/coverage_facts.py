@@ -89,7 +89,7 @@ def employed_on_day(day: Day, today: date) -> ColumnElement[bool]:
     """In the population on ``day``: a municipality's employee, hired by then and not yet
     left; on today (or later) also still active."""
     day_ = as_sql(day)
-    clauses = [
+    clauses: list[sa.ColumnExpressionArgument[bool]] = [
         Employee.municipality_id.is_not(None),
         sa.or_(Employee.hire_date.is_(None), Employee.hire_date <= day_),
         sa.or_(Employee.end_date.is_(None), Employee.end_date > day_),
@@ -167,7 +167,7 @@ def awaiting_on(day: Day) -> ColumnElement[bool]:
     )
 
 
-def counts_reported(mode: str) -> ColumnElement[bool]:
+def counts_reported(mode: str) -> sa.SQLColumnExpression[bool]:
     """Whether an awaiting report counts as covered, for the employee's municipality."""
     if mode == "reported":
         return sa.true()
@@ -176,7 +176,7 @@ def counts_reported(mode: str) -> ColumnElement[bool]:
     return Municipality.count_reported_in_coverage
 
 
-def flag(condition: ColumnElement[bool]) -> ColumnElement[int]:
+def flag(condition: sa.ColumnExpressionArgument[bool]) -> ColumnElement[int]:
     return sa.case((condition, 1), else_=0)
 
 

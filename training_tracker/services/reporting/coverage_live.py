@@ -53,7 +53,9 @@ def _int(value: Any) -> int:
 # --- the reports ----------------------------------------------------------------------------
 
 
-def _grouping(group_by: str) -> tuple[ColumnElement[Any], list[ColumnElement[Any]]]:
+def _grouping(
+    group_by: str,
+) -> tuple[sa.SQLColumnExpression[Any], list[sa.SQLColumnExpression[Any]]]:
     """The group's key and the columns that name it."""
     if group_by == "municipality":
         return Employee.municipality_id, [Municipality.name]
@@ -89,8 +91,8 @@ def grouped_counts(
     filters: CoverageFilters,
     day: date,
     today: date,
-    key: ColumnElement[Any],
-    names: Sequence[ColumnElement[Any]],
+    key: sa.SQLColumnExpression[Any],
+    names: Sequence[sa.SQLColumnExpression[Any]],
     extra: Sequence[ColumnElement[bool]] = (),
     *,
     materialized: bool = False,
@@ -128,7 +130,7 @@ def grouped_counts(
     cells = sa.select(*by_day, f.group_key, f.course_id, *cell_sums(facts)).group_by(
         *by_day, f.group_key, f.course_id
     )
-    per_person = sa.select(
+    per_person_sums = sa.select(
         *by_day,
         f.employee_id,
         sa.func.sum(flag(f.exempt == 0)).label("required"),
@@ -136,9 +138,9 @@ def grouped_counts(
         sa.func.sum(f.exempt).label("exempt"),
     ).group_by(*by_day, f.employee_id)
     per_person = (
-        per_person.cte("per_person").prefix_with("MATERIALIZED")
+        per_person_sums.cte("per_person").prefix_with("MATERIALIZED")
         if materialized
-        else per_person.subquery("per_person")
+        else per_person_sums.subquery("per_person")
     )
     mode_flag = flag(counts_reported(filters.mode))
     person_of = per_person.c.employee_id == Employee.id

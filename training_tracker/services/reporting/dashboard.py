@@ -218,7 +218,7 @@ class GroupSummary:
 
 
 def _assignment_states(
-    group_id: sa.ColumnElement[int], active: sa.ColumnElement[bool], today: date
+    group_id: sa.SQLColumnExpression[int], active: sa.ColumnElement[bool], today: date
 ) -> sa.Subquery:
     """One row per open, non-exempt assignment of the active population: its group and its
     state. Verified if a verified completion of the course has not expired by ``today``, else
@@ -264,7 +264,10 @@ class _StateCounts:
 
 
 def _state_counts(
-    session: Session, group_id: sa.ColumnElement[int], active: sa.ColumnElement[bool], today: date
+    session: Session,
+    group_id: sa.SQLColumnExpression[int],
+    active: sa.ColumnElement[bool],
+    today: date,
 ) -> dict[int, _StateCounts]:
     """Group → its required courses and how many are verified, reported and overdue, counted
     by the database in one query. Groups requiring nothing are left out."""

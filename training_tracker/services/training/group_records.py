@@ -194,11 +194,11 @@ def resolve_identifiers(
     ambiguous: list[str] = []
     for identifier in identifiers:
         if "@" in identifier:
-            person = by_email.get(normalise_email(identifier))
-            if person is None:
+            by_address = by_email.get(normalise_email(identifier))
+            if by_address is None:
                 unknown.append(identifier)
             else:
-                resolved[identifier] = person
+                resolved[identifier] = by_address
             continue
         matches = by_number.get(identifier.strip().lower(), [])
         if not matches:
