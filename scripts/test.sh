@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Set up and run the whole test suite: ruff, then pytest on SQLite and on PostgreSQL
+# Set up and run the whole test suite: ruff and mypy, then pytest on SQLite and on PostgreSQL
 # (a fresh database on 127.0.0.1:5432, user postgres), browser tests included.
 # With CI=true neither leg and no test may be skipped.
 set -uo pipefail
@@ -20,6 +20,9 @@ fi
 echo "==> ruff"
 .venv/bin/ruff check . || exit 1
 .venv/bin/ruff format --check . || exit 1
+
+echo "==> mypy"
+.venv/bin/mypy || exit 1
 
 # The two legs run side by side (each prefixes its lines with its name), which keeps CI well
 # under its 15 minutes; each leg's full log is kept in .test-logs/.

@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from flask_babel import lazy_gettext as _l
 from wtforms import DateField, Field
 from wtforms.validators import ValidationError
 
 from training_tracker import clock
+
+T = TypeVar("T")
+
+
+def required(data: T | None) -> T:
+    """The data of a field its form requires (DataRequired or InputRequired): once
+    ``validate_on_submit`` has passed it is never None, and None here means a form that lost
+    its validator, a bug to hear about rather than a None to store."""
+    if data is None:
+        raise ValueError("a required form field has no data")
+    return data
 
 
 class SwedishDateField(DateField):

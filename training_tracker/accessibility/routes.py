@@ -13,6 +13,7 @@ from werkzeug.wrappers import Response
 
 from training_tracker.accessibility.forms import SUBMISSION_KEY, ProblemReportForm
 from training_tracker.extensions import db, limiter
+from training_tracker.fields import required
 from training_tracker.services.compliance import accessibility
 from training_tracker.services.compliance.accessibility import ProblemReport
 
@@ -53,13 +54,13 @@ def report() -> str | Response | tuple[str, int]:
         accessibility.report_problem(
             db.session,
             ProblemReport(
-                description=form.description.data,
+                description=required(form.description.data),
                 page=form.page.data or "",
                 name=form.name.data or "",
                 email=form.email.data or "",
             ),
             contact_email=current_app.config["ACCESSIBILITY_CONTACT_EMAIL"],
-            submission_key=form.submission_key.data,
+            submission_key=required(form.submission_key.data),
             actor=current_user if current_user.is_authenticated else None,
         )
         db.session.commit()

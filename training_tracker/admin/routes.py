@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
 from werkzeug.wrappers import Response
-from wtforms.fields.choices import SelectChoice
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # stubs predate WTForms 3.3
 
 from training_tracker.access import admin_required
 from training_tracker.admin.forms import (
@@ -23,6 +23,7 @@ from training_tracker.admin.forms import (
     outbox_query,
 )
 from training_tracker.extensions import db
+from training_tracker.fields import required
 from training_tracker.models import (
     Employee,
     Municipality,
@@ -76,7 +77,7 @@ def role_list() -> str | Response | tuple[str, int]:
             grant = roles.grant_role_by_email(
                 db.session,
                 actor=current_user,
-                email=form.email.data,
+                email=required(form.email.data),
                 role=Role(form.role.data),
                 municipality_id=int(form.municipality.data) if form.municipality.data else None,
                 unit_id=int(form.unit.data) if form.unit.data else None,
@@ -243,5 +244,5 @@ def resend_all_failed() -> Response:
     else:
         flash(_("Det finns inga mejl som inte kunde skickas."), "info")
     # To what now waits in the queue, where the requeued messages are.
-    back = {"status": OutboxStatus.QUEUED.value, "kind": kind}
+    back: dict[str, Any] = {"status": OutboxStatus.QUEUED.value, "kind": kind}
     return redirect(url_for("admin.outbox", **{k: v for k, v in back.items() if v}))

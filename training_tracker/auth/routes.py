@@ -29,6 +29,8 @@ from training_tracker.auth.forms import (
     SetPasswordForm,
 )
 from training_tracker.extensions import db, limiter
+from training_tracker.fields import required
+from training_tracker.models import Employee
 from training_tracker.ratelimit import invitation_limit, user_or_address
 from training_tracker.redirects import safe_next
 from training_tracker.services.core.emails import normalise_email
@@ -50,7 +52,7 @@ def _submitted_email() -> str:
     return "email:" + normalise_email(request.form.get("email", ""))
 
 
-def _start_session(employee) -> None:  # type: ignore[no-untyped-def]
+def _start_session(employee: Employee) -> None:
     # A new session at every sign-in: nothing planted in the old one carries over.
     language = session.get("language")
     session.clear()
@@ -66,20 +68,22 @@ def _start_session(employee) -> None:  # type: ignore[no-untyped-def]
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(_login_limit, methods=["POST"])
 @limiter.limit(_login_limit, methods=["POST"], key_func=_submitted_email)
-def login() -> str | Response:
+def login() -> str | Response | tuple[str, int]:
     if current_user.is_authenticated:
         return redirect(url_for("main.home"))
     form = LoginForm()
     if form.validate_on_submit():
-        employee = accounts.authenticate(db.session, form.email.data, form.password.data)
+        employee = accounts.authenticate(
+            db.session, required(form.email.data), required(form.password.data)
+        )
         if employee is not None:
             accounts.record_login(db.session, employee)
             db.session.commit()
             _start_session(employee)
             return redirect(safe_next(request.args.get("next"), url_for("main.home")))
-        failed_logins.record(db.session, form.email.data)
+        failed_logins.record(db.session, required(form.email.data))
         db.session.commit()
-        form.password.errors.append(_("Fel e-postadress eller lösenord."))
+        form.password.errors = [*form.password.errors, _("Fel e-postadress eller lösenord.")]
         return render_template("auth/login.html", form=form), 401
     return render_template("auth/login.html", form=form)
 
@@ -175,7 +179,7 @@ def _set_password_page(token: str, purpose: TokenPurpose) -> str | Response | tu
     form = SetPasswordForm(email=employee.email, first_name=employee.first_name)
     if form.validate_on_submit():
         accounts.set_password(
-            db.session, employee, form.password.data, actor=employee, reason=purpose.value
+            db.session, employee, required(form.password.data), actor=employee, reason=purpose.value
         )
         accounts.record_login(db.session, employee)
         db.session.commit()

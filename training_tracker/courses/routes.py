@@ -10,13 +10,14 @@ from __future__ import annotations
 import secrets
 from datetime import date
 from pathlib import Path
+from typing import BinaryIO, cast
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.datastructures import FileStorage
 from werkzeug.wrappers import Response
-from wtforms.fields.choices import SelectChoice
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # stubs predate WTForms 3.3
 
 from training_tracker import clock
 from training_tracker.courses.forms import (
@@ -29,6 +30,7 @@ from training_tracker.courses.forms import (
     WithdrawForm,
 )
 from training_tracker.extensions import db
+from training_tracker.fields import required
 from training_tracker.models import (
     Completion,
     CompletionStatus,
@@ -60,7 +62,7 @@ def _upload_folder() -> Path:
 
 def _store(upload: FileStorage) -> StoredFile:
     return store_file(
-        upload.stream,
+        cast(BinaryIO, upload.stream),  # Werkzeug types the stream as IO[bytes]
         filename=upload.filename or "",
         folder=_upload_folder(),
         max_bytes=current_app.config["EVIDENCE_MAX_BYTES"],
@@ -160,7 +162,7 @@ def _submit_report(form: ReportForm, today: date) -> Completion | None:
             return None
     data = ReportData(
         course_id=int(form.course_id.data),
-        completed_on=form.completed_on.data,
+        completed_on=required(form.completed_on.data),
         note=form.note.data or "",
         submission_key=form.submission_key.data,
     )

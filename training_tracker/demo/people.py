@@ -230,7 +230,7 @@ def grant_roles(
     """Every unit's manager in bulk (with the audit events ``grant_role`` would record); the
     handful of demo accounts (``accounts``: slot → employee id) through ``grant_role`` itself."""
     connection = session.connection()
-    first = reserve_ids(connection, RoleGrant.__table__, len(managers))  # type: ignore[arg-type]
+    first = reserve_ids(connection, RoleGrant.__table__, len(managers))
     grant_columns = ("id", "employee_id", "role", "unit_id", "granted_at")
     event_columns = (
         "occurred_at",
@@ -243,8 +243,8 @@ def grant_roles(
     with BulkWriter(
         connection,
         [
-            (RoleGrant.__table__, grant_columns),  # type: ignore[list-item]
-            (AuditEvent.__table__, event_columns),  # type: ignore[list-item]
+            (RoleGrant.__table__, grant_columns),
+            (AuditEvent.__table__, event_columns),
         ],
     ) as writer:
         manager = Role.MANAGER.value

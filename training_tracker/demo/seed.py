@@ -153,9 +153,9 @@ class _Seeder:
         self.writer = BulkWriter(
             self.connection,
             [
-                (Employee.__table__, EMPLOYEE_COLUMNS),  # type: ignore[list-item]
-                (Assignment.__table__, ASSIGNMENT_COLUMNS),  # type: ignore[list-item]
-                (Completion.__table__, COMPLETION_COLUMNS),  # type: ignore[list-item]
+                (Employee.__table__, EMPLOYEE_COLUMNS),
+                (Assignment.__table__, ASSIGNMENT_COLUMNS),
+                (Completion.__table__, COMPLETION_COLUMNS),
             ],
         )
         self.employees = self.writer.rows["employees"]
@@ -176,7 +176,7 @@ class _Seeder:
         self.total = total
         units = [unit for town in self.towns for unit in town.units]
         shared_rules: dict[tuple[RuleInForce, ...], tuple[RuleInForce, ...]] = {}
-        first_unit = reserve_ids(self.connection, Unit.__table__, len(units))  # type: ignore[arg-type]
+        first_unit = reserve_ids(self.connection, Unit.__table__, len(units))
         for unit in units:
             unit.id = first_unit + unit.index
             rules = tuple(rule for rule in self.rules if rule.applies(unit))
@@ -184,14 +184,14 @@ class _Seeder:
             unit.rules = shared_rules.setdefault(rules, rules)
         with BulkWriter(
             self.connection,
-            [(Unit.__table__, ("id", "municipality_id", "name", "sector", "active"))],  # type: ignore[list-item]
+            [(Unit.__table__, ("id", "municipality_id", "name", "sector", "active"))],
         ) as unit_writer:
             unit_writer.rows["units"].extend(
                 (unit.id, unit.town.id, unit.name, unit.sector.value, True) for unit in units
             )
 
         # The admin, then everyone; one hash for every demo account: they share the password.
-        ids = itertools.count(reserve_ids(self.connection, Employee.__table__, total + 1))  # type: ignore[arg-type]
+        ids = itertools.count(reserve_ids(self.connection, Employee.__table__, total + 1))
         admin_id = next(ids)
         staff = Staff(self.rng, self.today, ids)
         no_municipality = (None, None, None, None, None, None)  # number, where, manager, dates

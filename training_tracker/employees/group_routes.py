@@ -23,6 +23,7 @@ from training_tracker.employees.choices import (
 from training_tracker.employees.forms import SUBMISSION_KEY, GroupCompletionForm, employee_query
 from training_tracker.employees.routes import bp
 from training_tracker.extensions import db
+from training_tracker.fields import required
 from training_tracker.models import Role
 from training_tracker.services.people.employee_list import EmployeeQuery
 from training_tracker.services.training import group_records
@@ -72,7 +73,7 @@ def record_completions() -> tuple[str, int] | Response:
                 db.session,
                 actor=current_user,
                 course_id=int(form.course.data),
-                completed_on=form.completed_on.data,
+                completed_on=required(form.completed_on.data),
                 employee_ids=form.employees.data or [],
                 note=form.note.data or "",
                 identifiers=group_records.parse_attendance_list(form.identifiers.data or ""),

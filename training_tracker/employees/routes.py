@@ -32,6 +32,7 @@ from training_tracker.employees.forms import (
     query_args,
 )
 from training_tracker.extensions import db, limiter
+from training_tracker.fields import required
 from training_tracker.models import Course, Employee, Municipality, Role, Sector
 from training_tracker.ratelimit import invitation_limit, user_or_address
 from training_tracker.services.core.scope import Access, employee_in_scope
@@ -329,7 +330,11 @@ def assign_course(employee_id: int) -> tuple[str, int] | Response:
             if course is None:
                 raise EmployeeError(_("Välj en kurs."), "course_id")
             person_assignments.assign_course(
-                db.session, employee, course, due_date=form.due_date.data, actor=current_user
+                db.session,
+                employee,
+                course,
+                due_date=required(form.due_date.data),
+                actor=current_user,
             )
             title, due = course.title, form.due_date.data
         if attempt.ok:

@@ -13,6 +13,9 @@ from training_tracker.models.enums import Sector, enum_type
 if TYPE_CHECKING:
     from training_tracker.models.people import Employee
 
+# A leaver's personal data is kept this long after the end date unless HR sets otherwise.
+DEFAULT_RETENTION_MONTHS = 24
+
 
 class Municipality(Model):
     __tablename__ = "municipalities"
@@ -22,7 +25,9 @@ class Municipality(Model):
     name: Mapped[str] = mapped_column(sa.String(100), unique=True)
     # Whether reported-but-unverified completions count in coverage (shown separately anyway).
     count_reported_in_coverage: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
-    retention_months: Mapped[int] = mapped_column(default=24, server_default="24")
+    retention_months: Mapped[int] = mapped_column(
+        default=DEFAULT_RETENTION_MONTHS, server_default=str(DEFAULT_RETENTION_MONTHS)
+    )
 
     units: Mapped[list[Unit]] = relationship(back_populates="municipality", order_by="Unit.name")
     employees: WriteOnlyMapped[Employee] = relationship(back_populates="municipality")

@@ -28,7 +28,7 @@ class ReminderStep(StrEnum):
 
 class ReminderPolicy(Model):
     """One municipality's reminder schedule; a municipality without a row has the defaults
-    (:data:`DEFAULT_POLICY` in ``services.reminders``). A number of days of 0 turns the step
+    (:data:`DEFAULT_POLICY` in ``training.reminders.policy``). A number of days of 0 turns the step
     off."""
 
     __tablename__ = "reminder_policies"

@@ -16,6 +16,7 @@ from training_tracker import clock
 from training_tracker.access import role_required
 from training_tracker.extensions import db
 from training_tracker.models import Employee, Municipality, Role
+from training_tracker.models.organisation import DEFAULT_RETENTION_MONTHS
 from training_tracker.services.compliance import personal_data
 from training_tracker.services.core.scope import Access, employee_in_scope
 
@@ -33,7 +34,7 @@ def notice() -> str:
         "privacy/notice.html",
         municipalities=municipalities,
         # The column's default, so the page says what a new municipality gets.
-        default_retention_months=Municipality.__table__.c.retention_months.default.arg,
+        default_retention_months=DEFAULT_RETENTION_MONTHS,
         contact_email=current_app.config["PRIVACY_CONTACT_EMAIL"],
     )
 

@@ -16,11 +16,12 @@ from flask_babel import format_date, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
-from wtforms.fields.choices import SelectChoice
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # stubs predate WTForms 3.3
 
 from training_tracker import clock
 from training_tracker.access import role_required
 from training_tracker.extensions import db
+from training_tracker.fields import required
 from training_tracker.models import (
     Course,
     CourseStatus,
@@ -103,9 +104,10 @@ def _fill_choices(form: RuleForm, rule: RequirementRule | None) -> None:
         .where(municipality_clause(current_user, Municipality.id))
         .order_by(Municipality.name)
     )
-    form.municipality.choices = [SelectChoice(str(m.id), m.name) for m in municipalities]
+    choices = [SelectChoice(str(m.id), m.name) for m in municipalities]
     if managed is None:
-        form.municipality.choices.insert(0, SelectChoice("", _("Alla kommuner")))
+        choices.insert(0, SelectChoice("", _("Alla kommuner")))
+    form.municipality.choices = choices
     current_unit = rule.unit_id if rule else None
     units = db.session.execute(
         sa.select(Unit.id, Unit.name, Municipality.name)
@@ -126,7 +128,7 @@ def _load(form: RuleForm, rule: RequirementRule | None) -> None:
     """What a form shows before anything is posted: the rule as it is, or the defaults."""
     if rule is None:
         # HR: their (first) municipality; admins start from "Alla kommuner".
-        form.municipality.data = form.municipality.choices[0].value
+        form.municipality.data = next(iter(form.municipality.iter_choices()))[0]
         form.due_days.data = current_app.config["DEFAULT_DUE_DAYS"]
         # A link's ?course= that is not a plain id (or past the column's range) is ignored.
         wanted = request.args.get("course", "")
@@ -159,7 +161,7 @@ def _rule_data(form: RuleForm) -> rules.RuleData:
         sector=Sector(form.sector.data) if form.sector.data else None,
         unit_id=int(form.unit.data) if form.unit.data else None,
         due_days=due_days,
-        applies_from=form.applies_from.data,
+        applies_from=required(form.applies_from.data),
         for_new_hires=bool(form.for_new_hires.data),
         for_existing_staff=bool(form.for_existing_staff.data),
         ends_on=form.ends_on.data,

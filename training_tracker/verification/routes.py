@@ -4,6 +4,7 @@ reviewer's scope: what lies outside it answers 404."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from flask import (
     Blueprint,
@@ -104,7 +105,7 @@ def bulk_verify() -> Response:
     return back
 
 
-def _filter_args() -> dict[str, int]:
+def _filter_args() -> dict[str, Any]:
     """The queue's filters, carried through a POST so the reviewer returns to the same view."""
     filters = queue_filters(request.form)
     return {

@@ -40,12 +40,11 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import sqlalchemy as sa
 from dateutil.relativedelta import relativedelta
 from flask import current_app
-from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -63,6 +62,7 @@ from training_tracker.models import (
     RoleGrant,
 )
 from training_tracker.services.core import audit_trail
+from training_tracker.services.core.sql import execute_dml
 from training_tracker.services.people import failed_logins
 from training_tracker.services.training.evidence import EvidenceError, remove_file
 
@@ -193,12 +193,7 @@ def _count(session: Session, model: type, condition: ColumnElement[bool]) -> int
 
 
 def _rowcount(session: Session, statement: sa.Executable) -> int:
-    # An UPDATE or DELETE without RETURNING: the Session hands back the cursor's result, though
-    # its execute() is typed for any statement (SQLAlchemy types only Connection's that way).
-    result = cast(
-        CursorResult[Any],
-        session.execute(statement.execution_options(synchronize_session=False)),
-    )
+    result = execute_dml(session, statement.execution_options(synchronize_session=False))
     return int(result.rowcount)
 
 

@@ -27,8 +27,9 @@ def table_of(model: type[Any]) -> sa.Table:
 
 
 def execute_dml(session: Session, statement: sa.Executable) -> sa.CursorResult[Any]:
-    """Run an UPDATE or DELETE and give its cursor result (``rowcount``), which
-    ``Session.execute`` types as any result."""
+    """Run an UPDATE or DELETE (without RETURNING) and give its cursor result, for its
+    ``rowcount``: the Session hands back the cursor's result, though its ``execute`` is typed
+    for any statement (SQLAlchemy types only ``Connection.execute`` that way)."""
     return cast(sa.CursorResult[Any], session.execute(statement))
 
 

@@ -12,17 +12,17 @@ from __future__ import annotations
 
 import hashlib
 from datetime import date
-from typing import Any, cast
+from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
-from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from training_tracker.models import Employee, ImportBatch, ImportStatus
 from training_tracker.services.core import audit_trail
 from training_tracker.services.core.bounded_reading import Limits
 from training_tracker.services.core.scope import managed_municipality_ids
+from training_tracker.services.core.sql import execute_dml
 from training_tracker.services.imports.applying import ImportResult, apply_import
 from training_tracker.services.imports.parsing import check_table
 from training_tracker.services.imports.plan import ImportPlan, UnknownUnits
@@ -170,16 +170,12 @@ def confirm_batch(
 def claim_batch(session: Session, batch: ImportBatch) -> bool:
     """Mark the batch as being applied, atomically: of two confirmations at once (a double
     click, two tabs), one wins and the other is told it was imported already."""
-    # An UPDATE without RETURNING: the Session hands back the cursor's result, though its
-    # execute() is typed for any statement (SQLAlchemy types only Connection's that way).
-    claimed = cast(
-        CursorResult[Any],
-        session.execute(
-            sa.update(ImportBatch)
-            .where(ImportBatch.id == batch.id, ImportBatch.status == ImportStatus.PREVIEWED)
-            .values(status=ImportStatus.APPLYING)
-            .execution_options(synchronize_session=False)
-        ),
+    claimed = execute_dml(
+        session,
+        sa.update(ImportBatch)
+        .where(ImportBatch.id == batch.id, ImportBatch.status == ImportStatus.PREVIEWED)
+        .values(status=ImportStatus.APPLYING)
+        .execution_options(synchronize_session=False),
     )
     return claimed.rowcount == 1
 

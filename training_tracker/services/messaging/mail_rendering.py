@@ -65,7 +65,10 @@ def _mail_environment(language: str) -> Environment:
         environment.add_extension("jinja2.ext.i18n")
         with force_locale(language):
             translations = get_translations()
-        environment.install_gettext_translations(translations, newstyle=True)  # type: ignore[attr-defined]
+        # The i18n extension adds this method at run time; Jinja's types do not declare it.
+        environment.install_gettext_translations(  # type: ignore[attr-defined]  # see above
+            translations, newstyle=True
+        )
         made[language] = environment
     return made[language]
 

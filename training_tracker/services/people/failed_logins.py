@@ -29,6 +29,7 @@ from training_tracker import clock
 from training_tracker.models import AuditEvent, Employee
 from training_tracker.services.core import audit_trail
 from training_tracker.services.core.emails import normalise_email
+from training_tracker.services.core.sql import execute_dml
 
 ACTION = "auth.login_failed"
 WINDOW = timedelta(hours=1)
@@ -76,7 +77,7 @@ def prune(session: Session, today: date, *, dry_run: bool = False) -> int:
     )
     if dry_run:
         return session.scalar(sa.select(sa.func.count()).select_from(AuditEvent).where(old)) or 0
-    result = session.execute(
-        sa.delete(AuditEvent).where(old).execution_options(synchronize_session=False)
+    result = execute_dml(
+        session, sa.delete(AuditEvent).where(old).execution_options(synchronize_session=False)
     )
-    return result.rowcount or 0  # type: ignore[attr-defined]
+    return result.rowcount or 0
