@@ -24,6 +24,7 @@ from training_tracker.models import (
     Role,
     Sector,
 )
+from training_tracker.services.messaging import outbox
 from training_tracker.services.training.completions import (
     CompletionError,
     ReportData,
@@ -347,3 +348,26 @@ def test_course_titles_are_english_when_english_is_chosen(client, anna, nck):
         page = client.get(path).get_data(as_text=True)
         assert "Web course on violence" in page, path
         assert "Webbkurs om våld" not in page, path
+
+
+@pytest.mark.parametrize(
+    ("language", "title", "other"),
+    [
+        ("en", "Web course on violence", "Webbkurs om våld"),
+        ("sv", "Webbkurs om våld", "Web course"),
+    ],
+)
+def test_a_mail_names_the_course_in_the_recipients_language(app, anna, nck, language, title, other):
+    completion = factories.completion(anna, nck, status=CompletionStatus.REJECTED)
+    mail = outbox.render_mail(
+        "completion_rejected",
+        language,
+        employee=anna,
+        completion=completion,
+        course=nck,
+        reason="Fel intyg",
+        report_url="https://x.example/r",
+        completion_url="https://x.example/c",
+    )
+    assert title in mail.subject and title in mail.text and title in mail.html
+    assert other not in mail.subject + mail.text + mail.html
