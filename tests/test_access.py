@@ -204,7 +204,17 @@ EXPECTED: dict[str, list[Case]] = {
     "courses.withdraw": [
         Case("POST", "/my/completions/{other_completion_id}/withdraw", signed_in(404)),
         Case("POST", "/my/completions/999999/withdraw", signed_in(404)),
-        Case("GET", "/my/completions/999999/withdraw", everyone(405)),
+    ],
+    "courses.confirm_withdraw": [
+        Case("GET", "/my/completions/{other_completion_id}/withdraw", signed_in(404)),
+        Case("GET", "/my/completions/{own_completion_id}/withdraw", signed_in(404)),
+        Case("GET", "/my/completions/999999/withdraw", signed_in(404)),
+    ],
+    "courses.correct_date": [
+        # Only the report's owner: a colleague's manager and HR are refused too.
+        Case("POST", "/my/completions/{own_completion_id}/date", signed_in(404)),
+        Case("POST", "/my/completions/{other_completion_id}/date", signed_in(404)),
+        Case("GET", "/my/completions/999999/date", everyone(405)),
     ],
     "employees.record_completions": [
         Case("GET", "/employees/record-completions", staff_managers()),

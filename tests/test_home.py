@@ -60,7 +60,7 @@ def test_a_rejected_report_asks_the_employee_to_report_again(client, staffed):
     client.sign_in(staffed["bea"])
     page = client.get("/").get_data(as_text=True)
     assert '<span class="badge badge-warn">Rapporten avvisades</span>' in page
-    assert "Öppna kursen" in page and "Rapportera att du är klar" in page
+    assert "Öppna kursen" in page and "Rapportera igen" in page
 
 
 def test_an_expired_completion_asks_for_the_course_again(client, staffed):

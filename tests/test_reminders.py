@@ -293,7 +293,9 @@ def test_a_reminder_is_in_the_employees_language(app, mail):
     db.session.commit()
     run_day(date(2026, 12, 14))
     (first,) = mail.to(cast.anna.email)
-    assert subject_of(first) == f"Reminder: take {cast.course.title} by 2027-01-13"
+    # The course by its English title too.
+    assert subject_of(first) == f"Reminder: take {cast.course.title_en} by 2027-01-13"
+    assert cast.course.title_en and cast.course.title_en != cast.course.title
 
 
 def test_nothing_is_planned_on_a_holiday_and_the_next_working_day_catches_up(mail):

@@ -52,12 +52,15 @@ def post_report(client, data):  # type: ignore[no-untyped-def]
     return client.post_form("/my/report", data, content_type="multipart/form-data")
 
 
-def test_the_form_preselects_the_course_and_offers_today(client, uploads, anna, nck):
+def test_the_form_preselects_the_course_and_leaves_the_date_to_the_person(
+    client, uploads, anna, nck
+):
     client.sign_in(anna)
     page = client.get(f"/my/report?course={nck.id}").get_data(as_text=True)
     assert re.search(rf'<option selected value="{nck.id}">|<option value="{nck.id}" selected', page)
     today = clock.today().isoformat()
-    assert f'max="{today}"' in page and f'value="{today}"' in page
+    [date_input] = re.findall(r'<input[^>]*name="completed_on"[^>]*>', page)
+    assert f'max="{today}"' in date_input and 'value=""' in date_input
     assert 'accept="application/pdf,image/png,image/jpeg' in page
     assert re.search(r'name="submission_key" type="hidden" value="[A-Za-z0-9_-]{16,}"', page)
     assert '<label for="certificate">' in page

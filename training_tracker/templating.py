@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Protocol
 
 from flask import Flask
 from flask_babel import format_date, format_datetime, format_decimal, get_locale
@@ -64,7 +65,23 @@ def enum_tests(
     return {name: test_for(tuple(named)) for name, named in members.items()}
 
 
+class Titled(Protocol):
+    title: str
+
+
+def course_title(course: Titled) -> str:
+    """A course's title in the reader's language: the English title when English is chosen
+    and the provider gave one, else the Swedish title. Pages and mails (rendered in the
+    recipient's language) show every course title through this."""
+    english = getattr(course, "title_en", None)
+    if english and str(get_locale() or "sv").startswith("en"):
+        return str(english)
+    return course.title
+
+
 def register(app: Flask) -> None:
+    # {{ course_title(course) }} wherever a course's title is shown.
+    app.add_template_global(course_title, "course_title")
     # Inline SVG charts (issue #6): {{ bar_chart(bars, title=..., description=...) }}
     app.add_template_global(bar_chart, "bar_chart")
     app.add_template_global(line_chart, "line_chart")

@@ -163,6 +163,7 @@ def test_a_manager_rejects_with_a_reason_the_employee_then_reads(
     name, title = _first_open_course(employee_email)
     sign_in(page, live_server, employee_email)
     page.get_by_role("link", name=f"Rapportera att du är klar {title}").click()
+    page.get_by_label("Datum då du blev klar").fill(clock.today().isoformat())
     page.get_by_label("Intyg", exact=True).set_input_files(
         {"name": "foto.pdf", "mimeType": "application/pdf", "buffer": certificate_pdf(["Foto"])}
     )
@@ -190,4 +191,4 @@ def test_a_manager_rejects_with_a_reason_the_employee_then_reads(
     sign_in(page, live_server, employee_email)
     card = page.get_by_role("listitem").filter(has=page.get_by_role("heading", name=title))
     expect(card.get_by_text("Rapporten avvisades", exact=True)).to_be_visible()
-    expect(card.get_by_role("link", name="Rapportera att du är klar")).to_be_visible()
+    expect(card.get_by_role("link", name="Rapportera igen")).to_be_visible()

@@ -84,5 +84,17 @@ class ReplaceCertificateForm(FlaskForm):
     submit = SubmitField(_l("Byt intyg"))
 
 
+class CorrectDateForm(FlaskForm):
+    """The completion date of a report that awaits verification, corrected by its owner."""
+
+    completed_on = DateField(
+        _l("Rätt datum då du blev klar"),
+        format="%Y-%m-%d",
+        validators=[InputRequired(_l("Ange datumet då du blev klar med kursen.")), PlausibleDate()],
+        description=_l("Datumet står på intyget. Det kan inte vara senare än i dag."),
+    )
+    submit = SubmitField(_l("Ändra datumet"))
+
+
 class WithdrawForm(FlaskForm):
-    submit = SubmitField(_l("Återkalla rapporten"))
+    submit = SubmitField(_l("Ja, återkalla rapporten"))

@@ -25,6 +25,7 @@ from training_tracker.courses.forms import (
     CERTIFICATE_MISSING,
     NO_CERTIFICATE_HINT,
     SUBMISSION_KEY,
+    CorrectDateForm,
     ReplaceCertificateForm,
     ReportForm,
     WithdrawForm,
@@ -39,6 +40,7 @@ from training_tracker.models import (
 from training_tracker.ratelimit import uploads_limit
 from training_tracker.services.training.completions import (
     ReportData,
+    correct_completed_on,
     own_completion,
     replace_certificate,
     report_completion,
@@ -51,6 +53,7 @@ from training_tracker.services.training.evidence import (
     remove_file,
     store_file,
 )
+from training_tracker.templating import course_title
 from training_tracker.transactions import committing
 
 bp = Blueprint("courses", __name__, url_prefix="/my")
@@ -80,7 +83,9 @@ def _course_choices(required: list[Course], others: list[Course]) -> list[Select
             render_kw["data-available-from"] = course.available_from.date().isoformat()
         if not course.issues_certificate:
             render_kw["data-certificate"] = "none"
-        return SelectChoice(str(course.id), course.title, render_kw=render_kw, optgroup=group)
+        return SelectChoice(
+            str(course.id), course_title(course), render_kw=render_kw, optgroup=group
+        )
 
     mine = _("Dina obligatoriska kurser")
     other = _("Andra kurser")
@@ -110,12 +115,17 @@ def _adapt_to_course(form: ReportForm, course: Course | None, today: date) -> No
         "data-hint-certificate": str(CERTIFICATE_HINT),
         "data-hint-no-certificate": str(NO_CERTIFICATE_HINT),
     }
-    date_kw = {"max": today.isoformat()}
-    if course is not None and course.available_from is not None:
-        date_kw["min"] = course.available_from.date().isoformat()
-    form.completed_on.render_kw = date_kw
+    form.completed_on.render_kw = _date_limits(course, today)
     if course is not None and not course.issues_certificate:
         form.certificate.description = NO_CERTIFICATE_HINT
+
+
+def _date_limits(course: Course | None, today: date) -> dict[str, str]:
+    """The date picker's range: from the day the course began, up to today."""
+    limits = {"max": today.isoformat()}
+    if course is not None and course.available_from is not None:
+        limits["min"] = course.available_from.date().isoformat()
+    return limits
 
 
 @bp.route("/report", methods=["GET", "POST"])
@@ -129,8 +139,8 @@ def report() -> str | Response | tuple[str, int]:
     form = ReportForm()
     form.course_id.choices = _course_choices(required, others)
     if not form.is_submitted():
+        # The date starts empty: the person chooses the day they completed the course.
         form.course_id.data = request.args.get("course", "")
-        form.completed_on.data = today
     course = _chosen_course(form, required + others)
     _adapt_to_course(form, course, today)
     if not SUBMISSION_KEY.match(form.submission_key.data or ""):
@@ -193,17 +203,22 @@ def _own_completion_or_404(completion_id: int) -> Completion:
 
 
 def _completion_page(
-    completion: Completion, replace_form: ReplaceCertificateForm | None = None
+    completion: Completion,
+    replace_form: ReplaceCertificateForm | None = None,
+    date_form: CorrectDateForm | None = None,
 ) -> tuple[str, int]:
     replace_form = replace_form or ReplaceCertificateForm(formdata=None)
+    if date_form is None:
+        date_form = CorrectDateForm(formdata=None, data={"completed_on": completion.completed_on})
+    date_form.completed_on.render_kw = _date_limits(completion.course, clock.today())
     page = render_template(
         "courses/completion.html",
         completion=completion,
         awaiting=completion.status == CompletionStatus.REPORTED,
         replace_form=replace_form,
-        withdraw_form=WithdrawForm(formdata=None),
+        date_form=date_form,
     )
-    return page, 422 if replace_form.errors else 200
+    return page, 422 if replace_form.errors or date_form.errors else 200
 
 
 @bp.route("/completions/<int:completion_id>")
@@ -237,6 +252,45 @@ def replace_certificate_view(completion_id: int) -> Response | tuple[str, int]:
         remove_file(_upload_folder(), storage_name)
     flash(_("Intyget är bytt. Rapporten väntar på att godkännas."), "success")
     return redirect(url_for("courses.completion", completion_id=completion_id))
+
+
+@bp.route("/completions/<int:completion_id>/date", methods=["POST"], endpoint="correct_date")
+@login_required
+def correct_date(completion_id: int) -> Response | tuple[str, int]:
+    """The owner corrects the completion date while the report awaits verification."""
+    completion = _own_completion_or_404(completion_id)
+    form = CorrectDateForm()
+    completed_on = form.completed_on.data if form.validate_on_submit() else None
+    if completed_on is None and completion.status == CompletionStatus.REPORTED:
+        return _completion_page(completion, date_form=form)
+    # A date the service refuses goes on the field; a reviewed report is flashed.
+    with committing(form, fields={"completed_on": "completed_on"}) as attempt:
+        changed = correct_completed_on(
+            db.session, completion, completed_on or completion.completed_on, actor=current_user
+        )
+    if form.errors:
+        return _completion_page(completion, date_form=form)
+    if attempt.ok:
+        flash(
+            _("Datumet är ändrat. Rapporten väntar på att godkännas.")
+            if changed
+            else _("Datumet var redan det. Inget ändrades."),
+            "success",
+        )
+    return redirect(url_for("courses.completion", completion_id=completion_id))
+
+
+@bp.route("/completions/<int:completion_id>/withdraw", methods=["GET"], endpoint="confirm_withdraw")
+@login_required
+def confirm_withdraw(completion_id: int) -> Response | str:
+    """Ask before withdrawing: what will happen, and the form that does it."""
+    completion = _own_completion_or_404(completion_id)
+    if completion.status != CompletionStatus.REPORTED:
+        flash(_("Rapporten är redan granskad och kan inte återkallas."), "error")
+        return redirect(url_for("courses.completion", completion_id=completion_id))
+    return render_template(
+        "courses/confirm_withdraw.html", completion=completion, form=WithdrawForm(formdata=None)
+    )
 
 
 @bp.route("/completions/<int:completion_id>/withdraw", methods=["POST"])

@@ -299,6 +299,7 @@ def course_columns(session: Session, ids: Iterable[int]) -> list[CourseColumn]:
             id=course.id,
             key=course.key,
             title=course.title,
+            title_en=course.title_en,
             provider_id=course.provider_id,
             provider_name=provider,
             validity_months=course.validity_months,

@@ -141,6 +141,7 @@ class CourseColumn:
     provider_id: int
     provider_name: str
     validity_months: int | None
+    title_en: str | None = None  # shown when the reader chose English
 
 
 @dataclass

@@ -213,8 +213,9 @@ class GroupSummary:
         return self.verified + (self.reported if self.counts_reported else 0)
 
     @property
-    def coverage_percent(self) -> int:
-        return round(100 * self.covered / self.required) if self.required else 0
+    def coverage_percent(self) -> int | None:
+        """None when nothing is required of the group: no coverage to speak of, not 0 %."""
+        return round(100 * self.covered / self.required) if self.required else None
 
 
 def _assignment_states(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import calendar
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -33,7 +34,7 @@ from training_tracker.services.core import audit_trail
 from training_tracker.services.core.bounded_reading import Limits
 from training_tracker.services.core.errors import FieldError
 from training_tracker.services.training import certificates
-from training_tracker.services.training.evidence import StoredFile
+from training_tracker.services.training.evidence import EvidenceError, StoredFile, path_of
 
 
 class CompletionError(FieldError):
@@ -242,6 +243,66 @@ def replace_certificate(
         after=[stored.original_filename],
     )
     return replaced
+
+
+def correct_completed_on(
+    session: Session,
+    completion: Completion,
+    completed_on: date,
+    *,
+    actor: Employee,
+    today: date | None = None,
+) -> bool:
+    """Change the completion date of a report that awaits verification (the employee chose the
+    wrong day). The same checks as a new report; the expiry follows the date, and the
+    certificate is read again so that the reviewer compares it with the corrected date.
+    Returns False when the date was already that (nothing changed, nothing audited)."""
+    _awaiting(completion)
+    course = completion.course
+    check_report(
+        session,
+        ReportData(course_id=course.id, completed_on=completed_on, note=completion.note),
+        today=today or clock.today(),
+    )
+    before = completion.completed_on
+    if completed_on == before:
+        return False
+    completion.completed_on = completed_on
+    completion.expires_on = expiry_for(course, completed_on)
+    for evidence in completion.evidence:
+        evidence.reading = _read_again(evidence, completion) or evidence.reading
+    audit_trail.record(
+        session,
+        "completion.date_corrected",
+        actor=actor,
+        subject=completion.employee,
+        object_type="completion",
+        object_id=completion.id,
+        before=before.isoformat(),
+        after=completed_on.isoformat(),
+    )
+    return True
+
+
+def _read_again(evidence: Evidence, completion: Completion) -> dict[str, Any] | None:
+    """The stored certificate read against the report as it is now; None if the file is gone."""
+    try:
+        path = path_of(Path(current_app.config["UPLOAD_FOLDER"]), evidence.storage_name)
+    except EvidenceError:
+        return None
+    if not path.is_file():
+        return None
+    stored = StoredFile(
+        path=path,
+        storage_name=evidence.storage_name,
+        original_filename=evidence.original_filename,
+        content_type=evidence.content_type,
+        size_bytes=evidence.size_bytes,
+        sha256=evidence.sha256,
+    )
+    return read_stored_certificate(
+        stored, completion.employee, completion.course, completion.completed_on
+    )
 
 
 def withdraw_completion(session: Session, completion: Completion, *, actor: Employee) -> None:
