@@ -16,7 +16,7 @@ from tests.browser.conftest import DESKTOP, PHONE
 from tests.browser.support import assert_accessible, assert_no_sideways_scroll, sign_in
 from training_tracker.extensions import db
 from training_tracker.models import CompletionStatus, OutboxStatus, Role, Sector
-from training_tracker.services.training.certificates import Check, CertificateReading, ReadStatus
+from training_tracker.services.training.certificates import CertificateReading, Check, ReadStatus
 
 pytestmark = pytest.mark.browser
 
@@ -167,7 +167,7 @@ def test_the_check_finds_a_value_under_the_wrong_label(page: Any) -> None:
         "<dt>Status</dt><dd>Väntar</dd><dt>Enhet</dt><dd>IFO</dd>"
         "<dt>Utbildare</dt><dd>NCK</dd></dl></body></html>"
     )
-    with pytest.raises(AssertionError, match='"Enhet" .* not beside or under it'):
+    with pytest.raises(AssertionError, match=r'"Enhet" .* not beside or under it'):
         assert_labels_beside_their_values(page)
     page.set_content(
         '<!doctype html><html lang="sv"><head><title>Prov</title><style>'
