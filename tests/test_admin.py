@@ -153,7 +153,7 @@ def test_the_last_admin_is_told_before_asking_that_the_role_cannot_be_removed(cl
     assert "<h1>Rollen kan inte tas bort</h1>" in html
     assert "Du kan inte ta bort den sista administratören." in html
     assert "Ja, ta bort rollen" not in html
-    assert "<form method=\"post\" action=\"/admin/roles/" not in html
+    assert '<form method="post" action="/admin/roles/' not in html
 
 
 def test_the_catalogue_page_lists_the_synced_courses(client):
