@@ -321,6 +321,11 @@ EXPECTED: dict[str, list[Case]] = {
         Case("POST", "/admin/roles/{grant_id}/revoke", admin_only(302)),
         Case("POST", "/admin/roles/999999/revoke", admin_only(404)),
     ],
+    # The question before a role is removed; the POST above does it.
+    "admin.confirm_revoke_role": [
+        Case("GET", "/admin/roles/{grant_id}/revoke", admin_only()),
+        Case("GET", "/admin/roles/999999/revoke", admin_only(404)),
+    ],
     # Public: someone who cannot sign in because of an accessibility problem must still reach
     # the statement and the form. The empty POST answers 422 and stores nothing.
     "accessibility.statement": [Case("GET", "/accessibility", everyone(200))],

@@ -94,6 +94,68 @@ def test_the_last_admin_cannot_remove_themselves(client):
     assert db.session.get(RoleGrant, grant_id) is not None
 
 
+def test_removing_a_role_from_the_list_asks_first(client):
+    """The list offers a link to a question, not a button that removes the role at once."""
+    client.sign_in(admin())
+    person = factories.with_role(
+        factories.employee(first_name="Hugo", last_name="Personal"),
+        Role.HR,
+        municipality_name="Järfälla",
+    )
+    grant_id = person.role_grants[0].id
+
+    page = client.get("/admin/roles").get_data(as_text=True)
+
+    assert f'action="/admin/roles/{grant_id}/revoke"' not in page
+    assert f'href="/admin/roles/{grant_id}/revoke"' in page
+    question = client.get(f"/admin/roles/{grant_id}/revoke")
+    html = question.get_data(as_text=True)
+    assert question.status_code == 200
+    assert "<h1>Ta bort rollen?</h1>" in html
+    assert f"Hugo Personal ({person.email}) förlorar rollen HR för Järfälla." in html
+    assert "kommunens personal, krav och rapporter" in html
+    assert f'<form method="post" action="/admin/roles/{grant_id}/revoke"' in html
+    assert "Ja, ta bort rollen</button>" in html
+    assert '<a href="/admin/roles" class="button button-secondary">Avbryt</a>' in html
+    assert db.session.get(RoleGrant, grant_id) is not None  # asking changed nothing
+
+
+def test_confirming_removes_the_role(client):
+    client.sign_in(admin())
+    person = factories.with_role(factories.employee(), Role.COORDINATOR)
+    grant_id = person.role_grants[0].id
+    assert "hela regionen" in client.get(f"/admin/roles/{grant_id}/revoke").get_data(as_text=True)
+
+    response = client.post_form(f"/admin/roles/{grant_id}/revoke", follow_redirects=True)
+
+    assert "Rollen är borttagen." in response.get_data(as_text=True)
+    assert db.session.get(RoleGrant, grant_id) is None
+    assert client.get(f"/admin/roles/{grant_id}/revoke").status_code == 404
+
+
+def test_the_question_warns_an_admin_removing_their_own_role(client):
+    me = admin()
+    factories.with_role(factories.employee(), Role.ADMIN)  # another admin remains
+    client.sign_in(me)
+
+    html = client.get(f"/admin/roles/{me.role_grants[0].id}/revoke").get_data(as_text=True)
+
+    assert "Det är din egen roll: du förlorar själv det den ger." in html
+    assert "Ja, ta bort rollen" in html
+
+
+def test_the_last_admin_is_told_before_asking_that_the_role_cannot_be_removed(client):
+    me = admin()
+    client.sign_in(me)
+
+    html = client.get(f"/admin/roles/{me.role_grants[0].id}/revoke").get_data(as_text=True)
+
+    assert "<h1>Rollen kan inte tas bort</h1>" in html
+    assert "Du kan inte ta bort den sista administratören." in html
+    assert "Ja, ta bort rollen" not in html
+    assert '<form method="post" action="/admin/roles/' not in html
+
+
 def test_the_catalogue_page_lists_the_synced_courses(client):
     factories.synced_catalog()
     client.sign_in(admin())

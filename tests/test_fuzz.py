@@ -431,7 +431,7 @@ TARGETS = [
         "admin.revoke_role",
         "/admin/roles/{grant_id}/revoke",
         "admin",
-        "/admin/roles",
+        "/admin/roles/{grant_id}/revoke",  # the confirmation page holds the form
         (RevokeRoleForm,),
         examples=6,
     ),

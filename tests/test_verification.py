@@ -493,6 +493,152 @@ def test_bulk_verify_skips_reports_someone_else_decided_meanwhile(
     assert "1 rapport var redan granskad av någon annan." in html
 
 
+def report_without_certificate(person, course):  # type: ignore[no-untyped-def]
+    """A report sent without a certificate, as the form allows."""
+    result = report_completion(
+        db.session,
+        employee=person,
+        data=ReportData(course_id=course.id, completed_on=clock.today() - timedelta(days=3)),
+        stored=None,
+        actor=person,
+    )
+    db.session.commit()
+    return result.completion
+
+
+@pytest.fixture()
+def course_without_certificate(catalog):  # type: ignore[no-untyped-def]
+    course = catalog["webbkursheder-hrv"]
+    course.issues_certificate = False
+    db.session.commit()
+    return course
+
+
+def test_bulk_verify_leaves_a_report_without_the_certificate_its_course_issues_waiting(
+    client, manager, anna, ifo, nck, course_without_certificate, uploads
+):
+    """Approving many at once relies on the certificates having been seen: a report that lacks
+    the one its course issues stays waiting, and the message names it; a report of a course
+    that issues none is approved with the rest."""
+    with_certificate = report(factories.employee(unit=ifo), nck, uploads)
+    missing = report_without_certificate(anna, nck)
+    none_issued = report_without_certificate(
+        factories.employee(unit=ifo), course_without_certificate
+    )
+    client.sign_in(manager)
+
+    response = client.post_form(
+        "/verify/bulk",
+        {"completion_ids": [str(with_certificate.id), str(missing.id), str(none_issued.id)]},
+    )
+
+    assert response.status_code == 302
+    assert status_of(with_certificate.id) == CompletionStatus.VERIFIED
+    assert status_of(missing.id) == CompletionStatus.REPORTED
+    assert status_of(none_issued.id) == CompletionStatus.VERIFIED
+    assert count(AuditEvent, AuditEvent.action == "completion.verified") == 2
+    html = client.get("/verify/").get_data(as_text=True)
+    assert "2 rapporter godkända." in html
+    assert (
+        "1 rapport godkändes inte, eftersom intyget saknas fast kursen ger ett: "
+        "Anna Lindqvist (Webbkurs om våld). Öppna rapporten och avgör den för sig."
+    ) in html
+    # It is still in the queue, marked as lacking its certificate.
+    assert "Inget intyg, fast kursen ger ett" in html
+
+
+def test_bulk_verify_of_reports_that_all_lack_their_certificate_approves_none(
+    client, manager, ifo, nck, uploads
+):
+    missing = [report_without_certificate(factories.employee(unit=ifo), nck) for _ in range(2)]
+    client.sign_in(manager)
+
+    client.post_form("/verify/bulk", {"completion_ids": [str(c.id) for c in missing]})
+
+    assert [status_of(c.id) for c in missing] == [CompletionStatus.REPORTED] * 2
+    assert count(AuditEvent, AuditEvent.action == "completion.verified") == 0
+    html = client.get("/verify/").get_data(as_text=True)
+    assert "2 rapporter godkändes inte, eftersom intyget saknas fast kursen ger ett" in html
+    assert "Öppna rapporterna och avgör dem en och en." in html
+    assert "godkända." not in html  # no "0 rapporter godkända."
+
+
+def test_bulk_verify_says_in_english_what_it_left_waiting(client, manager, anna, nck):
+    missing = report_without_certificate(anna, nck)
+    manager.preferred_language = "en"
+    db.session.commit()
+    client.sign_in(manager)
+
+    client.post_form("/verify/bulk", {"completion_ids": [str(missing.id)]})
+
+    html = client.get("/verify/").get_data(as_text=True)
+    assert "1 report was not approved, because the certificate is missing" in html
+
+
+def test_selected_reports_decided_meanwhile_count_as_reviewed_not_as_missing_a_certificate(
+    manager, hr, ifo, nck, uploads
+):
+    decided = report_without_certificate(factories.employee(unit=ifo), nck)
+    verification.verify_completion(db.session, decided, actor=hr)
+    fine = report(factories.employee(unit=ifo), nck, uploads)
+    db.session.commit()
+
+    result = verification.verify_selected(db.session, [decided.id, fine.id, fine.id], actor=manager)
+
+    assert [c.id for c in result.verified] == [fine.id]
+    assert result.without_certificate == []
+    assert result.already_reviewed == 1
+
+
+def test_bulk_verify_outside_the_scope_refuses_the_whole_selection_even_without_certificates(
+    manager, anna, school, nck
+):
+    mine = report_without_certificate(anna, nck)
+    elsewhere = report_without_certificate(factories.employee(unit=school), nck)
+
+    with pytest.raises(ReviewError):
+        verification.verify_selected(db.session, [mine.id, elsewhere.id], actor=manager)
+
+
+def test_the_review_page_says_plainly_that_no_certificate_was_attached(client, manager, anna, nck):
+    missing = report_without_certificate(anna, nck)
+    client.sign_in(manager)
+
+    html = client.get(f"/verify/{missing.id}").get_data(as_text=True)
+
+    assert "Stämmer intyget" not in html
+    assert "Inget intyg bifogades, fast kursen ger ett intyg." in html
+    assert "medarbetaren kan ladda upp intyget i sin rapport" in html
+    assert "avvisa rapporten med ett skäl" in html
+    assert "Godkänn den bara om du på annat sätt vet att kursen är gjord" in html
+
+
+def test_the_review_page_of_a_course_without_certificate_asks_only_whether_it_was_done(
+    client, manager, anna, course_without_certificate
+):
+    missing = report_without_certificate(anna, course_without_certificate)
+    client.sign_in(manager)
+
+    html = client.get(f"/verify/{missing.id}").get_data(as_text=True)
+
+    assert "Stämmer intyget" not in html
+    assert "Inget intyg bifogades. Kursen ger inget intyg." in html
+    assert "fast kursen ger ett intyg" not in html
+    assert "Vet du att kursen är gjord? Då godkänner du rapporten" in html
+
+
+def test_the_review_page_with_a_certificate_still_asks_whether_it_matches(
+    client, manager, anna, nck, uploads
+):
+    reported = report(anna, nck, uploads)
+    client.sign_in(manager)
+
+    html = client.get(f"/verify/{reported.id}").get_data(as_text=True)
+
+    assert "Stämmer intyget med rapporten?" in html
+    assert "Inget intyg bifogades" not in html
+
+
 # --- Opening a certificate -----------------------------------------------------------------
 
 

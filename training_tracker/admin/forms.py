@@ -34,7 +34,9 @@ class GrantRoleForm(FlaskForm):
 
 
 class RevokeRoleForm(FlaskForm):
-    submit = SubmitField(_l("Ta bort"))
+    """Posted from the confirmation page (templates/admin/revoke_role.html)."""
+
+    submit = SubmitField(_l("Ja, ta bort rollen"))
 
 
 class ResendForm(FlaskForm):

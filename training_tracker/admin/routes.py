@@ -90,9 +90,24 @@ def role_list() -> str | Response | tuple[str, int]:
         "admin/roles.html",
         form=form,
         grants=roles.list_grants(db.session),
-        revoke_form=RevokeRoleForm(),
         describe_scope=roles.describe_scope,
     ), status
+
+
+@bp.route("/roles/<int:grant_id>/revoke", methods=["GET"], endpoint="confirm_revoke_role")
+@admin_required
+def confirm_revoke_role(grant_id: int) -> str:
+    """Asks before a role is removed: what will happen, and the form that does it."""
+    grant = db.session.get(RoleGrant, grant_id)
+    if grant is None:
+        abort(404)
+    return render_template(
+        "admin/revoke_role.html",
+        grant=grant,
+        form=RevokeRoleForm(formdata=None),
+        refusal=roles.revoke_refusal(db.session, actor=current_user, grant=grant),
+        scope=roles.describe_scope(grant),
+    )
 
 
 @bp.route("/roles/<int:grant_id>/revoke", methods=["POST"])

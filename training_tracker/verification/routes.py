@@ -40,6 +40,7 @@ from training_tracker.verification.forms import (
 bp = Blueprint("verification", __name__)
 
 REVIEWERS = (Role.MANAGER, Role.HR, Role.ADMIN)
+NAMES_SHOWN = 5  # reports named in a message; the queue lists the rest
 
 
 def _positive_int(args: MultiDict[str, str], name: str) -> int | None:
@@ -83,26 +84,60 @@ def bulk_verify() -> Response:
             flash(" ".join(str(error) for error in errors), "error")
         return back
     with committing() as attempt:
-        verified = verification.verify_completions(
+        result = verification.verify_selected(
             db.session, form.completion_ids.data or [], actor=current_user
         )
     if not attempt.ok:
         return back
-    skipped = len(set(form.completion_ids.data or [])) - len(verified)
-    flash(
-        ngettext("%(num)d rapport godkänd.", "%(num)d rapporter godkända.", len(verified)),
-        "success",
-    )
-    if skipped:
-        flash(
-            ngettext(
-                "%(num)d rapport var redan granskad av någon annan.",
-                "%(num)d rapporter var redan granskade av någon annan.",
-                skipped,
-            ),
-            "info",
-        )
+    for category, message in bulk_messages(result):
+        flash(message, category)
     return back
+
+
+def bulk_messages(result: verification.BulkVerification) -> list[tuple[str, str]]:
+    """What bulk approval did, in words: how many were approved, and which were left waiting
+    and why."""
+    messages: list[tuple[str, str]] = []
+    if result.verified or not result.without_certificate:
+        approved = len(result.verified)
+        messages.append(
+            (
+                "success",
+                ngettext("%(num)d rapport godkänd.", "%(num)d rapporter godkända.", approved),
+            )
+        )
+    if result.without_certificate:
+        names = ", ".join(
+            f"{completion.employee.full_name} ({completion.course.title})"
+            for completion in result.without_certificate[:NAMES_SHOWN]
+        )
+        if len(result.without_certificate) > NAMES_SHOWN:
+            names += " …"
+        messages.append(
+            (
+                "error",
+                ngettext(
+                    "%(num)d rapport godkändes inte, eftersom intyget saknas fast kursen ger "
+                    "ett: %(names)s. Öppna rapporten och avgör den för sig.",
+                    "%(num)d rapporter godkändes inte, eftersom intyget saknas fast kursen ger "
+                    "ett: %(names)s. Öppna rapporterna och avgör dem en och en.",
+                    len(result.without_certificate),
+                    names=names,
+                ),
+            )
+        )
+    if result.already_reviewed:
+        messages.append(
+            (
+                "info",
+                ngettext(
+                    "%(num)d rapport var redan granskad av någon annan.",
+                    "%(num)d rapporter var redan granskade av någon annan.",
+                    result.already_reviewed,
+                ),
+            )
+        )
+    return messages
 
 
 def _filter_args() -> dict[str, Any]:

@@ -122,7 +122,9 @@ def list_grants(session: Session) -> list[RoleGrant]:
     )
 
 
-def revoke_role(session: Session, *, actor: Employee, grant: RoleGrant) -> None:
+def revoke_refusal(session: Session, *, actor: Employee, grant: RoleGrant) -> str | None:
+    """Why ``actor`` may not revoke ``grant``, in words; None when they may. The confirmation
+    page says it before anyone asks, and :func:`revoke_role` refuses with it."""
     if grant.role == Role.ADMIN and grant.employee_id == actor.id:
         others = session.scalar(
             sa.select(sa.func.count(RoleGrant.id)).where(
@@ -130,7 +132,14 @@ def revoke_role(session: Session, *, actor: Employee, grant: RoleGrant) -> None:
             )
         )
         if not others:
-            raise RoleError(_("Du kan inte ta bort den sista administratören."))
+            return _("Du kan inte ta bort den sista administratören.")
+    return None
+
+
+def revoke_role(session: Session, *, actor: Employee, grant: RoleGrant) -> None:
+    refusal = revoke_refusal(session, actor=actor, grant=grant)
+    if refusal:
+        raise RoleError(refusal)
     audit_trail.record(
         session,
         "roles.revoked",

@@ -219,13 +219,8 @@ def verify_completion(session: Session, completion: Completion, *, actor: Employ
     verify_completions(session, [completion.id], actor=actor, require_all=True)
 
 
-def verify_completions(
-    session: Session, completion_ids: Sequence[int], *, actor: Employee, require_all: bool = False
-) -> list[Completion]:
-    """Approve reports ``actor`` may review. Ids outside their scope are refused as a whole
-    (a tampered form changes nothing); reports already reviewed by someone else are skipped,
-    or refused with ``require_all``. Returns the completions verified now."""
-    ids = sorted(set(completion_ids))
+def _check_reviewable(session: Session, actor: Employee, ids: Sequence[int]) -> None:
+    """Refuse the whole selection when any id is outside what ``actor`` may review."""
     allowed = set(
         session.scalars(
             sa.select(Completion.id)
@@ -235,6 +230,16 @@ def verify_completions(
     )
     if not ids or allowed != set(ids):
         raise ReviewError(_("Välj rapporter i listan."))
+
+
+def verify_completions(
+    session: Session, completion_ids: Sequence[int], *, actor: Employee, require_all: bool = False
+) -> list[Completion]:
+    """Approve reports ``actor`` may review. Ids outside their scope are refused as a whole
+    (a tampered form changes nothing); reports already reviewed by someone else are skipped,
+    or refused with ``require_all``. Returns the completions verified now."""
+    ids = sorted(set(completion_ids))
+    _check_reviewable(session, actor, ids)
     moved = _decide(session, ids, CompletionStatus.VERIFIED, actor=actor, now=clock.utcnow())
     if require_all and len(moved) != len(ids):
         raise ReviewError(_("Rapporten är redan granskad av någon annan."))
@@ -250,6 +255,49 @@ def verify_completions(
             course=completion.course.key,
         )
     return verified
+
+
+@dataclass(frozen=True)
+class BulkVerification:
+    """What approving a selection of the queue did."""
+
+    verified: list[Completion]  # approved now
+    without_certificate: list[Completion]  # left waiting: no certificate, yet the course issues one
+    already_reviewed: int  # decided by someone else meanwhile
+
+
+def verify_selected(
+    session: Session, completion_ids: Sequence[int], *, actor: Employee
+) -> BulkVerification:
+    """Approve the reports ticked in the queue, except those that lack the certificate their
+    course issues: approving many at once relies on the certificates having been seen, so such
+    a report is left waiting, to be opened and decided on its own. Ids outside ``actor``'s
+    scope refuse the whole selection, as :func:`verify_completions` does."""
+    ids = sorted(set(completion_ids))
+    _check_reviewable(session, actor, ids)
+    has_certificate = sa.exists().where(Evidence.completion_id == Completion.id)
+    missing = list(
+        session.scalars(
+            sa.select(Completion)
+            .join(Course, Course.id == Completion.course_id)
+            .where(
+                Completion.id.in_(ids),
+                Completion.status == CompletionStatus.REPORTED,
+                Course.issues_certificate,
+                ~has_certificate,
+            )
+            .order_by(Completion.reported_at, Completion.id)
+            .options(joinedload(Completion.employee), joinedload(Completion.course))
+        )
+    )
+    skipped = {completion.id for completion in missing}
+    rest = [id_ for id_ in ids if id_ not in skipped]
+    verified = verify_completions(session, rest, actor=actor) if rest else []
+    return BulkVerification(
+        verified=verified,
+        without_certificate=missing,
+        already_reviewed=len(rest) - len(verified),
+    )
 
 
 def check_rejection_reason(reason: str) -> str:
