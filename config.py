@@ -119,6 +119,9 @@ class Config:
     # Every form that takes a file (certificate report, new certificate, HR import) shares
     # one budget per signed-in person.
     UPLOAD_RATE_LIMIT = "30 per hour"
+    # A manager (or HR) reminding people of overdue courses by hand, per sender; each person
+    # and course at most once a week besides (services/training/manual_reminders.py).
+    MANUAL_REMINDER_RATE_LIMIT = "30 per minute;200 per day"
 
     # Rate limits (Flask-Limiter). The counters must be shared by every worker process:
     # "database://" keeps them in this application's database (table rate_limit_counters; see

@@ -315,6 +315,24 @@ EXPECTED: dict[str, list[Case]] = {
         Case("GET", "/settings/notifications", signed_in(200)),
         Case("POST", "/settings/notifications", {**signed_in(200), "manager": 302}),
     ],
+    # A reminder by hand (issue #17): the person's manager or HR of their municipality; a
+    # course not overdue is refused with a message (302 back to the start page).
+    "main.send_reminder": [
+        Case(
+            "POST",
+            "/team/reminders/{own_assignment_id}",
+            {**signed_in(403), "manager": 302, "hr": 302},
+        ),
+        Case(
+            "POST",
+            "/team/reminders/{other_assignment_id}",
+            {**signed_in(403), "manager": 404, "hr": 404},
+        ),
+        Case("POST", "/team/reminders/999999", {**signed_in(403), "manager": 404, "hr": 404}),
+        Case("GET", "/team/reminders/999999", everyone(405)),
+    ],
+    "main.overdue_csv": [Case("GET", "/team/overdue.csv", {**signed_in(403), "manager": 200})],
+    "main.overdue_xlsx": [Case("GET", "/team/overdue.xlsx", {**signed_in(403), "manager": 200})],
     "admin.role_list": [Case("GET", "/admin/roles", admin_only())],
     "admin.course_list": [Case("GET", "/admin/courses", admin_only())],
     "admin.revoke_role": [

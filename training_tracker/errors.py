@@ -104,6 +104,8 @@ def _limit_reason(endpoint: str) -> str | None:
             "Du har laddat upp många filer på kort tid. Gränsen gäller alla uppladdningar "
             "tillsammans: intyg och personalfiler."
         )
+    if endpoint == "main.send_reminder":
+        return _("Du har skickat många påminnelser på kort tid.")
     if endpoint == "accessibility.report":
         return _("Det går bara att skicka några rapporter på kort tid.")
     return None

@@ -182,6 +182,10 @@ def user_or_address() -> str:
     return f"address:{request.remote_addr or 'unknown'}"
 
 
+def manual_reminder_limit() -> str:
+    return current_app.config["MANUAL_REMINDER_RATE_LIMIT"]
+
+
 def upload_limit() -> str:
     return current_app.config["UPLOAD_RATE_LIMIT"]
 

@@ -18,6 +18,7 @@ from flask_login import current_user
 
 from training_tracker import clock
 from training_tracker.charts import bar_chart, line_chart
+from training_tracker.extensions import db
 from training_tracker.models import (
     AssignmentSource,
     CompletionStatus,
@@ -30,6 +31,7 @@ from training_tracker.services.people.employment import EmploymentStatus
 from training_tracker.services.reporting.minimisation import withheld_text
 from training_tracker.services.training.certificates import Check, ReadStatus
 from training_tracker.services.training.progress import CourseState
+from training_tracker.services.training.verification import waiting_count
 
 # The enums whose members templates test for by name (``is verified``, ``is left``, ...).
 TESTED_ENUMS: tuple[type[StrEnum], ...] = (
@@ -115,6 +117,10 @@ def register(app: Flask) -> None:
         # "20 000" in Swedish, "20,000" in English.
         return format_decimal(value, format="#,##0") if value is not None else ""
 
+    def _review_count() -> int:
+        # Called by the menu only for those who review: one COUNT through their scope.
+        return waiting_count(db.session, current_user)
+
     @app.context_processor
     def _globals() -> dict[str, object]:
         return {
@@ -134,6 +140,7 @@ def register(app: Flask) -> None:
                 and current_user.is_authenticated
                 and current_user.has_role(Role.MANAGER, Role.HR, Role.COORDINATOR, Role.ADMIN)
             ),
+            "review_count": _review_count,
             "can_review": bool(
                 current_user
                 and current_user.is_authenticated

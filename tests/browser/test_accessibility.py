@@ -29,6 +29,8 @@ NOT_PAGES = {
     "/my/data.zip",
     "/audit/events.csv",
     "/audit/events.xlsx",
+    "/team/overdue.csv",  # the manager's overdue list as files (issue #17)
+    "/team/overdue.xlsx",
 }
 # HR's pages: an admin sees them for every municipality, HR for one (a fixed municipality
 # instead of a choice), so both are scanned.

@@ -26,7 +26,7 @@ pytestmark = pytest.mark.browser
 LANDING_HEADING = {
     "admin": "Administration",
     "hr": "Enheter",
-    "manager": "Min enhet",
+    "manager": re.compile(r"^Min enhet(: .+)?$"),  # with the unit's name (issue #17)
     "coordinator": "Kommuner",
     "regional-coordinator": "Kommuner",
     "employee": "Mina utbildningar",

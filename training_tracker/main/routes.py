@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.wrappers import Response
 
 from training_tracker import clock
-from training_tracker.extensions import db
+from training_tracker.access import role_required
+from training_tracker.downloads import file_download
+from training_tracker.extensions import db, limiter
 from training_tracker.main.forms import NotificationSettingsForm
 from training_tracker.models import Role
+from training_tracker.ratelimit import manual_reminder_limit, user_or_address
 from training_tracker.services.core.scope import report_scope
-from training_tracker.services.reporting import dashboard, minimisation
+from training_tracker.services.core.spreadsheets import export_filename, to_csv, to_xlsx
+from training_tracker.services.reporting import dashboard, manager_overview, minimisation
+from training_tracker.services.training import manual_reminders
 from training_tracker.services.training.reminders import digest
 
 bp = Blueprint("main", __name__)
@@ -40,14 +45,68 @@ def home() -> str:
     # Another municipality's small groups are withheld (scope.aggregate_withheld).
     teams = minimisation.shown_summaries(user, teams)
     municipalities = minimisation.shown_summaries(user, municipalities)
+    team = (
+        manager_overview.team_overview(db.session, user, today)
+        if user.has_role(Role.MANAGER)
+        else None
+    )
     return render_template(
         "main/home.html",
+        team=team,
         my_courses=mine.required if mine else [],
         other_courses=mine.others if mine else [],
         history=mine.history if mine else [],
         teams=teams,
         municipalities=municipalities,
     )
+
+
+@bp.route("/team/reminders/<int:assignment_id>", methods=["POST"])
+@role_required(Role.MANAGER, Role.HR)
+@limiter.limit(manual_reminder_limit, methods=["POST"], key_func=user_or_address)
+def send_reminder(assignment_id: int) -> Response:
+    """A manager (or HR) reminds one person of one overdue course, from the start page."""
+    try:
+        sent = manual_reminders.send_manual_reminder(
+            db.session, actor=current_user, assignment_id=assignment_id
+        )
+    except manual_reminders.ReminderNotFound:
+        abort(404)
+    except manual_reminders.ReminderRefused as refused:
+        db.session.rollback()
+        flash(str(refused), "error")
+    else:
+        db.session.commit()
+        flash(
+            _(
+                "En påminnelse om %(course)s skickas till %(name)s.",
+                course=sent.assignment.course.title,
+                name=sent.assignment.employee.full_name,
+            ),
+            "success",
+        )
+    # To the top, where the message says what happened; the row says "Påmind …" too.
+    return redirect(url_for("main.home"))
+
+
+def _overdue_download(extension: str) -> Response:
+    today = clock.today()
+    overview = manager_overview.team_overview(db.session, current_user, today)
+    sheet = manager_overview.overdue_sheet(overview, today)
+    body = to_csv(sheet) if extension == "csv" else to_xlsx([sheet])
+    return file_download(body, export_filename(_("försenade kurser"), today, extension), extension)
+
+
+@bp.route("/team/overdue.csv")
+@role_required(Role.MANAGER)
+def overdue_csv() -> Response:
+    return _overdue_download("csv")
+
+
+@bp.route("/team/overdue.xlsx")
+@role_required(Role.MANAGER)
+def overdue_xlsx() -> Response:
+    return _overdue_download("xlsx")
 
 
 @bp.route("/settings/notifications", methods=["GET", "POST"])

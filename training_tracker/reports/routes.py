@@ -16,7 +16,12 @@ from training_tracker.extensions import db
 from training_tracker.models import Role, Sector, Unit
 from training_tracker.services.core.scope import ReportScope, names_visible, report_scope
 from training_tracker.services.core.spreadsheets import export_filename, to_csv, to_xlsx
-from training_tracker.services.reporting import coverage, coverage_exports, minimisation
+from training_tracker.services.reporting import (
+    coverage,
+    coverage_exports,
+    manager_overview,
+    minimisation,
+)
 from training_tracker.services.reporting.coverage import CoverageRow, CoverageTable
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
@@ -106,8 +111,11 @@ def unit_page(unit_id: int) -> str:
     if unit is None or not scope.includes_unit(unit.id, unit.municipality_id):
         abort(404)
     filters = coverage.parse_filters(request.args)
+    only_overdue = request.args.get("overdue") == "1"
     if names_visible(current_user, unit):
         people = coverage.unit_people(db.session, scope, filters, unit_id)
+        if only_overdue:
+            people = manager_overview.only_overdue(people)
         counts = None
     else:  # a coordinator: the unit's counts, not its people
         people = None
@@ -120,6 +128,7 @@ def unit_page(unit_id: int) -> str:
         filters=filters,
         people=people,
         counts=counts,
+        only_overdue=only_overdue,
         can_open_people=current_user.has_role(Role.HR, Role.ADMIN),
     )
 

@@ -75,6 +75,7 @@ ACTION_LABELS = {
     "audit.exported": _l("Loggen exporterades"),
     "personal_data.exported": _l("Personuppgifterna laddades ned"),
     "accessibility.reported": _l("Brist i tillgängligheten rapporterades"),
+    "reminder.manual_sent": _l("Påmindes om en försenad kurs, på chefens eller HR:s begäran"),
     "retention.applied": _l("Personuppgifter om slutade togs bort (gallring)"),
 }
 

@@ -55,6 +55,33 @@ def employee_scope(user: Employee, access: Access = Access.VIEW) -> ColumnElemen
     return sa.or_(*clauses) if clauses else sa.false()
 
 
+def team_scope(user: Employee) -> ColumnElement[bool]:
+    """A WHERE clause on :class:`Employee` matching a manager's own staff: the people of the
+    units they manage and their direct reports (the manager too, when in such a unit), whatever
+    other roles they hold. What the manager's start page summarises; always within
+    ``employee_scope(user, Access.VERIFY)``. Nobody, for someone who manages nothing."""
+    if not user.has_role(Role.MANAGER):
+        return sa.false()
+    unit_ids = [
+        grant.unit_id
+        for grant in user.role_grants
+        if grant.role == Role.MANAGER and grant.unit_id is not None
+    ]
+    return sa.or_(Employee.unit_id.in_(unit_ids), Employee.manager_id == user.id)
+
+
+def reminder_scope(user: Employee) -> ColumnElement[bool]:
+    """A WHERE clause on :class:`Employee` matching those ``user`` may remind by hand of an
+    overdue course: their own staff as a manager (:func:`team_scope`) and, as HR, everyone of
+    their municipality. Nobody else: not coordinators (they read aggregates), nor admins (the
+    system's operators, not anyone's manager)."""
+    clauses = [team_scope(user)]
+    for grant in user.role_grants:
+        if grant.role == Role.HR and grant.municipality_id is not None:
+            clauses.append(Employee.municipality_id == grant.municipality_id)
+    return sa.or_(*clauses)
+
+
 def visible_employees(user: Employee, access: Access = Access.VIEW) -> sa.Select[tuple[Employee]]:
     return sa.select(Employee).where(employee_scope(user, access))
 

@@ -16,6 +16,7 @@ MESSAGE_KINDS = {
     "reminder": _l("Påminnelse"),
     "escalation": _l("Påminnelse till chefen"),
     "digest": _l("Veckosammanfattning"),
+    "manual_reminder": _l("Påminnelse som chefen eller HR bad om"),
 }
 MESSAGE_STATUSES = {
     OutboxStatus.QUEUED: _l("I kö"),

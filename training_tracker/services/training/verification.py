@@ -79,6 +79,20 @@ def _reviewable(user: Employee) -> list[ColumnElement[bool]]:
     return [employee_scope(user, Access.VERIFY), Completion.employee_id != user.id]
 
 
+def waiting_count(session: Session, user: Employee) -> int:
+    """How many reports wait for ``user``'s review (the menu's count): one COUNT through the
+    scope, the same reports :func:`verification_queue` lists."""
+    return (
+        session.scalar(
+            sa.select(sa.func.count())
+            .select_from(Completion)
+            .join(Employee, Employee.id == Completion.employee_id)
+            .where(Completion.status == CompletionStatus.REPORTED, *_reviewable(user))
+        )
+        or 0
+    )
+
+
 def verification_queue(
     session: Session, user: Employee, filters: QueueFilters, *, per_page: int = 50
 ) -> QueuePage:
