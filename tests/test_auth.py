@@ -759,4 +759,5 @@ def test_a_deep_link_says_plainly_where_signing_in_leads(client: Client) -> None
     response = client.get("/my/report")
     assert response.location == "/login?next=%2Fmy%2Freport"
     page = client.get(response.location).get_data(as_text=True)
-    assert 'class="flash flash-info" role="status">Logga in så kommer du till sidan du bad om.' in page
+    message = "Logga in så kommer du till sidan du bad om."
+    assert f'class="flash flash-info" role="status">{message}' in page
