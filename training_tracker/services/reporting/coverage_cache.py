@@ -68,7 +68,7 @@ def _sum_grouping(group_by: str) -> tuple[ColumnElement[Any], list[ColumnElement
     if group_by == "sector":
         return Unit.sector, []
     if group_by == "unit":
-        return Unit.id, [Unit.name, Municipality.name, Unit.sector]
+        return Unit.id, [Unit.name, Municipality.name, Unit.sector.expression]
     raise ValueError(f"unknown grouping: {group_by}")
 
 

@@ -60,7 +60,7 @@ def _grouping(group_by: str) -> tuple[ColumnElement[Any], list[ColumnElement[Any
     if group_by == "sector":
         return Unit.sector, []
     if group_by == "unit":
-        return Employee.unit_id, [Unit.name, Municipality.name, Unit.sector]
+        return Employee.unit_id, [Unit.name, Municipality.name, Unit.sector.expression]
     raise ValueError(f"unknown grouping: {group_by}")
 
 
