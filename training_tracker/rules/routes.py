@@ -214,8 +214,8 @@ def _reach_sentence(reach: rules.RuleReach) -> str:
 
 def _saved_message(changes: AssignmentChanges) -> str:
     return _(
-        "Regeln är sparad. Tilldelningar: %(created)d nya, %(updated)d ändrade, "
-        "%(closed)d avslutade.",
+        "Regeln är sparad. Tilldelningar – nya: %(created)d, ändrade: %(updated)d, "
+        "avslutade: %(closed)d.",
         created=changes.created,
         updated=changes.updated,
         closed=changes.closed,

@@ -342,7 +342,7 @@ def _object_note(event: EventLike, details: dict[str, Any], names: EventNames) -
     if event.action == "import.applied" and isinstance(details.get("summary"), dict):
         summary = details["summary"]
         return _(
-            "%(rows)s rader: %(created)s nya, %(updated)s ändrade, %(rejected)s avvisade",
+            "rader: %(rows)s, nya: %(created)s, ändrade: %(updated)s, avvisade: %(rejected)s",
             rows=summary.get("rows", 0),
             created=summary.get("created", 0),
             updated=summary.get("updated", 0),
@@ -351,7 +351,12 @@ def _object_note(event: EventLike, details: dict[str, Any], names: EventNames) -
     if event.action.startswith("outbox.") and details.get("kind"):
         kind_label = str(MESSAGE_KINDS.get(details["kind"], details["kind"]))
         if _int(details.get("count")) is not None:
-            return _("%(kind)s, %(num)d mejl", kind=kind_label, num=details["count"])
+            return ngettext(
+                "%(kind)s, %(num)d mejl",
+                "%(kind)s, %(num)d mejl",
+                details["count"],
+                kind=kind_label,
+            )
         return kind_label
     return ""
 
