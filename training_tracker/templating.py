@@ -12,7 +12,7 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from flask import Flask
-from flask_babel import format_date, format_datetime, format_decimal, get_locale
+from flask_babel import format_datetime, format_decimal, get_locale
 from flask_login import current_user
 
 from training_tracker import clock
@@ -25,6 +25,7 @@ from training_tracker.models import (
     Role,
 )
 from training_tracker.models.importing import ImportStatus
+from training_tracker.services.core.dates import shown_date
 from training_tracker.services.people.employment import EmploymentStatus
 from training_tracker.services.reporting.minimisation import withheld_text
 from training_tracker.services.training.certificates import Check, ReadStatus
@@ -81,12 +82,14 @@ def register(app: Flask) -> None:
         app.add_template_test(test, name)
 
     @app.template_filter("date")
-    def _date(value: date | None, style: str = "medium") -> str:
+    def _date(value: date | None, style: str = "text") -> str:
+        """One format for people (services.core.dates), on pages and in mails; ``'iso'`` for
+        machines (``<time datetime>``, input values)."""
         if value is None:
             return ""
         if style == "iso":
             return value.isoformat()
-        return format_date(value, style)
+        return shown_date(value)
 
     @app.template_filter("datetime")
     def _datetime(value: datetime | None) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Protocol
 
 import sqlalchemy as sa
@@ -29,6 +29,7 @@ from training_tracker.models import (
     Unit,
 )
 from training_tracker.services.core.audit_trail import FIELD_LABELS
+from training_tracker.services.core.dates import shown_date
 from training_tracker.services.messaging.kinds import MESSAGE_KINDS
 from training_tracker.services.training.reminders.policy import REMINDER_NAMES
 
@@ -361,6 +362,14 @@ def _object_note(event: EventLike, details: dict[str, Any], names: EventNames) -
     return ""
 
 
+def _shown(stored: object) -> str:
+    """A date kept in an event's details (ISO) as people read dates; anything else as kept."""
+    try:
+        return shown_date(date.fromisoformat(str(stored)))
+    except ValueError:
+        return str(stored)
+
+
 def _failed_login_note(event: EventLike, details: dict[str, Any]) -> str:
     """``3 försök, det senaste 14:05``: one event counts an hour's failed sign-ins."""
     attempts = _int(details.get("attempts")) or 1
@@ -382,10 +391,12 @@ def _note(event: EventLike, details: dict[str, Any], names: EventNames) -> str:
         return _failed_login_note(event, details)
     if action == "assignment.assigned" and details.get("due_date"):
         return _(
-            "%(course)s, sista dag %(date)s", course=names.course(details), date=details["due_date"]
+            "%(course)s, sista dag %(date)s",
+            course=names.course(details),
+            date=_shown(details["due_date"]),
         )
     if action == "employee.deactivated" and details.get("end_date"):
-        return _("Slutdatum %(date)s", date=details["end_date"])
+        return _("Slutdatum %(date)s", date=_shown(details["end_date"]))
     if action == "completion.rejected" and details.get("reason"):
         return _("%(course)s: %(reason)s", course=names.course(details), reason=details["reason"])
     if action in ("roles.granted", "roles.revoked"):

@@ -1,0 +1,17 @@
+"""The one way a date is shown to people, on pages and in mails alike: "3 december 2026" in
+Swedish and "3 December 2026" in English (the day, the month in words, the year), as Swedish
+public services write dates in running text; unambiguous in both languages. Machines get ISO
+(``<input type=date>`` values, ``<time datetime>``, files, the API)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask_babel import format_date
+
+PATTERN = "d MMMM y"
+
+
+def shown_date(value: date) -> str:
+    """``value`` as people read it, in the current language."""
+    return format_date(value, PATTERN)
