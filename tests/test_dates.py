@@ -3,6 +3,7 @@ in Swedish, "3 December 2026" in English (services.core.dates). ISO only for mac
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import pytest
@@ -46,6 +47,11 @@ def test_a_page_and_a_mail_show_the_same_date_the_same_way(
 def test_the_employee_page_shows_dates_as_every_other_page(client: Client) -> None:
     hr = factories.hr_staff("Järfälla")
     person = factories.employee(unit=factories.unit(), hire_date=date(2025, 8, 18))
+    factories.assignment(person, factories.synced_catalog()["nck-webbkurs-om-vald"])
+    factories.with_role(person, Role.MANAGER, on_unit=person.unit)  # an event in its history
     client.sign_in(hr)
     page = client.get(f"/employees/{person.id}").get_data(as_text=True)
-    assert "18 augusti 2025" in page and "2025-08-18" not in page
+    assert "18 augusti 2025" in page and "2025-08-18</" not in page
+    # Its history's moments too: the date as everywhere, then the time.
+    assert not re.search(r">\s*\d{4}-\d{2}-\d{2} \d{2}:\d{2}", page)
+    assert re.search(r">\s*\d{1,2} [a-zåäö]+ \d{4} \d{2}:\d{2}\s*<", page)

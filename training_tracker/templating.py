@@ -12,7 +12,7 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from flask import Flask
-from flask_babel import format_datetime, format_decimal, get_locale
+from flask_babel import format_decimal, get_locale
 from flask_login import current_user
 
 from training_tracker import clock
@@ -25,7 +25,7 @@ from training_tracker.models import (
     Role,
 )
 from training_tracker.models.importing import ImportStatus
-from training_tracker.services.core.dates import shown_date
+from training_tracker.services.core.dates import shown_date, shown_datetime
 from training_tracker.services.people.employment import EmploymentStatus
 from training_tracker.services.reporting.minimisation import withheld_text
 from training_tracker.services.training.certificates import Check, ReadStatus
@@ -94,7 +94,7 @@ def register(app: Flask) -> None:
     @app.template_filter("datetime")
     def _datetime(value: datetime | None) -> str:
         # Flask-Babel reads naive values as UTC and shows them in Europe/Stockholm.
-        return format_datetime(value, "short") if value else ""
+        return shown_datetime(value) if value else ""
 
     @app.template_filter("number")
     def _number(value: int | None) -> str:
