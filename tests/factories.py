@@ -424,3 +424,14 @@ def staff_in_bulk(
     if completions:
         db.session.execute(sa.insert(Completion), completions)
     db.session.commit()
+
+
+_MONTHS = {
+    "sv": "januari februari mars april maj juni juli augusti september oktober november december",
+    "en": "January February March April May June July August September October November December",
+}
+
+
+def shown(day: date, language: str = "sv") -> str:
+    """``day`` as people read dates in the app, on pages and in mails: "3 december 2026"."""
+    return f"{day.day} {_MONTHS[language].split()[day.month - 1]} {day.year}"

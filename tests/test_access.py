@@ -95,6 +95,7 @@ def report_readers(ok: int = 200, *, local: int | None = None) -> dict[str, int]
 EXPECTED: dict[str, list[Case]] = {
     "main.home": [Case("GET", "/", signed_in(200))],
     "main.healthz": [Case("GET", "/healthz", everyone(200))],
+    "main.favicon": [Case("GET", "/favicon.ico", everyone(200))],
     "auth.login": [Case("GET", "/login", {"anonymous": 200, **dict.fromkeys(SIGNED_IN, 302)})],
     "auth.logout": [Case("POST", "/logout", everyone(302)), Case("GET", "/logout", everyone(405))],
     "auth.forgot_password": [Case("GET", "/password/forgot", everyone(200))],

@@ -743,3 +743,21 @@ def test_signed_in_persons_language_choice_is_stored(client: Client) -> None:
     db.session.refresh(person)
     assert person.preferred_language == "en"
     assert '<html lang="en">' in page_text(client.get("/"))
+
+
+def test_a_first_visit_to_the_start_page_lands_on_sign_in_without_a_message(
+    client: Client,
+) -> None:
+    response = client.get("/")
+    assert (response.status_code, response.location) == (302, "/login")
+    page = client.get("/login").get_data(as_text=True)
+    assert "flash" not in page
+    assert "Logga in för att se sidan" not in page
+
+
+def test_a_deep_link_says_plainly_where_signing_in_leads(client: Client) -> None:
+    response = client.get("/my/report")
+    assert response.location == "/login?next=%2Fmy%2Freport"
+    page = client.get(response.location).get_data(as_text=True)
+    message = "Logga in så kommer du till sidan du bad om."
+    assert f'class="flash flash-info" role="status">{message}' in page

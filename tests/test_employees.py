@@ -136,7 +136,7 @@ def test_hr_enrolls_a_new_hire_who_gets_the_required_courses_and_a_welcome_mail(
     [mail] = db.session.scalars(sa.select(OutboxMessage)).all()
     assert (mail.kind, mail.recipient_email) == ("invitation", "lisa.berg@jarfalla.example")
     assert courses[NCK].title in mail.body_text
-    assert (hire_date + timedelta(days=30)).isoformat() in mail.body_text
+    assert factories.shown(hire_date + timedelta(days=30)) in mail.body_text
     assert courses[NCK].url in mail.body_text
     assert re.search(r"https?://\S+/invitation/\S+", mail.body_text)
     assert person.invited_at is not None
@@ -425,7 +425,7 @@ def test_an_end_date_ahead_keeps_the_person_active_until_then(client, social_uni
         edit_data(person, end_date=leaving.isoformat()),
         follow_redirects=True,
     )
-    assert f"Lisa Berg slutar {leaving.isoformat()}" in response.get_data(as_text=True)
+    assert f"Lisa Berg slutar {factories.shown(leaving)}" in response.get_data(as_text=True)
     db.session.refresh(person)
     assert person.active is True
     assert events("employee.deactivated", person) == []
@@ -741,7 +741,7 @@ def test_hr_assigns_a_course_to_one_person(client, courses, social_unit):
         follow_redirects=True,
     )
 
-    assert f"{course.title} är tilldelad, sista dag {due.isoformat()}." in response.get_data(
+    assert f"{course.title} är tilldelad, sista dag {factories.shown(due)}." in response.get_data(
         as_text=True
     )
     [assignment] = assignments_of(person)
@@ -862,7 +862,7 @@ def test_the_person_page_shows_assignments_completions_and_history(client, cours
     assert "<h1>Lisa Berg" in page and "Nyanställd" in page
     assert courses[NCK].title in page and courses[NCK].provider.name in page
     assert "Rapporterad" in page and "Regel" in page
-    assert (clock.today() - timedelta(days=1)).isoformat() in page
+    assert factories.shown(clock.today() - timedelta(days=1)) in page
     # History, newest first, with who did it.
     assert "Lades till" in page and "Inbjudan lades i utkorgen" in page
     assert "Hanna Personalsson" in page

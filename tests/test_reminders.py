@@ -231,7 +231,7 @@ def test_the_mails_say_what_is_wanted_with_links_that_lead_there(app, client, ma
     cast = Cast()
     run_day(date(2026, 12, 14))
     (first,) = mail.to(cast.anna.email)
-    assert subject_of(first) == f"Påminnelse: gå {cast.course.title} senast 2027-01-13"
+    assert subject_of(first) == f"Påminnelse: gå {cast.course.title} senast 13 januari 2027"
     text = mail_text(first)
     assert cast.course.url in text
     report_link = f"{BASE_URL}/my/report?course={cast.course.id}"
@@ -271,7 +271,7 @@ def test_the_weekly_digest_lists_the_team_s_open_courses_soonest_first(mail):
     first = mail_text(digests[0])  # Anna and Eva due on the 13th; nobody overdue yet
     assert subject_of(digests[0]) == "Veckans utbildningsläge: 0 försenade, 2 snart"
     for person in (cast.anna, cast.eva):
-        assert f"- {person.full_name}: {cast.course.title}, senast 2027-01-13" in first
+        assert f"- {person.full_name}: {cast.course.title}, senast 13 januari 2027" in first
     for person in (cast.bo, cast.cem, cast.dan, cast.fia, cast.gus, cast.maria):
         assert person.full_name not in first
 
@@ -293,8 +293,8 @@ def test_a_reminder_is_in_the_employees_language(app, mail):
     db.session.commit()
     run_day(date(2026, 12, 14))
     (first,) = mail.to(cast.anna.email)
-    # The course by its English title too.
-    assert subject_of(first) == f"Reminder: take {cast.course.title_en} by 2027-01-13"
+    # The course by its English title too, the date as English pages write it.
+    assert subject_of(first) == f"Reminder: take {cast.course.title_en} by 13 January 2027"
     assert cast.course.title_en and cast.course.title_en != cast.course.title
 
 

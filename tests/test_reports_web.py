@@ -49,7 +49,7 @@ def test_hr_sees_their_municipality_by_sector_with_the_numbers_in_words(client, 
     # Järfälla counts awaiting reports by default: 2 of 4 covered, 1 overdue.
     assert "50 %" in html
     assert "2 av 4" in html
-    assert "1 försenade" in html
+    assert "1 försenad<" in html
     assert "Skolan" not in html  # Sigtuna is outside HR's scope
     assert "Så räknar vi" in html
     # Only verified: 1 of 4.
@@ -153,6 +153,10 @@ def test_every_cell_of_the_page_matches_the_csv(client, ifo):
             delimiter=";",
         )
     )
+    # Per unit, the export also names each unit's municipality and sector; the page's cell
+    # shows them beside the unit's name.
+    assert exported[0][1:3] == ["Kommun", "Sektor"]
+    exported = [[row[0], *row[3:]] for row in exported]
     header, export_rows = exported[0], exported[1:]
     assert len(page_rows) == len(export_rows) >= 3  # two units and the totals
     columns = [name.split(": ")[0] for name in header[3::7]]
@@ -210,3 +214,34 @@ def test_with_too_many_units_to_list_the_unit_filter_waits_for_a_municipality(
     html = client.get(f"/reports/?municipality_id={ifo.municipality_id}").get_data(as_text=True)
     assert "=IFO Järfälla</option>" in html and "Skolan</option>" not in html
     assert 'id="unit-hint"' not in html
+
+
+def test_unit_rows_of_the_exports_name_their_municipality_and_sector(client):
+    """Two municipalities each have a "Hemtjänsten": every unit row of the CSV and of the XLSX
+    (the page's sheet and the "Per enhet" sheet beside another view) says which is which."""
+    course = factories.synced_catalog()["nck-webbkurs-om-vald"]
+    for name, sector in (("Järfälla", Sector.HEALTH_AND_CARE), ("Sigtuna", Sector.OTHER)):
+        unit = factories.unit(name, sector, "Hemtjänsten")
+        factories.assignment(factories.employee(unit=unit), course)
+    client.sign_in(factories.with_role(factories.employee(), Role.COORDINATOR))
+    expected = {("Järfälla", "Hälso- och sjukvård / omsorg"), ("Sigtuna", "Övrigt")}
+
+    body = client.get("/reports/coverage.csv?view=unit").data.decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(body), delimiter=";"))
+    assert rows[0][:3] == ["Enhet", "Kommun", "Sektor"]
+    units = [row for row in rows[1:] if row[0] == "Hemtjänsten"]
+    assert {(row[1], row[2]) for row in units} == expected
+    totals = next(row for row in rows if row[0] == "Totalt")
+    assert totals[1:3] == ["", ""]
+
+    for view, sheet_name in (("unit", "Per enhet"), ("municipality", "Per enhet")):
+        data = client.get(f"/reports/coverage.xlsx?view={view}").data
+        sheet = openpyxl.load_workbook(io.BytesIO(data))[sheet_name]
+        header = [cell.value for cell in sheet[1]]
+        assert header[:3] == ["Enhet", "Kommun", "Sektor"]
+        found = {
+            (row[1], row[2])
+            for row in sheet.iter_rows(min_row=2, values_only=True)
+            if row[0] == "Hemtjänsten"
+        }
+        assert found == expected

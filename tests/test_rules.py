@@ -387,7 +387,7 @@ def test_saving_creates_the_rule_and_its_assignments(client, course, staffed):
     client.sign_in(hr)
     response = client.post_form("/rules/new", form(course), follow_redirects=True)
     assert response.status_code == 200
-    assert "Regeln är sparad. Tilldelningar: 3 nya, 0 ändrade, 0 avslutade." in text(response)
+    assert "Regeln är sparad. Tilldelningar – nya: 3, ändrade: 0, avslutade: 0." in text(response)
     rule = db.session.scalars(sa.select(RequirementRule)).one()
     assert (rule.municipality_id, rule.sector, rule.due_days, rule.created_by_id) == (
         factories.municipality("Järfälla").id,
@@ -433,7 +433,7 @@ def test_editing_changes_the_due_dates(client, course, staffed):
         form(course, due_days="60", applies_from=clock.today().isoformat()),
         follow_redirects=True,
     )
-    assert "0 nya, 3 ändrade, 0 avslutade" in text(response)
+    assert "nya: 0, ändrade: 3, avslutade: 0" in text(response)
     for employee in staffed.values():
         assert assignment_of(employee, course).due_date == clock.today() + timedelta(days=60)
 

@@ -6,8 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import sqlalchemy as sa
-from flask import Flask, g, request, session
-from flask_login import current_user
+from flask import Flask, flash, g, redirect, request, session
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext
+from flask_login import current_user, login_url
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.pool import ConnectionPoolEntry
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -132,15 +134,20 @@ def _select_locale() -> str:
 
 
 def _init_login(app: Flask) -> None:
-    from flask_babel import lazy_gettext as _l
-
     from training_tracker.models import Employee  # late, as the views above
 
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
-    login_manager.login_message = _l("Logga in för att se sidan.")
-    login_manager.login_message_category = "info"
     login_manager.session_protection = "basic"
+
+    @login_manager.unauthorized_handler
+    def ask_to_sign_in() -> ResponseReturnValue:
+        # A first visit to the start page is no error: the sign-in page says enough. A link
+        # to another page is told, as plain information, where signing in will lead.
+        if request.path == "/":
+            return redirect(login_url("auth.login"))
+        flash(gettext("Logga in så kommer du till sidan du bad om."), "info")
+        return redirect(login_url("auth.login", next_url=request.url))
 
     @login_manager.user_loader
     def load_user(user_id: str) -> Employee | None:

@@ -11,7 +11,7 @@ import click
 import sqlalchemy as sa
 from flask import Blueprint, current_app
 
-from training_tracker import clock
+from training_tracker import clock, schema_check
 from training_tracker.demo import DemoError
 from training_tracker.demo import seed as demo
 from training_tracker.extensions import db
@@ -590,3 +590,6 @@ def backup_command(path: Path) -> None:
         f"{uploaded} uploaded file{'' if uploaded == 1 else 's'}, "
         f"{manifest['file_count']} files in all"
     )
+
+
+schema_check.guard(bp.cli)  # every command above refuses an unmigrated database

@@ -13,7 +13,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from flask import Flask
-from flask_babel import format_date, format_datetime, format_decimal, get_locale
+from flask_babel import format_decimal, get_locale
 from flask_login import current_user
 
 from training_tracker import clock
@@ -27,6 +27,7 @@ from training_tracker.models import (
     Role,
 )
 from training_tracker.models.importing import ImportStatus
+from training_tracker.services.core.dates import shown_date, shown_datetime
 from training_tracker.services.people.employment import EmploymentStatus
 from training_tracker.services.reporting.minimisation import withheld_text
 from training_tracker.services.training.certificates import Check, ReadStatus
@@ -100,17 +101,19 @@ def register(app: Flask) -> None:
         app.add_template_test(test, name)
 
     @app.template_filter("date")
-    def _date(value: date | None, style: str = "medium") -> str:
+    def _date(value: date | None, style: str = "text") -> str:
+        """One format for people (services.core.dates), on pages and in mails; ``'iso'`` for
+        machines (``<time datetime>``, input values)."""
         if value is None:
             return ""
         if style == "iso":
             return value.isoformat()
-        return format_date(value, style)
+        return shown_date(value)
 
     @app.template_filter("datetime")
     def _datetime(value: datetime | None) -> str:
         # Flask-Babel reads naive values as UTC and shows them in Europe/Stockholm.
-        return format_datetime(value, "short") if value else ""
+        return shown_datetime(value) if value else ""
 
     @app.template_filter("number")
     def _number(value: int | None) -> str:

@@ -23,6 +23,7 @@ pytestmark = pytest.mark.browser
 # A health probe, a POST-only action, and downloads (not pages).
 NOT_PAGES = {
     "/healthz",
+    "/favicon.ico",
     "/logout",
     "/reports/coverage.csv",
     "/reports/coverage.xlsx",

@@ -25,6 +25,7 @@ from training_tracker.employees.routes import bp
 from training_tracker.extensions import db
 from training_tracker.fields import required
 from training_tracker.models import Role
+from training_tracker.services.core.dates import shown_date
 from training_tracker.services.people.employee_list import EmployeeQuery
 from training_tracker.services.training import group_records
 from training_tracker.transactions import committing
@@ -83,7 +84,7 @@ def record_completions() -> tuple[str, int] | Response:
             recorded, own = len(result.recorded), bool(result.awaiting_review)
             skipped = group_records.name_list(result.already_recorded)
             skipped_count = len(result.already_recorded)
-            title, day = result.course.title, result.completed_on.isoformat()
+            title, day = result.course.title, shown_date(result.completed_on)
         if attempt.ok:
             if recorded:
                 flash(

@@ -35,6 +35,7 @@ from training_tracker.extensions import db, limiter
 from training_tracker.fields import required
 from training_tracker.models import Course, Employee, Municipality, Role, Sector
 from training_tracker.ratelimit import invitation_limit, user_or_address
+from training_tracker.services.core.dates import shown_date
 from training_tracker.services.core.scope import Access, employee_in_scope
 from training_tracker.services.messaging.kinds import MESSAGE_KINDS, MESSAGE_STATUSES
 from training_tracker.services.people import employees, person_assignments
@@ -236,7 +237,7 @@ def employee_edit(employee_id: int) -> tuple[str, int] | Response:
                     _(
                         "Ändringarna är sparade. %(name)s slutar %(date)s; då stängs kontot.",
                         name=name,
-                        date=end_date.isoformat(),
+                        date=shown_date(end_date),
                     ),
                     "success",
                 )
@@ -339,7 +340,11 @@ def assign_course(employee_id: int) -> tuple[str, int] | Response:
             title, due = course.title, form.due_date.data
         if attempt.ok:
             flash(
-                _("%(course)s är tilldelad, sista dag %(date)s.", course=title, date=due),
+                _(
+                    "%(course)s är tilldelad, sista dag %(date)s.",
+                    course=title,
+                    date=shown_date(due) if due else "–",
+                ),
                 "success",
             )
             return redirect(url_for("employees.employee_detail", employee_id=employee_id))

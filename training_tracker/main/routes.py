@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy.exc import SQLAlchemyError
@@ -128,6 +128,12 @@ def notification_settings() -> str | Response:
         )
         return redirect(url_for("main.notification_settings"))
     return render_template("main/notifications.html", form=form, is_manager=is_manager)
+
+
+@bp.route("/favicon.ico")
+def favicon() -> Response:
+    """Browsers and bookmarks ask for /favicon.ico whatever the page links."""
+    return current_app.send_static_file("icons/favicon.ico")
 
 
 @bp.route("/healthz")

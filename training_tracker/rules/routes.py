@@ -12,8 +12,8 @@ from datetime import date
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
-from flask_babel import format_date, ngettext
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # stubs predate WTForms 3.3
@@ -33,6 +33,7 @@ from training_tracker.models import (
     Unit,
 )
 from training_tracker.rules.forms import EndRuleForm, RuleForm
+from training_tracker.services.core.dates import shown_date
 from training_tracker.services.core.scope import managed_municipality_ids, municipality_clause
 from training_tracker.services.training import rules
 from training_tracker.services.training.assignments import AssignmentChanges
@@ -182,7 +183,7 @@ def _describe(data: rules.RuleData) -> dict[str, str]:
     unit = db.session.get(Unit, data.unit_id or 0)
 
     def day(value: date | None) -> str:
-        return format_date(value, "medium") if value else _("Inget")
+        return shown_date(value) if value else _("Inget")
 
     return {
         _("Kurs"): course.title if course else "",
@@ -216,8 +217,8 @@ def _reach_sentence(reach: rules.RuleReach) -> str:
 
 def _saved_message(changes: AssignmentChanges) -> str:
     return _(
-        "Regeln är sparad. Tilldelningar: %(created)d nya, %(updated)d ändrade, "
-        "%(closed)d avslutade.",
+        "Regeln är sparad. Tilldelningar – nya: %(created)d, ändrade: %(updated)d, "
+        "avslutade: %(closed)d.",
         created=changes.created,
         updated=changes.updated,
         closed=changes.closed,

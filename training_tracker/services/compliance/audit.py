@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Protocol
 
 import sqlalchemy as sa
@@ -29,6 +29,7 @@ from training_tracker.models import (
     Unit,
 )
 from training_tracker.services.core.audit_trail import FIELD_LABELS
+from training_tracker.services.core.dates import shown_date
 from training_tracker.services.messaging.kinds import MESSAGE_KINDS
 from training_tracker.services.training.reminders.policy import REMINDER_NAMES
 
@@ -345,7 +346,7 @@ def _object_note(event: EventLike, details: dict[str, Any], names: EventNames) -
     if event.action == "import.applied" and isinstance(details.get("summary"), dict):
         summary = details["summary"]
         return _(
-            "%(rows)s rader: %(created)s nya, %(updated)s ändrade, %(rejected)s avvisade",
+            "rader: %(rows)s, nya: %(created)s, ändrade: %(updated)s, avvisade: %(rejected)s",
             rows=summary.get("rows", 0),
             created=summary.get("created", 0),
             updated=summary.get("updated", 0),
@@ -354,9 +355,22 @@ def _object_note(event: EventLike, details: dict[str, Any], names: EventNames) -
     if event.action.startswith("outbox.") and details.get("kind"):
         kind_label = str(MESSAGE_KINDS.get(details["kind"], details["kind"]))
         if _int(details.get("count")) is not None:
-            return _("%(kind)s, %(num)d mejl", kind=kind_label, num=details["count"])
+            return ngettext(
+                "%(kind)s, %(num)d mejl",
+                "%(kind)s, %(num)d mejl",
+                details["count"],
+                kind=kind_label,
+            )
         return kind_label
     return ""
+
+
+def _shown(stored: object) -> str:
+    """A date kept in an event's details (ISO) as people read dates; anything else as kept."""
+    try:
+        return shown_date(date.fromisoformat(str(stored)))
+    except ValueError:
+        return str(stored)
 
 
 def _failed_login_note(event: EventLike, details: dict[str, Any]) -> str:
@@ -380,10 +394,12 @@ def _note(event: EventLike, details: dict[str, Any], names: EventNames) -> str:
         return _failed_login_note(event, details)
     if action == "assignment.assigned" and details.get("due_date"):
         return _(
-            "%(course)s, sista dag %(date)s", course=names.course(details), date=details["due_date"]
+            "%(course)s, sista dag %(date)s",
+            course=names.course(details),
+            date=_shown(details["due_date"]),
         )
     if action == "employee.deactivated" and details.get("end_date"):
-        return _("Slutdatum %(date)s", date=details["end_date"])
+        return _("Slutdatum %(date)s", date=_shown(details["end_date"]))
     if action == "completion.rejected" and details.get("reason"):
         return _("%(course)s: %(reason)s", course=names.course(details), reason=details["reason"])
     if action in ("roles.granted", "roles.revoked"):

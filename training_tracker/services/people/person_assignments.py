@@ -22,6 +22,7 @@ from training_tracker.models import (
     Provider,
 )
 from training_tracker.services.core import audit_trail
+from training_tracker.services.core.dates import shown_date
 from training_tracker.services.core.scope import Access, employee_scope
 from training_tracker.services.people.employees import EmployeeError
 
@@ -115,7 +116,7 @@ def assign_course(
             _(
                 "%(course)s är redan tilldelad, med sista dag %(date)s.",
                 course=course.title,
-                date=assignment.due_date.isoformat(),
+                date=shown_date(assignment.due_date),
             ),
             "course_id",
         )

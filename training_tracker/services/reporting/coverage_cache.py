@@ -69,7 +69,7 @@ def _sum_grouping(
     if group_by == "sector":
         return Unit.sector, []
     if group_by == "unit":
-        return Unit.id, [Unit.name, Municipality.name]
+        return Unit.id, [Unit.name, Municipality.name, Unit.sector.expression]
     raise ValueError(f"unknown grouping: {group_by}")
 
 

@@ -77,8 +77,12 @@ def table_sheet(
     group_label: str,
     rows_in_order: Sequence[CoverageRow] | None = None,
 ) -> Sheet:
-    """The table as the page shows it: its rows in the page's order, then the totals."""
-    header = [group_label, _("Anställda"), _("Fullt utbildade")]
+    """The table as the page shows it: its rows in the page's order, then the totals. A
+    unit's row also names its municipality and sector, so that two municipalities' units of
+    one name can be told apart."""
+    by_unit = table.group_by == "unit"
+    where = [_("Kommun"), _("Sektor")] if by_unit else []
+    header = [group_label, *where, _("Anställda"), _("Fullt utbildade")]
     header += _cell_headers(_("Alla krävda kurser"))
     for course in table.courses:
         header += _cell_headers(course.title)
@@ -87,8 +91,10 @@ def table_sheet(
     for row in [*ordered, table.total]:
         label = row.label if row.key is not None else _("Totalt")
         values: list[str | int | None] = [label]
+        if by_unit:
+            values += [row.municipality, row.sector]
         if row.withheld:  # every figure of the row, not only some (services.minimisation)
-            values += [withheld_text()] * (len(header) - 1)
+            values += [withheld_text()] * (len(header) - len(values))
         else:
             values += [row.people, row.fully_trained, *_cell_values(row.all_required)]
             for course in table.courses:

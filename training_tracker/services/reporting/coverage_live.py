@@ -62,7 +62,7 @@ def _grouping(
     if group_by == "sector":
         return Unit.sector, []
     if group_by == "unit":
-        return Employee.unit_id, [Unit.name, Municipality.name]
+        return Employee.unit_id, [Unit.name, Municipality.name, Unit.sector.expression]
     raise ValueError(f"unknown grouping: {group_by}")
 
 
@@ -192,10 +192,12 @@ def assemble_table(
         cells[group][course_id] = Cell(*map(_int, sums))
     rows: list[CoverageRow] = []
     for group, *labels, people, trained, exempt_people, low, high in group_rows:
+        sector: str | None = None
         if group_by == "sector":
             label, municipality = Sector(group).label, None
         elif group_by == "unit":
-            label, municipality = labels
+            label, municipality, unit_sector = labels
+            sector = Sector(unit_sector).label
         else:
             label, municipality = labels[0], None
         rows.append(
@@ -203,6 +205,7 @@ def assemble_table(
                 key=group.value if isinstance(group, Sector) else group,
                 label=label,
                 municipality=municipality,
+                sector=sector,
                 cells=cells.get(group, {}),
                 people=_int(people),
                 fully_trained=_int(trained),

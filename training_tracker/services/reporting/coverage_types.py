@@ -149,6 +149,7 @@ class CoverageRow:
     key: Any  # municipality id, sector value or unit id; None for the totals
     label: str
     municipality: str | None = None  # the unit's municipality, when grouped by unit
+    sector: str | None = None  # the unit's sector (its label), when grouped by unit
     cells: dict[int, Cell] = field(default_factory=dict)  # course id → cell
     people: int = 0  # the population of the group (whether or not anything is required)
     fully_trained: int = 0

@@ -32,6 +32,7 @@ from training_tracker.models import (
 )
 from training_tracker.services.core import audit_trail
 from training_tracker.services.core.bounded_reading import Limits
+from training_tracker.services.core.dates import shown_date
 from training_tracker.services.core.errors import FieldError
 from training_tracker.services.training import certificates
 from training_tracker.services.training.evidence import EvidenceError, StoredFile, path_of
@@ -108,7 +109,7 @@ def check_report(session: Session, data: ReportData, *, today: date) -> Course:
         raise CompletionError(
             _(
                 "Kursen fanns inte före %(date)s. Kontrollera datumet på intyget.",
-                date=course.available_from.date().isoformat(),
+                date=shown_date(course.available_from.date()),
             ),
             "completed_on",
         )
