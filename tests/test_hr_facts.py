@@ -46,14 +46,14 @@ def test_leavers_show_their_end_date_in_the_list_and_on_their_page(client, ifo, 
     db.session.commit()
 
     page = client.get("/employees/?status=").get_data(as_text=True)
-    assert f"Slutar {leaving_on.isoformat()}" in list_row(page, leaving)
-    assert f"Slutade {left_on.isoformat()}" in list_row(page, left)
+    assert f"Slutar {factories.shown(leaving_on)}" in list_row(page, leaving)
+    assert f"Slutade {factories.shown(left_on)}" in list_row(page, left)
     assert "Slut" not in list_row(page, staying)
 
-    assert f"Slutar {leaving_on.isoformat()}" in client.get(f"/employees/{leaving.id}").get_data(
-        as_text=True
-    )
-    assert f"Slutade {left_on.isoformat()}" in client.get(f"/employees/{left.id}").get_data(
+    assert f"Slutar {factories.shown(leaving_on)}" in client.get(
+        f"/employees/{leaving.id}"
+    ).get_data(as_text=True)
+    assert f"Slutade {factories.shown(left_on)}" in client.get(f"/employees/{left.id}").get_data(
         as_text=True
     )
     assert "Slut" not in re.sub(
@@ -81,7 +81,7 @@ def test_the_person_page_says_whether_the_person_has_an_account(client, ifo, hr)
 
     assert fact(with_password) == "Har konto: har valt lösenord"
     assert fact(by_sso) == "Har konto: loggar in med kommunens inloggning"
-    assert fact(invited) == "Inbjuden 3 nov. 2026, har inte valt lösenord ännu"
+    assert fact(invited) == "Inbjuden 3 november 2026, har inte valt lösenord ännu"
     assert fact(not_invited) == "Inte inbjuden"
 
 

@@ -205,7 +205,7 @@ def test_a_reminder_is_mailed_through_the_outbox_saying_the_manager_asked(client
     page = client.get("/").get_data(as_text=True)
     assert "En påminnelse om Webbkurs om våld skickas till Bea Ek." in page
     overdue = team_section(page)
-    assert "Påmind 30 nov." in overdue
+    assert "Påmind 30 november 2026" in overdue
     assert f'action="/team/reminders/{ifo["bea_nck"].id}"' not in overdue
 
 
@@ -229,7 +229,7 @@ def test_once_a_week_per_person_and_course(client, ifo):
 
     assert again.status_code == 302 and refused.status_code == 302
     assert count(OutboxMessage) == 1
-    assert "Påmind 30 nov." in team_section(later)
+    assert "Påmind 30 november 2026" in team_section(later)
     followed = client.get("/").get_data(as_text=True)
     assert "Bea Ek påmindes om kursen 30 november. Det går att påminna en gång i veckan" in (
         followed
