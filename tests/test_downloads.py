@@ -6,8 +6,9 @@ from __future__ import annotations
 import pytest
 
 from tests import factories
+from training_tracker.models import Role, Sector
 
-CSV_ROUTES = ["/reports/coverage.csv", "/audit/events.csv"]
+CSV_ROUTES = ["/reports/coverage.csv", "/audit/events.csv", "/team/overdue.csv"]
 
 
 def test_every_csv_route_is_checked_here(app):
@@ -17,7 +18,13 @@ def test_every_csv_route_is_checked_here(app):
 
 @pytest.mark.parametrize("path", CSV_ROUTES)
 def test_a_csv_download_names_one_charset(client, path):
-    client.sign_in(factories.admin())
+    if path.startswith("/team/"):  # a manager's own team
+        unit = factories.unit("Järfälla", Sector.SOCIAL_SERVICES, "IFO Järfälla")
+        client.sign_in(
+            factories.with_role(factories.employee(unit=unit), Role.MANAGER, on_unit=unit)
+        )
+    else:
+        client.sign_in(factories.admin())
     response = client.get(path)
     assert response.status_code == 200
     assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
