@@ -106,6 +106,12 @@ class Config:
 
     # Sign-in
     PASSWORD_MIN_LENGTH = 12
+    # Argon2id's cost: argon2-cffi's defaults, RFC 9106's low-memory profile (3 passes over
+    # 64 MiB, 4 lanes). The parameters travel in each hash, so a hash made at another cost
+    # still verifies, and is re-hashed at this cost at the next sign-in.
+    PASSWORD_HASH_TIME_COST = 3
+    PASSWORD_HASH_MEMORY_KIB = 64 * 1024
+    PASSWORD_HASH_PARALLELISM = 4
     INVITATION_MAX_AGE_HOURS = 14 * 24
     PASSWORD_RESET_MAX_AGE_MINUTES = 60
     LOGIN_RATE_LIMIT = "10 per minute;50 per hour"
@@ -191,6 +197,11 @@ class TestingConfig(Config):
     MAIL_SERVER = "127.0.0.1"
     OUTBOX_RETRY_BASE_SECONDS = 1
     RATELIMIT_ENABLED = True
+    # The suite signs in thousands of times; what it tests is who gets in, not the hashing's
+    # cost (tests/test_auth.py checks the production cost separately).
+    PASSWORD_HASH_TIME_COST = 1
+    PASSWORD_HASH_MEMORY_KIB = 8
+    PASSWORD_HASH_PARALLELISM = 1
 
     def default_database_url(self) -> str:
         return "sqlite://"
@@ -214,6 +225,7 @@ class ProductionConfig(Config):
                 '(python -c "import secrets; print(secrets.token_hex(32))").'
             )
         _require_shared_rate_limit_storage(self)
+        _require_strong_password_hashing(self)
 
 
 def _require_shared_rate_limit_storage(config: Config) -> None:
@@ -232,6 +244,15 @@ def _require_shared_rate_limit_storage(config: Config) -> None:
         raise RuntimeError(
             "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED would count rate limits per worker whenever "
             "the shared store is down; turn it off in production."
+        )
+
+
+def _require_strong_password_hashing(config: Config) -> None:
+    """Production never hashes below OWASP's floor for Argon2id (19 MiB, 2 passes)."""
+    if config.PASSWORD_HASH_MEMORY_KIB < 19 * 1024 or config.PASSWORD_HASH_TIME_COST < 2:
+        raise RuntimeError(
+            "PASSWORD_HASH_MEMORY_KIB must be at least 19456 and PASSWORD_HASH_TIME_COST at "
+            "least 2 in production (OWASP's minimum for Argon2id); the defaults are 65536 and 3."
         )
 
 

@@ -7,12 +7,14 @@ import re
 from datetime import UTC, datetime, timedelta
 from email.message import Message
 
+import argon2
 import pytest
 import sqlalchemy as sa
 import time_machine
 from flask import Flask
 from werkzeug.test import TestResponse
 
+import config
 from tests import factories
 from tests.conftest import Client, MailCatcher, count, mail_html, mail_text, subject_of
 from training_tracker.extensions import db
@@ -467,6 +469,47 @@ def test_invitation_stores_the_password_as_argon2id(
     db.session.refresh(invitee)
     assert invitee.password_hash.startswith("$argon2id$")
     assert NEW_PASSWORD not in invitee.password_hash
+
+
+PRODUCTION_COST = {
+    "PASSWORD_HASH_TIME_COST": config.Config.PASSWORD_HASH_TIME_COST,
+    "PASSWORD_HASH_MEMORY_KIB": config.Config.PASSWORD_HASH_MEMORY_KIB,
+    "PASSWORD_HASH_PARALLELISM": config.Config.PASSWORD_HASH_PARALLELISM,
+}
+
+
+@pytest.fixture()
+def production_cost(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The app hashing at the cost every configuration but the suite's uses."""
+    for name, value in PRODUCTION_COST.items():
+        monkeypatch.setitem(app.config, name, value)
+    monkeypatch.setitem(app.extensions, "password_hashing", None)  # made again at this cost
+
+
+def test_outside_the_suite_passwords_are_hashed_at_rfc_9106_cost(
+    app: Flask, production_cost: None
+) -> None:
+    parameters = argon2.extract_parameters(accounts.hash_password(NEW_PASSWORD))
+
+    expected = argon2.profiles.RFC_9106_LOW_MEMORY
+    assert parameters.type is argon2.Type.ID
+    assert (parameters.time_cost, parameters.memory_cost, parameters.parallelism) == (
+        expected.time_cost,
+        expected.memory_cost,
+        expected.parallelism,
+    )
+
+
+def test_a_hash_of_a_lower_cost_signs_in_and_is_stored_again_at_the_configured_cost(
+    app: Flask, production_cost: None
+) -> None:
+    person = factories.employee()  # hashed at the suite's low cost
+    db.session.commit()
+    assert argon2.extract_parameters(person.password_hash).memory_cost == 8
+
+    assert accounts.authenticate(db.session, person.email, factories.PASSWORD) is person
+    assert argon2.extract_parameters(person.password_hash).memory_cost == 64 * 1024
+    assert accounts.authenticate(db.session, person.email, factories.PASSWORD) is person
 
 
 def test_password_chosen_from_an_invitation_signs_in_later(

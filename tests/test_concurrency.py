@@ -18,7 +18,6 @@ from typing import TypeVar
 import psycopg
 import pytest
 import sqlalchemy as sa
-from argon2 import PasswordHasher
 from flask import Flask
 
 from config import TestingConfig
@@ -45,7 +44,6 @@ from training_tracker.services.imports.batches import confirm_batch
 from training_tracker.services.imports.parsing import parse_employee_file
 from training_tracker.services.imports.plan import UnknownUnits
 from training_tracker.services.imports.planning import plan_import
-from training_tracker.services.people import accounts
 
 N = 20  # people at once
 T = TypeVar("T")
@@ -107,16 +105,11 @@ def threaded_app(app: Flask, tmp_path: Path) -> Iterator[Flask]:
 
 
 @pytest.fixture()
-def quick_passwords(monkeypatch: pytest.MonkeyPatch) -> Callable[[Employee], Employee]:
-    """Argon2 at its real cost takes about 0.7 s of CPU per sign-in; twenty at once on a
-    two-core CI machine would measure the hashing, not the database. These accounts get a
-    cheap hash (the parameters travel in the hash, and the app is told they are current)."""
-    cheap = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    monkeypatch.setattr(accounts, "_hasher", cheap)
-    hashed = cheap.hash(factories.PASSWORD)
+def quick_passwords() -> Callable[[Employee], Employee]:
+    """Accounts that twenty threads sign in to at once, committed. The test configuration's
+    Argon2 cost is low (config.TestingConfig), so this measures the database, not the hashing."""
 
     def quick(person: Employee) -> Employee:
-        person.password_hash = hashed
         db.session.commit()
         return person
 

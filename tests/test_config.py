@@ -21,6 +21,24 @@ def test_production_starts_with_a_secret_and_secure_cookies(monkeypatch):
     assert production.SESSION_COOKIE_SAMESITE == "Lax"
 
 
+@pytest.mark.parametrize(
+    ("setting", "value"), [("PASSWORD_HASH_MEMORY_KIB", "8"), ("PASSWORD_HASH_TIME_COST", "1")]
+)
+def test_production_refuses_a_password_hashing_cost_below_owasps_floor(monkeypatch, setting, value):
+    monkeypatch.setenv("SECRET_KEY", "x" * 64)
+    monkeypatch.setenv(setting, value)
+    with pytest.raises(RuntimeError, match=setting):
+        config.ProductionConfig()
+
+
+def test_only_the_suite_lowers_the_password_hashing_cost(monkeypatch):
+    monkeypatch.setenv("SECRET_KEY", "x" * 64)
+    for kind in (config.DevelopmentConfig(), config.ProductionConfig()):
+        assert kind.PASSWORD_HASH_MEMORY_KIB == 64 * 1024
+        assert kind.PASSWORD_HASH_TIME_COST == 3
+    assert config.TestingConfig().PASSWORD_HASH_MEMORY_KIB == 8
+
+
 def test_every_setting_can_come_from_the_environment(monkeypatch):
     monkeypatch.setenv("MAIL_PORT", "2525")
     monkeypatch.setenv("MAIL_USE_TLS", "true")

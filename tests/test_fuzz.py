@@ -42,7 +42,6 @@ from urllib.parse import urlsplit
 import openpyxl
 import pytest
 import sqlalchemy as sa
-from argon2 import PasswordHasher
 from flask import Flask
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
@@ -489,10 +488,6 @@ def test_every_post_route_is_fuzzed_or_excluded_with_a_reason(app: Flask) -> Non
 
 # --- the world every example starts from ----------------------------------------------------
 
-# Argon2 at its production cost takes most of a second per sign-in; the fuzzer signs in and
-# sets passwords often, and what it tests is the forms, not the hashing.
-CHEAP_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
-
 
 @dataclass
 class World:
@@ -528,10 +523,6 @@ def build_world() -> World:
     invitation = factories.outbox_message(invitee, kind="invitation", status=OutboxStatus.SENT)
     batch = factories.import_batch("Järfälla")
     people = [admin, hr, manager, employee, colleague, invitee, outsider]
-    cheap = CHEAP_HASHER.hash(factories.PASSWORD)
-    for person in people:
-        if person.password_hash:
-            person.password_hash = cheap
     db.session.commit()
     return World(
         users={"admin": admin.id, "hr": hr.id, "manager": manager.id, "employee": employee.id},
@@ -1129,8 +1120,6 @@ def test_no_form_answers_500_and_a_rejection_stores_nothing(
 ) -> None:
     # The limits would soon answer 429 to every example of the sign-in forms.
     monkeypatch.setattr(limiter, "enabled", False)
-    monkeypatch.setattr(accounts, "_hasher", CHEAP_HASHER)
-    monkeypatch.setattr(accounts, "_DUMMY_HASH", CHEAP_HASHER.hash("not-a-password"))
     run = Fuzzing(app, target, uploads, saved_world(uploads))
     run.reset()
     run.read_page()
@@ -1301,9 +1290,8 @@ FOUND = [
 
 @pytest.mark.parametrize("found", FOUND, ids=str)
 def test_what_the_fuzzer_found_is_turned_away_with_a_message(
-    app: Flask, client: Any, uploads: Path, monkeypatch: pytest.MonkeyPatch, found: Found
+    app: Flask, client: Any, uploads: Path, found: Found
 ) -> None:
-    monkeypatch.setattr(accounts, "_hasher", CHEAP_HASHER)
     target = next(target for target in TARGETS if target.endpoint == found.endpoint)
     run = Fuzzing(app, target, uploads, saved_world(uploads))
     run.reset()
@@ -1332,10 +1320,9 @@ def test_what_the_fuzzer_found_is_turned_away_with_a_message(
     ],
 )
 def test_links_with_odd_filters_still_show_the_page(
-    app: Flask, client: Any, uploads: Path, monkeypatch: pytest.MonkeyPatch, role: str, path: str
+    app: Flask, client: Any, uploads: Path, role: str, path: str
 ) -> None:
     """Found on the way, in query strings: a filter that does not parse is ignored."""
-    monkeypatch.setattr(accounts, "_hasher", CHEAP_HASHER)
     target = next(target for target in TARGETS if target.role == role)
     run = Fuzzing(app, target, uploads, saved_world(uploads))
     run.reset()
@@ -1343,10 +1330,9 @@ def test_links_with_odd_filters_still_show_the_page(
 
 
 def test_a_file_of_a_far_future_hire_date_rejects_that_row(
-    app: Flask, client: Any, uploads: Path, monkeypatch: pytest.MonkeyPatch
+    app: Flask, client: Any, uploads: Path
 ) -> None:
     """Found: confirming such a row failed on storing the due date 90 days later."""
-    monkeypatch.setattr(accounts, "_hasher", CHEAP_HASHER)
     target = next(target for target in TARGETS if target.endpoint == "imports.upload")
     run = Fuzzing(app, target, uploads, saved_world(uploads))
     run.reset()

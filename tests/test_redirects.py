@@ -10,7 +10,6 @@ from datetime import timedelta
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
-from argon2 import PasswordHasher
 from flask import Flask
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
@@ -21,7 +20,6 @@ from tests.conftest import Client
 from training_tracker import clock, security
 from training_tracker.extensions import db
 from training_tracker.redirects import local_path, safe_next
-from training_tracker.services.people import accounts
 
 FALLBACK = "/fallback"
 
@@ -185,12 +183,9 @@ ROUTE_SETTINGS = settings(
 
 @pytest.fixture()
 def person(app: Flask, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
-    """Someone to sign in as, many times over: a cheap hash and no rate limit in the way."""
-    cheap = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
-    monkeypatch.setattr(accounts, "_hasher", cheap)
+    """Someone to sign in as, many times over: no rate limit in the way."""
     monkeypatch.setitem(app.config, "LOGIN_RATE_LIMIT", "100000 per minute")
     employee = factories.employee()
-    employee.password_hash = cheap.hash(factories.PASSWORD)
     db.session.commit()
     return employee
 

@@ -22,19 +22,36 @@ from training_tracker import clock
 from training_tracker.models import Assignment, AuditEvent, Course, Employee, OutboxMessage
 from training_tracker.services.core import audit_trail
 from training_tracker.services.core.emails import normalise_email
-
-# Argon2id, memory-hard: argon2-cffi's defaults follow RFC 9106's low-memory profile.
 from training_tracker.services.messaging import outbox
 
-_hasher = PasswordHasher()
-# Verified against when the e-mail is unknown, so a miss costs as long as a wrong password.
-_DUMMY_HASH = _hasher.hash("not-a-real-password-just-for-timing")
 PASSWORD_MAX_LENGTH = 256
 RESET_MAIL_INTERVAL = timedelta(minutes=10)
 
 
+@dataclass(frozen=True)
+class _Hashing:
+    hasher: PasswordHasher
+    # Verified against when the e-mail is unknown, so a miss costs as long as a wrong password.
+    dummy_hash: str
+
+
+def _hashing() -> _Hashing:
+    """Argon2id at the cost the app's configuration sets (PASSWORD_HASH_*), made once per app."""
+    hashing = current_app.extensions.get("password_hashing")
+    if hashing is None:
+        config = current_app.config
+        hasher = PasswordHasher(
+            time_cost=config["PASSWORD_HASH_TIME_COST"],
+            memory_cost=config["PASSWORD_HASH_MEMORY_KIB"],
+            parallelism=config["PASSWORD_HASH_PARALLELISM"],
+        )
+        hashing = _Hashing(hasher, hasher.hash("not-a-real-password-just-for-timing"))
+        current_app.extensions["password_hashing"] = hashing
+    return hashing
+
+
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    return _hashing().hasher.hash(password)
 
 
 @lru_cache(maxsize=1)
@@ -72,14 +89,15 @@ def authenticate(session: Session, email: str, password: str) -> Employee | None
     employee = session.scalars(
         sa.select(Employee).where(Employee.email == normalise_email(email))
     ).one_or_none()
-    stored = employee.password_hash if employee and employee.password_hash else _DUMMY_HASH
+    hashing = _hashing()
+    stored = employee.password_hash if employee and employee.password_hash else hashing.dummy_hash
     try:
-        _hasher.verify(stored, password)
+        hashing.hasher.verify(stored, password)
     except (VerificationError, InvalidHashError):
         return None
     if employee is None or not employee.password_hash or not employee.is_active:
         return None
-    if _hasher.check_needs_rehash(employee.password_hash):
+    if hashing.hasher.check_needs_rehash(employee.password_hash):
         employee.password_hash = hash_password(password)
     return employee
 

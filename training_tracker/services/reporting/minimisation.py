@@ -45,6 +45,8 @@ def population_municipalities(
         return frozenset({filters.municipality_id})
     if scope.all_municipalities:
         return None
+    if not scope.unit_ids:  # HR and coordinators: no managed units to look up
+        return scope.municipality_ids
     managed_units = frozenset(
         session.scalars(sa.select(Unit.municipality_id).where(Unit.id.in_(scope.unit_ids)))
     )
