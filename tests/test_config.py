@@ -188,3 +188,37 @@ def test_development_with_its_built_in_key_answers_only_loopback_under_any_serve
     assert "session" not in refused.headers.get("Set-Cookie", "")
     for address in ("127.0.0.1", "::1"):
         assert client.get("/healthz", environ_base={"REMOTE_ADDR": address}).status_code == 200
+
+
+def _synchronous_of(app) -> int:  # type: ignore[no-untyped-def]
+    from training_tracker.extensions import db
+    from training_tracker.ratelimit import counter_engine
+
+    levels = set()
+    with app.app_context():
+        for engine in (db.engine, counter_engine()):
+            with engine.connect() as connection:
+                levels.add(connection.exec_driver_sql("PRAGMA synchronous").scalar_one())
+    assert len(levels) == 1, "the sessions and the rate-limit counters are set up alike"
+    return levels.pop()
+
+
+def test_sqlite_waits_for_the_disk_at_each_commit_outside_the_suite(tmp_path, app):
+    from training_tracker import create_app
+
+    development = config.DevelopmentConfig()
+    development.SQLALCHEMY_DATABASE_URI = f"sqlite:///{tmp_path / 'durable.sqlite'}"
+    development.UPLOAD_FOLDER = str(tmp_path / "uploads")
+    assert _synchronous_of(create_app(development)) == 2  # FULL
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        assert _synchronous_of(app) == 0  # OFF: the suite's throwaway database
+
+
+def test_an_unknown_sqlite_synchronous_level_is_named(tmp_path):
+    from training_tracker import create_app
+
+    development = config.DevelopmentConfig()
+    development.SQLALCHEMY_DATABASE_URI = f"sqlite:///{tmp_path / 'x.sqlite'}"
+    development.SQLITE_SYNCHRONOUS = "SOMETIMES"
+    with pytest.raises(RuntimeError, match="SQLITE_SYNCHRONOUS='SOMETIMES'"):
+        create_app(development)

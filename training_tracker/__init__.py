@@ -5,18 +5,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import sqlalchemy as sa
 from flask import Flask, flash, g, redirect, request, session
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext
 from flask_login import current_user, login_url
-from sqlalchemy.engine.interfaces import DBAPIConnection
-from sqlalchemy.pool import ConnectionPoolEntry
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import Config, config_from_environment
 from training_tracker import ratelimit  # noqa: F401  (registers the database:// limit storage)
 from training_tracker.extensions import babel, csrf, db, limiter, login_manager, migrate
+from training_tracker.sqlite_setup import set_up_connections
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -102,26 +100,7 @@ def _init_database(app: Flask) -> None:
     db.init_app(app)
     if uri.startswith("sqlite"):
         with app.app_context():
-            sa.event.listen(db.engine, "connect", _configure_sqlite_connection)
-
-
-def _configure_sqlite_connection(
-    dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry
-) -> None:
-    # Foreign keys on, and WAL with a busy timeout so concurrent writers wait rather than fail
-    # with "database is locked".
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.close()
-    # SQLite's own lower() folds ASCII only; searching "åkesson" must find "Åkesson", as on
-    # PostgreSQL.
-    dbapi_connection.create_function("lower", 1, _lower, deterministic=True)
-
-
-def _lower(value: object) -> object:
-    return value.lower() if isinstance(value, str) else value
+            set_up_connections(db.engine, app.config["SQLITE_SYNCHRONOUS"])
 
 
 def _select_locale() -> str:

@@ -38,6 +38,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from training_tracker.extensions import limiter
 from training_tracker.models.security import RateLimitCounter
+from training_tracker.sqlite_setup import set_up_connections
 
 KEY_MAX_LENGTH = 255  # the column's length; longer keys are stored as their digest
 PURGE_INTERVAL_SECONDS = 600.0  # how often one process deletes the windows that have ended
@@ -78,6 +79,8 @@ def counter_engine() -> Engine:
         if engine is None:
             # The app's options: pool_pre_ping, and on SQLite the 30 s busy timeout.
             engine = sa.create_engine(main.url, **app.config["SQLALCHEMY_ENGINE_OPTIONS"])
+            if engine.dialect.name == "sqlite":
+                set_up_connections(engine, app.config["SQLITE_SYNCHRONOUS"])
             app.extensions[_COUNTER_ENGINE] = engine
     return engine
 
