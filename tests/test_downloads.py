@@ -17,6 +17,7 @@ CSV_ROUTES = [
 XLSX_ROUTES = [
     "/reports/coverage.xlsx",
     "/audit/events.xlsx",
+    "/team/overdue.xlsx",
     "/employees/import/<int:batch_id>/rejected.xlsx",
 ]
 
@@ -29,6 +30,16 @@ def test_every_csv_route_is_checked_here(app):
 def test_every_xlsx_route_is_checked_here(app):
     paths = {rule.rule for rule in app.url_map.iter_rules() if rule.rule.endswith(".xlsx")}
     assert paths == set(XLSX_ROUTES), "add the new XLSX download to XLSX_ROUTES"
+
+
+def _sign_in_for(client, path: str) -> None:  # type: ignore[no-untyped-def]
+    if path.startswith("/team/"):  # a manager's own team
+        unit = factories.unit("Järfälla", Sector.SOCIAL_SERVICES, "IFO Järfälla")
+        client.sign_in(
+            factories.with_role(factories.employee(unit=unit), Role.MANAGER, on_unit=unit)
+        )
+    else:
+        client.sign_in(factories.admin())
 
 
 def _path(rule: str) -> str:
@@ -44,13 +55,7 @@ def _path(rule: str) -> str:
 
 @pytest.mark.parametrize("path", CSV_ROUTES)
 def test_a_csv_download_names_one_charset(client, path):
-    if path.startswith("/team/"):  # a manager's own team
-        unit = factories.unit("Järfälla", Sector.SOCIAL_SERVICES, "IFO Järfälla")
-        client.sign_in(
-            factories.with_role(factories.employee(unit=unit), Role.MANAGER, on_unit=unit)
-        )
-    else:
-        client.sign_in(factories.admin())
+    _sign_in_for(client, path)
     response = client.get(_path(path))
     assert response.status_code == 200
     assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
@@ -60,7 +65,7 @@ def test_a_csv_download_names_one_charset(client, path):
 
 @pytest.mark.parametrize("path", XLSX_ROUTES)
 def test_an_xlsx_download_has_no_charset(client, path):
-    client.sign_in(factories.admin())
+    _sign_in_for(client, path)
     response = client.get(_path(path))
     assert response.headers["Content-Type"] == (
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
