@@ -337,6 +337,12 @@ def test_the_rejected_rows_download_as_csv_with_the_reason_and_import_again(clie
     confirm(client, batch_id)
     result = client.get(f"/employees/import/{batch_id}/result").get_data(as_text=True)
     assert "2 rader avvisades" in result
+    # The reasons on the page too, by line (the values only in the file).
+    assert re.search(
+        r'<th scope="row" class="num" data-label="Rad">3</th><td data-label="Kolumn">E-post</td>',
+        result,
+    )
+    assert "19850202" not in result
     assert f"/employees/import/{batch_id}/rejected.csv" in result
     assert "rejected.xlsx" not in result  # the upload was a CSV
     response = client.get(f"/employees/import/{batch_id}/rejected.csv")

@@ -171,6 +171,7 @@ def result(batch_id: int) -> str:
         "imports/result.html",
         batch=batch,
         rejected_download=rejected.has_rejected_rows(batch),
+        rejections=rejected.rejections(batch)[:PREVIEW_LIMIT],
         rejected_xlsx=rejected.was_xlsx(batch),
     )
 

@@ -11,6 +11,7 @@ repeats one. Nothing is left to hand back once the retention job has emptied the
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import Any
 
 from flask_babel import gettext as _
@@ -25,7 +26,7 @@ from training_tracker.services.imports.personnummer import (
 from training_tracker.services.imports.table import Cell, ImportFileError
 from training_tracker.services.imports.values import cell_text
 
-__all__ = ["has_rejected_rows", "rejected_rows", "was_xlsx"]
+__all__ = ["Rejection", "has_rejected_rows", "rejected_rows", "rejections", "was_xlsx"]
 
 
 def _reasons(batch: ImportBatch) -> list[Any] | None:
@@ -38,6 +39,21 @@ def _reasons(batch: ImportBatch) -> list[Any] | None:
 def has_rejected_rows(batch: ImportBatch) -> bool:
     """The batch was applied with rejected rows, and they are still kept to hand back."""
     return bool(_reasons(batch))
+
+
+@dataclass(frozen=True)
+class Rejection:
+    line: int
+    column: str | None
+    message: str
+
+
+def rejections(batch: ImportBatch) -> list[Rejection]:
+    """Why each rejected row was rejected, by line (no values: those are in the download)."""
+    return [
+        Rejection(int(line), str(column) if column else None, str(message))
+        for line, column, message in _reasons(batch) or []
+    ]
 
 
 def was_xlsx(batch: ImportBatch) -> bool:
