@@ -22,6 +22,7 @@ from training_tracker.models import (
     Employee,
     Evidence,
     ImportBatch,
+    ImportStatus,
     Municipality,
     OutboxMessage,
     OutboxStatus,
@@ -170,25 +171,55 @@ def assignment(person: Employee, course: Course, *, due_in_days: int = 30) -> As
     return created
 
 
-def import_batch(municipality_name: str = "Järfälla", content: bytes | None = None) -> ImportBatch:
+def import_batch(
+    municipality_name: str = "Järfälla",
+    content: bytes | None = None,
+    *,
+    applied_with_rejections: bool = False,
+) -> ImportBatch:
+    """An uploaded file awaiting its preview; ``applied_with_rejections``: one confirmed
+    already, whose second data row (line 3) was rejected, as the result page sees it."""
     data = (
         content
         or (
             "förnamn;efternamn;e-post;enhet;sektor;anställningsdatum\n"
             "Lisa;Berg;lisa.berg@test.example;IFO;Socialtjänst;2026-01-15\n"
+            + (
+                "Omar;Ali;inte-en-adress;IFO;Socialtjänst;2026-01-15\n"
+                if applied_with_rejections
+                else ""
+            )
         ).encode()
     )
+    cells = table_to_json(read_table(data))  # as an upload keeps them
     created = ImportBatch(
         municipality_id=municipality(municipality_name).id,
         filename="personal.csv",
         sha256=hashlib.sha256(data).hexdigest(),
         size_bytes=len(data),
         content=data,
-        cells=table_to_json(read_table(data)),  # as an upload keeps them
+        cells=cells,
     )
+    if applied_with_rejections:
+        created.status = ImportStatus.APPLIED
+        created.applied_at = clock.utcnow()
+        created.summary = {"rows": 2, "created": 1, "rejected": 1}
+        created.cells = {**cells, "rejected": [[3, "e-post", "är inte en giltig e-postadress"]]}
     db.session.add(created)
     db.session.commit()
     return created
+
+
+def xlsx_file(rows: list[list[object]]) -> bytes:
+    """An Excel workbook with ``rows`` on its one sheet, as an HR system exports it."""
+    from openpyxl import Workbook  # late: only the import tests need openpyxl here
+
+    workbook = Workbook()
+    for row in rows:
+        workbook.active.append(row)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
 
 
 def completion(

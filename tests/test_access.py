@@ -166,6 +166,21 @@ EXPECTED: dict[str, list[Case]] = {
         Case("GET", "/employees/import/{own_import_id}/result", staff_managers()),
         Case("GET", "/employees/import/{other_import_id}/result", staff_managers(hr=404)),
     ],
+    "imports.rejected_csv": [
+        Case("GET", "/employees/import/{own_rejected_import_id}/rejected.csv", staff_managers()),
+        Case(
+            "GET",
+            "/employees/import/{other_rejected_import_id}/rejected.csv",
+            staff_managers(hr=404),
+        ),
+        Case("GET", "/employees/import/{own_import_id}/rejected.csv", staff_managers(404)),
+    ],
+    "imports.rejected_xlsx": [
+        Case("GET", "/employees/import/{own_xlsx_import_id}/rejected.xlsx", staff_managers()),
+        Case(  # a CSV upload: its rows come back as CSV only
+            "GET", "/employees/import/{own_rejected_import_id}/rejected.xlsx", staff_managers(404)
+        ),
+    ],
     "imports.discard": [
         Case("POST", "/employees/import/{own_import_id}/discard", staff_managers(302)),
         Case("POST", "/employees/import/{other_import_id}/discard", staff_managers(302, hr=404)),
@@ -464,6 +479,17 @@ def placeholders(path: str) -> dict[str, object]:
     if "import_id}" in path:
         values["own_import_id"] = factories.import_batch("Järfälla").id
         values["other_import_id"] = factories.import_batch("Sigtuna").id
+        for prefix, name in (("own", "Järfälla"), ("other", "Sigtuna")):
+            values[f"{prefix}_rejected_import_id"] = factories.import_batch(
+                name, applied_with_rejections=True
+            ).id
+        values["own_xlsx_import_id"] = factories.import_batch(
+            "Järfälla",
+            factories.xlsx_file(
+                [["förnamn", "efternamn", "e-post"], ["Lisa", "Berg", "l@test.example"], ["Omar"]]
+            ),
+            applied_with_rejections=True,
+        ).id
     return values
 
 

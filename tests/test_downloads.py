@@ -8,7 +8,18 @@ import pytest
 from tests import factories
 from training_tracker.models import Role, Sector
 
-CSV_ROUTES = ["/reports/coverage.csv", "/audit/events.csv", "/team/overdue.csv"]
+CSV_ROUTES = [
+    "/reports/coverage.csv",
+    "/audit/events.csv",
+    "/team/overdue.csv",
+    "/employees/import/<int:batch_id>/rejected.csv",
+]
+XLSX_ROUTES = [
+    "/reports/coverage.xlsx",
+    "/audit/events.xlsx",
+    "/team/overdue.xlsx",
+    "/employees/import/<int:batch_id>/rejected.xlsx",
+]
 
 
 def test_every_csv_route_is_checked_here(app):
@@ -16,8 +27,12 @@ def test_every_csv_route_is_checked_here(app):
     assert csv_paths == set(CSV_ROUTES), "add the new CSV download to CSV_ROUTES"
 
 
-@pytest.mark.parametrize("path", CSV_ROUTES)
-def test_a_csv_download_names_one_charset(client, path):
+def test_every_xlsx_route_is_checked_here(app):
+    paths = {rule.rule for rule in app.url_map.iter_rules() if rule.rule.endswith(".xlsx")}
+    assert paths == set(XLSX_ROUTES), "add the new XLSX download to XLSX_ROUTES"
+
+
+def _sign_in_for(client, path: str) -> None:  # type: ignore[no-untyped-def]
     if path.startswith("/team/"):  # a manager's own team
         unit = factories.unit("Järfälla", Sector.SOCIAL_SERVICES, "IFO Järfälla")
         client.sign_in(
@@ -25,17 +40,33 @@ def test_a_csv_download_names_one_charset(client, path):
         )
     else:
         client.sign_in(factories.admin())
-    response = client.get(path)
+
+
+def _path(rule: str) -> str:
+    """The address of a download; an import's rejected rows need an import that has them."""
+    if "<int:batch_id>" not in rule:
+        return rule
+    content = None
+    if rule.endswith(".xlsx"):
+        content = factories.xlsx_file([["förnamn", "efternamn", "e-post"], ["L", "B", "x"]])
+    batch = factories.import_batch("Järfälla", content, applied_with_rejections=True)
+    return rule.replace("<int:batch_id>", str(batch.id))
+
+
+@pytest.mark.parametrize("path", CSV_ROUTES)
+def test_a_csv_download_names_one_charset(client, path):
+    _sign_in_for(client, path)
+    response = client.get(_path(path))
     assert response.status_code == 200
     assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
     assert response.headers["Cache-Control"] == "no-store"
     assert response.headers["Content-Disposition"].startswith('attachment; filename="')
 
 
-@pytest.mark.parametrize("path", ["/reports/coverage.xlsx", "/audit/events.xlsx"])
+@pytest.mark.parametrize("path", XLSX_ROUTES)
 def test_an_xlsx_download_has_no_charset(client, path):
-    client.sign_in(factories.admin())
-    response = client.get(path)
+    _sign_in_for(client, path)
+    response = client.get(_path(path))
     assert response.headers["Content-Type"] == (
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     )

@@ -567,3 +567,41 @@ def test_the_employee_list_links_to_the_page(client):
     client.sign_in(factories.hr_staff())
     page = client.get("/employees/").get_data(as_text=True)
     assert f'href="{URL}"' in page
+
+
+# --- the attendee list: first in the form, with a filter and "tick all shown" -------------
+
+
+def test_the_attendee_list_comes_first_with_its_filter_and_tick_all(client, nck, ifo):
+    staff(ifo, "Lisa", "Per")
+    client.sign_in(factories.hr_staff())
+    page = client.get(URL).get_data(as_text=True)
+    form = page[page.index('<form method="post" action="/employees/record-completions') :]
+    assert form.index("<legend>Deltagare</legend>") < form.index("<legend>Kurs och datum</legend>")
+    # The filter box is app.js's to show (the search above narrows the list without it).
+    assert re.search(r'<div class="field" data-attendee-filter="attendee-list" hidden>', form)
+    assert '<label for="attendee-filter">Filtrera listan</label>' in form
+    assert "Visar {shown} av 3 anställda." in form  # Lisa, Per and HR themself
+    assert re.search(
+        r'<button type="submit" name="pick" value="shown"[^>]*>Bocka i alla som visas<', form
+    )
+
+
+def test_tick_all_shown_without_js_ticks_the_list_and_keeps_the_form(client, nck, ifo):
+    lisa, per = staff(ifo, "Lisa", "Per")
+    client.sign_in(factories.hr_staff())
+    data = form_data(nck, [], note="Heldag i kommunhuset", pick="shown")
+    response = client.post_form(f"{URL}?unit={ifo.id}", data)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    for person in (lisa, per):
+        assert re.search(rf'id="employee-{person.id}"[^>]*checked', page)
+    assert "Heldag i kommunhuset" in page  # what was filled in stays
+    assert f'<option selected value="{nck.id}">' in page
+    assert "error-summary" not in page
+    assert count(Completion) == 0  # nothing recorded by picking
+
+    response = client.post_form(URL, form_data(nck, [lisa, per], pick="none"))
+    assert response.status_code == 200
+    assert not re.search(r'id="employee-\d+"[^>]*checked', response.get_data(as_text=True))
+    assert count(Completion) == 0

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Protocol
 
 from flask import Flask
 from flask_babel import format_decimal, get_locale
@@ -28,6 +27,7 @@ from training_tracker.models import (
 )
 from training_tracker.models.importing import ImportStatus
 from training_tracker.services.core.dates import shown_date, shown_datetime
+from training_tracker.services.core.titles import course_title
 from training_tracker.services.people.employment import EmploymentStatus
 from training_tracker.services.reporting.minimisation import withheld_text
 from training_tracker.services.training.certificates import Check, ReadStatus
@@ -66,20 +66,6 @@ def enum_tests(
         return lambda value: value in named
 
     return {name: test_for(tuple(named)) for name, named in members.items()}
-
-
-class Titled(Protocol):
-    title: str
-
-
-def course_title(course: Titled) -> str:
-    """A course's title in the reader's language: the English title when English is chosen
-    and the provider gave one, else the Swedish title. Pages and mails (rendered in the
-    recipient's language) show every course title through this."""
-    english = getattr(course, "title_en", None)
-    if english and str(get_locale() or "sv").startswith("en"):
-        return str(english)
-    return course.title
 
 
 def register(app: Flask) -> None:

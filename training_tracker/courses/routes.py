@@ -38,6 +38,7 @@ from training_tracker.models import (
     Course,
 )
 from training_tracker.ratelimit import uploads_limit
+from training_tracker.services.core.titles import course_title
 from training_tracker.services.training.completions import (
     ReportData,
     correct_completed_on,
@@ -53,7 +54,6 @@ from training_tracker.services.training.evidence import (
     remove_file,
     store_file,
 )
-from training_tracker.templating import course_title
 from training_tracker.transactions import committing
 
 bp = Blueprint("courses", __name__, url_prefix="/my")

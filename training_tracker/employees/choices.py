@@ -9,6 +9,7 @@ from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  #
 
 from training_tracker.extensions import db
 from training_tracker.models import Municipality, Unit
+from training_tracker.services.core.titles import course_title
 from training_tracker.services.people import units
 from training_tracker.services.people.employee_list import EmployeeQuery, units_of
 from training_tracker.services.people.person_assignments import assignable_courses
@@ -45,7 +46,7 @@ def unit_choices(
 def course_choices() -> list[SelectChoice]:
     """The active courses, grouped by provider, for assigning or recording one."""
     return [SelectChoice("", _("Välj kurs"))] + [
-        SelectChoice(str(course.id), course.title, optgroup=course.provider.name)
+        SelectChoice(str(course.id), course_title(course), optgroup=course.provider.name)
         for course in assignable_courses(db.session)
     ]
 

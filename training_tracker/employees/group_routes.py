@@ -26,6 +26,7 @@ from training_tracker.extensions import db
 from training_tracker.fields import required
 from training_tracker.models import Role
 from training_tracker.services.core.dates import shown_date
+from training_tracker.services.core.titles import course_title
 from training_tracker.services.people.employee_list import EmployeeQuery
 from training_tracker.services.training import group_records
 from training_tracker.transactions import committing
@@ -68,7 +69,10 @@ def record_completions() -> tuple[str, int] | Response:
     if not SUBMISSION_KEY.match(form.submission_key.data or ""):
         form.submission_key.data = secrets.token_urlsafe(24)
 
-    if form.validate_on_submit():
+    # "Bocka i alla som visas" / "Ta bort bockarna" without JS: the page again, the list
+    # ticked or not, the rest of the form as filled in; nothing is recorded.
+    picking = request.method == "POST" and request.form.get("pick") in {"shown", "none"}
+    if not picking and form.validate_on_submit():
         with committing(form, fields=_GROUP_FIELDS, fallback="employees") as attempt:
             result = group_records.record_group_completion(
                 db.session,
@@ -84,7 +88,7 @@ def record_completions() -> tuple[str, int] | Response:
             recorded, own = len(result.recorded), bool(result.awaiting_review)
             skipped = group_records.name_list(result.already_recorded)
             skipped_count = len(result.already_recorded)
-            title, day = result.course.title, shown_date(result.completed_on)
+            title, day = course_title(result.course), shown_date(result.completed_on)
         if attempt.ok:
             if recorded:
                 flash(
@@ -131,7 +135,11 @@ def record_completions() -> tuple[str, int] | Response:
         unit_id=query.unit_id,
         today=today,
     )
-    if form.is_submitted():
+    if picking and request.form.get("pick") == "shown":
+        selected = set(form.employees.data or []) | {p.id for p in candidates.employees}
+    elif picking:
+        selected = set()
+    elif form.is_submitted():
         selected = set(form.employees.data or [])
     elif request.args.get("all") == "1":
         selected = {person.id for person in candidates.employees}

@@ -37,6 +37,7 @@ from training_tracker.models import Course, Employee, Municipality, Role, Sector
 from training_tracker.ratelimit import invitation_limit, user_or_address
 from training_tracker.services.core.dates import shown_date
 from training_tracker.services.core.scope import Access, employee_in_scope
+from training_tracker.services.core.titles import course_title
 from training_tracker.services.messaging.kinds import MESSAGE_KINDS, MESSAGE_STATUSES
 from training_tracker.services.people import employees, person_assignments
 from training_tracker.services.people.employee_list import EmployeeSort, search_employees
@@ -337,7 +338,7 @@ def assign_course(employee_id: int) -> tuple[str, int] | Response:
                 due_date=required(form.due_date.data),
                 actor=current_user,
             )
-            title, due = course.title, form.due_date.data
+            title, due = course_title(course), form.due_date.data
         if attempt.ok:
             flash(
                 _(
@@ -372,7 +373,7 @@ def exemption(employee_id: int, assignment_id: int) -> tuple[str, int] | Respons
                 reason=form.reason.data or "",
                 actor=current_user,
             )
-            title = assignment.course.title
+            title = course_title(assignment.course)
         if attempt.ok:
             if not changed:
                 flash(_("Inget ändrades."), "info")

@@ -18,6 +18,7 @@ from training_tracker.models import Role
 from training_tracker.ratelimit import manual_reminder_limit, user_or_address
 from training_tracker.services.core.scope import report_scope
 from training_tracker.services.core.spreadsheets import export_filename, to_csv, to_xlsx
+from training_tracker.services.core.titles import course_title
 from training_tracker.services.reporting import dashboard, manager_overview, minimisation
 from training_tracker.services.training import manual_reminders
 from training_tracker.services.training.reminders import digest
@@ -80,7 +81,7 @@ def send_reminder(assignment_id: int) -> Response:
         flash(
             _(
                 "En påminnelse om %(course)s skickas till %(name)s.",
-                course=sent.assignment.course.title,
+                course=course_title(sent.assignment.course),
                 name=sent.assignment.employee.full_name,
             ),
             "success",

@@ -26,6 +26,7 @@ from werkzeug.wrappers import Response
 from training_tracker.access import role_required
 from training_tracker.extensions import db
 from training_tracker.models import Completion, CompletionStatus, Role
+from training_tracker.services.core.titles import course_title
 from training_tracker.services.training import verification
 from training_tracker.services.training.evidence import EvidenceError, download_name, path_of
 from training_tracker.services.training.verification import QueueFilters
@@ -108,7 +109,7 @@ def bulk_messages(result: verification.BulkVerification) -> list[tuple[str, str]
         )
     if result.without_certificate:
         names = ", ".join(
-            f"{completion.employee.full_name} ({completion.course.title})"
+            f"{completion.employee.full_name} ({course_title(completion.course)})"
             for completion in result.without_certificate[:NAMES_SHOWN]
         )
         if len(result.without_certificate) > NAMES_SHOWN:

@@ -11,16 +11,19 @@ drops it with its personal data.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy.orm import Session
 
-from training_tracker.models import Employee, ImportBatch, ImportStatus
+from training_tracker.models import Employee, ImportBatch, ImportStatus, Sector
 from training_tracker.services.core import audit_trail
 from training_tracker.services.core.bounded_reading import Limits
+from training_tracker.services.core.errors import FieldError
 from training_tracker.services.core.scope import managed_municipality_ids
 from training_tracker.services.core.sql import execute_dml
 from training_tracker.services.imports.applying import ImportResult, apply_import
@@ -31,16 +34,23 @@ from training_tracker.services.imports.reading import read_upload
 from training_tracker.services.imports.table import Cell, ImportFileError, Table
 
 __all__ = [
+    "MissingSectors",
     "batch_in_scope",
     "claim_batch",
     "confirm_batch",
     "discard_batch",
     "plan_batch",
     "receive_upload",
+    "remember_rejections",
     "store_upload",
     "table_from_json",
     "table_to_json",
 ]
+
+
+class MissingSectors(FieldError):
+    """HR chose to create the unknown units but left a new unit without a sector; ``field``
+    names the first such unit's choice (``sector-`` and its :func:`.plan.unit_token`)."""
 
 
 def receive_upload(
@@ -129,6 +139,7 @@ def plan_batch(
     *,
     user: Employee | None,
     unknown_units: UnknownUnits,
+    unit_sectors: Mapping[str, Sector] | None = None,
     today: date | None = None,
     exclusive: bool = False,
 ) -> ImportPlan:
@@ -142,6 +153,7 @@ def plan_batch(
         user=user,
         default_municipality_id=batch.municipality_id,
         unknown_units=unknown_units,
+        unit_sectors=unit_sectors,
         today=today,
         exclusive=exclusive,
     )
@@ -154,17 +166,41 @@ def confirm_batch(
     user: Employee,
     unknown_units: UnknownUnits,
     invite: bool,
+    unit_sectors: Mapping[str, Sector] | None = None,
     today: date | None = None,
 ) -> ImportResult | None:
     """Plan the stored file again and write it, in the caller's transaction. None when another
     confirmation got there first (the claim is part of the same transaction, so a failure
-    rolls it back too and the import can be confirmed again)."""
+    rolls it back too and the import can be confirmed again). Creating the unknown units
+    needs a sector for each, from ``unit_sectors`` or the file: raises
+    :class:`MissingSectors` (nothing written) when one has none. The rejected rows' reasons
+    are kept with the cells, for the result page's download (:mod:`.rejected`)."""
     if not claim_batch(session, batch):
         return None
     plan = plan_batch(
-        session, batch, user=user, unknown_units=unknown_units, today=today, exclusive=True
+        session,
+        batch,
+        user=user,
+        unknown_units=unknown_units,
+        unit_sectors=unit_sectors,
+        today=today,
+        exclusive=True,
     )
-    return apply_import(session, plan, actor=user, invite=invite, batch=batch, today=today)
+    if unknown_units == UnknownUnits.CREATE:
+        missing = [unit for unit in plan.new_units if unit.sector is None]
+        if missing:
+            raise MissingSectors(
+                ngettext(
+                    "Välj en sektor för den nya enheten %(units)s.",
+                    "Välj en sektor för var och en av de nya enheterna: %(units)s.",
+                    len(missing),
+                    units=", ".join(unit.name for unit in missing),
+                ),
+                field=f"sector-{missing[0].token}",
+            )
+    result = apply_import(session, plan, actor=user, invite=invite, batch=batch, today=today)
+    remember_rejections(batch, plan)
+    return result
 
 
 def claim_batch(session: Session, batch: ImportBatch) -> bool:
@@ -178,6 +214,16 @@ def claim_batch(session: Session, batch: ImportBatch) -> bool:
         .execution_options(synchronize_session=False),
     )
     return claimed.rowcount == 1
+
+
+def remember_rejections(batch: ImportBatch, plan: ImportPlan) -> None:
+    """Keep why each rejected row was rejected (line, column, reason) with the cells, so that
+    the result page can hand the rows back to be fixed (:mod:`.rejected`); it goes when the
+    cells go."""
+    if batch.cells is None:
+        return
+    reasons = [[problem.line, problem.column, problem.message] for problem in plan.problems]
+    batch.cells = {**batch.cells, "rejected": reasons}  # a new dict: the JSON change is seen
 
 
 def discard_batch(session: Session, batch: ImportBatch, *, actor: Employee) -> None:

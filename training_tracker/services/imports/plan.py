@@ -7,6 +7,7 @@ agree on: the fields an import sets and how unit and municipality names are comp
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
@@ -49,6 +50,10 @@ class NewUnit:
     name: str
     sector: Sector | None
     lines: tuple[int, ...]
+
+    @property
+    def token(self) -> str:
+        return unit_token(self.municipality_id, self.name)
 
 
 @dataclass
@@ -117,6 +122,13 @@ class ImportPlan:
 def name_key(text: str) -> str:
     """A unit's or municipality's name as compared: case and spacing do not matter."""
     return " ".join(text.split()).casefold()
+
+
+def unit_token(municipality_id: int, name: str) -> str:
+    """A unit to be created, named in a form field: its municipality and a digest of its
+    compared name, so that HR's choice of sector follows the unit, not its place in a list."""
+    digest = hashlib.sha256(name_key(name).encode()).hexdigest()[:16]
+    return f"{municipality_id}-{digest}"
 
 
 def iso(value: Any) -> Any:

@@ -10,6 +10,7 @@ keeps the plan true until :mod:`.applying` has written it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
@@ -18,7 +19,7 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
 from training_tracker import clock
-from training_tracker.models import Employee, ImportBatch, Unit
+from training_tracker.models import Employee, ImportBatch, Sector, Unit
 from training_tracker.services.core.scope import managed_municipality_ids
 from training_tracker.services.imports.matching import Matcher
 from training_tracker.services.imports.parsing import ImportRow, ParsedFile
@@ -30,6 +31,7 @@ from training_tracker.services.imports.plan import (
     UnknownUnits,
     iso,
     name_key,
+    unit_token,
 )
 from training_tracker.services.people.account_guard import refusals
 
@@ -47,12 +49,14 @@ class _Planner(Matcher):
         managed: frozenset[int] | None,
         default_municipality_id: int | None,
         unknown_units: UnknownUnits,
+        unit_sectors: Mapping[str, Sector],
         today: date,
     ) -> None:
         super().__init__(
             session, parsed, managed=managed, default_municipality_id=default_municipality_id
         )
         self.unknown_units = unknown_units
+        self.unit_sectors = unit_sectors
         self.today = today
         self.units: dict[tuple[int, str], int] = {
             (municipality_id, name_key(name)): unit_id
@@ -80,7 +84,8 @@ class _Planner(Matcher):
         unknown = self.new_units.setdefault(
             key, {"name": row.unit, "sector": row.sector, "lines": []}
         )
-        unknown["sector"] = unknown["sector"] or row.sector
+        chosen = self.unit_sectors.get(unit_token(municipality_id, row.unit))
+        unknown["sector"] = chosen or unknown["sector"] or row.sector
         unknown["lines"].append(row.line)
         if self.unknown_units == UnknownUnits.REJECT:
             self.reject(row, "unit", row.unit, _("okänd enhet"))
@@ -260,6 +265,7 @@ def plan_import(
     user: Employee | None,
     default_municipality_id: int | None = None,
     unknown_units: UnknownUnits = UnknownUnits.REJECT,
+    unit_sectors: Mapping[str, Sector] | None = None,
     today: date | None = None,
     exclusive: bool = True,
 ) -> ImportPlan:
@@ -267,7 +273,8 @@ def plan_import(
     command line) may import into every municipality. ``exclusive`` first takes the import
     lock (:func:`lock_imports`) for the rest of the transaction, so that the plan is still
     true when :func:`.applying.apply_import` writes it; a preview that is never applied passes
-    False."""
+    False. ``unit_sectors`` holds the sector HR chose for a unit to be created (by
+    :func:`.plan.unit_token`); it wins over the file's."""
     if exclusive:
         lock_imports(session)
     today = today or clock.today()
@@ -277,6 +284,7 @@ def plan_import(
         managed=managed_municipality_ids(user) if user is not None else None,
         default_municipality_id=default_municipality_id,
         unknown_units=unknown_units,
+        unit_sectors=unit_sectors or {},
         today=today,
     )
     planned_rows = [p for row in parsed.rows if (p := planner.plan_row(row)) is not None]

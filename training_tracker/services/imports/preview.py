@@ -5,17 +5,27 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from training_tracker.models import Employee, Municipality, Unit
 from training_tracker.services.core.audit_trail import FIELD_LABELS
+from training_tracker.services.imports.parsing import ParsedFile
 from training_tracker.services.imports.plan import ImportPlan, RowAction
 
-__all__ = ["ChangeLine", "describe_changes", "rejection_counts"]
+__all__ = [
+    "ChangeLine",
+    "NewPerson",
+    "describe_changes",
+    "describe_creations",
+    "file_format",
+    "rejection_counts",
+]
 
 
 def rejection_counts(plan: ImportPlan) -> Counter[str]:
@@ -82,3 +92,56 @@ def describe_changes(session: Session, plan: ImportPlan, *, limit: int) -> list[
             )
         )
     return lines
+
+
+def file_format(parsed: ParsedFile) -> str:
+    """How the file was read, in words HR recognises rather than codec names."""
+    if parsed.encoding == "xlsx":
+        return _("Filen är en Excel-fil (XLSX).")
+    if parsed.encoding == "cp1252":
+        read = _("Filen var sparad från Excel (Windows), med teckenkodningen Windows-1252.")
+    else:
+        read = _("Filen är sparad som UTF-8.")
+    if parsed.delimiter == ",":
+        return read + " " + _("Kolumnerna skiljs åt med komma.")
+    return read + " " + _("Kolumnerna skiljs åt med semikolon.")
+
+
+@dataclass(frozen=True)
+class NewPerson:
+    line: int
+    name: str
+    email: str
+    unit: str
+    new_unit: bool  # created by this import
+    municipality: str
+    hire_date: date | None
+    leaves: bool  # the file's end date has passed: created as a leaver
+
+
+def describe_creations(session: Session, plan: ImportPlan, *, limit: int) -> list[NewPerson]:
+    """The first ``limit`` people the import would create, with their unit's name."""
+    creates = [p for p in plan.rows if p.action == RowAction.CREATE][:limit]
+    unit_ids = {p.values["unit_id"] for p in creates if p.values.get("unit_id") is not None}
+    units = dict(
+        session.execute(sa.select(Unit.id, Unit.name).where(Unit.id.in_(unit_ids))).tuples().all()
+    )
+    municipalities = dict(
+        session.execute(sa.select(Municipality.id, Municipality.name)).tuples().all()
+    )
+    people = []
+    for planned in creates:
+        unit_id = planned.values.get("unit_id")
+        people.append(
+            NewPerson(
+                line=planned.row.line,
+                name=f"{planned.row.first_name} {planned.row.last_name}",
+                email=planned.row.email,
+                unit=units.get(unit_id, "") if unit_id is not None else planned.row.unit or "",
+                new_unit=planned.unit_key is not None,
+                municipality=municipalities.get(planned.municipality_id, ""),
+                hire_date=planned.row.hire_date,
+                leaves=planned.leaves,
+            )
+        )
+    return people

@@ -24,6 +24,7 @@ from training_tracker.models import (
 from training_tracker.services.core import audit_trail
 from training_tracker.services.core.dates import shown_date
 from training_tracker.services.core.scope import Access, employee_scope
+from training_tracker.services.core.titles import course_title
 from training_tracker.services.people.employees import EmployeeError
 
 COMPLETION_STATUS_LABELS = {
@@ -115,7 +116,7 @@ def assign_course(
         raise EmployeeError(
             _(
                 "%(course)s är redan tilldelad, med sista dag %(date)s.",
-                course=course.title,
+                course=course_title(course),
                 date=shown_date(assignment.due_date),
             ),
             "course_id",

@@ -38,6 +38,58 @@
     }
   });
 
+  // The group record's attendee list: a filter box narrows the list as one types, and "tick
+  // all shown" / "remove the ticks" act on the people shown, here in the page. Without this
+  // file the search form above narrows the list and the two buttons post the form back.
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("[data-attendee-filter]").forEach(function (box) {
+      var list = document.getElementById(box.dataset.attendeeFilter || "");
+      var input = box.querySelector("input");
+      var status = box.querySelector("[data-filter-status]");
+      if (!list || !input) {
+        return;
+      }
+      box.hidden = false;
+      var items = Array.prototype.slice.call(list.querySelectorAll("li"));
+      var timer = 0;
+      input.addEventListener("input", function () {
+        var words = input.value.toLocaleLowerCase().split(/\s+/).filter(Boolean);
+        var shown = 0;
+        items.forEach(function (item) {
+          var text = item.textContent.toLocaleLowerCase();
+          var match = words.every(function (word) { return text.indexOf(word) !== -1; });
+          item.hidden = !match;
+          shown += match ? 1 : 0;
+        });
+        // Said once typing pauses, not at every key.
+        window.clearTimeout(timer);
+        timer = window.setTimeout(function () {
+          if (status) {
+            status.textContent = words.length
+              ? (status.dataset.template || "").replace("{shown}", String(shown))
+              : "";
+          }
+        }, 400);
+      });
+    });
+  });
+  document.addEventListener("click", function (event) {
+    var target = event.target;
+    var button = target instanceof Element ? target.closest("[data-select-shown]") : null;
+    var list = button ? document.getElementById("attendee-list") : null;
+    if (!button || !list) {
+      return;
+    }
+    event.preventDefault();
+    var tick = button.getAttribute("data-select-shown") === "on";
+    list.querySelectorAll("li").forEach(function (item) {
+      var box = item.querySelector("input[type=checkbox]");
+      if (box && !item.hidden) {
+        box.checked = tick;
+      }
+    });
+  });
+
   document.addEventListener("submit", function (event) {
     var form = event.target;
     if (!(form instanceof HTMLFormElement) || !form.dataset.busyMessage) {

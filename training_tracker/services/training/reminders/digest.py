@@ -142,7 +142,8 @@ def set_weekly_digest(
 @dataclass(frozen=True)
 class DigestRow:
     employee_name: str
-    course_title: str
+    title: str  # the course's, shown through course_title() in the manager's language
+    title_en: str | None
     due_date: date
 
     @property
@@ -175,7 +176,14 @@ def _digest_rows(
     # each assignment, person and course as objects took a fifth of a digest's time.
     due = effective_due(today)
     rows = session.execute(
-        sa.select(Employee.id, Employee.first_name, Employee.last_name, Course.title, due)
+        sa.select(
+            Employee.id,
+            Employee.first_name,
+            Employee.last_name,
+            Course.title,
+            Course.title_en,
+            due,
+        )
         .select_from(Assignment)
         .join(Employee, Employee.id == Assignment.employee_id)
         .join(Course, Course.id == Assignment.course_id)
@@ -183,8 +191,8 @@ def _digest_rows(
         .order_by(due, Employee.last_name, Employee.first_name)
     ).all()
     by_manager: dict[int, list[DigestRow]] = defaultdict(list)
-    for employee_id, first_name, last_name, course_title, due_date in rows:
-        row = DigestRow(f"{first_name} {last_name}", course_title, due_date)
+    for employee_id, first_name, last_name, title, title_en, due_date in rows:
+        row = DigestRow(f"{first_name} {last_name}", title, title_en, due_date)
         for manager_id in teams[employee_id]:
             by_manager[manager_id].append(row)
     return by_manager
