@@ -2,12 +2,20 @@
 # Screenshots of the whole product: a fresh demo (SQLite, in a temporary instance folder) is
 # served on a free port; scripts/screenshots.py signs in as each demo role and writes a PNG of
 # every page the role can reach, at 1280 and 390 px, into the folder (default screenshots/).
-#   scripts/screenshots.sh [FOLDER] [--role ROLE …] [--screen PATH …]
+#   scripts/screenshots.sh [--role ROLE …] [--screen PATH …] [FOLDER]
 # DEMO_EMPLOYEES (default 150, the smallest demo) sets the demo's size. Needs Debian's chromium (/usr/bin/chromium).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# The folder may come first or last: the one argument that is neither an option nor its value.
 out="screenshots"
-if [[ $# -gt 0 && "$1" != --* ]]; then out="$1"; shift; fi
+options=()
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --role | --screen) options+=("$1" "${2:?$1 needs a value}"); shift 2 ;;
+    --*) options+=("$1"); shift ;;
+    *) out="$1"; shift ;;
+  esac
+done
 [[ -x .venv/bin/flask ]] || scripts/setup.sh requirements-dev.txt
 
 work="$(mktemp -d -t tt-screenshots-XXXXXX)"
@@ -41,4 +49,4 @@ for _ in $(seq 1 100); do
 done
 
 .venv/bin/python scripts/screenshots.py --base-url "$BASE_URL" --accounts "$work/accounts.tsv" \
-  --password "$password" --out "$out" "$@"
+  --password "$password" --out "$out" "${options[@]}"
