@@ -27,6 +27,9 @@ CHROMIUM_ARGS = [  # as tests/browser/conftest.py
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
+    # The browser's own language: date fields read ÅÅÅÅ-MM-DD, as a Swedish user's browser shows
+    # them, not mm/dd/yyyy.
+    "--lang=sv-SE",
 ]
 WIDTHS = {"desktop": 1280, "phone": 390}
 HEIGHT = 900
