@@ -44,7 +44,7 @@ class AccountState(StrEnum):
     def label(self) -> str:
         return {
             AccountState.NOT_INVITED: _("Ej inbjuden"),
-            AccountState.INVITED: _("Inbjuden, inget konto än"),
+            AccountState.INVITED: _("Inbjuden"),
             AccountState.HAS_ACCOUNT: _("Har konto"),
         }[self]
 
