@@ -451,8 +451,8 @@ _PARAMETER_NAMES = {
     "account": _l("Konto"),
     "overdue": _l("Har försenade kurser"),
     "leaving": _l("Slutar snart"),
-    "sort": _l("Sortering"),
-    "dir": _l("Sorteringsordning"),
+    "sort": _l("Sortera efter"),
+    "dir": _l("Ordning"),
     "page": _l("Sida"),
     "per_page": _l("Antal per sida"),
 }
