@@ -204,7 +204,7 @@ def test_a_parameter_that_cannot_be_used_is_named_and_the_list_still_shows(
     assert response.status_code == 200
     page = response.get_data(as_text=True)
     assert "Några filter i adressen kunde inte användas" in page
-    found = re.findall(r"<li>([^<:]+): värdet finns inte", page)
+    found = re.findall(r"<li>([^<:]+): värdet går inte att läsa.</li>", page)
     assert found == named
     assert "8 anställda" in page  # the list, unfiltered
 
@@ -224,7 +224,7 @@ def test_hr_of_another_municipality_sees_nothing_of_ours(client, people, social_
     # Naming our unit in the address does not show our people: the filter is set aside.
     page = client.get(f"/employees/?unit={social_unit.id}").get_data(as_text=True)
     assert [n.split(",")[0] for n in names_in_order(page)] == ["Personalsson", "Sigtunabo"]
-    assert "<li>Enhet: värdet finns inte" in page
+    assert "<li>Enhet: finns inte bland det du har tillgång till.</li>" in page
     assert csv_names(client, f"?unit={social_unit.id}") == ["Personalsson", "Sigtunabo"]
     confirm = client.get(f"/employees/invitations?unit={social_unit.id}")
     assert "Skicka 1 inbjudan?" in confirm.get_data(as_text=True)  # Sigtunabo only

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import Any
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -461,8 +462,9 @@ _PARAMETER_NAMES = {
 def query_problems(
     args: Mapping[str, str], query: EmployeeQuery, *, dropped: Iterable[str] = ()
 ) -> list[str]:
-    """The parameters of ``args`` that :func:`employee_query` could not use, named as on the
-    page; ``dropped`` names those that parsed but lie outside the user's scope."""
+    """What the page says of each parameter of ``args`` that :func:`employee_query` could not
+    use, named as the form labels it; ``dropped`` names those that parsed but lie outside the
+    user's scope."""
     unused = {
         "municipality": query.municipality_id is None,
         "unit": query.unit_id is None,
@@ -476,11 +478,17 @@ def query_problems(
         "page": _positive_int(args.get("page")) is None,
         "per_page": query.per_page is None,
     }
-    return [
-        str(name)
-        for key, name in _PARAMETER_NAMES.items()
-        if (args.get(key) or "").strip() and (unused[key] or key in dropped)
-    ]
+    problems = []
+    for key, name in _PARAMETER_NAMES.items():
+        if not (args.get(key) or "").strip():
+            continue
+        if key in dropped:  # the same words whether it exists elsewhere or not at all
+            problems.append(
+                _("%(filter)s: finns inte bland det du har tillgång till.", filter=name)
+            )
+        elif unused[key]:
+            problems.append(_("%(filter)s: värdet går inte att läsa.", filter=name))
+    return problems
 
 
 def query_args(query: EmployeeQuery, **changes: Any) -> dict[str, Any]:
