@@ -204,6 +204,7 @@ def test_a_parameter_that_cannot_be_used_is_named_and_the_list_still_shows(
     assert response.status_code == 200
     page = response.get_data(as_text=True)
     assert "Några filter i adressen kunde inte användas" in page
+    assert "Listan visas utan dem. Välj igen nedan om du vill filtrera på dem." in page
     found = re.findall(r"<li>([^<:]+): värdet går inte att läsa.</li>", page)
     assert found == named
     assert "8 anställda" in page  # the list, unfiltered
@@ -384,7 +385,17 @@ def test_a_post_without_a_confirmed_count_is_refused(client, people):
 
 def test_hr_of_another_municipality_cannot_invite_ours(client, people, social_unit):
     client.sign_in(hr("Sigtuna"))
-    client.post_form("/employees/invitations", {"expected": "1", "unit": str(social_unit.id)})
+    confirm = client.get(f"/employees/invitations?unit={social_unit.id}").get_data(as_text=True)
+    assert "<li>Enhet: finns inte bland det du har tillgång till.</li>" in confirm
+    assert 'name="unit"' not in confirm  # what is confirmed is the list without it
+    assert "Listan visas utan dem.</p>" in confirm
+    # Posted anyway, a filter that cannot be used refuses all: it would widen the list.
+    response = client.post_form(
+        "/employees/invitations", {"expected": "1", "unit": str(social_unit.id)}
+    )
+    assert response.status_code == 400
+    assert outbox_invitations() == []
+    client.post_form("/employees/invitations", {"expected": "1"})
     assert outbox_invitations() == ["Sigtunabo"]
 
 

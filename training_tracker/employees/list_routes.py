@@ -110,7 +110,12 @@ def employee_list_xlsx() -> Response:
 
 
 def _confirm_page(
-    query: EmployeeQuery, count: int, form: BulkInvitationForm, *, changed: bool = False
+    query: EmployeeQuery,
+    count: int,
+    form: BulkInvitationForm,
+    *,
+    changed: bool = False,
+    problems: list[str] | None = None,
 ) -> str:
     form.expected.data = str(count)
     return render_template(
@@ -118,6 +123,7 @@ def _confirm_page(
         form=form,
         count=count,
         changed=changed,
+        problems=problems or [],
         filters=filter_args(query),
         back_url=url_for("employees.employee_list", **query_args(query, page=None)),
     )
@@ -127,9 +133,9 @@ def _confirm_page(
 @role_required(Role.HR, Role.ADMIN)
 def confirm_invitations() -> str:
     """Asks before sending: how many held invitations the filtered list has."""
-    query, _problems, _m, _u = _scoped_query(request.args)
+    query, problems, _m, _u = _scoped_query(request.args)
     count = held_invitation_count(db.session, current_user, query)
-    return _confirm_page(query, count, BulkInvitationForm(formdata=None))
+    return _confirm_page(query, count, BulkInvitationForm(formdata=None), problems=problems)
 
 
 @bp.route("/invitations", methods=["POST"])
@@ -140,7 +146,11 @@ def send_invitations() -> str | Response:
     if not form.validate_on_submit():
         abort(400)
     # The list's filters came back as hidden fields; they are read as the list reads them.
-    query, _problems, _m, _u = _scoped_query(request.form)
+    query, problems, _m, _u = _scoped_query(request.form)
+    if problems:
+        # The confirmation page sends only filters it could use: a filter set aside here would
+        # widen the list to more people than the count the user confirmed.
+        abort(400)
     count = held_invitation_count(db.session, current_user, query)
     if count != int(form.expected.data or 0):
         # Someone was invited, added or changed since the count was shown: ask again.
