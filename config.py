@@ -91,7 +91,8 @@ class Config:
 
     # Enrollment
     NEW_HIRE_DAYS = 90  # "new hire" in the employee list: hired within this many days
-    EMPLOYEES_PER_PAGE = 50
+    EMPLOYEES_PER_PAGE = 50  # the list's page size unless the user picks 25, 50 or 100
+    LEAVING_SOON_DAYS = 30  # "slutar snart" in the employee list: an end date within this
     VERIFICATION_PER_PAGE = 50
     IMPORT_MAX_BYTES = 20 * 1024 * 1024  # an HR export of 20,000 rows is about 2 MB
     IMPORT_MAX_ROWS = 50_000
@@ -125,6 +126,8 @@ class Config:
     FAILED_LOGIN_KEEP_DAYS = 90
     # HR sending an invitation (per HR person), and choosing a password from one (per address).
     INVITATION_RATE_LIMIT = "10 per minute;100 per hour"
+    # HR sending every held invitation of a filtered list at once (per HR person).
+    BULK_INVITATION_RATE_LIMIT = "5 per minute;20 per hour"
     # Every form that takes a file (certificate report, new certificate, HR import) shares
     # one budget per signed-in person.
     UPLOAD_RATE_LIMIT = "30 per hour"

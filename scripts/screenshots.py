@@ -40,6 +40,8 @@ SCREENS = [
     "/my/report",
     "/verify/",
     "/employees/",
+    "/employees/?account=not_invited&overdue=1&per_page=25",  # the list filtered
+    "/employees/invitations",  # the count before sending the held invitations
     "/employees/new",
     "/employees/units",
     "/employees/record-completions",

@@ -105,6 +105,19 @@ EXPECTED: dict[str, list[Case]] = {
     "employees.employee_list": [
         Case("GET", "/employees/", staff_managers()),
         Case("GET", "/employees/?page=abc&sort=x&unit=-1&status=?", staff_managers()),
+        Case("GET", "/employees/?unit={other_unit_id}&account=not_invited", staff_managers()),
+    ],
+    "employees.employee_list_csv": [
+        Case("GET", "/employees/list.csv", staff_managers()),
+        Case("GET", "/employees/list.csv?unit={other_unit_id}&per_page=x", staff_managers()),
+    ],
+    "employees.employee_list_xlsx": [Case("GET", "/employees/list.xlsx", staff_managers())],
+    "employees.confirm_invitations": [
+        Case("GET", "/employees/invitations", staff_managers()),
+        Case("GET", "/employees/invitations?leaving=1&unit={other_unit_id}", staff_managers()),
+    ],
+    "employees.send_invitations": [
+        Case("POST", "/employees/invitations", staff_managers(400)),  # no count confirmed
     ],
     "employees.employee_new": [
         Case("GET", "/employees/new", staff_managers()),

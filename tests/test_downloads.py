@@ -13,12 +13,14 @@ CSV_ROUTES = [
     "/audit/events.csv",
     "/team/overdue.csv",
     "/employees/import/<int:batch_id>/rejected.csv",
+    "/employees/list.csv",
 ]
 XLSX_ROUTES = [
     "/reports/coverage.xlsx",
     "/audit/events.xlsx",
     "/team/overdue.xlsx",
     "/employees/import/<int:batch_id>/rejected.xlsx",
+    "/employees/list.xlsx",
 ]
 
 

@@ -78,6 +78,7 @@ from training_tracker.courses.forms import (
 )
 from training_tracker.employees.forms import (
     AssignCourseForm,
+    BulkInvitationForm,
     EditUnitForm,
     EmployeeForm,
     ExemptionForm,
@@ -279,6 +280,17 @@ TARGETS = [
         "/employees/{invitee_id}",
         (InviteForm,),
         examples=6,
+    ),
+    Target(
+        # The filters travel as hidden fields beside the count; the invitee's invitation is
+        # held, so the confirmation page shows the form.
+        "employees.send_invitations",
+        "/employees/invitations",
+        "hr",
+        "/employees/invitations",
+        (BulkInvitationForm,),
+        examples=5,  # BULK_INVITATION_RATE_LIMIT: 5 a minute
+        visit=("/employees/",),
     ),
     Target(
         "employees.assign_course",

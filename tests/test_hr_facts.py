@@ -82,7 +82,7 @@ def test_the_person_page_says_whether_the_person_has_an_account(client, ifo, hr)
     assert fact(with_password) == "Har konto: har valt lösenord"
     assert fact(by_sso) == "Har konto: loggar in med kommunens inloggning"
     assert fact(invited) == "Inbjuden 3 november 2026, har inte valt lösenord ännu"
-    assert fact(not_invited) == "Inte inbjuden"
+    assert fact(not_invited) == "Ej inbjuden"
 
 
 def test_a_unit_with_nothing_required_shows_a_dash_not_zero_percent(client, ifo, hr):

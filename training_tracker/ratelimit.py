@@ -197,6 +197,10 @@ def invitation_limit() -> str:
     return current_app.config["INVITATION_RATE_LIMIT"]
 
 
+def bulk_invitation_limit() -> str:
+    return current_app.config["BULK_INVITATION_RATE_LIMIT"]
+
+
 # Every POST that takes a file draws on one budget per person (UPLOAD_RATE_LIMIT), whichever
 # form it comes from: a certificate report, a new certificate, an HR import.
 uploads_limit = limiter.shared_limit(

@@ -32,6 +32,8 @@ NOT_PAGES = {
     "/audit/events.xlsx",
     "/team/overdue.csv",  # the manager's overdue list as files (issue #17)
     "/team/overdue.xlsx",
+    "/employees/list.csv",  # HR's filtered list as files (issue #17)
+    "/employees/list.xlsx",
 }
 # HR's pages: an admin sees them for every municipality, HR for one (a fixed municipality
 # instead of a choice), so both are scanned.
@@ -40,6 +42,7 @@ STAFF_PAGES = {
     "/employees/new",
     "/employees/units",
     "/employees/import/",
+    "/employees/invitations",  # the count before sending the held invitations
     "/rules/",
     "/rules/new",
 }

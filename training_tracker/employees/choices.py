@@ -53,9 +53,16 @@ def course_choices() -> list[SelectChoice]:
 
 def keep_in_scope(
     query: EmployeeQuery, municipalities: list[Municipality], unit_list: list[Unit]
-) -> None:
-    """Drop a filter naming something outside the user's scope, as any bad value is."""
+) -> list[str]:
+    """Drop a filter naming something outside the user's scope, as any bad value is; returns
+    the parameters dropped ("municipality", "unit")."""
+    dropped = []
     if query.municipality_id not in {m.id for m in municipalities}:
+        if query.municipality_id is not None:
+            dropped.append("municipality")
         query.municipality_id = None
     if query.unit_id not in {u.id for u in unit_list}:
+        if query.unit_id is not None:
+            dropped.append("unit")
         query.unit_id = None
+    return dropped

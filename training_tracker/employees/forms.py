@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import Any
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -28,12 +29,17 @@ from wtforms.validators import (
     InputRequired,
     Length,
     Optional,
+    Regexp,
     ValidationError,
 )
 
 from training_tracker.fields import PlausibleDate, SwedishDateField
 from training_tracker.models import Sector
-from training_tracker.services.people.employee_list import EmployeeQuery, EmployeeSort
+from training_tracker.services.people.employee_list import (
+    AccountState,
+    EmployeeQuery,
+    EmployeeSort,
+)
 from training_tracker.services.people.employment import EmploymentStatus
 from training_tracker.services.people.municipalities import REMINDER_LIMITS, reminder_value_problem
 
@@ -148,6 +154,13 @@ class NewEmployeeForm(EmployeeForm):
 
 class InviteForm(FlaskForm):
     submit = SubmitField(_l("Skicka inbjudan igen"))
+
+
+class BulkInvitationForm(FlaskForm):
+    """The confirmation of "send the held invitations": the list's filters travel as hidden
+    fields beside it, and ``expected`` is the count the user was shown."""
+
+    expected = HiddenField(validators=[InputRequired(), Regexp(r"^[0-9]{1,7}$")])
 
 
 class AssignCourseForm(FlaskForm):
@@ -404,9 +417,15 @@ def _enum(enum_cls: Any, value: str | None) -> Any:
         return None
 
 
+PAGE_SIZES = (25, 50, 100)
+_TRUE = ("1", "on", "true")
+
+
 def employee_query(args: Mapping[str, str]) -> EmployeeQuery:
     """The list's search, filters, order and page from the URL; what does not parse is
-    ignored, so an edited or stale link still shows a list."""
+    ignored, so an edited or stale link still shows a list (:func:`query_problems` says
+    what was ignored)."""
+    per_page = _positive_int(args.get("per_page"))
     return EmployeeQuery(
         # NUL is dropped: nobody types it, and PostgreSQL cannot compare text that holds it.
         text=(args.get("q") or "").replace("\x00", "").strip()[:200],
@@ -414,11 +433,62 @@ def employee_query(args: Mapping[str, str]) -> EmployeeQuery:
         unit_id=_positive_int(args.get("unit")),
         sector=_enum(Sector, args.get("sector")),
         status=_enum(EmploymentStatus, args.get("status")),
-        has_overdue=args.get("overdue") in ("1", "on", "true"),
+        has_overdue=args.get("overdue") in _TRUE,
+        account=_enum(AccountState, args.get("account")),
+        leaving_soon=args.get("leaving") in _TRUE,
         sort=_enum(EmployeeSort, args.get("sort")) or EmployeeSort.NAME,
         descending=args.get("dir") == "desc",
         page=_positive_int(args.get("page")) or 1,
+        per_page=per_page if per_page in PAGE_SIZES else None,
     )
+
+
+# What each parameter is called on the page, for the message about a value that was ignored.
+_PARAMETER_NAMES = {
+    "municipality": _l("Kommun"),
+    "unit": _l("Enhet"),
+    "sector": _l("Sektor"),
+    "status": _l("Status"),
+    "account": _l("Konto"),
+    "overdue": _l("Har försenade kurser"),
+    "leaving": _l("Slutar snart"),
+    "sort": _l("Sortera efter"),
+    "dir": _l("Ordning"),
+    "page": _l("Sida"),
+    "per_page": _l("Antal per sida"),
+}
+
+
+def query_problems(
+    args: Mapping[str, str], query: EmployeeQuery, *, dropped: Iterable[str] = ()
+) -> list[str]:
+    """What the page says of each parameter of ``args`` that :func:`employee_query` could not
+    use, named as the form labels it; ``dropped`` names those that parsed but lie outside the
+    user's scope."""
+    unused = {
+        "municipality": query.municipality_id is None,
+        "unit": query.unit_id is None,
+        "sector": query.sector is None,
+        "status": query.status is None,
+        "account": query.account is None,
+        "overdue": args.get("overdue") not in (*_TRUE, "0", "false"),
+        "leaving": args.get("leaving") not in (*_TRUE, "0", "false"),
+        "sort": _enum(EmployeeSort, args.get("sort")) is None,
+        "dir": args.get("dir") not in ("asc", "desc"),
+        "page": _positive_int(args.get("page")) is None,
+        "per_page": query.per_page is None,
+    }
+    problems = []
+    for key, name in _PARAMETER_NAMES.items():
+        if not (args.get(key) or "").strip():
+            continue
+        if key in dropped:  # the same words whether it exists elsewhere or not at all
+            problems.append(
+                _("%(filter)s: finns inte bland det du har tillgång till.", filter=name)
+            )
+        elif unused[key]:
+            problems.append(_("%(filter)s: värdet går inte att läsa.", filter=name))
+    return problems
 
 
 def query_args(query: EmployeeQuery, **changes: Any) -> dict[str, Any]:
@@ -431,11 +501,20 @@ def query_args(query: EmployeeQuery, **changes: Any) -> dict[str, Any]:
         "sector": query.sector.value if query.sector else None,
         "status": query.status.value if query.status else None,
         "overdue": 1 if query.has_overdue else None,
+        "account": query.account.value if query.account else None,
+        "leaving": 1 if query.leaving_soon else None,
         "sort": query.sort.value if query.sort != EmployeeSort.NAME else None,
         "dir": "desc" if query.descending else None,
         "page": query.page if query.page > 1 else None,
+        "per_page": query.per_page,
     }
     values.update(changes)
     if values.get("page") == 1:
         values["page"] = None
     return {key: value for key, value in values.items() if value not in (None, "")}
+
+
+def filter_args(query: EmployeeQuery) -> dict[str, Any]:
+    """Only the search and filters of ``query``: what a download or the bulk invitation
+    acts on (all pages, whatever the order)."""
+    return query_args(query, sort=None, dir=None, page=None, per_page=None)

@@ -16,11 +16,9 @@ from training_tracker import clock
 from training_tracker.access import role_required
 from training_tracker.employees.choices import (
     course_choices,
-    keep_in_scope,
     municipality_choices,
     unit_choices,
     user_municipalities,
-    user_units,
 )
 from training_tracker.employees.forms import (
     AssignCourseForm,
@@ -28,21 +26,17 @@ from training_tracker.employees.forms import (
     ExemptionForm,
     InviteForm,
     NewEmployeeForm,
-    employee_query,
-    query_args,
 )
 from training_tracker.extensions import db, limiter
 from training_tracker.fields import required
-from training_tracker.models import Course, Employee, Municipality, Role, Sector
+from training_tracker.models import Course, Employee, Municipality, Role
 from training_tracker.ratelimit import invitation_limit, user_or_address
 from training_tracker.services.core.dates import shown_date
 from training_tracker.services.core.scope import Access, employee_in_scope
 from training_tracker.services.core.titles import course_title
 from training_tracker.services.messaging.kinds import MESSAGE_KINDS, MESSAGE_STATUSES
 from training_tracker.services.people import employees, person_assignments
-from training_tracker.services.people.employee_list import EmployeeSort, search_employees
 from training_tracker.services.people.employees import EmployeeData, EmployeeError
-from training_tracker.services.people.employment import EmploymentStatus
 from training_tracker.services.people.person_assignments import COMPLETION_STATUS_LABELS
 from training_tracker.services.reporting import person_page
 from training_tracker.transactions import committing
@@ -116,36 +110,6 @@ def _render_form(
         employee=employee,
         fixed_municipality=fixed_municipality,
     ), status
-
-
-# --- the list -------------------------------------------------------------------------------
-
-
-@bp.route("/")
-@role_required(Role.HR, Role.ADMIN)
-def employee_list() -> str:
-    query = employee_query(request.args)
-    municipalities = user_municipalities()
-    unit_list = user_units(municipalities)
-    keep_in_scope(query, municipalities, unit_list)
-    page = search_employees(db.session, current_user, query)
-    query.page = page.page
-
-    def list_url(**changes: Any) -> str:
-        return url_for("employees.employee_list", **query_args(query, **changes))
-
-    return render_template(
-        "employees/list.html",
-        page=page,
-        query=query,
-        list_url=list_url,
-        municipalities=municipalities,
-        units=unit_list,
-        several_municipalities=len(municipalities) > 1,
-        sectors=list(Sector),
-        statuses=list(EmploymentStatus),
-        sorts=EmployeeSort,
-    )
 
 
 # --- enrolling and editing ------------------------------------------------------------------

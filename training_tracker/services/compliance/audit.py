@@ -46,6 +46,7 @@ ACTION_LABELS = {
     "assignment.exempted": _l("Undantagen från kurs"),
     "assignment.exemption_lifted": _l("Undantag borttaget"),
     "auth.invitation_queued": _l("Inbjudan lades i utkorgen"),
+    "auth.invitations_sent_in_bulk": _l("Skickade väntande inbjudningar för en lista"),
     "auth.login": _l("Loggade in"),
     "auth.login_failed": _l("Misslyckade inloggningsförsök"),
     "auth.password_set": _l("Valde lösenord"),
