@@ -66,9 +66,15 @@ def app() -> Iterator[Flask]:
 
 
 def _empty_all_tables() -> None:
+    tables = list(reversed(db.metadata.sorted_tables))  # children before their parents
     with db.engine.begin() as connection:
-        for table in reversed(db.metadata.sorted_tables):
-            connection.execute(table.delete())
+        if connection.dialect.name == "postgresql":
+            # One round trip for all the tables instead of one each, before every test.
+            quote = connection.dialect.identifier_preparer.format_table
+            connection.exec_driver_sql("; ".join(f"DELETE FROM {quote(t)}" for t in tables))
+        else:
+            for table in tables:
+                connection.execute(table.delete())
 
 
 @pytest.fixture(autouse=True)
