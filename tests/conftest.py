@@ -4,6 +4,7 @@ names one), a client that signs in like a person does, and a real SMTP server.""
 from __future__ import annotations
 
 import contextvars
+import hashlib
 import os
 import re
 import socket
@@ -24,6 +25,7 @@ from aiosmtpd.controller import Controller
 from flask import Flask, has_app_context
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
+from itsdangerous import URLSafeTimedSerializer
 
 from config import TestingConfig
 from tests import factories
@@ -156,6 +158,17 @@ class Client(FlaskClient):
         return response
 
     def csrf_token(self) -> str:
+        """The token every form of this session carries, made as Flask-WTF's generate_csrf makes
+        it (the session's raw token, signed), without rendering a page for it: a test posts
+        hundreds of forms. tests/test_headers.py checks that pages carry the same token."""
+        with self.session_transaction() as session:
+            raw = session.setdefault("csrf_token", hashlib.sha1(os.urandom(64)).hexdigest())
+        config = self.application.config
+        secret = config.get("WTF_CSRF_SECRET_KEY") or config["SECRET_KEY"]
+        return URLSafeTimedSerializer(secret, salt="wtf-csrf-token").dumps(raw)
+
+    def csrf_token_of_a_page(self) -> str:
+        """The token as a page's <meta> gives it to the browser's script."""
         page = self.get("/login" if not self._signed_in() else "/", follow_redirects=True)
         match = CSRF_META.search(page.get_data(as_text=True))
         assert match, "every page carries the CSRF token in its <meta>"

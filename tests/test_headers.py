@@ -13,6 +13,7 @@ from config import ProductionConfig, TestingConfig
 from tests import factories
 from tests.conftest import Client
 from training_tracker import create_app
+from training_tracker.extensions import db
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 # Mail bodies are not web pages: mail clients need inline styles and never see our CSP.
@@ -124,3 +125,17 @@ def test_production_session_cookie_is_secure_host_only(production_app: Flask) ->
     assert cookie.startswith("__Host-session=")
     assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
     assert "Path=/" in cookie and "Domain" not in cookie
+
+
+def test_pages_carry_the_csrf_token_that_their_forms_need(client: Client) -> None:
+    """The test client signs its forms without reading a page (conftest.Client.csrf_token);
+    this is the browser's way: the token from the page's <meta>, signed in and then out."""
+    person = factories.employee()
+    db.session.commit()
+    credentials = {"email": person.email, "password": factories.PASSWORD}
+    assert client.post("/login", data=credentials).status_code == 400  # no token: refused
+    token = client.csrf_token_of_a_page()
+    assert client.post("/login", data={**credentials, "csrf_token": token}).status_code == 302
+    token = client.csrf_token_of_a_page()
+    assert client.post("/logout", data={"csrf_token": token}).status_code == 302
+    assert not client._signed_in()
