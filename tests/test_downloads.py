@@ -8,7 +8,12 @@ import pytest
 from tests import factories
 from training_tracker.models import Role, Sector
 
-CSV_ROUTES = ["/reports/coverage.csv", "/audit/events.csv", "/team/overdue.csv"]
+CSV_ROUTES = [
+    "/reports/coverage.csv",
+    "/reports/new-hires.csv",
+    "/audit/events.csv",
+    "/team/overdue.csv",
+]
 
 
 def test_every_csv_route_is_checked_here(app):
@@ -32,7 +37,9 @@ def test_a_csv_download_names_one_charset(client, path):
     assert response.headers["Content-Disposition"].startswith('attachment; filename="')
 
 
-@pytest.mark.parametrize("path", ["/reports/coverage.xlsx", "/audit/events.xlsx"])
+@pytest.mark.parametrize(
+    "path", ["/reports/coverage.xlsx", "/reports/new-hires.xlsx", "/audit/events.xlsx"]
+)
 def test_an_xlsx_download_has_no_charset(client, path):
     client.sign_in(factories.admin())
     response = client.get(path)

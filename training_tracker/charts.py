@@ -315,10 +315,11 @@ def _marker(shape: str, x: float, y: float) -> Markup:
 class Axes:
     """The frame of a trend: where each point and value goes, the gridlines and the labels."""
 
-    left, right, top, plot_height = 42, 8, 22, 150
+    left, right, top = 42, 8, 22
 
     def __init__(self, width: int, count: int, max_value: float) -> None:
         self.width = width
+        self.plot_height = 150 if width < WIDE else 220
         self.count = count
         self.max_value = max_value
         self.bottom = self.top + self.plot_height
