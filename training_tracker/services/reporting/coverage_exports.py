@@ -188,7 +188,11 @@ def new_hire_groups_sheet(report: NewHireGroups, group_label: str) -> Sheet:
         if group.withheld:
             values += [withheld_text()] * (len(header) - len(values))
         else:
-            values += [group.hires, group.judged, group.completed_by_due, rounded(group.share)]
+            values.append(group.hires)
+            if group.partly_withheld:  # the sum would tell the withheld course's figures
+                values += [withheld_text()] * 3
+            else:
+                values += [group.judged, group.completed_by_due, rounded(group.share)]
             for course in report.courses:
                 values += _new_hire_values(group.row(course.id))
         rows.append(values)

@@ -260,6 +260,12 @@ class NewHireGroup:
         return next((row for row in self.rows if row.course.id == course_id), None)
 
     @property
+    def partly_withheld(self) -> bool:
+        """Some course's row is withheld: so is the sum of all courses, which would tell the
+        withheld row's figures (the sum less the rows shown)."""
+        return any(row.withheld for row in self.rows)
+
+    @property
     def judged(self) -> int:
         return sum(row.judged for row in self.rows)
 
