@@ -141,8 +141,9 @@ class TableCells(HTMLParser):
 
 def test_every_cell_of_the_page_matches_the_csv(client, ifo):
     """Each group's people, fully trained, and per column the percentage and "covered of
-    required" (open on demand under it), on the page and in the CSV, for every row including the totals. (An admin reads
-    every figure; what a coordinator may not see is withheld alike, see test_data_minimisation.)"""
+    required" (open on demand under it), on the page and in the CSV, for every row including
+    the totals. (An admin reads every figure; what a coordinator may not see is withheld
+    alike, see test_data_minimisation.)"""
     client.sign_in(factories.admin())
     parser = TableCells()
     parser.feed(client.get("/reports/?view=unit").get_data(as_text=True))

@@ -178,13 +178,14 @@ def shown_new_hire_groups(
     population = population_municipalities(session, scope, filters)
     unit_municipality: dict[int, int] = {}
     if group_by == "unit" and report.groups:
-        unit_municipality = dict(
-            session.execute(
+        unit_municipality = {
+            unit_id: municipality_id
+            for unit_id, municipality_id in session.execute(
                 sa.select(Unit.id, Unit.municipality_id).where(
                     Unit.id.in_([group.key for group in report.groups])
                 )
-            ).tuples()
-        )
+            )
+        }
     groups = []
     for group in report.groups:
         reach: Iterable[int] | None = population
