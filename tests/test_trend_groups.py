@@ -18,6 +18,7 @@ from training_tracker.services.reporting import coverage_trend_groups, minimisat
 from training_tracker.services.reporting.coverage import (
     CoverageFilters,
     coverage_trend,
+    total_of,
     trend_by_municipality,
     trend_days,
 )
@@ -57,6 +58,10 @@ def test_each_municipality_s_line_is_the_trend_narrowed_to_it(staff):
     for trend in trends:
         alone = coverage_trend(db.session, EVERYTHING, filters.but(municipality_id=trend.key))
         assert trend.points == alone
+    # Summed, they are the trend of everyone: a page showing both asks once.
+    assert total_of(trends, trend_days(filters.day())) == coverage_trend(
+        db.session, EVERYTHING, filters
+    )
     sigtuna = trends[1].points
     assert [p.percent is None for p in sigtuna[:6]] == [True] * 6  # not required before October
     # Of 8: numbers 0, 2, 4 and 6 verified, 3 reported (Sigtuna counts reports by default).
@@ -96,9 +101,10 @@ def test_a_regional_reader_sees_small_months_of_other_municipalities_withheld(st
         factories.employee(unit=factories.unit("Järfälla", Sector.OTHER, "Kansliet")),
         Role.COORDINATOR,
     )
-    shown = minimisation.shown_trend_by_municipality(
-        db.session, regional, EVERYTHING, CoverageFilters()
-    )
+    filters = CoverageFilters()
+    table = minimisation.shown_table(db.session, regional, EVERYTHING, filters, "municipality")
+    total, shown = minimisation.shown_trends(db.session, regional, EVERYTHING, filters, table)
+    assert total == minimisation.shown_trend(db.session, regional, EVERYTHING, filters, table)
     by_name = {trend.label: trend for trend in shown}
     assert not any(p.withheld for p in by_name["Järfälla"].points)  # her own municipality
     assert not any(p.withheld for p in by_name["Sigtuna"].points)  # 8 people

@@ -106,13 +106,13 @@ def coverage_page() -> str:
     view = _view_for(scope)
     table = minimisation.shown_table(db.session, current_user, scope, filters, view)
     rows, sort, descending = _sorted(table)
-    trend = minimisation.shown_trend(db.session, current_user, scope, filters, table)
-    # Regional readers compare the municipalities over time too: a line each.
-    trends = (
-        minimisation.shown_trend_by_municipality(db.session, current_user, scope, filters)
-        if view == "municipality" and len(table.rows) > 1 and not table.total.withheld
-        else []
-    )
+    if view == "municipality" and len(table.rows) > 1 and not table.total.withheld:
+        # Regional readers compare the municipalities over time too: a line each, and the
+        # total summed from them (as many queries as the total alone).
+        trend, trends = minimisation.shown_trends(db.session, current_user, scope, filters, table)
+    else:
+        trend = minimisation.shown_trend(db.session, current_user, scope, filters, table)
+        trends = []
     choices = _choices(scope, filters)
     axis = _axis([point.day for point in trend])
     return render_template(

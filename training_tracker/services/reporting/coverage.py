@@ -45,6 +45,7 @@ from training_tracker.services.reporting.coverage_new_hires import (
 )
 from training_tracker.services.reporting.coverage_trend_groups import (
     MunicipalityTrend,
+    total_of,
     trend_by_municipality,
 )
 from training_tracker.services.reporting.coverage_types import (
@@ -101,6 +102,7 @@ __all__ = [
     "parse_filters",
     "percent",
     "report_choices",
+    "total_of",
     "trend_by_municipality",
     "trend_days",
     "unit_people",

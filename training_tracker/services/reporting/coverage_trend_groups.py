@@ -1,8 +1,10 @@
 """The trend of :func:`~.coverage.coverage_trend` per municipality: the regional comparison
 as lines over the same month ends. Read from the per-unit cache like the trend itself (the
-cache's rows are made fresh by :func:`~.coverage_cache.cached_trend`, then summed per
-municipality in one more GROUP BY), or computed live in one query when the cache cannot
-answer. A fixed number of queries, whatever the number of municipalities."""
+cache's rows made fresh as for the trend, then summed per municipality and date in one GROUP
+BY: as many queries as the trend's own), or computed live in one query when the cache cannot
+answer. A fixed number of queries, whatever the number of municipalities. The municipalities'
+sums add up to the trend's (they partition the same units or people), so a page showing both
+sums the lines rather than asking twice (see :func:`total_of`)."""
 
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ from sqlalchemy.orm import Session
 from training_tracker import clock
 from training_tracker.models import CoverageUnitCache, Employee, Municipality, Unit
 from training_tracker.services.core.scope import ReportScope
-from training_tracker.services.reporting.coverage_cache import cached_trend
+from training_tracker.services.reporting.coverage_cache import _fresh as make_fresh
 from training_tracker.services.reporting.coverage_cache_freshness import (
     has_uncommitted_writes,
     unit_selection,
@@ -72,6 +74,17 @@ def trend_by_municipality(
     ]
 
 
+def total_of(trends: list[MunicipalityTrend], days: list[date]) -> list[TrendPoint]:
+    """The trend of all the municipalities together: :func:`~.coverage.coverage_trend` on the
+    same filters, summed from their lines (``days``: the trend's dates)."""
+    sums: dict[date, tuple[int, int]] = {}
+    for trend in trends:
+        for point in trend.points:
+            required, covered = sums.get(point.day, (0, 0))
+            sums[point.day] = (required + point.required, covered + point.covered)
+    return trend_points(days, {day: both for day, both in sums.items() if both[0]})
+
+
 def _cached(
     session: Session,
     scope: ReportScope,
@@ -79,7 +92,8 @@ def _cached(
     days: list[date],
     today: date,
 ) -> Sums | None:
-    if cached_trend(session, scope, filters, days, today) is None:  # makes the rows fresh
+    # The cache's own step (one query when nothing is stale), shared rather than repeated.
+    if not make_fresh(session, scope, filters, days, today):
         return None
     head = CoverageUnitCache
     rows = session.execute(

@@ -113,12 +113,28 @@ def shown_trend(
     ]
 
 
-def shown_trend_by_municipality(
-    session: Session, user: Employee, scope: ReportScope, filters: CoverageFilters
-) -> list[MunicipalityTrend]:
-    """:func:`coverage.trend_by_municipality` as ``user`` may see it: any municipality's month
-    whose required courses are few is withheld (outside the user's own municipalities)."""
-    return [
+def shown_trends(
+    session: Session,
+    user: Employee,
+    scope: ReportScope,
+    filters: CoverageFilters,
+    table: CoverageTable,
+) -> tuple[list[TrendPoint], list[MunicipalityTrend]]:
+    """The trend (as :func:`shown_trend` gives it) and the trend per municipality, as ``user``
+    may see them, from one computation: the total is the municipalities' lines summed. A
+    municipality's month whose required courses are few is withheld (outside the user's own
+    municipalities)."""
+    trends = coverage.trend_by_municipality(session, scope, filters)
+    total = coverage.total_of(trends, coverage.trend_days(filters.day()))
+    population = population_municipalities(session, scope, filters)
+    small = table.total.withheld
+    shown_total = [
+        TrendPoint(point.day, 0, 0, None, withheld=True)
+        if small or aggregate_withheld(user, point.required, population)
+        else point
+        for point in total
+    ]
+    shown = [
         replace(
             trend,
             points=[
@@ -128,8 +144,9 @@ def shown_trend_by_municipality(
                 for point in trend.points
             ],
         )
-        for trend in coverage.trend_by_municipality(session, scope, filters)
+        for trend in trends
     ]
+    return shown_total, shown
 
 
 def shown_new_hires(
