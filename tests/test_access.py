@@ -313,7 +313,12 @@ EXPECTED: dict[str, list[Case]] = {
         Case("GET", "/reports/units/{other_unit_id}", report_readers(local=404)),
         Case("GET", "/reports/units/999999", report_readers(404)),
     ],
-    "reports.new_hires_page": [Case("GET", "/reports/new-hires", report_readers())],
+    "reports.new_hires_page": [
+        Case("GET", "/reports/new-hires", report_readers()),
+        Case("GET", "/reports/new-hires?view=unit&sector=z&unit_id=-1", report_readers()),
+    ],
+    "reports.new_hires_csv": [Case("GET", "/reports/new-hires.csv", report_readers())],
+    "reports.new_hires_xlsx": [Case("GET", "/reports/new-hires.xlsx", report_readers())],
     "reports.coverage_csv": [Case("GET", "/reports/coverage.csv", report_readers())],
     "reports.coverage_xlsx": [Case("GET", "/reports/coverage.xlsx", report_readers())],
     "admin.index": [Case("GET", "/admin/", admin_only())],

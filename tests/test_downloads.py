@@ -10,6 +10,7 @@ from training_tracker.models import Role, Sector
 
 CSV_ROUTES = [
     "/reports/coverage.csv",
+    "/reports/new-hires.csv",
     "/audit/events.csv",
     "/team/overdue.csv",
     "/employees/import/<int:batch_id>/rejected.csv",
@@ -17,6 +18,7 @@ CSV_ROUTES = [
 ]
 XLSX_ROUTES = [
     "/reports/coverage.xlsx",
+    "/reports/new-hires.xlsx",
     "/audit/events.xlsx",
     "/team/overdue.xlsx",
     "/employees/import/<int:batch_id>/rejected.xlsx",

@@ -16,7 +16,7 @@ from flask_babel import format_decimal, get_locale
 from flask_login import current_user
 
 from training_tracker import clock
-from training_tracker.charts import bar_chart, line_chart
+from training_tracker.charts import bar_chart, line_chart, lines_chart
 from training_tracker.extensions import db
 from training_tracker.models import (
     AssignmentSource,
@@ -74,6 +74,7 @@ def register(app: Flask) -> None:
     # Inline SVG charts (issue #6): {{ bar_chart(bars, title=..., description=...) }}
     app.add_template_global(bar_chart, "bar_chart")
     app.add_template_global(line_chart, "line_chart")
+    app.add_template_global(lines_chart, "lines_chart")
     # In place of figures withheld from the reader (services.minimisation): "färre än 5".
     app.add_template_global(withheld_text, "withheld_text")
 

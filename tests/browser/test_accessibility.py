@@ -27,6 +27,8 @@ NOT_PAGES = {
     "/logout",
     "/reports/coverage.csv",
     "/reports/coverage.xlsx",
+    "/reports/new-hires.csv",  # new-hire compliance per group as files (issue #17)
+    "/reports/new-hires.xlsx",
     "/my/data.zip",
     "/audit/events.csv",
     "/audit/events.xlsx",

@@ -5,15 +5,19 @@ small aggregates of other municipalities (``scope.aggregate_withheld``)."""
 
 from __future__ import annotations
 
+from datetime import date
+
 from flask import Blueprint, Response, abort, render_template, request
 from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from training_tracker.access import role_required
+from training_tracker.charts import Point, Series, format_value
 from training_tracker.downloads import file_download
 from training_tracker.extensions import db
 from training_tracker.models import Role, Sector, Unit
+from training_tracker.reports.breadcrumbs import trail
 from training_tracker.services.core.scope import ReportScope, names_visible, report_scope
 from training_tracker.services.core.spreadsheets import export_filename, to_csv, to_xlsx
 from training_tracker.services.reporting import (
@@ -22,7 +26,12 @@ from training_tracker.services.reporting import (
     manager_overview,
     minimisation,
 )
-from training_tracker.services.reporting.coverage import CoverageRow, CoverageTable
+from training_tracker.services.reporting.coverage import (
+    CoverageFilters,
+    CoverageRow,
+    CoverageTable,
+    ReportChoices,
+)
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 
@@ -73,6 +82,20 @@ def _group_label(view: str) -> str:
     return {"municipality": _("Kommun"), "sector": _("Sektor"), "unit": _("Enhet")}[view]
 
 
+def _axis(days: list[date]) -> list[Point]:
+    """A trend's x axis: the month ("jan.") with its year, which the chart shows under the
+    first month and under each January."""
+    return [Point(format_date(day, "LLL"), None, str(day.year)) for day in days]
+
+
+def _chosen_unit(filters: CoverageFilters) -> Unit | None:
+    return db.session.get(Unit, filters.unit_id) if filters.unit_id is not None else None
+
+
+def _choices(scope: ReportScope, filters: CoverageFilters) -> ReportChoices:
+    return coverage.report_choices(db.session, scope, filters.municipality_id)
+
+
 @bp.route("/")
 @role_required(*READERS)
 def coverage_page() -> str:
@@ -83,7 +106,15 @@ def coverage_page() -> str:
     view = _view_for(scope)
     table = minimisation.shown_table(db.session, current_user, scope, filters, view)
     rows, sort, descending = _sorted(table)
-    trend = minimisation.shown_trend(db.session, current_user, scope, filters, table)
+    if view == "municipality" and len(table.rows) > 1 and not table.total.withheld:
+        # Regional readers compare the municipalities over time too: a line each, and the
+        # total summed from them (as many queries as the total alone).
+        trend, trends = minimisation.shown_trends(db.session, current_user, scope, filters, table)
+    else:
+        trend = minimisation.shown_trend(db.session, current_user, scope, filters, table)
+        trends = []
+    choices = _choices(scope, filters)
+    axis = _axis([point.day for point in trend])
     return render_template(
         "reports/coverage.html",
         filters=filters,
@@ -95,9 +126,26 @@ def coverage_page() -> str:
         descending=descending,
         group_label=_group_label(view),
         trend=trend,
+        trends=trends,
+        points=[
+            Point(tick.label, point.percent, tick.year)
+            for tick, point in zip(axis, trend, strict=True)
+        ],
+        axis=axis,
+        series=[Series(one.label, [point.percent for point in one.points]) for one in trends],
+        series_summary=_(
+            "Vid det senaste datumet: %(values)s.",
+            values=", ".join(
+                f"{one.label} {format_value(one.points[-1].percent)}"
+                for one in trends
+                if one.points
+            ),
+        ),
         bars=[(row.label, row.all_required.percent) for row in rows],
-        points=[(format_date(point.day, "MMM"), point.percent) for point in trend],
-        choices=coverage.report_choices(db.session, scope, filters.municipality_id),
+        choices=choices,
+        crumbs=trail(
+            "reports.coverage_page", scope, filters, choices.municipalities, _chosen_unit(filters)
+        ),
         sectors=list(Sector),
         definitions=coverage_exports.definitions(),
     )
@@ -122,6 +170,7 @@ def unit_page(unit_id: int) -> str:
         counts = minimisation.shown_table(
             db.session, current_user, scope, filters.but(unit_id=unit.id), "unit"
         )
+    choices = _choices(scope, filters)
     return render_template(
         "reports/unit.html",
         unit=unit,
@@ -130,6 +179,7 @@ def unit_page(unit_id: int) -> str:
         counts=counts,
         only_overdue=only_overdue,
         can_open_people=current_user.has_role(Role.HR, Role.ADMIN),
+        crumbs=trail("reports.coverage_page", scope, filters, choices.municipalities, unit),
     )
 
 
@@ -140,8 +190,54 @@ def new_hires_page() -> str:
     if scope.is_empty:
         abort(403)
     filters = coverage.parse_filters(request.args)
+    view = _view_for(scope)
     report = minimisation.shown_new_hires(db.session, current_user, scope, filters)
-    return render_template("reports/new_hires.html", filters=filters, report=report)
+    groups = minimisation.shown_new_hire_groups(db.session, current_user, scope, filters, view)
+    choices = _choices(scope, filters)
+    return render_template(
+        "reports/new_hires.html",
+        filters=filters,
+        report=report,
+        groups=groups,
+        view=view,
+        views=VIEWS,
+        group_label=_group_label(view),
+        choices=choices,
+        crumbs=trail(
+            "reports.new_hires_page", scope, filters, choices.municipalities, _chosen_unit(filters)
+        ),
+        sectors=list(Sector),
+    )
+
+
+def _new_hires_export(extension: str) -> Response:
+    scope = report_scope(current_user)
+    if scope.is_empty:
+        abort(403)
+    filters = coverage.parse_filters(request.args)
+    view = _view_for(scope)
+    groups = minimisation.shown_new_hire_groups(db.session, current_user, scope, filters, view)
+    sheet = coverage_exports.new_hire_groups_sheet(groups, _group_label(view))
+    filename = export_filename(_("nyanställda"), groups.as_of, extension)
+    if extension == "csv":
+        return file_download(to_csv(sheet), filename, extension)
+    total = coverage_exports.new_hire_sheet(
+        minimisation.shown_new_hires(db.session, current_user, scope, filters)
+    )
+    body = to_xlsx([sheet, total], definitions=coverage_exports.definitions())
+    return file_download(body, filename, extension)
+
+
+@bp.route("/new-hires.csv")
+@role_required(*READERS)
+def new_hires_csv() -> Response:
+    return _new_hires_export("csv")
+
+
+@bp.route("/new-hires.xlsx")
+@role_required(*READERS)
+def new_hires_xlsx() -> Response:
+    return _new_hires_export("xlsx")
 
 
 def _export(extension: str) -> Response:

@@ -8,7 +8,8 @@ from the modules behind it:
 - :mod:`.coverage_types`: the filters and the results (plain values);
 - :mod:`.coverage_facts`: how we count, as SQL (the population, the per-assignment flags);
 - :mod:`.coverage_live`: the table, the people of a unit and the trend, computed from the data;
-- :mod:`.coverage_new_hires`: new-hire compliance;
+- :mod:`.coverage_new_hires`: new-hire compliance, in all and per group;
+- :mod:`.coverage_trend_groups`: the trend per municipality;
 - :mod:`.coverage_cache`: the cache (reading it), over :mod:`.coverage_cache_freshness` (which
   rows are stale) and :mod:`.coverage_cache_store` (recomputing them, the nightly upkeep).
 
@@ -40,6 +41,12 @@ from training_tracker.services.reporting.coverage_live import (
 from training_tracker.services.reporting.coverage_new_hires import (
     default_hire_period,
     new_hire_compliance,
+    new_hire_groups,
+)
+from training_tracker.services.reporting.coverage_trend_groups import (
+    MunicipalityTrend,
+    total_of,
+    trend_by_municipality,
 )
 from training_tracker.services.reporting.coverage_types import (
     GROUPINGS,
@@ -50,6 +57,8 @@ from training_tracker.services.reporting.coverage_types import (
     CoverageFilters,
     CoverageRow,
     CoverageTable,
+    NewHireGroup,
+    NewHireGroups,
     NewHireReport,
     NewHireRow,
     PersonCourse,
@@ -73,6 +82,9 @@ __all__ = [
     "CoverageFilters",
     "CoverageRow",
     "CoverageTable",
+    "MunicipalityTrend",
+    "NewHireGroup",
+    "NewHireGroups",
     "NewHireReport",
     "NewHireRow",
     "PersonCourse",
@@ -86,9 +98,12 @@ __all__ = [
     "coverage_trend_live",
     "default_hire_period",
     "new_hire_compliance",
+    "new_hire_groups",
     "parse_filters",
     "percent",
     "report_choices",
+    "total_of",
+    "trend_by_municipality",
     "trend_days",
     "unit_people",
 ]

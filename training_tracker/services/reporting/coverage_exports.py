@@ -12,7 +12,9 @@ from training_tracker.services.reporting.coverage import (
     Cell,
     CoverageRow,
     CoverageTable,
+    NewHireGroups,
     NewHireReport,
+    NewHireRow,
     TrendPoint,
 )
 from training_tracker.services.reporting.minimisation import withheld_text
@@ -147,3 +149,51 @@ def new_hire_sheet(report: NewHireReport) -> Sheet:
         ],
         rows=rows,
     )
+
+
+def _new_hire_values(row: NewHireRow | None) -> list[str | int | float | None]:
+    if row is None:  # not required of the group's hires
+        return [0, 0, 0, None, None]
+    if row.withheld:
+        return [withheld_text()] * 5
+    median = None if row.median_days is None else round(row.median_days, 1)
+    return [row.required, row.judged, row.completed_by_due, rounded(row.share), median]
+
+
+def new_hire_groups_sheet(report: NewHireGroups, group_label: str) -> Sheet:
+    """New-hire compliance per group as the page shows it: the hires, all courses together
+    (judged, completed by the due date, the share), then each course. A unit's row names its
+    municipality."""
+    by_unit = report.group_by == "unit"
+    header = [group_label, *([_("Kommun")] if by_unit else []), _("Nyanställda")]
+    everything = _("Alla kurser")
+    header += [
+        f"{everything}: " + _("bedömda"),
+        f"{everything}: " + _("klara i tid"),
+        f"{everything}: " + _("andel i tid %"),
+    ]
+    for course in report.courses:
+        header += [
+            f"{course.title}: " + _("krävs"),
+            f"{course.title}: " + _("bedömda"),
+            f"{course.title}: " + _("klara i tid"),
+            f"{course.title}: " + _("andel i tid %"),
+            f"{course.title}: " + _("median dagar till klar"),
+        ]
+    rows: list[list[str | int | float | None]] = []
+    for group in report.groups:
+        values: list[str | int | float | None] = [group.label]
+        if by_unit:
+            values.append(group.municipality)
+        if group.withheld:
+            values += [withheld_text()] * (len(header) - len(values))
+        else:
+            values.append(group.hires)
+            if group.partly_withheld:  # the sum would tell the withheld course's figures
+                values += [withheld_text()] * 3
+            else:
+                values += [group.judged, group.completed_by_due, rounded(group.share)]
+            for course in report.courses:
+                values += _new_hire_values(group.row(course.id))
+        rows.append(values)
+    return Sheet(title=_("Nyanställda per grupp"), header=header, rows=rows)

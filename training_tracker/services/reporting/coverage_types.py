@@ -245,6 +245,50 @@ class NewHireReport:
     withheld: bool = False  # see CoverageRow.withheld
 
 
+@dataclass
+class NewHireGroup:
+    """New-hire compliance of one municipality, sector or unit: a row per course."""
+
+    key: Any  # municipality id, sector value or unit id
+    label: str
+    municipality: str | None  # the unit's municipality, when grouped by unit
+    hires: int
+    rows: list[NewHireRow]
+    withheld: bool = False  # see CoverageRow.withheld
+
+    def row(self, course_id: int) -> NewHireRow | None:
+        return next((row for row in self.rows if row.course.id == course_id), None)
+
+    @property
+    def partly_withheld(self) -> bool:
+        """Some course's row is withheld: so is the sum of all courses, which would tell the
+        withheld row's figures (the sum less the rows shown)."""
+        return any(row.withheld for row in self.rows)
+
+    @property
+    def judged(self) -> int:
+        return sum(row.judged for row in self.rows)
+
+    @property
+    def completed_by_due(self) -> int:
+        return sum(row.completed_by_due for row in self.rows)
+
+    @property
+    def share(self) -> float | None:
+        """Of all the courses judged, the share completed by the due date."""
+        return percent(self.completed_by_due, self.judged)
+
+
+@dataclass
+class NewHireGroups:
+    as_of: date
+    hired_from: date
+    hired_to: date
+    group_by: str
+    courses: list[CourseColumn]
+    groups: list[NewHireGroup]
+
+
 class TrendPoint(NamedTuple):
     day: date
     covered: int

@@ -23,7 +23,10 @@ from training_tracker.services.reporting.coverage import (
     CoverageFilters,
     CoverageRow,
     CoverageTable,
+    MunicipalityTrend,
+    NewHireGroups,
     NewHireReport,
+    NewHireRow,
     TrendPoint,
 )
 from training_tracker.services.reporting.dashboard import GroupSummary
@@ -112,6 +115,42 @@ def shown_trend(
     ]
 
 
+def shown_trends(
+    session: Session,
+    user: Employee,
+    scope: ReportScope,
+    filters: CoverageFilters,
+    table: CoverageTable,
+) -> tuple[list[TrendPoint], list[MunicipalityTrend]]:
+    """The trend (as :func:`shown_trend` gives it) and the trend per municipality, as ``user``
+    may see them, from one computation: the total is the municipalities' lines summed. A
+    municipality's month whose required courses are few is withheld (outside the user's own
+    municipalities)."""
+    trends = coverage.trend_by_municipality(session, scope, filters)
+    total = coverage.total_of(trends, coverage.trend_days(filters.day()))
+    population = population_municipalities(session, scope, filters)
+    small = table.total.withheld
+    shown_total = [
+        TrendPoint(point.day, 0, 0, None, withheld=True)
+        if small or aggregate_withheld(user, point.required, population)
+        else point
+        for point in total
+    ]
+    shown = [
+        replace(
+            trend,
+            points=[
+                TrendPoint(point.day, 0, 0, None, withheld=True)
+                if aggregate_withheld(user, point.required, {trend.key})
+                else point
+                for point in trend.points
+            ],
+        )
+        for trend in trends
+    ]
+    return shown_total, shown
+
+
 def shown_new_hires(
     session: Session, user: Employee, scope: ReportScope, filters: CoverageFilters
 ) -> NewHireReport:
@@ -121,7 +160,14 @@ def shown_new_hires(
     population = population_municipalities(session, scope, filters)
     if aggregate_withheld(user, report.hires, population):
         return replace(report, hires=0, rows=[], withheld=True)
-    rows = [
+    return replace(report, rows=_new_hire_rows(user, report.rows, population))
+
+
+def _new_hire_rows(
+    user: Employee, rows: Sequence[NewHireRow], municipalities: Iterable[int] | None
+) -> list[NewHireRow]:
+    """Each course's row, withheld when the course is required of few."""
+    return [
         replace(
             row,
             required=0,
@@ -131,11 +177,46 @@ def shown_new_hires(
             median_days=None,
             withheld=True,
         )
-        if aggregate_withheld(user, row.required, population)
+        if aggregate_withheld(user, row.required, municipalities)
         else row
-        for row in report.rows
+        for row in rows
     ]
-    return replace(report, rows=rows)
+
+
+def shown_new_hire_groups(
+    session: Session,
+    user: Employee,
+    scope: ReportScope,
+    filters: CoverageFilters,
+    group_by: str,
+) -> NewHireGroups:
+    """:func:`coverage.new_hire_groups` as ``user`` may see it: a group withheld when its
+    hires are few, and any course required of few of them (a unit's and a municipality's
+    reach their own municipality, a sector's the population's)."""
+    report = coverage.new_hire_groups(session, scope, filters, group_by)
+    population = population_municipalities(session, scope, filters)
+    unit_municipality: dict[int, int] = {}
+    if group_by == "unit" and report.groups:
+        unit_municipality = {
+            unit_id: municipality_id
+            for unit_id, municipality_id in session.execute(
+                sa.select(Unit.id, Unit.municipality_id).where(
+                    Unit.id.in_([group.key for group in report.groups])
+                )
+            )
+        }
+    groups = []
+    for group in report.groups:
+        reach: Iterable[int] | None = population
+        if group_by == "municipality":
+            reach = {group.key}
+        elif group_by == "unit":
+            reach = {unit_municipality[group.key]}
+        if aggregate_withheld(user, group.hires, reach):
+            groups.append(replace(group, hires=0, rows=[], withheld=True))
+        else:
+            groups.append(replace(group, rows=_new_hire_rows(user, group.rows, reach)))
+    return replace(report, groups=groups)
 
 
 def shown_summaries(user: Employee, rows: Sequence[GroupSummary]) -> list[GroupSummary]:
