@@ -422,7 +422,9 @@ def describe_events(session: Session, events: Sequence[EventLike]) -> list[Histo
     for event in events:
         details = event.details or {}
         if event.actor_id is None:
-            actor_name, actor_email = _("Systemet"), ""
+            # A directory over SCIM names itself ("SCIM (Entra ID)"); anything else is the system.
+            via = details.get("via")
+            actor_name, actor_email = (via if isinstance(via, str) else _("Systemet")), ""
         else:
             actor = names.people.get(event.actor_id)
             actor_name = actor.name if actor else _("Borttagen användare")
