@@ -14,6 +14,7 @@ from typing import Any
 
 from flask import Blueprint, current_app, g, request, url_for
 from flask_limiter.util import get_remote_address
+from pydantic import ValidationError
 from scim2_models import (
     Context,
     Error,
@@ -23,6 +24,7 @@ from scim2_models import (
     NotFoundException,
     ResponseParameters,
     SCIMException,
+    SearchRequest,
 )
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
@@ -32,6 +34,7 @@ from training_tracker.extensions import csrf, db, limiter
 from training_tracker.models import ScimToken
 from training_tracker.services.people.scim import tokens, users
 from training_tracker.services.people.scim.resources import (
+    POLICY,
     User,
     resource_types,
     schemas,
@@ -168,13 +171,16 @@ def service_provider() -> Response:
 
 
 def _listed(resources: list[Any]) -> Response:
-    listing = ListResponse[Any](
-        total_results=len(resources),
-        start_index=1,
-        items_per_page=len(resources),
-        resources=resources,
-    )
-    return _answer(listing.model_dump(scim_ctx=Context.SEARCH_RESPONSE))
+    # A ListResponse of discovery resources, spelled out: the library's ListResponse is
+    # parameterised by the resource types it may hold.
+    body = {
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
+        "totalResults": len(resources),
+        "startIndex": 1,
+        "itemsPerPage": len(resources),
+        "Resources": [r.model_dump(scim_ctx=Context.RESOURCE_QUERY_RESPONSE) for r in resources],
+    }
+    return _answer(body)
 
 
 @bp.route("/ResourceTypes")
@@ -203,14 +209,18 @@ def schema(urn: str) -> Response:
     raise NotFoundException(detail=f"No schema {urn!r}.")
 
 
-@bp.route("/Users", methods=["GET"])
-def user_list() -> Response:
+def _search(
+    filter_expression: str | None,
+    start_index: int | None,
+    count: int | None,
+    parameters: ResponseParameters[Any] | None,
+) -> Response:
     page = users.list_users(
         db.session,
         _token(),
-        filter_expression=request.args.get("filter"),
-        start_index=_integer("startIndex", 1) or 1,
-        count=_integer("count", None),
+        filter_expression=filter_expression,
+        start_index=start_index or 1,
+        count=count,
         location_of=_location,
     )
     listing = ListResponse[User](
@@ -219,8 +229,32 @@ def user_list() -> Response:
         items_per_page=len(page.users),
         resources=page.users,
     )
-    body = listing.model_dump(scim_ctx=Context.SEARCH_RESPONSE, response_parameters=_parameters())
+    body = listing.model_dump(scim_ctx=Context.SEARCH_RESPONSE, response_parameters=parameters)
     return _answer(body)
+
+
+@bp.route("/Users", methods=["GET"])
+def user_list() -> Response:
+    return _search(
+        request.args.get("filter"),
+        _integer("startIndex", 1),
+        _integer("count", None),
+        _parameters(),
+    )
+
+
+@bp.route("/Users/.search", methods=["POST"])
+@bp.route("/.search", methods=["POST"])
+def user_search() -> Response:
+    """A query sent as a SearchRequest in the body (RFC 7644 §3.4.3); users are the only
+    resources, so the root search is the same."""
+    try:
+        with POLICY:
+            search = SearchRequest[User].model_validate(_payload(), scim_ctx=Context.SEARCH_REQUEST)
+    except ValidationError as error:
+        raise SCIMException.from_error(Error.from_validation_errors(error)[0]) from error
+    expression = str(search.filter) if search.filter is not None else None
+    return _search(expression, search.start_index, search.count, search)
 
 
 @bp.route("/Users", methods=["POST"])

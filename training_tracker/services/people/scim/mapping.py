@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, time
 from typing import Any
 
 import sqlalchemy as sa
-from scim2_models import Context, Email, InvalidValueException, Meta, Name
+from scim2_models import Context, Email, InvalidValueException, Meta
 from sqlalchemy.orm import Session
 
 from training_tracker import clock
@@ -26,7 +26,9 @@ from training_tracker.services.people.scim.resources import (
     POLICY,
     EnterpriseUser,
     ManagerReference,
+    PersonName,
     User,
+    WorkEmail,
 )
 
 # The enterprise extension's hire-date attributes, by their field on the model.
@@ -77,7 +79,7 @@ def _language(value: str | None, current: str) -> str:
 
 
 def _names(user: User, email: str) -> tuple[str, str]:
-    name = user.name or Name()
+    name = user.name or PersonName()
     first, last = (name.given_name or "").strip(), (name.family_name or "").strip()
     if not (first and last) and user.display_name:
         words = user.display_name.split()
@@ -120,10 +122,18 @@ def _manager_id(
     )
 
 
+def read_date(value: str | None) -> date | None:
+    """A date the directory wrote, as a date or the start of a dateTime; None if unreadable."""
+    text = (value or "").strip()
+    try:
+        return date.fromisoformat(text[:10]) if len(text) >= 10 else None
+    except ValueError:
+        return None
+
+
 def _hire_date(token: ScimToken, extension: EnterpriseUser | None) -> date | None:
     field = _HIRE_DATE_FIELDS.get(token.hire_date_attribute or "")
-    moment = getattr(extension, field) if extension is not None and field else None
-    return moment.date() if isinstance(moment, datetime) else None
+    return read_date(getattr(extension, field)) if extension is not None and field else None
 
 
 def to_employee(session: Session, token: ScimToken, user: User, current: Employee | None) -> Mapped:
@@ -150,7 +160,7 @@ def to_employee(session: Session, token: ScimToken, user: User, current: Employe
             end_date = today
         if hire_date is not None and hire_date > end_date:
             hire_date = end_date
-    elif current is not None and has_left(current, today):
+    elif user.active is True and current is not None and has_left(current, today):
         end_date = None  # active again: a returner, the same record
     data = EmployeeData(
         first_name=first,
@@ -172,7 +182,7 @@ def to_employee(session: Session, token: ScimToken, user: User, current: Employe
         ),
     )
     document = user.model_dump(scim_ctx=Context.RESOURCE_REPLACEMENT_REQUEST)
-    for transient in ("id", "meta", "active"):
+    for transient in ("id", "meta"):
         document.pop(transient, None)
     return Mapped(
         data=data,
@@ -190,7 +200,7 @@ def to_user(employee: Employee, link: ScimLink | None, token: ScimToken, locatio
     user.id = str(employee.id)
     user.user_name = link.user_name if link else employee.email
     user.external_id = link.external_id if link else None
-    name = user.name or Name()
+    name = user.name or PersonName()
     if name.given_name != employee.first_name or name.family_name != employee.last_name:
         name.formatted = employee.full_name
     name.given_name, name.family_name = employee.first_name, employee.last_name
@@ -200,26 +210,31 @@ def to_user(employee: Employee, link: ScimLink | None, token: ScimToken, locatio
         emails = [e for e in emails if str(e.type or "") != "work"]
         for email in emails:
             email.primary = False
-        emails.insert(0, Email(value=employee.email, type=Email.Type.work, primary=True))
+        emails.insert(0, WorkEmail(value=employee.email, type=Email.Type.work, primary=True))
     user.emails = emails
-    user.active = not has_left(employee, clock.today())
-    if _language(user.preferred_language, "") != employee.preferred_language:
-        user.preferred_language = employee.preferred_language
+    # Whether they work here, as the tracker knows it (a leaver is inactive whatever the
+    # directory last said); left out only while the directory itself has not set it.
+    left = has_left(employee, clock.today())
+    user.active = False if left else (True if link is None or user.active is not None else None)
+    sent_language = _language(user.preferred_language, "")
+    if sent_language and sent_language != employee.preferred_language:
+        user.preferred_language = employee.preferred_language  # HR changed it
     extension = user[EnterpriseUser] or EnterpriseUser()
     extension.employee_number = employee.employee_number
     if employee.unit is not None:
         extension.department = employee.unit.name
     if employee.manager_id is not None:
         extension.manager = ManagerReference(value=str(employee.manager_id))
-    elif extension.manager is not None and not (extension.manager.value or "").isdigit():
-        extension.manager = None
+    elif extension.manager is not None and (extension.manager.value or "").isdigit():
+        extension.manager = None  # a manager the tracker had, removed by HR or gone
     field = _HIRE_DATE_FIELDS.get(token.hire_date_attribute or "")
     if field is not None:
-        sent = getattr(extension, field)
-        if employee.hire_date is None:
-            setattr(extension, field, None)
-        elif not isinstance(sent, datetime) or sent.date() != employee.hire_date:
-            setattr(extension, field, datetime.combine(employee.hire_date, time(), tzinfo=UTC))
+        # What the directory sent stays as written while it still says the hire date the
+        # tracker holds (or is no date at all); a hire date HR set shows as a dateTime.
+        sent = read_date(getattr(extension, field))
+        if employee.hire_date is not None and sent != employee.hire_date:
+            moment = datetime.combine(employee.hire_date, time(), tzinfo=UTC)
+            setattr(extension, field, moment.isoformat().replace("+00:00", "Z"))
     user[EnterpriseUser] = extension
     modified = max(employee.updated_at, link.updated_at) if link else employee.updated_at
     user.meta = Meta(

@@ -4,10 +4,9 @@ enterprise extension, each with exactly the attributes the tracker keeps, so tha
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import field_validator
+from pydantic import EmailStr, field_validator
 from scim2_models import (
     URN,
     AuthenticationScheme,
@@ -20,7 +19,6 @@ from scim2_models import (
     Extension,
     Filter,
     Mutability,
-    Name,
     Patch,
     Required,
     Resource,
@@ -54,9 +52,11 @@ class EnterpriseUser(Extension):
     employee_number: str | None = None
     department: str | None = None
     manager: ManagerReference | None = None
-    employee_hire_date: datetime | None = None
-    hire_date: datetime | None = None
-    start_date: datetime | None = None
+    # Dates as the directory writes them ("2026-08-17T00:00:00Z", or a bare date); read as
+    # text, so a value the tracker cannot read as a date is kept as sent, not refused.
+    employee_hire_date: str | None = None
+    hire_date: str | None = None
+    start_date: str | None = None
 
     @field_validator("manager", mode="before")
     @classmethod
@@ -65,17 +65,34 @@ class EnterpriseUser(Extension):
         return {"value": value} if isinstance(value, str) else value
 
 
+class PersonName(ComplexAttribute):
+    """The person's name: the tracker needs the given and the family name."""
+
+    formatted: str | None = None
+    family_name: Annotated[str | None, Required.true] = None
+    given_name: Annotated[str | None, Required.true] = None
+
+
+class WorkEmail(ComplexAttribute):
+    """An e-mail address; the work address is the one the tracker writes to."""
+
+    value: Annotated[EmailStr | None, Required.true] = None
+    display: str | None = None
+    type: Email.Type | None = None
+    primary: bool | None = None
+
+
 class User(Resource[EnterpriseUser]):
     """User Account: names, work e-mail, language and whether they still work here."""
 
     __schema__ = URN("urn:ietf:params:scim:schemas:core:2.0:User")
 
     user_name: Annotated[str | None, Uniqueness.server, Required.true] = None
-    name: Name | None = None
+    name: Annotated[PersonName | None, Required.true] = None
     display_name: str | None = None
     preferred_language: str | None = None
     active: bool | None = None
-    emails: list[Email] | None = None
+    emails: Annotated[list[WorkEmail] | None, Required.true] = None
 
 
 # What directories really send: Entra ID's remove operations carry a value, and its replace
