@@ -21,7 +21,7 @@ import httpx2
 import pytest
 from flask import Flask
 from scim2_client.engines.httpx2 import SyncSCIMClient
-from scim2_tester import Status, check_server
+from scim2_tester import check_server
 from werkzeug.serving import make_server
 
 from tests.scim_helpers import directory

@@ -97,11 +97,20 @@ def conflict(error: IntegrityError) -> Response:
 
 
 @bp.errorhandler(HTTPException)
+@bp.errorhandler(413)  # the app's own pages for these codes are HTML, and would win
+@bp.errorhandler(429)
 def http_error(error: HTTPException) -> Response:
     status = error.code or 500
     if status == 429:
+        # Checked before the view ran: nothing of the request was stored.
         return _error(429, "Too many requests for this token; slow down.")
     return _error(status, error.description or error.name)
+
+
+@bp.errorhandler(500)
+def server_error(error: Exception) -> Response:
+    db.session.rollback()
+    return _error(500, "Something went wrong on our side; nothing was stored.")
 
 
 @bp.before_request
