@@ -78,6 +78,9 @@ ACTION_LABELS = {
     "accessibility.reported": _l("Brist i tillgängligheten rapporterades"),
     "reminder.manual_sent": _l("Påmindes om en försenad kurs, på chefens eller HR:s begäran"),
     "retention.applied": _l("Personuppgifter om slutade togs bort (gallring)"),
+    "scim.token_created": _l("Token för katalogkoppling (SCIM) skapades"),
+    "scim.token_rotated": _l("Token för katalogkoppling (SCIM) förnyades"),
+    "scim.token_revoked": _l("Token för katalogkoppling (SCIM) återkallades"),
 }
 
 LANGUAGE_LABELS = {"sv": _l("Svenska"), "en": _l("Engelska")}
@@ -323,6 +326,9 @@ def _object_note(event: EventLike, details: dict[str, Any], names: EventNames) -
             details["rows"],
             format=str(details.get("format", "")).upper(),
         )
+    if kind == "scim_token":
+        municipality = names.municipalities.get(_int(details.get("municipality_id")) or 0, "")
+        return ", ".join(str(p) for p in (details.get("label"), municipality) if p)
     if kind == "unit":
         name = snapshot.get("name") or names.units.get(event.object_id or 0, "")
         municipality = names.municipalities.get(_int(snapshot.get("municipality_id")) or 0, "")

@@ -40,6 +40,9 @@ class EmployeeQuery:
     text: str = ""
     municipality_id: int | None = None
     unit_id: int | None = None
+    # People without a unit: the directory (SCIM) enrolled them with a department the
+    # tracker does not know; HR places them.
+    without_unit: bool = False
     sector: Sector | None = None
     status: EmploymentStatus | None = None
     has_overdue: bool = False
@@ -99,6 +102,8 @@ def search_employees(
         conditions.append(Employee.municipality_id == query.municipality_id)
     if query.unit_id is not None:
         conditions.append(Employee.unit_id == query.unit_id)
+    if query.without_unit:
+        conditions.append(Employee.unit_id.is_(None))
     if query.sector is not None:
         conditions.append(
             Employee.unit_id.in_(
@@ -156,6 +161,24 @@ def search_employees(
         overdue_count = 0 if status == EmploymentStatus.LEFT else overdue_counts.get(employee.id, 0)
         rows.append(EmployeeRow(employee, status, overdue_count))
     return EmployeePage(rows=rows, total=total, page=page, per_page=per_page)
+
+
+def count_without_unit(session: Session, user: Employee) -> int:
+    """How many people ``user`` manages are still employed but in no unit (HR's start page
+    counts them and links to the list)."""
+    return (
+        session.scalar(
+            sa.select(sa.func.count())
+            .select_from(Employee)
+            .where(
+                employee_scope(user, Access.MANAGE),
+                Employee.municipality_id.is_not(None),
+                Employee.unit_id.is_(None),
+                Employee.active,
+            )
+        )
+        or 0
+    )
 
 
 def units_of(session: Session, municipality_ids: Iterable[int] | None) -> list[Unit]:

@@ -139,3 +139,15 @@ def find_municipality(session: Session, name_or_code: str) -> Municipality | Non
             sa.or_(sa.func.lower(Municipality.name) == wanted.lower(), Municipality.code == wanted)
         )
     ).one_or_none()
+
+
+def municipalities(session: Session) -> list[Municipality]:
+    """The municipalities a token can be made for, by name."""
+    return list(session.scalars(sa.select(Municipality).order_by(Municipality.name)))
+
+
+def municipality_by_id(session: Session, municipality_id: int) -> Municipality:
+    municipality = session.get(Municipality, municipality_id)
+    if municipality is None:
+        raise TokenError(_("Välj kommun."), "municipality")
+    return municipality
