@@ -346,16 +346,21 @@ EXPECTED: dict[str, list[Case]] = {
         Case("GET", "/admin/roles/{grant_id}/revoke", admin_only()),
         Case("GET", "/admin/roles/999999/revoke", admin_only(404)),
     ],
-    # The directories' SCIM tokens (issue #19): admins only. Renewing answers the page that
-    # shows the new secret once (200); an empty new-token form answers 422.
+    # The directories' SCIM tokens (issue #19): admins only. An empty new-token form answers
+    # 422; renewing leads to the page that shows the new secret once, which without one
+    # waiting sends the admin back to the list (302).
     "admin.scim_tokens": [
         Case("GET", "/admin/scim", admin_only()),
         Case("POST", "/admin/scim", admin_only(422)),
     ],
     "admin.rotate_scim_token": [
-        Case("POST", "/admin/scim/{scim_token_id}/rotate", admin_only(200)),
+        Case("POST", "/admin/scim/{scim_token_id}/rotate", admin_only(302)),
         Case("POST", "/admin/scim/999999/rotate", admin_only(404)),
         Case("GET", "/admin/scim/{scim_token_id}/rotate", everyone(405)),
+    ],
+    "admin.scim_secret": [
+        Case("GET", "/admin/scim/{scim_token_id}/secret", admin_only(302)),
+        Case("GET", "/admin/scim/999999/secret", admin_only(404)),
     ],
     "admin.confirm_revoke_scim_token": [
         Case("GET", "/admin/scim/{scim_token_id}/revoke", admin_only()),

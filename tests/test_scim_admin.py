@@ -33,9 +33,13 @@ def test_an_admin_creates_renews_and_revokes_a_directory_token(client):
         {"municipality": str(sigtuna.id), "label": "Entra ID", "hire_date_attribute": "hireDate"},
     )
 
-    assert created.status_code == 200
-    secret = SECRET.search(created.get_data(as_text=True)).group(1)
-    assert "Den visas bara den här gången" in created.get_data(as_text=True)
+    assert created.status_code == 302
+    shown = client.get(created.location).get_data(as_text=True)
+    secret = SECRET.search(shown).group(1)
+    assert "Den visas bara den här gången" in shown
+    again = client.get(created.location, follow_redirects=True).get_data(as_text=True)
+    assert secret not in again
+    assert "Token visas bara en gång." in again
     [token] = db.session.scalars(sa.select(ScimToken)).all()
     assert (token.label, token.municipality_id, token.hire_date_attribute) == (
         "Entra ID",
@@ -47,7 +51,7 @@ def test_an_admin_creates_renews_and_revokes_a_directory_token(client):
     assert secret not in listing
     assert f"{secret[:11]}…" in listing
 
-    renewed = client.post_form(f"/admin/scim/{token.id}/rotate")
+    renewed = client.post_form(f"/admin/scim/{token.id}/rotate", follow_redirects=True)
     new_secret = SECRET.search(renewed.get_data(as_text=True)).group(1)
     assert new_secret != secret
     assert not works(client, secret)

@@ -1,10 +1,11 @@
 """The directories' SCIM tokens (admin only): create one for a municipality, see when each
-was last used, renew its secret, revoke it. A secret is shown once, on the page that created
-it, and never stored."""
+was last used, renew its secret, revoke it. A secret is never stored: after creating or
+renewing, it waits in the admin's own session for the one page that shows it, which takes
+it out (post, redirect, get, like every form here)."""
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
@@ -45,15 +46,31 @@ def _page(form: NewScimTokenForm, status: int = 200) -> tuple[str, int]:
     ), status
 
 
-def _shown_once(token: ScimToken, secret: str) -> str:
+_SECRET_KEY = "scim_secret"
+
+
+def _show_once(token_id: int, secret: str) -> Response:
+    session[_SECRET_KEY] = {"token_id": token_id, "secret": secret}
+    return redirect(url_for("admin.scim_secret", token_id=token_id))
+
+
+@bp.route("/scim/<int:token_id>/secret")
+@admin_required
+def scim_secret(token_id: int) -> str | Response:
+    """The new secret, once: a reload (or any later visit) finds it gone."""
+    token = _token(token_id)
+    waiting = session.pop(_SECRET_KEY, None)
+    if not isinstance(waiting, dict) or waiting.get("token_id") != token_id:
+        flash(_("Token visas bara en gång. Förnya den om den inte kopierades."), "info")
+        return redirect(url_for("admin.scim_tokens"))
     return render_template(
-        "admin/scim_secret.html", token=token, secret=secret, endpoint=_endpoint()
+        "admin/scim_secret.html", token=token, secret=waiting["secret"], endpoint=_endpoint()
     )
 
 
 @bp.route("/scim", methods=["GET", "POST"])
 @admin_required
-def scim_tokens() -> str | tuple[str, int]:
+def scim_tokens() -> str | tuple[str, int] | Response:
     form = _new_form()
     if form.validate_on_submit():
         with committing(form) as attempt:
@@ -65,8 +82,9 @@ def scim_tokens() -> str | tuple[str, int]:
                 actor=current_user,
                 hire_date_attribute=form.hire_date_attribute.data or None,
             )
+            token_id = token.id
         if attempt.ok:
-            return _shown_once(token, secret)
+            return _show_once(token_id, secret)
     if form.is_submitted():
         return _page(form, 422)
     return _page(form)
@@ -81,7 +99,7 @@ def _token(token_id: int) -> ScimToken:
 
 @bp.route("/scim/<int:token_id>/rotate", methods=["POST"])
 @admin_required
-def rotate_scim_token(token_id: int) -> str | Response:
+def rotate_scim_token(token_id: int) -> Response:
     token = _token(token_id)
     if not RotateScimTokenForm().validate_on_submit():
         abort(400)
@@ -89,7 +107,7 @@ def rotate_scim_token(token_id: int) -> str | Response:
         secret = tokens.rotate_token(db.session, token, actor=current_user)
     if not attempt.ok:
         return redirect(url_for("admin.scim_tokens"))
-    return _shown_once(token, secret)
+    return _show_once(token_id, secret)
 
 
 @bp.route("/scim/<int:token_id>/revoke", methods=["GET"], endpoint="confirm_revoke_scim_token")
