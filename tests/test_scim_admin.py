@@ -12,7 +12,7 @@ from training_tracker.extensions import db
 from training_tracker.models import AuditEvent, ScimToken
 from training_tracker.services.compliance.audit import describe_events
 
-SECRET = re.compile(r'value="(ttscim_[^"]+)"')
+SECRET = re.compile(r">(ttscim_[^<]+)</textarea>")
 
 
 def works(client, secret: str) -> bool:
