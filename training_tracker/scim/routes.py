@@ -43,6 +43,10 @@ from training_tracker.services.people.scim.resources import (
 from training_tracker.transactions import committing
 
 bp = Blueprint("scim", __name__, url_prefix="/scim/v2")
+# Parameterised once: pydantic builds a class for each parameterisation, which costs more
+# than the rest of a request.
+UserList = ListResponse[User]
+UserSearch = SearchRequest[User]
 csrf.exempt(bp)
 
 MEDIA_TYPE = "application/scim+json"
@@ -115,14 +119,15 @@ def server_error(error: Exception) -> Response:
 
 @bp.before_request
 def authenticate() -> Response | None:
-    with committing(errors=()):  # "last used", written every few minutes
-        token = tokens.authenticate(db.session, _bearer())
-        if token is not None:
-            g.scim_token_id = token.id
+    token = tokens.authenticate(db.session, _bearer())
     if token is None:
         response = _error(401, "A valid bearer token is required.")
         response.headers["WWW-Authenticate"] = 'Bearer realm="scim"'
         return response
+    g.scim_token_id = token.id
+    if db.session.dirty:  # the token's "last used", written every few minutes
+        with committing(errors=()):
+            pass
     return None
 
 
@@ -232,7 +237,7 @@ def _search(
         count=count,
         location_of=_location,
     )
-    listing = ListResponse[User](
+    listing = UserList(
         total_results=page.total,
         start_index=page.start_index,
         items_per_page=len(page.users),
@@ -259,7 +264,7 @@ def user_search() -> Response:
     resources, so the root search is the same."""
     try:
         with POLICY:
-            search = SearchRequest[User].model_validate(_payload(), scim_ctx=Context.SEARCH_REQUEST)
+            search = UserSearch.model_validate(_payload(), scim_ctx=Context.SEARCH_REQUEST)
     except ValidationError as error:
         raise SCIMException.from_error(Error.from_validation_errors(error)[0]) from error
     expression = str(search.filter) if search.filter is not None else None

@@ -43,6 +43,7 @@ from training_tracker.services.people.scim.queries import filter_clause
 from training_tracker.services.people.scim.resources import POLICY, User
 
 MAX_PAGE_SIZE = 200
+UserPatch = PatchOp[User]  # parameterised once: pydantic builds a class each time
 LocationOf = Callable[[str], str]
 
 
@@ -199,8 +200,12 @@ def _same_person(session: Session, token: ScimToken, mapped: Mapped) -> Employee
 
 
 def _save(
-    session: Session, token: ScimToken, mapped: Mapped, employee: Employee | None
-) -> Employee:
+    session: Session,
+    token: ScimToken,
+    mapped: Mapped,
+    employee: Employee | None,
+    location_of: LocationOf,
+) -> User:
     """Create or change the employee through HR's services, and keep the link."""
     _taken(session, token, mapped, employee.id if employee else None)
     with audit_trail.acting_as(token.actor_label):
@@ -233,7 +238,7 @@ def _save(
     link.updated_at = clock.utcnow()
     session.add(link)
     session.flush()
-    return employee
+    return to_user(employee, link, token, location_of(str(employee.id)))
 
 
 def create_user(session: Session, token: ScimToken, payload: Any, location_of: LocationOf) -> User:
@@ -242,8 +247,7 @@ def create_user(session: Session, token: ScimToken, payload: Any, location_of: L
     existing = _same_person(session, token, mapped)
     if existing is not None:
         mapped = to_employee(session, token, user, existing)
-    employee = _save(session, token, mapped, existing)
-    return get_user(session, token, str(employee.id), location_of)
+    return _save(session, token, mapped, existing, location_of)
 
 
 def replace_user(
@@ -251,8 +255,8 @@ def replace_user(
 ) -> User:
     employee = _find(session, token, user_id)
     user = _parse(payload, Context.RESOURCE_REPLACEMENT_REQUEST)
-    _save(session, token, to_employee(session, token, user, employee), employee)
-    return get_user(session, token, user_id, location_of)
+    mapped = to_employee(session, token, user, employee)
+    return _save(session, token, mapped, employee, location_of)
 
 
 def _entra_patch(payload: Any) -> Any:
@@ -275,14 +279,14 @@ def patch_user(
     user = to_user(employee, _link(session, token, employee), token, location_of(user_id))
     try:
         with POLICY:
-            patch = PatchOp[User].model_validate(
+            patch = UserPatch.model_validate(
                 _entra_patch(payload), scim_ctx=Context.RESOURCE_PATCH_REQUEST
             )
             patch.patch(user)
     except ValidationError as error:
         raise SCIMException.from_error(Error.from_validation_errors(error)[0]) from error
-    _save(session, token, to_employee(session, token, user, employee), employee)
-    return get_user(session, token, user_id, location_of)
+    mapped = to_employee(session, token, user, employee)
+    return _save(session, token, mapped, employee, location_of)
 
 
 def delete_user(session: Session, token: ScimToken, user_id: str) -> None:
