@@ -167,7 +167,9 @@ def test_a_new_hire_from_the_directory_is_enrolled_as_hr_would(client, entra, if
     [entry] = describe_events(db.session, [created])
     assert entry.actor_name == "SCIM (Entra ID)"
     # What it wrote reads back.
-    read = entra.get(f"/Users/{anna.id}").get_json()
+    answer = entra.get(f"/Users/{anna.id}")
+    assert answer.headers["Cache-Control"] == "no-store"
+    read = answer.get_json()
     assert read["userName"] == ANNA
     assert read["externalId"] == "0a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef"
     assert read["active"] is True

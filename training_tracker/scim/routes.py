@@ -76,6 +76,7 @@ limiter.limit(_limit, key_func=_limit_key)(bp)
 def _answer(body: dict[str, Any] | None, status: int = 200, **headers: str) -> Response:
     text = json.dumps(body, ensure_ascii=False) if body is not None else ""
     response = Response(text, status=status, mimetype=MEDIA_TYPE if body is not None else None)
+    response.headers["Cache-Control"] = "no-store"  # people's data, without a session
     for name, value in headers.items():
         response.headers[name.replace("_", "-")] = value
     return response
