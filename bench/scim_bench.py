@@ -24,6 +24,7 @@ import http.client
 import json
 import os
 import random
+import resource
 import socket
 import statistics
 import subprocess
@@ -184,9 +185,14 @@ def main() -> None:
             "GUNICORN_ACCESS_LOG": "off",
             "GUNICORN_MAX_REQUESTS": "0",
         }
+        cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
         server = subprocess.Popen(
-            [str(Path(sys.executable).parent / "gunicorn"), "-c", "deploy/gunicorn.conf.py"]
-            + ["wsgi:app"],
+            [
+                str(Path(sys.executable).parent / "gunicorn"),
+                "-c",
+                "deploy/gunicorn.conf.py",
+                "wsgi:app",
+            ],
             env=server_env,
             cwd=ROOT,
             stdout=subprocess.DEVNULL,
@@ -203,6 +209,7 @@ def main() -> None:
             # Fewer clients than municipalities: each takes its own municipality's users.
             directories = [Directory(port, secrets[name], users[name]) for name in names]
             sent = sum(len(d.users) for d in directories)
+            load_before = os.getloadavg()[0]
             start = time.perf_counter()
             for directory in directories:
                 directory.start()
@@ -212,6 +219,12 @@ def main() -> None:
         finally:
             server.terminate()
             server.wait(timeout=30)
+        # gunicorn's CPU, its workers' included (reaped by it, then it by us); on SQLite the
+        # database's work is in the workers, on PostgreSQL the server's is not counted.
+        cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (cpu_after.ru_utime - cpu_before.ru_utime) + (
+            cpu_after.ru_stime - cpu_before.ru_stime
+        )
         failures = [f for d in directories for f in d.failures]
         print(f"machine: {machine()}")
         print(
@@ -222,6 +235,12 @@ def main() -> None:
         print(
             f"initial sync: {wall:.1f} s wall, {sent / wall:.0f} users/s, "
             f"{requests / wall:.0f} requests/s"
+        )
+        cores = os.cpu_count() or 1
+        print(
+            f"gunicorn CPU: {cpu:.0f} s, {cpu / sent * 1000:.0f} ms a user: on {cores} idle "
+            f"cores at most {cores / (cpu / sent):.0f} users/s; load average before and "
+            f"after: {load_before:.1f} / {os.getloadavg()[0]:.1f}"
         )
         for kind in ("filter", "create"):
             values = [s for d in directories for s in d.latencies[kind]]
