@@ -134,6 +134,11 @@ class Config:
     # A manager (or HR) reminding people of overdue courses by hand, per sender; each person
     # and course at most once a week besides (services/training/manual_reminders.py).
     MANUAL_REMINDER_RATE_LIMIT = "30 per minute;200 per day"
+    # A directory provisioning over SCIM, per token (requests without a valid token count
+    # per address). An initial sync sends two requests a user: this lets one municipality's
+    # directory sync 15,000 users in ten minutes. One window: each counted limit costs a
+    # database write per request.
+    SCIM_RATE_LIMIT = "30000 per 10 minutes"
 
     # Rate limits (Flask-Limiter). The counters must be shared by every worker process:
     # "database://" keeps them in this application's database (table rate_limit_counters; see

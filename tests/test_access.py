@@ -21,6 +21,7 @@ from training_tracker.models import (
     RoleGrant,
     Sector,
 )
+from training_tracker.services.people.scim import tokens
 
 ROLES = ["anonymous", "employee", "manager", "hr", "coordinator", "regional", "admin"]
 SIGNED_IN = ROLES[1:]
@@ -378,6 +379,50 @@ EXPECTED: dict[str, list[Case]] = {
         Case("GET", "/admin/roles/{grant_id}/revoke", admin_only()),
         Case("GET", "/admin/roles/999999/revoke", admin_only(404)),
     ],
+    # The directories' SCIM tokens (issue #19): admins only. An empty new-token form answers
+    # 422; renewing leads to the page that shows the new secret once, which without one
+    # waiting sends the admin back to the list (302).
+    "admin.scim_tokens": [
+        Case("GET", "/admin/scim", admin_only()),
+        Case("POST", "/admin/scim", admin_only(422)),
+    ],
+    "admin.rotate_scim_token": [
+        Case("POST", "/admin/scim/{scim_token_id}/rotate", admin_only(302)),
+        Case("POST", "/admin/scim/999999/rotate", admin_only(404)),
+        Case("GET", "/admin/scim/{scim_token_id}/rotate", everyone(405)),
+    ],
+    "admin.scim_secret": [
+        Case("GET", "/admin/scim/{scim_token_id}/secret", admin_only(302)),
+        Case("GET", "/admin/scim/999999/secret", admin_only(404)),
+    ],
+    "admin.confirm_revoke_scim_token": [
+        Case("GET", "/admin/scim/{scim_token_id}/revoke", admin_only()),
+        Case("GET", "/admin/scim/999999/revoke", admin_only(404)),
+    ],
+    "admin.revoke_scim_token": [
+        Case("POST", "/admin/scim/{scim_token_id}/revoke", admin_only(302)),
+        Case("POST", "/admin/scim/999999/revoke", admin_only(404)),
+    ],
+    # The SCIM endpoint answers a directory's bearer token only, never a signed-in session:
+    # 401 for every role (what a token may reach is tests/test_scim.py).
+    **{
+        endpoint: [Case(method, path, everyone(401)) for method, path in cases]
+        for endpoint, cases in {
+            "scim.service_provider": [("GET", "/scim/v2/ServiceProviderConfig")],
+            "scim.resource_type_list": [("GET", "/scim/v2/ResourceTypes")],
+            "scim.resource_type": [("GET", "/scim/v2/ResourceTypes/User")],
+            "scim.schema_list": [("GET", "/scim/v2/Schemas")],
+            "scim.schema": [("GET", "/scim/v2/Schemas/urn:ietf:params:scim:schemas:core:2.0:User")],
+            "scim.user_list": [("GET", "/scim/v2/Users")],
+            "scim.user_create": [("POST", "/scim/v2/Users")],
+            "scim.user_search": [("POST", "/scim/v2/Users/.search"), ("POST", "/scim/v2/.search")],
+            "scim.user": [("GET", "/scim/v2/Users/{own_employee_id}")],
+            "scim.user_replace": [("PUT", "/scim/v2/Users/{own_employee_id}")],
+            "scim.user_patch": [("PATCH", "/scim/v2/Users/{own_employee_id}")],
+            "scim.user_delete": [("DELETE", "/scim/v2/Users/{own_employee_id}")],
+            "scim.elsewhere": [("GET", "/scim/v2/"), ("GET", "/scim/v2/Groups")],
+        }.items()
+    },
     # Public: someone who cannot sign in because of an accessibility problem must still reach
     # the statement and the form. The empty POST answers 422 and stores nothing.
     "accessibility.statement": [Case("GET", "/accessibility", everyone(200))],
@@ -503,6 +548,12 @@ def placeholders(path: str) -> dict[str, object]:
         values["outbox_message_id"] = factories.outbox_message(
             sigtuna_manager, status=OutboxStatus.FAILED, last_error="550 No such user"
         ).id
+    if "{scim_token_id}" in path:
+        token, _secret = tokens.create_token(
+            db.session, factories.municipality("Sigtuna"), label="Entra ID", actor=None
+        )
+        db.session.commit()
+        values["scim_token_id"] = token.id
     if "import_id}" in path:
         values["own_import_id"] = factories.import_batch("Järfälla").id
         values["other_import_id"] = factories.import_batch("Sigtuna").id
@@ -522,7 +573,12 @@ def placeholders(path: str) -> dict[str, object]:
 
 def _answer_problem(client, endpoint: str, case: Case, role: str, path: str) -> str | None:  # type: ignore[no-untyped-def]
     """What is wrong with ``role``'s answer to ``case``, or None."""
-    response = client.get(path) if case.method == "GET" else client.post_form(path)
+    if case.method == "GET":
+        response = client.get(path)
+    elif case.method == "POST":
+        response = client.post_form(path)
+    else:  # PUT, PATCH, DELETE: the SCIM endpoint's
+        response = client.open(path, method=case.method)
     expected = case.outcomes[role]
     if response.status_code != expected:
         body = response.get_data(as_text=True)[:300]

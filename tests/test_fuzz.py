@@ -69,6 +69,11 @@ from training_tracker.admin.forms import (
     ResendForm,
     RevokeRoleForm,
 )
+from training_tracker.admin.scim_forms import (
+    NewScimTokenForm,
+    RevokeScimTokenForm,
+    RotateScimTokenForm,
+)
 from training_tracker.auth.forms import ForgotPasswordForm, LanguageForm, LoginForm, SetPasswordForm
 from training_tracker.courses.forms import (
     CorrectDateForm,
@@ -100,6 +105,7 @@ from training_tracker.models import (
     OutboxStatus,
     Role,
     RoleGrant,
+    ScimToken,
     Sector,
     Unit,
 )
@@ -107,6 +113,7 @@ from training_tracker.rules.forms import EndRuleForm, RuleForm
 from training_tracker.services.core.emails import normalise_email
 from training_tracker.services.people import accounts
 from training_tracker.services.people.accounts import TokenPurpose
+from training_tracker.services.people.scim import tokens
 from training_tracker.verification.forms import BulkVerifyForm, RejectForm, VerifyForm
 
 # POST routes deliberately not fuzzed, each with why.
@@ -118,6 +125,12 @@ NOT_FUZZED = {
     # fuzzer's many examples would meet the limit, not the form. Its refusals are tested in
     # tests/test_manager_start.py.
     "main.send_reminder",
+    # The SCIM endpoint (issue #19) takes JSON with a directory's bearer token, not a form
+    # with a session: every request here is refused 401 before it is read. Its bodies are
+    # fuzzed in tests/test_scim_fuzz.py and by the RFC checker (tests/test_scim_compliance.py).
+    "scim.user_create",
+    "scim.user_search",
+    "scim.elsewhere",
 }
 
 # Written by requests that are rightly turned away too (a refused sign-in is audited and
@@ -198,6 +211,13 @@ def _role_granted_as_sent(run: Fuzzing, sent: MultiDict[str, Any]) -> None:
         sa.select(RoleGrant.role).join(RoleGrant.employee).where(Employee.email == email)
     ).all()
     assert _first(sent, "role") in {role.value for role in roles}
+
+
+def _scim_token_stored_as_sent(run: Fuzzing, sent: MultiDict[str, Any]) -> None:
+    newest = db.session.scalars(sa.select(ScimToken).order_by(ScimToken.id.desc())).first()
+    assert newest is not None
+    assert newest.label == _squeezed(_first(sent, "label"))
+    assert str(newest.municipality_id) == _first(sent, "municipality")
 
 
 def _uploaded_file_imports(run: Fuzzing, sent: MultiDict[str, Any]) -> None:
@@ -479,6 +499,31 @@ TARGETS = [
         examples=6,
     ),
     Target(
+        "admin.scim_tokens",
+        "/admin/scim",
+        "admin",
+        "/admin/scim",
+        (NewScimTokenForm,),
+        examples=16,
+        check=_scim_token_stored_as_sent,
+    ),
+    Target(
+        "admin.rotate_scim_token",
+        "/admin/scim/{scim_token_id}/rotate",
+        "admin",
+        "/admin/scim",
+        (RotateScimTokenForm,),
+        examples=6,
+    ),
+    Target(
+        "admin.revoke_scim_token",
+        "/admin/scim/{scim_token_id}/revoke",
+        "admin",
+        "/admin/scim/{scim_token_id}/revoke",  # the confirmation page holds the form
+        (RevokeScimTokenForm,),
+        examples=6,
+    ),
+    Target(
         "admin.resend_all_failed",
         "/admin/outbox/resend-failed",
         "admin",
@@ -534,6 +579,9 @@ def build_world() -> World:
     message = factories.outbox_message(outsider, status=OutboxStatus.FAILED, last_error="550")
     invitation = factories.outbox_message(invitee, kind="invitation", status=OutboxStatus.SENT)
     batch = factories.import_batch("Järfälla")
+    scim_token, _secret = tokens.create_token(
+        db.session, factories.municipality("Sigtuna"), label="Entra ID", actor=None
+    )
     people = [admin, hr, manager, employee, colleague, invitee, outsider]
     db.session.commit()
     return World(
@@ -548,6 +596,7 @@ def build_world() -> World:
             "own_rule_id": rule.id,
             "course_id": course.id,
             "own_import_id": batch.id,
+            "scim_token_id": scim_token.id,
             "invitee_id": invitee.id,
             "invitation_message_id": invitation.id,
             "grant_id": grant.role_grants[0].id,

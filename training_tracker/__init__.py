@@ -67,6 +67,7 @@ def create_app(config: Config | None = None) -> Flask:
     from training_tracker.privacy import bp as privacy_bp
     from training_tracker.reports import bp as reports_bp
     from training_tracker.rules import bp as rules_bp
+    from training_tracker.scim import bp as scim_bp
     from training_tracker.verification import bp as verification_bp
 
     app.register_blueprint(main_bp)
@@ -81,6 +82,7 @@ def create_app(config: Config | None = None) -> Flask:
     app.register_blueprint(audit_bp)
     app.register_blueprint(privacy_bp)
     app.register_blueprint(accessibility_bp)
+    app.register_blueprint(scim_bp)
     app.register_blueprint(cli_bp)
     errors.register(app)
     templating.register(app)

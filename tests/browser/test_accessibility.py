@@ -36,6 +36,13 @@ NOT_PAGES = {
     "/team/overdue.xlsx",
     "/employees/list.csv",  # HR's filtered list as files (issue #17)
     "/employees/list.xlsx",
+    # The SCIM endpoint (issue #19): JSON for a directory's bearer token, not pages. Its
+    # admin pages are scanned here and in tests/browser/test_scim_pages.py.
+    "/scim/v2/",
+    "/scim/v2/ServiceProviderConfig",
+    "/scim/v2/ResourceTypes",
+    "/scim/v2/Schemas",
+    "/scim/v2/Users",
 }
 # HR's pages: an admin sees them for every municipality, HR for one (a fixed municipality
 # instead of a choice), so both are scanned.

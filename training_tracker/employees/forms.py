@@ -431,6 +431,7 @@ def employee_query(args: Mapping[str, str]) -> EmployeeQuery:
         text=(args.get("q") or "").replace("\x00", "").strip()[:200],
         municipality_id=_positive_int(args.get("municipality")),
         unit_id=_positive_int(args.get("unit")),
+        without_unit=args.get("unit") == "none",
         sector=_enum(Sector, args.get("sector")),
         status=_enum(EmploymentStatus, args.get("status")),
         has_overdue=args.get("overdue") in _TRUE,
@@ -497,7 +498,7 @@ def query_args(query: EmployeeQuery, **changes: Any) -> dict[str, Any]:
     values: dict[str, Any] = {
         "q": query.text or None,
         "municipality": query.municipality_id,
-        "unit": query.unit_id,
+        "unit": "none" if query.without_unit else query.unit_id,
         "sector": query.sector.value if query.sector else None,
         "status": query.status.value if query.status else None,
         "overdue": 1 if query.has_overdue else None,

@@ -19,6 +19,7 @@ from training_tracker.ratelimit import manual_reminder_limit, user_or_address
 from training_tracker.services.core.scope import report_scope
 from training_tracker.services.core.spreadsheets import export_filename, to_csv, to_xlsx
 from training_tracker.services.core.titles import course_title
+from training_tracker.services.people import employee_list
 from training_tracker.services.reporting import dashboard, manager_overview, minimisation
 from training_tracker.services.training import manual_reminders
 from training_tracker.services.training.reminders import digest
@@ -51,8 +52,15 @@ def home() -> str:
         if user.has_role(Role.MANAGER)
         else None
     )
+    # People the directory enrolled into no unit yet, for HR to place.
+    without_unit = (
+        employee_list.count_without_unit(db.session, user)
+        if user.has_role(Role.HR, Role.ADMIN)
+        else 0
+    )
     return render_template(
         "main/home.html",
+        without_unit=without_unit,
         team=team,
         my_courses=mine.required if mine else [],
         other_courses=mine.others if mine else [],

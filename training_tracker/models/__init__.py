@@ -19,6 +19,7 @@ from training_tracker.models.messaging import AuditEvent, OutboxMessage
 from training_tracker.models.organisation import Municipality, Unit
 from training_tracker.models.people import Employee, RoleGrant
 from training_tracker.models.reminders import Reminder, ReminderPolicy, ReminderStep
+from training_tracker.models.scim import ScimLink, ScimToken
 from training_tracker.models.security import RateLimitCounter
 from training_tracker.models.training import (
     Assignment,
@@ -55,6 +56,8 @@ __all__ = [
     "RequirementRule",
     "Role",
     "RoleGrant",
+    "ScimLink",
+    "ScimToken",
     "Sector",
     "Unit",
 ]

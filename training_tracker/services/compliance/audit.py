@@ -79,6 +79,9 @@ ACTION_LABELS = {
     "accessibility.reported": _l("Brist i tillgängligheten rapporterades"),
     "reminder.manual_sent": _l("Påmindes om en försenad kurs, på chefens eller HR:s begäran"),
     "retention.applied": _l("Personuppgifter om slutade togs bort (gallring)"),
+    "scim.token_created": _l("Token för katalogkoppling (SCIM) skapades"),
+    "scim.token_rotated": _l("Token för katalogkoppling (SCIM) förnyades"),
+    "scim.token_revoked": _l("Token för katalogkoppling (SCIM) återkallades"),
 }
 
 LANGUAGE_LABELS = {"sv": _l("Svenska"), "en": _l("Engelska")}
@@ -324,6 +327,9 @@ def _object_note(event: EventLike, details: dict[str, Any], names: EventNames) -
             details["rows"],
             format=str(details.get("format", "")).upper(),
         )
+    if kind == "scim_token":
+        municipality = names.municipalities.get(_int(details.get("municipality_id")) or 0, "")
+        return ", ".join(str(p) for p in (details.get("label"), municipality) if p)
     if kind == "unit":
         name = snapshot.get("name") or names.units.get(event.object_id or 0, "")
         municipality = names.municipalities.get(_int(snapshot.get("municipality_id")) or 0, "")
@@ -423,7 +429,9 @@ def describe_events(session: Session, events: Sequence[EventLike]) -> list[Histo
     for event in events:
         details = event.details or {}
         if event.actor_id is None:
-            actor_name, actor_email = _("Systemet"), ""
+            # A directory over SCIM names itself ("SCIM (Entra ID)"); anything else is the system.
+            via = details.get("via")
+            actor_name, actor_email = (via if isinstance(via, str) else _("Systemet")), ""
         else:
             actor = names.people.get(event.actor_id)
             actor_name = actor.name if actor else _("Borttagen användare")

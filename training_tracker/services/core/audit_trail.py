@@ -8,12 +8,30 @@ How an event reads in words, and the log HR and admins read, are
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from training_tracker.models import AuditEvent, Employee
+
+# Who acts when no person does: a directory over SCIM ("SCIM (label)"). Set for a block of
+# work by :func:`acting_as`; every event recorded without an actor in it carries the name.
+_ACTING_AS: ContextVar[str | None] = ContextVar("audit_acting_as", default=None)
+
+
+@contextmanager
+def acting_as(name: str) -> Iterator[None]:
+    """Within the block, events without a person as actor name ``name`` as the actor (kept
+    in the event's details as ``via``), so the log says "SCIM (Entra ID)", not "the system"."""
+    token = _ACTING_AS.set(name)
+    try:
+        yield
+    finally:
+        _ACTING_AS.reset(token)
 
 
 def record(
@@ -27,6 +45,8 @@ def record(
     **details: Any,
 ) -> AuditEvent:
     """Add an audit event to the caller's transaction (it commits with the change)."""
+    if actor is None and (via := _ACTING_AS.get()) is not None:
+        details.setdefault("via", via)
     event = AuditEvent(
         action=action,
         actor_id=actor.id if actor else None,

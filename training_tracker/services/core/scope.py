@@ -21,6 +21,7 @@ from training_tracker.models import (
     ImportBatch,
     RequirementRule,
     Role,
+    RoleGrant,
     Unit,
 )
 
@@ -94,6 +95,20 @@ def employee_in_scope(
     return session.scalars(
         visible_employees(user, access).where(Employee.id == employee_id)
     ).one_or_none()
+
+
+# Roles a directory never provisions: HR and wider stay with admins.
+_BEYOND_PROVISIONING = (Role.HR, Role.COORDINATOR, Role.ADMIN)
+
+
+def provisioning_scope(municipality_id: int) -> ColumnElement[bool]:
+    """A WHERE clause on :class:`Employee` matching those a municipality's directory may see
+    and change over SCIM: staff of that municipality who hold no role of HR or wider (only
+    admins change those accounts)."""
+    wider = sa.select(RoleGrant.id).where(
+        RoleGrant.employee_id == Employee.id, RoleGrant.role.in_(_BEYOND_PROVISIONING)
+    )
+    return sa.and_(Employee.municipality_id == municipality_id, ~wider.exists())
 
 
 @dataclass(frozen=True)

@@ -82,6 +82,9 @@ class EmployeeQuery:
     text: str = ""
     municipality_id: int | None = None
     unit_id: int | None = None
+    # People without a unit: the directory (SCIM) enrolled them with a department the
+    # tracker does not know; HR places them.
+    without_unit: bool = False
     sector: Sector | None = None
     status: EmploymentStatus | None = None
     has_overdue: bool = False
@@ -148,6 +151,8 @@ def _conditions(user: Employee, query: EmployeeQuery, today: date) -> list[Colum
         conditions.append(Employee.municipality_id == query.municipality_id)
     if query.unit_id is not None:
         conditions.append(Employee.unit_id == query.unit_id)
+    if query.without_unit:
+        conditions.append(Employee.unit_id.is_(None))
     if query.sector is not None:
         conditions.append(
             Employee.unit_id.in_(
@@ -299,6 +304,24 @@ def send_held_invitations(
             session, "auth.invitations_sent_in_bulk", actor=user, count=queued, filters=filters
         )
     return queued
+
+
+def count_without_unit(session: Session, user: Employee) -> int:
+    """How many people ``user`` manages are still employed but in no unit (HR's start page
+    counts them and links to the list)."""
+    return (
+        session.scalar(
+            sa.select(sa.func.count())
+            .select_from(Employee)
+            .where(
+                employee_scope(user, Access.MANAGE),
+                Employee.municipality_id.is_not(None),
+                Employee.unit_id.is_(None),
+                Employee.active,
+            )
+        )
+        or 0
+    )
 
 
 def units_of(session: Session, municipality_ids: Iterable[int] | None) -> list[Unit]:

@@ -38,7 +38,8 @@ class EmployeeData:
     last_name: str
     email: str
     municipality_id: int
-    unit_id: int
+    # None only from the directory (SCIM) for an unknown department: HR's "utan enhet" list.
+    unit_id: int | None
     hire_date: date | None = None
     employee_number: str | None = None
     manager_id: int | None = None
@@ -106,6 +107,7 @@ def _check(
     employee: Employee | None = None,
     *,
     actor: Employee | None = None,
+    unit_optional: bool = False,
 ) -> None:
     """Refuse what the database would refuse, with a message HR can act on."""
     if not data.first_name:
@@ -118,10 +120,12 @@ def _check(
         raise EmployeeError(_("Välj svenska eller engelska."), "preferred_language")
     if data.end_date and data.hire_date and data.end_date < data.hire_date:
         raise EmployeeError(_("Slutdatum kan inte vara före anställningsdatum."), "end_date")
-    unit = session.get(Unit, data.unit_id)
-    if unit is None or unit.municipality_id != data.municipality_id:
+    unit = session.get(Unit, data.unit_id) if data.unit_id is not None else None
+    if unit is None and data.unit_id is None and unit_optional:
+        pass  # the directory's unknown department: on HR's list of people without a unit
+    elif unit is None or unit.municipality_id != data.municipality_id:
         raise EmployeeError(_("Enheten hör inte till den valda kommunen."), "unit_id")
-    if not unit.active and (employee is None or employee.unit_id != unit.id):
+    elif not unit.active and (employee is None or employee.unit_id != unit.id):
         raise EmployeeError(_("Enheten %(unit)s är avvecklad.", unit=unit.name), "unit_id")
     others = sa.select(Employee).where(Employee.email == data.email)
     if employee is not None:
@@ -178,12 +182,14 @@ def create_employee(
     actor: Employee | None,
     invite: bool = True,
     today: date | None = None,
+    unit_optional: bool = False,
 ) -> Employee:
     """Enroll one person: the required courses are assigned at once and, unless held, the
-    welcome mail with the courses, their due dates and the set-password link is queued."""
+    welcome mail with the courses, their due dates and the set-password link is queued.
+    ``unit_optional``: the directory may enroll someone whose unit is not known yet."""
     today = today or clock.today()
     data = _clean(data)
-    _check(session, data, actor=actor)
+    _check(session, data, actor=actor, unit_optional=unit_optional)
     employee = Employee(**{name: getattr(data, name) for name in AUDITED_FIELDS})
     session.add(employee)
     session.flush()
@@ -210,11 +216,12 @@ def update_employee(
     *,
     actor: Employee | None,
     today: date | None = None,
+    unit_optional: bool = False,
 ) -> dict[str, list[Any]]:
     """Change what HR changed; returns {field: [before, after]} (empty: nothing changed)."""
     today = today or clock.today()
     data = _clean(data)
-    _check(session, data, employee, actor=actor)
+    _check(session, data, employee, actor=actor, unit_optional=unit_optional)
     guarded = [n for n in ("email", "end_date") if getattr(data, n) != getattr(employee, n)]
     if guarded and (refused := may_change_account(session, actor, employee)):
         raise EmployeeError(refused, guarded[0])

@@ -1,0 +1,331 @@
+"""The SCIM ``/Users`` operations for one directory token: read, list with a filter and a page,
+create, replace, patch and delete (which ends the employment, never the record).
+
+People are created and changed through :mod:`training_tracker.services.people.employees`, so
+the rules HR's changes follow apply: assignments from the rules, the welcome mail, the audit
+trail (the actor is "SCIM (label)"), the leaver flow. A token reaches only the staff of its
+municipality who hold no role of HR or wider (:func:`provisioning_scope`), and the same person
+found by e-mail, employee number or external id is claimed, never duplicated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from pydantic import ValidationError
+from scim2_models import (
+    Context,
+    Error,
+    InvalidValueException,
+    NotFoundException,
+    PatchOp,
+    SCIMException,
+    UniquenessException,
+)
+from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.sql.elements import ColumnElement
+
+from training_tracker import clock
+from training_tracker.models import Employee, ScimLink, ScimToken
+from training_tracker.services.core import audit_trail
+from training_tracker.services.core.scope import provisioning_scope
+from training_tracker.services.people.employees import (
+    EmployeeData,
+    EmployeeError,
+    create_employee,
+    update_employee,
+)
+from training_tracker.services.people.scim.mapping import Mapped, has_left, to_employee, to_user
+from training_tracker.services.people.scim.queries import filter_clause
+from training_tracker.services.people.scim.resources import POLICY, User
+
+MAX_PAGE_SIZE = 200
+UserPatch = PatchOp[User]  # parameterised once: pydantic builds a class each time
+LocationOf = Callable[[str], str]
+
+
+@dataclass
+class Page:
+    total: int
+    start_index: int
+    users: list[User]
+
+
+def sends_welcome_mail(session: Session, municipality_id: int) -> bool:
+    """Whether a person the directory creates in ``municipality_id`` gets the welcome mail
+    with the set-password link (a leaver never does).
+
+    The one place that decides it for SCIM: a municipality that requires single sign-on sends
+    none (its staff sign in through their identity provider), which plugs in here.
+    """
+    return True
+
+
+def _visible(token: ScimToken) -> ColumnElement[bool]:
+    released = sa.select(ScimLink.employee_id).where(
+        ScimLink.municipality_id == token.municipality_id, ScimLink.released_at.is_not(None)
+    )
+    return sa.and_(
+        provisioning_scope(token.municipality_id),
+        Employee.anonymised_at.is_(None),
+        ~Employee.id.in_(released),
+    )
+
+
+def _find(session: Session, token: ScimToken, user_id: str) -> Employee:
+    employee = None
+    if user_id.isdigit() and len(user_id) < 12:
+        employee = session.scalars(
+            sa.select(Employee).where(Employee.id == int(user_id), _visible(token))
+        ).one_or_none()
+    if employee is None:
+        raise NotFoundException(detail=f"No user {user_id!r}.")
+    return employee
+
+
+def _link(session: Session, token: ScimToken, employee: Employee) -> ScimLink | None:
+    link = session.get(ScimLink, employee.id)
+    return link if link is not None and link.municipality_id == token.municipality_id else None
+
+
+def _parse(payload: Any, context: Context) -> User:
+    try:
+        with POLICY:
+            return User.model_validate(payload, scim_ctx=context)
+    except ValidationError as error:
+        raise SCIMException.from_error(Error.from_validation_errors(error)[0]) from error
+
+
+def get_user(session: Session, token: ScimToken, user_id: str, location_of: LocationOf) -> User:
+    employee = _find(session, token, user_id)
+    return to_user(employee, _link(session, token, employee), token, location_of(user_id))
+
+
+def list_users(
+    session: Session,
+    token: ScimToken,
+    *,
+    filter_expression: str | None,
+    start_index: int,
+    count: int | None,
+    location_of: LocationOf,
+) -> Page:
+    """One page of the directory's users, oldest first; ``start_index`` counts from 1."""
+    condition = _visible(token)
+    if filter_expression:
+        condition = sa.and_(condition, filter_clause(token.municipality_id, filter_expression))
+    start_index = max(1, start_index)
+    size = MAX_PAGE_SIZE if count is None else max(0, min(count, MAX_PAGE_SIZE))
+    total = session.scalar(sa.select(sa.func.count()).select_from(Employee).where(condition))
+    users: list[User] = []
+    if size:
+        people = session.scalars(
+            sa.select(Employee)
+            .options(selectinload(Employee.unit))
+            .where(condition)
+            .order_by(Employee.id)
+            .offset(start_index - 1)
+            .limit(size)
+        ).all()
+        links = {
+            link.employee_id: link
+            for link in session.scalars(
+                sa.select(ScimLink).where(
+                    ScimLink.employee_id.in_([p.id for p in people]),
+                    ScimLink.municipality_id == token.municipality_id,
+                )
+            )
+        }
+        users = [to_user(p, links.get(p.id), token, location_of(str(p.id))) for p in people]
+    return Page(total=total or 0, start_index=start_index, users=users)
+
+
+def _taken(session: Session, token: ScimToken, mapped: Mapped, employee_id: int | None) -> None:
+    """Refuse a userName or externalId another user of this directory holds."""
+    conditions = [ScimLink.user_name_key == mapped.user_name.lower()]
+    if mapped.external_id:
+        conditions.append(ScimLink.external_id == mapped.external_id)
+    clash = sa.select(ScimLink.employee_id).where(
+        ScimLink.municipality_id == token.municipality_id,
+        ScimLink.released_at.is_(None),
+        sa.or_(*conditions),
+    )
+    if employee_id is not None:
+        clash = clash.where(ScimLink.employee_id != employee_id)
+    if session.scalar(clash.limit(1)) is not None:
+        raise UniquenessException(detail="Another user has this userName or externalId.")
+
+
+def _same_person(session: Session, token: ScimToken, mapped: Mapped) -> Employee | None:
+    """The person a create describes, if the tracker knows them already (HR enrolled them,
+    an import did, or the directory deleted them earlier): by e-mail, employee number or
+    external id. Someone the token may not reach, or two different people, is a conflict."""
+    data = mapped.data
+    same = [Employee.email == data.email.strip().lower()]
+    if data.employee_number:
+        same.append(
+            sa.and_(
+                Employee.municipality_id == token.municipality_id,
+                Employee.employee_number == data.employee_number.strip(),
+            )
+        )
+    if mapped.external_id:
+        same.append(
+            Employee.id.in_(
+                sa.select(ScimLink.employee_id).where(
+                    ScimLink.municipality_id == token.municipality_id,
+                    ScimLink.external_id == mapped.external_id,
+                )
+            )
+        )
+    found = session.scalars(sa.select(Employee).where(sa.or_(*same))).all()
+    if not found:
+        return None
+    reachable = session.scalars(
+        sa.select(Employee).where(
+            Employee.id.in_([p.id for p in found]), provisioning_scope(token.municipality_id)
+        )
+    ).all()
+    if len(found) > 1 or len(reachable) != 1:
+        raise UniquenessException(
+            detail="The e-mail address or employee number belongs to someone else."
+        )
+    link = _link(session, token, reachable[0])
+    if link is not None and link.released_at is None:
+        raise UniquenessException(detail="This user exists already.")
+    return reachable[0]
+
+
+def _save(
+    session: Session,
+    token: ScimToken,
+    mapped: Mapped,
+    employee: Employee | None,
+    location_of: LocationOf,
+) -> User:
+    """Create or change the employee through HR's services, and keep the link."""
+    _taken(session, token, mapped, employee.id if employee else None)
+    with audit_trail.acting_as(token.actor_label):
+        try:
+            if employee is None:
+                employee = create_employee(
+                    session,
+                    mapped.data,
+                    actor=None,
+                    invite=sends_welcome_mail(session, token.municipality_id),
+                    unit_optional=True,
+                )
+            else:
+                update_employee(session, employee, mapped.data, actor=None, unit_optional=True)
+        except EmployeeError as error:
+            if error.field in ("email", "employee_number"):
+                # HR's message names the other person; the directory learns only the clash.
+                raise UniquenessException(
+                    detail=f"The {error.field.replace('_', ' ')} belongs to someone else."
+                ) from error
+            raise InvalidValueException(detail=str(error)) from error
+    link = session.get(ScimLink, employee.id) or ScimLink(employee_id=employee.id)
+    link.municipality_id = token.municipality_id
+    link.token_id = token.id
+    link.user_name = mapped.user_name
+    link.user_name_key = mapped.user_name.lower()
+    link.external_id = mapped.external_id
+    link.document = mapped.document
+    link.released_at = None
+    link.updated_at = clock.utcnow()
+    session.add(link)
+    session.flush()
+    return to_user(employee, link, token, location_of(str(employee.id)))
+
+
+def create_user(session: Session, token: ScimToken, payload: Any, location_of: LocationOf) -> User:
+    user = _parse(payload, Context.RESOURCE_CREATION_REQUEST)
+    mapped = to_employee(session, token, user, None)
+    existing = _same_person(session, token, mapped)
+    if existing is not None:
+        mapped = to_employee(session, token, user, existing)
+    return _save(session, token, mapped, existing, location_of)
+
+
+def replace_user(
+    session: Session, token: ScimToken, user_id: str, payload: Any, location_of: LocationOf
+) -> User:
+    employee = _find(session, token, user_id)
+    user = _parse(payload, Context.RESOURCE_REPLACEMENT_REQUEST)
+    mapped = to_employee(session, token, user, employee)
+    return _save(session, token, mapped, employee, location_of)
+
+
+def _entra_patch(payload: Any) -> Any:
+    """Entra ID removes a manager with the manager in ``value``: the path alone says it."""
+    if isinstance(payload, dict) and isinstance(payload.get("Operations"), list):
+        for operation in payload["Operations"]:
+            if (
+                isinstance(operation, dict)
+                and str(operation.get("op", "")).lower() == "remove"
+                and str(operation.get("path", "")).lower().endswith("manager")
+            ):
+                operation.pop("value", None)
+    return payload
+
+
+def patch_user(
+    session: Session, token: ScimToken, user_id: str, payload: Any, location_of: LocationOf
+) -> User:
+    employee = _find(session, token, user_id)
+    user = to_user(employee, _link(session, token, employee), token, location_of(user_id))
+    try:
+        with POLICY:
+            patch = UserPatch.model_validate(
+                _entra_patch(payload), scim_ctx=Context.RESOURCE_PATCH_REQUEST
+            )
+            patch.patch(user)
+    except ValidationError as error:
+        raise SCIMException.from_error(Error.from_validation_errors(error)[0]) from error
+    mapped = to_employee(session, token, user, employee)
+    return _save(session, token, mapped, employee, location_of)
+
+
+def delete_user(session: Session, token: ScimToken, user_id: str) -> None:
+    """The directory deleted the user: they leave today (sessions end, reminders stop,
+    coverage stops counting them) and the directory no longer sees them; nothing is lost."""
+    employee = _find(session, token, user_id)
+    today = clock.today()
+    if not has_left(employee, today):
+        data = EmployeeData(
+            **{
+                name: getattr(employee, name)
+                for name in (
+                    "first_name",
+                    "last_name",
+                    "email",
+                    "municipality_id",
+                    "unit_id",
+                    "hire_date",
+                    "employee_number",
+                    "manager_id",
+                    "preferred_language",
+                )
+            },
+            end_date=today,
+        )
+        if data.hire_date is not None and data.hire_date > today:
+            data.hire_date = today
+        with audit_trail.acting_as(token.actor_label):
+            update_employee(session, employee, data, actor=None, unit_optional=True)
+    link = session.get(ScimLink, employee.id)
+    if link is None:
+        link = ScimLink(
+            employee_id=employee.id,
+            user_name=employee.email,
+            user_name_key=employee.email,
+            document={},
+        )
+    link.municipality_id = token.municipality_id
+    link.token_id = token.id
+    link.released_at = clock.utcnow()
+    session.add(link)
+    session.flush()
