@@ -14,6 +14,12 @@ from training_tracker.models.enums import (
     Role,
     Sector,
 )
+from training_tracker.models.identity import (
+    IdentityProvider,
+    IdentityProviderDomain,
+    SsoLink,
+    SsoProtocol,
+)
 from training_tracker.models.importing import ImportBatch, ImportStatus
 from training_tracker.models.messaging import AuditEvent, OutboxMessage
 from training_tracker.models.organisation import Municipality, Unit
@@ -42,6 +48,8 @@ __all__ = [
     "CoverageUnitCell",
     "Employee",
     "Evidence",
+    "IdentityProvider",
+    "IdentityProviderDomain",
     "ImportBatch",
     "ImportStatus",
     "Municipality",
@@ -56,5 +64,7 @@ __all__ = [
     "Role",
     "RoleGrant",
     "Sector",
+    "SsoLink",
+    "SsoProtocol",
     "Unit",
 ]
