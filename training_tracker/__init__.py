@@ -69,10 +69,12 @@ def create_app(config: Config | None = None) -> Flask:
     from training_tracker.privacy import bp as privacy_bp
     from training_tracker.reports import bp as reports_bp
     from training_tracker.rules import bp as rules_bp
+    from training_tracker.sso import bp as sso_bp
     from training_tracker.verification import bp as verification_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
+    app.register_blueprint(sso_bp)
     app.register_blueprint(imports_bp)  # before employees: its prefix is longer
     app.register_blueprint(employees_bp)
     app.register_blueprint(rules_bp)

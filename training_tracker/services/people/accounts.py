@@ -25,6 +25,7 @@ from training_tracker.services.core.emails import normalise_email
 
 # Argon2id, memory-hard: argon2-cffi's defaults follow RFC 9106's low-memory profile.
 from training_tracker.services.messaging import outbox
+from training_tracker.services.people import sso_providers
 
 _hasher = PasswordHasher()
 # Verified against when the e-mail is unknown, so a miss costs as long as a wrong password.
@@ -316,7 +317,7 @@ def request_password_reset(session: Session, email: str) -> None:
     employee = session.scalars(
         sa.select(Employee).where(Employee.email == normalise_email(email))
     ).one_or_none()
-    if employee is None or not employee.active:
+    if employee is None or not employee.active or not sso_providers.password_allowed(employee):
         return
     # At most one reset mail per account and ten minutes, however often the form is sent: a
     # mail queued in the last ten minutes answers this request too, and the key (one per

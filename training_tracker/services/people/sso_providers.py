@@ -82,9 +82,7 @@ def _check_domains(session: Session, domains: list[str]) -> list[str]:
         raise SsoConfigError(_("Ange minst en e-postdomän, t.ex. jarfalla.se."), "domains")
     for domain in cleaned:
         if not _DOMAIN.match(domain):
-            raise SsoConfigError(
-                _("%(domain)s är ingen e-postdomän.", domain=domain), "domains"
-            )
+            raise SsoConfigError(_("%(domain)s är ingen e-postdomän.", domain=domain), "domains")
     taken = session.scalars(
         sa.select(IdentityProviderDomain.domain).where(IdentityProviderDomain.domain.in_(cleaned))
     ).all()
