@@ -4,7 +4,7 @@ require sign-in through the municipality for a municipality's people."""
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
@@ -52,11 +52,13 @@ def _forms() -> tuple[AddOidcProviderForm, SsoRequirementForm]:
 @admin_required
 def admin_list() -> str | Response | tuple[str, int]:
     add_form, require_form = _forms()
-    if add_form.submit.data and add_form.validate_on_submit():
+    if request.method == "GET":
+        return _page(add_form, require_form)
+    if add_form.validate_on_submit():
         municipality = db.session.get(Municipality, add_form.municipality.data)
         if municipality is None:
             abort(400)
-        with committing(add_form, fields={"client_secret_env": "client_secret_env"}) as attempt:
+        with committing(add_form) as attempt:
             sso_providers.add_oidc_provider(
                 db.session,
                 municipality=municipality,
@@ -71,10 +73,7 @@ def admin_list() -> str | Response | tuple[str, int]:
         if attempt.ok:
             flash(_("Inloggningstjänsten är tillagd."), "success")
             return redirect(url_for("sso.admin_list"))
-        return _page(add_form, require_form), 422
-    if add_form.submit.data:
-        return _page(add_form, require_form), 422
-    return _page(add_form, require_form)
+    return _page(add_form, require_form), 422
 
 
 @bp.route("/admin/sso/require", methods=["POST"])

@@ -9,6 +9,7 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # stubs predate WTForms 3.3
 from wtforms.validators import DataRequired, Length, Optional
 
 
@@ -55,8 +56,8 @@ class SsoRequirementForm(FlaskForm):
     required = SelectField(
         _l("Inloggning"),
         choices=[
-            ("on", _l("Kräv inloggning via kommunen")),
-            ("off", _l("Tillåt även lösenord")),
+            SelectChoice("on", _l("Kräv inloggning via kommunen")),
+            SelectChoice("off", _l("Tillåt även lösenord")),
         ],
     )
     submit = SubmitField(_l("Spara"))
