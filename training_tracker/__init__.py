@@ -62,6 +62,7 @@ def create_app(config: Config | None = None) -> Flask:
     from training_tracker.audit import bp as audit_bp
     from training_tracker.auth import bp as auth_bp
     from training_tracker.cli import bp as cli_bp
+    from training_tracker.cli_sso import bp as sso_cli_bp
     from training_tracker.courses import bp as courses_bp
     from training_tracker.employees import bp as employees_bp
     from training_tracker.imports import bp as imports_bp
@@ -86,6 +87,7 @@ def create_app(config: Config | None = None) -> Flask:
     app.register_blueprint(privacy_bp)
     app.register_blueprint(accessibility_bp)
     app.register_blueprint(cli_bp)
+    app.register_blueprint(sso_cli_bp)
     errors.register(app)
     templating.register(app)
 

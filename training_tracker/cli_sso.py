@@ -1,0 +1,148 @@
+"""Operator commands for single sign-on (``flask --app wsgi sso …``): each municipality's
+identity providers and whether it requires them. Names are stable: scripts depend on them."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+import sqlalchemy as sa
+from flask import Blueprint
+
+from training_tracker.extensions import db
+from training_tracker.models import Municipality
+from training_tracker.services.messaging.mail_rendering import absolute_url
+from training_tracker.services.people import sso_providers
+from training_tracker.services.people.sso_providers import SsoConfigError
+
+bp = Blueprint("sso_cli", __name__, cli_group=None)
+
+
+def _municipality(name: str) -> Municipality:
+    found = db.session.scalars(
+        sa.select(Municipality).where(
+            sa.or_(
+                sa.func.lower(Municipality.name) == name.strip().lower(),
+                Municipality.code == name.strip(),
+            )
+        )
+    ).one_or_none()
+    if found is None:
+        raise click.ClickException(f"unknown municipality: {name}")
+    return found
+
+
+@bp.cli.group("sso")
+def sso_group() -> None:
+    """Sign-in through each municipality's identity provider (OpenID Connect)."""
+
+
+@sso_group.command("add-oidc")
+@click.option("--municipality", "municipality_name", required=True, help="Name or kommunkod.")
+@click.option("--issuer", required=True, help="The provider's issuer URL (https).")
+@click.option("--client-id", required=True)
+@click.option(
+    "--client-secret-stdin", is_flag=True, help="Read the client secret from standard input."
+)
+@click.option(
+    "--client-secret-env",
+    default=None,
+    help="Or: the name of an environment variable that holds the secret at run time.",
+)
+@click.option("--domain", "domains", multiple=True, required=True, help="An e-mail domain.")
+@click.option("--label", default="", help="The sign-in button's text (default: the name).")
+def add_oidc(
+    municipality_name: str,
+    issuer: str,
+    client_id: str,
+    client_secret_stdin: bool,
+    client_secret_env: str | None,
+    domains: tuple[str, ...],
+    label: str,
+) -> None:
+    """Add an OpenID Connect provider to a municipality. The secret is stored encrypted and
+    never shown again."""
+    if client_secret_stdin == bool(client_secret_env):
+        raise click.ClickException("give exactly one of --client-secret-stdin, --client-secret-env")
+    secret = sys.stdin.readline().rstrip("\r\n") if client_secret_stdin else None
+    try:
+        provider = sso_providers.add_oidc_provider(
+            db.session,
+            municipality=_municipality(municipality_name),
+            issuer=issuer,
+            client_id=client_id,
+            domains=list(domains),
+            label=label,
+            client_secret=secret,
+            client_secret_env=client_secret_env,
+            actor=None,
+        )
+        db.session.commit()
+    except SsoConfigError as error:
+        db.session.rollback()
+        raise click.ClickException(str(error)) from error
+    click.echo(f"added provider {provider.id}: {provider.label} ({provider.municipality.name})")
+    click.echo(f"redirect URI to register at the provider: {absolute_url('sso.callback')}")
+
+
+@sso_group.command("list")
+def list_providers() -> None:
+    """Every provider (never its secret), and which municipalities require SSO."""
+    providers = sso_providers.all_providers(db.session)
+    if not providers:
+        click.echo("no identity providers")
+    for provider in providers:
+        secret = (
+            f"secret from ${provider.client_secret_env}"
+            if provider.client_secret_env
+            else "secret stored"
+        )
+        domains = ",".join(domain.domain for domain in provider.domains)
+        click.echo(
+            "\t".join(
+                [
+                    str(provider.id),
+                    provider.protocol,
+                    provider.municipality.name,
+                    provider.label,
+                    provider.issuer,
+                    provider.client_id,
+                    domains,
+                    secret,
+                ]
+            )
+        )
+    for municipality in db.session.scalars(
+        sa.select(Municipality).where(Municipality.sso_required).order_by(Municipality.name)
+    ):
+        click.echo(f"requires SSO: {municipality.name}")
+
+
+@sso_group.command("remove")
+@click.argument("provider_id", type=int)
+def remove(provider_id: int) -> None:
+    """Remove a provider with its domains and sign-in links."""
+    try:
+        label = sso_providers.remove_provider(db.session, provider_id, actor=None)
+        db.session.commit()
+    except SsoConfigError as error:
+        db.session.rollback()
+        raise click.ClickException(str(error)) from error
+    click.echo(f"removed provider {provider_id}: {label}")
+
+
+@sso_group.command("require")
+@click.option("--municipality", "municipality_name", required=True, help="Name or kommunkod.")
+@click.option("--off", is_flag=True, help="Allow password sign-in again.")
+def require(municipality_name: str, off: bool) -> None:
+    """Require sign-in through the municipality's provider for its people (admins keep their
+    passwords), or with --off allow passwords again."""
+    municipality = _municipality(municipality_name)
+    try:
+        sso_providers.set_sso_required(db.session, municipality, not off, actor=None)
+        db.session.commit()
+    except SsoConfigError as error:
+        db.session.rollback()
+        raise click.ClickException(str(error)) from error
+    state = "allows passwords" if off else "requires SSO"
+    click.echo(f"{municipality.name} {state}")
