@@ -32,6 +32,9 @@ NOT_PAGES = {
     "/audit/events.xlsx",
     "/team/overdue.csv",  # the manager's overdue list as files (issue #17)
     "/team/overdue.xlsx",
+    # The identity provider's return (issue #18): its pages (refused, not enrolled) are
+    # scanned in tests/browser/test_sso.py, where a provider sends the browser back.
+    "/login/sso/callback",
 }
 # HR's pages: an admin sees them for every municipality, HR for one (a fixed municipality
 # instead of a choice), so both are scanned.

@@ -10,6 +10,7 @@ from flask import (
     copy_current_request_context,
     current_app,
     flash,
+    make_response,
     redirect,
     render_template,
     request,
@@ -75,7 +76,7 @@ def start_session(employee: Employee) -> None:
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(_login_limit, methods=["POST"])
 @limiter.limit(_login_limit, methods=["POST"], key_func=_submitted_email)
-def login() -> str | Response | tuple[str, int]:
+def login() -> Response | tuple[Response, int]:
     if current_user.is_authenticated:
         return redirect(url_for("main.home"))
     form = LoginForm()
@@ -106,17 +107,25 @@ def login() -> str | Response | tuple[str, int]:
     return _login_page(form)
 
 
-def _login_page(form: LoginForm) -> str:
+def _login_page(form: LoginForm) -> Response:
     """The sign-in page: a password, or the municipality's own sign-in (by e-mail address or
     by one of the municipalities' buttons)."""
     providers = sso_providers.all_providers(db.session)
-    return render_template(
-        "auth/login.html",
-        form=form,
-        sso_form=SsoEmailForm(formdata=None, email=form.email.data),
-        providers=providers,
-        next_page=request.args.get("next"),
+    response = make_response(
+        render_template(
+            "auth/login.html",
+            form=form,
+            sso_form=SsoEmailForm(formdata=None, prefix="sso"),
+            providers=providers,
+            next_page=request.args.get("next"),
+        )
     )
+    # The address form ends at a provider: the policy lets the form go there.
+    origins = {origin for p in providers for origin in oidc_sign_in.sign_in_origins(p)}
+    response.headers["Content-Security-Policy"] = security.content_security_policy(
+        form_targets=origins
+    )
+    return response
 
 
 @bp.route("/logout", methods=["POST"])

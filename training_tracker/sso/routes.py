@@ -44,7 +44,9 @@ def redirect_uri() -> str:
 @limiter.limit(_login_limit)
 def discover() -> Response:
     """Home realm discovery: the address's domain picks the provider (also a link in mails)."""
-    email = (request.values.get("email") or "").strip()[:254]
+    # "email" in a link (mails), "sso-email" from the sign-in page's form (its prefix keeps
+    # the field's id apart from the password form's).
+    email = (request.values.get("email") or request.values.get("sso-email") or "").strip()[:254]
     provider = sso_providers.provider_for_email(db.session, email) if email else None
     if provider is None:
         if email:

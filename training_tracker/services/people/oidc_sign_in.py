@@ -22,6 +22,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from authlib.common.security import generate_token
@@ -103,6 +104,22 @@ def metadata(provider: IdentityProvider) -> dict[str, Any]:
     with _cache_lock:
         _cache[provider.issuer] = _Cached(now, document)
     return document
+
+
+def sign_in_origins(provider: IdentityProvider) -> set[str]:
+    """Where the browser goes to sign in: the issuer's origin, and the authorisation
+    endpoint's when this process has read it (nothing is fetched here)."""
+    origins = {_origin(provider.issuer)}
+    with _cache_lock:
+        cached = _cache.get(provider.issuer)
+    if cached is not None:
+        origins.add(_origin(str(cached.metadata.get("authorization_endpoint", ""))))
+    return {origin for origin in origins if origin}
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
 
 
 def _key_set(provider: IdentityProvider, *, fresh: bool) -> KeySet:
