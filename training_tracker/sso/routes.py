@@ -70,8 +70,8 @@ def start(provider_id: int) -> Response | tuple[str, int]:
     provider = db.session.get(IdentityProvider, provider_id)
     if provider is None:
         abort(404)
-    if current_user.is_authenticated:
-        return redirect(url_for("main.home"))
+    if current_user.is_authenticated:  # a link from a mail, followed when signed in already
+        return redirect(safe_next(request.args.get("next"), url_for("main.home")))
     try:
         url, pending = oidc_sign_in.begin(
             provider, redirect_uri(), login_hint=request.args.get("hint") or None
