@@ -9,14 +9,8 @@ from urllib.parse import parse_qs, urlsplit
 import sqlalchemy as sa
 
 from tests import factories
-from tests.test_sso_oidc import (
-    _back_from_provider,
-    _signed_in_as,
-    _to_provider,
-    anna,
-    idp,
-    jarfalla,
-)  # noqa: F401
+from tests.test_sso_oidc import _back_from_provider, _signed_in_as, _to_provider
+from tests.test_sso_oidc import anna, idp, jarfalla  # noqa: F401  (fixtures used by name)
 from training_tracker.extensions import db
 from training_tracker.models import OutboxMessage
 from training_tracker.services.people import accounts, sso_providers
