@@ -8,12 +8,16 @@ from urllib.parse import parse_qs, urlsplit
 
 import sqlalchemy as sa
 
-from tests import factories
+from tests import factories, test_sso_oidc
 from tests.test_sso_oidc import _back_from_provider, _signed_in_as, _to_provider
-from tests.test_sso_oidc import anna, idp, jarfalla  # noqa: F401  (fixtures used by name)
 from training_tracker.extensions import db
 from training_tracker.models import OutboxMessage
 from training_tracker.services.people import accounts, sso_providers
+
+# The provider on loopback, Järfälla's provider and Anna, as in tests/test_sso_oidc.py.
+idp = test_sso_oidc.idp
+jarfalla = test_sso_oidc.jarfalla
+anna = test_sso_oidc.anna
 
 
 def _invitation_text(person) -> str:  # type: ignore[no-untyped-def]
@@ -33,9 +37,9 @@ def test_without_a_provider_the_invitation_is_as_before(app) -> None:
 def test_the_invitation_and_its_links_go_through_the_municipalitys_sign_in(
     app,
     client,
-    idp,  # noqa: F811
-    jarfalla,  # noqa: F811
-    anna,  # noqa: F811
+    idp,
+    jarfalla,
+    anna,
 ) -> None:
     sso_providers.set_sso_required(db.session, jarfalla.municipality, True, actor=None)
     db.session.commit()

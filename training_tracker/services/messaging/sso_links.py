@@ -13,7 +13,6 @@ from sqlalchemy.orm import Session, SessionTransaction
 from training_tracker.models import Employee, IdentityProvider
 from training_tracker.services.messaging.mail_rendering import absolute_url
 
-
 _MEMO = "training_tracker.sso_links.municipalities"
 
 
