@@ -17,8 +17,9 @@ import sqlalchemy as sa
 import time_machine
 
 from tests import factories
-from tests.oidc_provider import CLIENT_ID, Serving, TestProvider, new_key
 from training_tracker import clock
+from training_tracker.demo.oidc_test_provider import TEST_CLIENT_ID as CLIENT_ID
+from training_tracker.demo.oidc_test_provider import OidcTestProvider, Serving, new_key
 from training_tracker.extensions import db
 from training_tracker.models import AuditEvent, Employee, IdentityProvider, SsoLink
 from training_tracker.services.people import oidc_sign_in
@@ -28,9 +29,9 @@ FAILED = "Inloggningen misslyckades"
 
 
 @pytest.fixture()
-def idp(app) -> Iterator[TestProvider]:  # type: ignore[no-untyped-def]
-    provider = TestProvider(redirect_uris=(app.config["BASE_URL"] + "/login/sso/callback",))
-    serving = Serving(provider)
+def idp(app) -> Iterator[OidcTestProvider]:  # type: ignore[no-untyped-def]
+    provider = OidcTestProvider(redirect_uris=(app.config["BASE_URL"] + "/login/sso/callback",))
+    serving = Serving(provider).start()
     oidc_sign_in.forget_cached_metadata()
     yield provider
     serving.stop()
@@ -38,7 +39,7 @@ def idp(app) -> Iterator[TestProvider]:  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture()
-def jarfalla(idp: TestProvider) -> IdentityProvider:
+def jarfalla(idp: OidcTestProvider) -> IdentityProvider:
     return factories.identity_provider(idp.issuer, label="Järfälla kommun")
 
 

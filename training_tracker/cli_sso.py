@@ -3,14 +3,20 @@ identity providers and whether it requires them. Names are stable: scripts depen
 
 from __future__ import annotations
 
+import os
 import sys
+import unicodedata
+from collections.abc import Callable
 
 import click
 import sqlalchemy as sa
-from flask import Blueprint
+from flask import Blueprint, Flask, current_app
 
+from training_tracker.cli import demo_group
+from training_tracker.demo.oidc_test_provider import OidcTestProvider, Serving
 from training_tracker.extensions import db
-from training_tracker.models import Municipality
+from training_tracker.models import Employee, Municipality
+from training_tracker.services.core.scope import identity_provider_scope
 from training_tracker.services.messaging.mail_rendering import absolute_url
 from training_tracker.services.people import sso_providers
 from training_tracker.services.people.sso_providers import SsoConfigError
@@ -146,3 +152,69 @@ def require(municipality_name: str, off: bool) -> None:
         raise click.ClickException(str(error)) from error
     state = "allows passwords" if off else "requires SSO"
     click.echo(f"{municipality.name} {state}")
+
+
+@demo_group.command("test-provider")
+@click.option("--port", default=5001, show_default=True, type=int)
+@click.option(
+    "--municipality",
+    "municipalities",
+    multiple=True,
+    default=("Järfälla", "Sigtuna"),
+    show_default=True,
+)
+@click.option("--client-id", default="demo", show_default=True)
+@click.option(
+    "--client-secret-env",
+    default="DEMO_SSO_SECRET",
+    show_default=True,
+    help="The environment variable holding the client secret.",
+)
+def demo_test_provider(
+    port: int, municipalities: tuple[str, ...], client_id: str, client_secret_env: str
+) -> None:
+    """Serve a TEST identity provider (OpenID Connect) for demo municipalities, one issuer
+    each at http://127.0.0.1:PORT/<name>: its page signs in whichever of the municipality's
+    people is picked, without a password. For the demo only, never in production."""
+    if current_app.config.get("SESSION_COOKIE_SECURE"):  # the production configuration
+        raise click.ClickException("the test provider is for the demo, not for production")
+    secret = os.environ.get(client_secret_env)
+    if not secret:
+        raise click.ClickException(f"set {client_secret_env} to the client secret")
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # the real app, for the server's threads
+    callback = absolute_url("sso.callback")
+    mounts: dict[str, OidcTestProvider] = {}
+    for name in municipalities:
+        municipality = _municipality(name)
+        mounts["/" + slug(municipality.name)] = OidcTestProvider(
+            name=f"{municipality.name} (test)",
+            client_id=client_id,
+            client_secret=secret,
+            redirect_uris=(callback,),
+            people=_people_of(app, municipality.id),
+        )
+    serving = Serving(mounts, port=port, quiet=False)
+    for provider in mounts.values():
+        click.echo(f"TEST identity provider: {provider.issuer}")
+    serving.serve_forever()
+
+
+def slug(name: str) -> str:
+    """A municipality's name in a URL: "Järfälla" → "jarfalla", "Upplands Väsby" →
+    "upplands-vasby"."""
+    folded = unicodedata.normalize("NFKD", name.lower()).encode("ascii", "ignore").decode()
+    return "-".join(folded.replace("-", " ").split())
+
+
+def _people_of(app: Flask, municipality_id: int) -> Callable[[], list[tuple[str, str]]]:
+    def people() -> list[tuple[str, str]]:
+        with app.app_context():
+            rows = db.session.execute(
+                sa.select(Employee.first_name, Employee.last_name, Employee.email)
+                .where(identity_provider_scope(municipality_id))
+                .order_by(Employee.id)
+                .limit(8)
+            )
+            return [(f"{first} {last}", email) for first, last, email in rows]
+
+    return people

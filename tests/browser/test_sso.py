@@ -14,16 +14,16 @@ from playwright.sync_api import expect
 
 from tests import factories
 from tests.browser.support import assert_accessible, assert_no_sideways_scroll, sign_in
-from tests.oidc_provider import Serving, TestProvider
+from training_tracker.demo.oidc_test_provider import OidcTestProvider, Serving
 from training_tracker.services.people import oidc_sign_in
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture()
-def idp(app: Flask, live_server: str) -> Iterator[TestProvider]:
-    provider = TestProvider(redirect_uris=(f"{live_server}/login/sso/callback",))
-    serving = Serving(provider)
+def idp(app: Flask, live_server: str) -> Iterator[OidcTestProvider]:
+    provider = OidcTestProvider(redirect_uris=(f"{live_server}/login/sso/callback",))
+    serving = Serving(provider).start()
     oidc_sign_in.forget_cached_metadata()
     base_url = app.config["BASE_URL"]
     app.config["BASE_URL"] = live_server  # the redirect URI the provider sends the browser to
@@ -34,7 +34,7 @@ def idp(app: Flask, live_server: str) -> Iterator[TestProvider]:
 
 
 def test_sign_in_through_the_municipality_and_out_again(
-    page: Any, phone_page: Any, live_server: str, idp: TestProvider
+    page: Any, phone_page: Any, live_server: str, idp: OidcTestProvider
 ) -> None:
     factories.identity_provider(idp.issuer, label="Järfälla kommun")
     anna = factories.employee(
