@@ -144,3 +144,15 @@ def test_the_admin_page_adds_requires_and_removes_a_provider(client) -> None:
     assert "Ta bort inloggningstjänsten?" in question and "kräver inloggning" in question
     assert client.post_form(f"/admin/sso/{provider.id}/remove").status_code == 302
     assert db.session.scalar(sa.select(sa.func.count(IdentityProvider.id))) == 0
+
+
+def test_set_secret_replaces_the_secret_and_keeps_the_provider(runner) -> None:
+    _add(runner)
+    provider_id = db.session.scalar(sa.select(IdentityProvider.id))
+    result = runner.invoke(
+        args=["sso", "set-secret", str(provider_id), "--client-secret-stdin"], input="new-one\n"
+    )
+    assert result.exit_code == 0, result.output
+    provider = db.session.get(IdentityProvider, provider_id)
+    assert provider is not None and client_secret(provider) == "new-one"
+    assert runner.invoke(args=["sso", "set-secret", "999", "--client-secret-stdin"]).exit_code

@@ -91,6 +91,31 @@ def add_oidc(
     click.echo(f"redirect URI to register at the provider: {absolute_url('sso.callback')}")
 
 
+@sso_group.command("set-secret")
+@click.argument("provider_id", type=int)
+@click.option("--client-secret-stdin", is_flag=True, help="Read the new secret from stdin.")
+@click.option("--client-secret-env", default=None, help="Or: an environment variable's name.")
+def set_secret(provider_id: int, client_secret_stdin: bool, client_secret_env: str | None) -> None:
+    """A provider's new client secret, keeping its links to people (rotate before the old one
+    expires)."""
+    if client_secret_stdin == bool(client_secret_env):
+        raise click.ClickException("give exactly one of --client-secret-stdin, --client-secret-env")
+    secret = sys.stdin.readline().rstrip("\r\n") if client_secret_stdin else None
+    try:
+        sso_providers.set_client_secret(
+            db.session,
+            provider_id,
+            client_secret=secret,
+            client_secret_env=client_secret_env,
+            actor=None,
+        )
+        db.session.commit()
+    except SsoConfigError as error:
+        db.session.rollback()
+        raise click.ClickException(str(error)) from error
+    click.echo(f"new secret for provider {provider_id}")
+
+
 @sso_group.command("list")
 def list_providers() -> None:
     """Every provider (never its secret), and which municipalities require SSO."""

@@ -54,6 +54,7 @@ ACTION_LABELS = {
     "auth.sso_linked": _l("Kopplades till kommunens inloggning vid första inloggningen"),
     "sso.provider_added": _l("En inloggningstjänst lades till"),
     "sso.provider_removed": _l("En inloggningstjänst togs bort"),
+    "sso.secret_changed": _l("En inloggningstjänsts klienthemlighet byttes"),
     "sso.requirement_changed": _l("Kravet på inloggning via kommunen ändrades"),
     "account.email_changed": _l("E-postadressen ändrades; den gamla adressen fick besked"),
     "roles.granted": _l("Fick en roll"),

@@ -153,6 +153,42 @@ def add_oidc_provider(
     return provider
 
 
+def set_client_secret(
+    session: Session,
+    provider_id: int,
+    *,
+    client_secret: str | None = None,
+    client_secret_env: str | None = None,
+    actor: Employee | None,
+) -> IdentityProvider:
+    """A new client secret (the old one expires at the provider), keeping the provider's
+    links to people."""
+    provider = session.get(IdentityProvider, provider_id)
+    if provider is None:
+        raise SsoConfigError(_("Det finns ingen inloggningstjänst med id %(id)d.", id=provider_id))
+    if client_secret_env:
+        if not _ENV_NAME.match(client_secret_env):
+            raise SsoConfigError(
+                _("Miljövariabelns namn får bara ha A–Z, 0–9 och _."), "client_secret_env"
+            )
+        provider.client_secret_env, provider.client_secret_encrypted = client_secret_env, None
+    elif client_secret and client_secret.strip():
+        provider.client_secret_encrypted = (
+            _secret_box().encrypt(client_secret.strip().encode()).decode()
+        )
+        provider.client_secret_env = None
+    else:
+        raise SsoConfigError(_("Ange klienthemligheten (client secret)."), "client_secret")
+    audit_trail.record(
+        session,
+        "sso.secret_changed",
+        actor=actor,
+        object_type="identity_provider",
+        object_id=provider.id,
+    )
+    return provider
+
+
 def remove_provider(session: Session, provider_id: int, *, actor: Employee | None) -> str:
     """Remove a provider with its domains and links; returns its label."""
     provider = session.get(IdentityProvider, provider_id)
