@@ -317,3 +317,14 @@ def test_an_sso_session_ends_when_idle_like_any_other(app, client, idp, jarfalla
     with time_machine.travel(later, tick=False):
         response = client.get("/")
     assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_the_sso_routes_have_their_own_limit_per_address(app, client, jarfalla) -> None:
+    """An office behind one address signs in at eight: the password limit (10 a minute)
+    would turn most of it away; the provider checks who it is, this only bounds the calls."""
+    app.config["SSO_RATE_LIMIT"] = "3 per minute"
+    try:
+        answers = [client.get("/login/sso?email=x@elsewhere.example").status_code for _ in range(4)]
+    finally:
+        app.config["SSO_RATE_LIMIT"] = "120 per minute;2000 per hour"
+    assert answers == [302, 302, 302, 429]
