@@ -120,6 +120,10 @@ class Config:
     PASSWORD_RESET_MAX_AGE_MINUTES = 60
     LOGIN_RATE_LIMIT = "10 per minute;50 per hour"
     PASSWORD_RESET_RATE_LIMIT = "5 per minute;20 per hour"
+    # Sign-in through the municipality's provider, per address: the provider checks who it
+    # is, so this only keeps a client from making us call the provider without end; a whole
+    # office behind one address signs in at eight o'clock.
+    SSO_RATE_LIMIT = "120 per minute;2000 per hour"
     # Failed sign-ins are audited as one event an hour per account (and one for addresses
     # without an account) that counts them; the nightly retention job deletes such events
     # after this many days (services/failed_logins.py).

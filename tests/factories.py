@@ -21,6 +21,7 @@ from training_tracker.models import (
     Course,
     Employee,
     Evidence,
+    IdentityProvider,
     ImportBatch,
     ImportStatus,
     Municipality,
@@ -33,7 +34,7 @@ from training_tracker.models import (
 )
 from training_tracker.services.imports.batches import table_to_json
 from training_tracker.services.imports.table import read_table
-from training_tracker.services.people import accounts, roles
+from training_tracker.services.people import accounts, roles, sso_providers
 from training_tracker.services.training import catalog
 from training_tracker.services.training.evidence import store_file
 
@@ -466,3 +467,27 @@ _MONTHS = {
 def shown(day: date, language: str = "sv") -> str:
     """``day`` as people read dates in the app, on pages and in mails: "3 december 2026"."""
     return f"{day.day} {_MONTHS[language].split()[day.month - 1]} {day.year}"
+
+
+def identity_provider(
+    issuer: str,
+    *,
+    municipality_name: str = "Järfälla",
+    domains: tuple[str, ...] = ("jarfalla.se",),
+    client_id: str = "utbildning-test",
+    client_secret: str = "test-client-secret-" + "x" * 16,
+    label: str = "",
+) -> IdentityProvider:
+    """An OpenID Connect provider of a municipality (its secret entered, not from the env)."""
+    provider = sso_providers.add_oidc_provider(
+        db.session,
+        municipality=municipality(municipality_name),
+        issuer=issuer,
+        client_id=client_id,
+        client_secret=client_secret,
+        domains=list(domains),
+        label=label,
+        actor=None,
+    )
+    db.session.commit()
+    return provider

@@ -103,6 +103,22 @@ EXPECTED: dict[str, list[Case]] = {
     "auth.accept_invitation": [Case("GET", "/invitation/not-a-token", everyone(404))],
     "auth.reset_password": [Case("GET", "/password/reset/not-a-token", everyone(404))],
     "auth.change_language": [Case("POST", "/language", everyone(302))],
+    # Single sign-on (issue #18): without an address of a provider's domain, back to /login;
+    # a provider that does not exist, 404; a return no sign-in was started for, 400.
+    "sso.discover": [
+        Case("GET", "/login/sso", everyone(302)),
+        Case("GET", "/login/sso?email=a@nowhere.example", everyone(302)),
+        Case("POST", "/login/sso", everyone(302)),
+    ],
+    "sso.start": [Case("GET", "/login/sso/999999", everyone(404))],
+    "sso.callback": [Case("GET", "/login/sso/callback?code=x&state=y", everyone(400))],
+    "sso.admin_list": [
+        Case("GET", "/admin/sso", admin_only()),
+        Case("POST", "/admin/sso", admin_only(422)),  # empty form: errors, nothing stored
+    ],
+    "sso.admin_require": [Case("POST", "/admin/sso/require", admin_only(400))],
+    "sso.confirm_remove": [Case("GET", "/admin/sso/999999/remove", admin_only(404))],
+    "sso.remove": [Case("POST", "/admin/sso/999999/remove", admin_only(404))],
     "employees.employee_list": [
         Case("GET", "/employees/", staff_managers()),
         Case("GET", "/employees/?page=abc&sort=x&unit=-1&status=?", staff_managers()),

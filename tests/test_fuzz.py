@@ -74,7 +74,13 @@ from training_tracker.admin.scim_forms import (
     RevokeScimTokenForm,
     RotateScimTokenForm,
 )
-from training_tracker.auth.forms import ForgotPasswordForm, LanguageForm, LoginForm, SetPasswordForm
+from training_tracker.auth.forms import (
+    ForgotPasswordForm,
+    LanguageForm,
+    LoginForm,
+    SetPasswordForm,
+    SsoEmailForm,
+)
 from training_tracker.courses.forms import (
     CorrectDateForm,
     ReplaceCertificateForm,
@@ -114,6 +120,10 @@ from training_tracker.services.core.emails import normalise_email
 from training_tracker.services.people import accounts
 from training_tracker.services.people.accounts import TokenPurpose
 from training_tracker.services.people.scim import tokens
+from training_tracker.sso.forms import (
+    AddOidcProviderForm,
+    SsoRequirementForm,
+)
 from training_tracker.verification.forms import BulkVerifyForm, RejectForm, VerifyForm
 
 # POST routes deliberately not fuzzed, each with why.
@@ -131,6 +141,9 @@ NOT_FUZZED = {
     "scim.user_create",
     "scim.user_search",
     "scim.elsewhere",
+    # Only the CSRF token (the provider is in the URL); removing is tested in
+    # tests/test_sso_admin.py.
+    "sso.remove",
 }
 
 # Written by requests that are rightly turned away too (a refused sign-in is audited and
@@ -233,6 +246,24 @@ def _uploaded_file_imports(run: Fuzzing, sent: MultiDict[str, Any]) -> None:
 
 TARGETS = [
     Target("auth.login", "/login", "anonymous", "/login", (LoginForm,)),
+    # Home realm discovery: any address leads back to /login or to a provider's start.
+    Target("sso.discover", "/login/sso", "anonymous", "/login", (SsoEmailForm,), examples=10),
+    Target(
+        "sso.admin_list",
+        "/admin/sso",
+        "admin",
+        "/admin/sso",
+        (AddOidcProviderForm,),
+        examples=20,
+    ),
+    Target(
+        "sso.admin_require",
+        "/admin/sso/require",
+        "admin",
+        "/admin/sso",
+        (SsoRequirementForm,),
+        examples=10,
+    ),
     Target(
         "auth.forgot_password",
         "/password/forgot",
@@ -581,6 +612,12 @@ def build_world() -> World:
     batch = factories.import_batch("Järfälla")
     scim_token, _secret = tokens.create_token(
         db.session, factories.municipality("Sigtuna"), label="Entra ID", actor=None
+    )
+    # A provider, so that the sign-in page shows the address form (its issuer answers no one).
+    factories.identity_provider(
+        "https://login.upplands-bro.invalid",
+        municipality_name="Upplands-Bro",
+        domains=("upplands-bro.invalid",),
     )
     people = [admin, hr, manager, employee, colleague, invitee, outsider]
     db.session.commit()

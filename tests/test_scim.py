@@ -178,6 +178,18 @@ def test_a_new_hire_from_the_directory_is_enrolled_as_hr_would(client, entra, if
     assert read[ENTERPRISE]["employeeHireDate"].startswith(hire_date.isoformat())
 
 
+def test_where_the_municipality_requires_sso_a_new_hire_gets_no_password_mail(entra, ifo):
+    jarfalla = factories.municipality("Järfälla")
+    jarfalla.sso_required = True
+    db.session.commit()
+
+    response = entra.post("/Users", user_payload(department="IFO Barn och unga"))
+
+    assert response.status_code == 201, response.get_data(as_text=True)
+    assert person().unit_id == ifo.id
+    assert db.session.scalars(sa.select(OutboxMessage)).all() == []
+
+
 def test_an_unknown_department_puts_the_person_on_hrs_list_without_a_unit(client, entra):
     response = entra.post("/Users", user_payload(department="Okänd avdelning"))
 

@@ -60,6 +60,7 @@ def create_app(config: Config | None = None) -> Flask:
     from training_tracker.audit import bp as audit_bp
     from training_tracker.auth import bp as auth_bp
     from training_tracker.cli import bp as cli_bp
+    from training_tracker.cli_sso import bp as sso_cli_bp
     from training_tracker.courses import bp as courses_bp
     from training_tracker.employees import bp as employees_bp
     from training_tracker.imports import bp as imports_bp
@@ -68,10 +69,12 @@ def create_app(config: Config | None = None) -> Flask:
     from training_tracker.reports import bp as reports_bp
     from training_tracker.rules import bp as rules_bp
     from training_tracker.scim import bp as scim_bp
+    from training_tracker.sso import bp as sso_bp
     from training_tracker.verification import bp as verification_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
+    app.register_blueprint(sso_bp)
     app.register_blueprint(imports_bp)  # before employees: its prefix is longer
     app.register_blueprint(employees_bp)
     app.register_blueprint(rules_bp)
@@ -84,6 +87,7 @@ def create_app(config: Config | None = None) -> Flask:
     app.register_blueprint(accessibility_bp)
     app.register_blueprint(scim_bp)
     app.register_blueprint(cli_bp)
+    app.register_blueprint(sso_cli_bp)
     errors.register(app)
     templating.register(app)
 

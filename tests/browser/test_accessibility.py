@@ -43,6 +43,9 @@ NOT_PAGES = {
     "/scim/v2/ResourceTypes",
     "/scim/v2/Schemas",
     "/scim/v2/Users",
+    # The identity provider's return (issue #18): its pages (refused, not enrolled) are
+    # scanned in tests/browser/test_sso.py, where a provider sends the browser back.
+    "/login/sso/callback",
 }
 # HR's pages: an admin sees them for every municipality, HR for one (a fixed municipality
 # instead of a choice), so both are scanned.

@@ -25,6 +25,17 @@ class LoginForm(FlaskForm):
     submit = SubmitField(_l("Logga in"))
 
 
+class SsoEmailForm(FlaskForm):
+    """Home realm discovery: the work address decides the provider."""
+
+    email = EmailField(
+        _l("Din e-postadress på jobbet"),
+        validators=[DataRequired(_l("Fyll i din e-postadress.")), Length(max=254)],
+        render_kw={"autocomplete": "username"},
+    )
+    submit = SubmitField(_l("Logga in via din kommun"))
+
+
 class ForgotPasswordForm(FlaskForm):
     email = EmailField(
         _l("E-postadress"),

@@ -10,6 +10,7 @@ from flask import (
     copy_current_request_context,
     current_app,
     flash,
+    make_response,
     redirect,
     render_template,
     request,
@@ -27,17 +28,23 @@ from training_tracker.auth.forms import (
     LanguageForm,
     LoginForm,
     SetPasswordForm,
+    SsoEmailForm,
 )
 from training_tracker.extensions import db, limiter
 from training_tracker.fields import required
-from training_tracker.models import Employee
+from training_tracker.models import Employee, IdentityProvider
 from training_tracker.ratelimit import invitation_limit, user_or_address
 from training_tracker.redirects import safe_next
 from training_tracker.services.core.emails import normalise_email
-from training_tracker.services.people import accounts, failed_logins
+from training_tracker.services.messaging.mail_rendering import absolute_url
+from training_tracker.services.people import accounts, failed_logins, oidc_sign_in, sso_providers
 from training_tracker.services.people.accounts import TokenProblem, TokenPurpose
 
 bp = Blueprint("auth", __name__)
+
+# Kept in the session after a sign-in through the municipality's identity provider (the
+# provider's id and the ID token), for the provider's logout.
+SIGNED_IN_WITH = "sso"
 
 
 def _login_limit() -> str:
@@ -52,7 +59,8 @@ def _submitted_email() -> str:
     return "email:" + normalise_email(request.form.get("email", ""))
 
 
-def _start_session(employee: Employee) -> None:
+def start_session(employee: Employee) -> None:
+    """A new session for a person who proved who they are (a password, a link, or SSO)."""
     # A new session at every sign-in: nothing planted in the old one carries over.
     language = session.get("language")
     session.clear()
@@ -68,7 +76,7 @@ def _start_session(employee: Employee) -> None:
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(_login_limit, methods=["POST"])
 @limiter.limit(_login_limit, methods=["POST"], key_func=_submitted_email)
-def login() -> str | Response | tuple[str, int]:
+def login() -> Response | tuple[Response, int]:
     if current_user.is_authenticated:
         return redirect(url_for("main.home"))
     form = LoginForm()
@@ -76,28 +84,83 @@ def login() -> str | Response | tuple[str, int]:
         employee = accounts.authenticate(
             db.session, required(form.email.data), required(form.password.data)
         )
+        if employee is not None and not sso_providers.password_allowed(employee):
+            # Its municipality signs its people in through its own identity provider.
+            db.session.rollback()
+            form.password.errors = [
+                *form.password.errors,
+                _(
+                    "Din kommun loggar in sina medarbetare via kommunens egen inloggning. "
+                    "Använd ”Logga in via din kommun”."
+                ),
+            ]
+            return _login_page(form), 403
         if employee is not None:
             accounts.record_login(db.session, employee)
             db.session.commit()
-            _start_session(employee)
+            start_session(employee)
             return redirect(safe_next(request.args.get("next"), url_for("main.home")))
         failed_logins.record(db.session, required(form.email.data))
         db.session.commit()
         form.password.errors = [*form.password.errors, _("Fel e-postadress eller lösenord.")]
-        return render_template("auth/login.html", form=form), 401
-    return render_template("auth/login.html", form=form)
+        return _login_page(form), 401
+    return _login_page(form)
+
+
+def _login_page(form: LoginForm) -> Response:
+    """The sign-in page: a password, or the municipality's own sign-in (by e-mail address or
+    by one of the municipalities' buttons)."""
+    providers = sso_providers.all_providers(db.session)
+    response = make_response(
+        render_template(
+            "auth/login.html",
+            form=form,
+            sso_form=SsoEmailForm(formdata=None, prefix="sso"),
+            providers=providers,
+            next_page=request.args.get("next"),
+        )
+    )
+    # The address form ends at a provider: the policy lets the form go there.
+    origins = {origin for p in providers for origin in oidc_sign_in.sign_in_origins(p)}
+    response.headers["Content-Security-Policy"] = security.content_security_policy(
+        form_targets=origins
+    )
+    return response
 
 
 @bp.route("/logout", methods=["POST"])
 @login_required
-def logout() -> Response:
+def logout() -> Response | str:
     # Ends every session of the account, on every device, not only this cookie.
     accounts.end_all_sessions(db.session, current_user, actor=current_user)
     db.session.commit()
+    at_provider = _provider_logout()
     logout_user()
     session.clear()
+    if at_provider is not None:
+        # Signed in through the municipality: offer to sign out there too (RP-initiated
+        # logout), or the next sign-in would pass without a question.
+        provider, url = at_provider
+        return render_template("auth/signed_out.html", provider=provider, logout_url=url)
     flash(_("Du är utloggad."), "success")
     return redirect(url_for("auth.login"))
+
+
+def _provider_logout() -> tuple[IdentityProvider, str] | None:
+    """The identity provider this session was signed in through, and its logout URL, if it
+    offers one."""
+    signed_in_with = session.get(SIGNED_IN_WITH)
+    if not isinstance(signed_in_with, dict):
+        return None
+    provider = db.session.get(IdentityProvider, signed_in_with.get("provider_id"))
+    if provider is None:
+        return None
+    url = oidc_sign_in.logout_url(
+        provider,
+        id_token=signed_in_with.get("id_token"),
+        post_logout_redirect_uri=absolute_url("auth.login"),
+    )
+    return (provider, url) if url else None
 
 
 @bp.route("/password/forgot", methods=["GET", "POST"])
@@ -176,6 +239,13 @@ def _set_password_page(token: str, purpose: TokenPurpose) -> str | Response | tu
     if check.problem is not None or check.employee is None:
         return _token_problem_page(purpose, check.problem or TokenProblem.INVALID)
     employee = check.employee
+    if not sso_providers.password_allowed(employee):
+        message = _(
+            "Du behöver inget lösenord: din kommun loggar in dig via kommunens egen inloggning."
+        )
+        return render_template(
+            "auth/link_problem.html", message=message, purpose=purpose, sso_email=employee.email
+        ), 410
     form = SetPasswordForm(email=employee.email, first_name=employee.first_name)
     if form.validate_on_submit():
         accounts.set_password(
@@ -183,7 +253,7 @@ def _set_password_page(token: str, purpose: TokenPurpose) -> str | Response | tu
         )
         accounts.record_login(db.session, employee)
         db.session.commit()
-        _start_session(employee)
+        start_session(employee)
         flash(_("Ditt lösenord är sparat och du är inloggad."), "success")
         return redirect(url_for("main.home"))
     template = (

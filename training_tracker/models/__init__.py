@@ -14,6 +14,12 @@ from training_tracker.models.enums import (
     Role,
     Sector,
 )
+from training_tracker.models.identity import (
+    IdentityProvider,
+    IdentityProviderDomain,
+    SsoLink,
+    SsoProtocol,
+)
 from training_tracker.models.importing import ImportBatch, ImportStatus
 from training_tracker.models.messaging import AuditEvent, OutboxMessage
 from training_tracker.models.organisation import Municipality, Unit
@@ -43,6 +49,8 @@ __all__ = [
     "CoverageUnitCell",
     "Employee",
     "Evidence",
+    "IdentityProvider",
+    "IdentityProviderDomain",
     "ImportBatch",
     "ImportStatus",
     "Municipality",
@@ -59,5 +67,7 @@ __all__ = [
     "ScimLink",
     "ScimToken",
     "Sector",
+    "SsoLink",
+    "SsoProtocol",
     "Unit",
 ]

@@ -28,6 +28,9 @@ class Municipality(Model):
     retention_months: Mapped[int] = mapped_column(
         default=DEFAULT_RETENTION_MONTHS, server_default=str(DEFAULT_RETENTION_MONTHS)
     )
+    # Its people sign in through the municipality's identity provider only: no password
+    # sign-in or reset for them (admins and system accounts keep theirs).
+    sso_required: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
     units: Mapped[list[Unit]] = relationship(back_populates="municipality", order_by="Unit.name")
     employees: WriteOnlyMapped[Employee] = relationship(back_populates="municipality")

@@ -87,6 +87,12 @@ def visible_employees(user: Employee, access: Access = Access.VIEW) -> sa.Select
     return sa.select(Employee).where(employee_scope(user, access))
 
 
+def identity_provider_scope(municipality_id: int) -> ColumnElement[bool]:
+    """The people a municipality's identity provider may sign in: its own active staff, never
+    a person of another municipality nor a system account."""
+    return sa.and_(Employee.municipality_id == municipality_id, Employee.active)
+
+
 def employee_in_scope(
     session: Session, user: Employee, employee_id: int, access: Access = Access.VIEW
 ) -> Employee | None:

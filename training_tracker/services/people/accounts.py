@@ -22,7 +22,8 @@ from training_tracker import clock
 from training_tracker.models import Assignment, AuditEvent, Course, Employee, OutboxMessage
 from training_tracker.services.core import audit_trail
 from training_tracker.services.core.emails import normalise_email
-from training_tracker.services.messaging import outbox
+from training_tracker.services.messaging import outbox, sso_links
+from training_tracker.services.people import sso_providers
 
 PASSWORD_MAX_LENGTH = 256
 RESET_MAIL_INTERVAL = timedelta(minutes=10)
@@ -217,16 +218,26 @@ def _chunks(ids: list[int], size: int = 900) -> list[list[int]]:
     return [ids[i : i + size] for i in range(0, len(ids), size)]
 
 
-def _invitation(employee: Employee, assignments: list[Assignment]) -> outbox.RenderedMail:
+def _invitation(
+    session: Session, employee: Employee, assignments: list[Assignment]
+) -> outbox.RenderedMail:
     # The welcome mail lists what is required, so a new hire can start before signing in.
+    # Where the municipality has its own sign-in, the mail leads there; a password link only
+    # where passwords are allowed.
     token = make_token(employee, TokenPurpose.INVITATION)
+    sso = sso_links.has_provider(session, employee.municipality_id)
     return outbox.render_mail(
         "invitation",
         employee.preferred_language,
         employee=employee,
         assignments=assignments,
-        set_password_url=outbox.absolute_url("auth.accept_invitation", token=token),
-        start_url=outbox.absolute_url("main.home"),
+        set_password_url=(
+            outbox.absolute_url("auth.accept_invitation", token=token)
+            if sso_providers.password_allowed(employee)
+            else None
+        ),
+        sso_url=sso_links.mail_link(session, employee, "main.home") if sso else None,
+        start_url=sso_links.mail_link(session, employee, "main.home"),
         valid_days=current_app.config["INVITATION_MAX_AGE_HOURS"] // 24,
     )
 
@@ -247,7 +258,7 @@ def queue_invitation(
     set-password link. Returns False if that mail was queued already (the same key), so a
     double click sends one mail."""
     session.flush()
-    mail = _invitation(employee, _open_assignments(session, [employee.id])[employee.id])
+    mail = _invitation(session, employee, _open_assignments(session, [employee.id])[employee.id])
     key = key or _invitation_key(employee)
     queued = outbox.queue_mail(session, key=key, kind="invitation", recipient=employee, mail=mail)
     if queued is not None:
@@ -325,7 +336,7 @@ def _write_invitation(session: Session, message: OutboxMessage) -> outbox.Render
     employee = session.get(Employee, message.recipient_id) if message.recipient_id else None
     if employee is None or not employee.active:
         return None
-    return _invitation(employee, _open_assignments(session, [employee.id])[employee.id])
+    return _invitation(session, employee, _open_assignments(session, [employee.id])[employee.id])
 
 
 def request_password_reset(session: Session, email: str) -> None:
@@ -334,7 +345,7 @@ def request_password_reset(session: Session, email: str) -> None:
     employee = session.scalars(
         sa.select(Employee).where(Employee.email == normalise_email(email))
     ).one_or_none()
-    if employee is None or not employee.active:
+    if employee is None or not employee.active or not sso_providers.password_allowed(employee):
         return
     # At most one reset mail per account and ten minutes, however often the form is sent: a
     # mail queued in the last ten minutes answers this request too, and the key (one per

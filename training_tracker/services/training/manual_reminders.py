@@ -32,7 +32,7 @@ from training_tracker.models import (
 from training_tracker.services.core import audit_trail
 from training_tracker.services.core.errors import FieldError
 from training_tracker.services.core.scope import reminder_scope
-from training_tracker.services.messaging import outbox
+from training_tracker.services.messaging import outbox, sso_links
 from training_tracker.services.training.assignments import (
     effective_due,
     employed_on,
@@ -147,9 +147,11 @@ def send_manual_reminder(
         employee=employee,
         items=[ReminderItem("overdue", 0, assignment.course, due, employee)],
         report_urls={
-            assignment.course.id: outbox.absolute_url("courses.report", course=assignment.course.id)
+            assignment.course.id: sso_links.mail_link(
+                session, employee, "courses.report", course=assignment.course.id
+            )
         },
-        start_url=outbox.absolute_url("main.home"),
+        start_url=sso_links.mail_link(session, employee, "main.home"),
         overdue=True,
         expiring_only=False,
         requested_by=actor.full_name,

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.sql.elements import ColumnElement
 
 from training_tracker import clock
-from training_tracker.models import Employee, ScimLink, ScimToken
+from training_tracker.models import Employee, Municipality, ScimLink, ScimToken
 from training_tracker.services.core import audit_trail
 from training_tracker.services.core.scope import provisioning_scope
 from training_tracker.services.people.employees import (
@@ -59,9 +59,10 @@ def sends_welcome_mail(session: Session, municipality_id: int) -> bool:
     with the set-password link (a leaver never does).
 
     The one place that decides it for SCIM: a municipality that requires single sign-on sends
-    none (its staff sign in through their identity provider), which plugs in here.
+    none, since its staff sign in through their identity provider and have no password to set.
     """
-    return True
+    municipality = session.get(Municipality, municipality_id)
+    return municipality is not None and not municipality.sso_required
 
 
 def _visible(token: ScimToken) -> ColumnElement[bool]:

@@ -28,7 +28,7 @@ from training_tracker.models import (
 from training_tracker.models.reminders import ReminderPolicy
 from training_tracker.services.core import audit_trail
 from training_tracker.services.core.working_days import is_first_working_day_of_week
-from training_tracker.services.messaging import outbox
+from training_tracker.services.messaging import outbox, sso_links
 from training_tracker.services.training.assignments import (
     effective_due,
     employed_on,
@@ -206,14 +206,16 @@ def _write_digests(
     wanted = [m for m in managers.values() if m is not None and not m.digest_opt_out]
     rows = _digest_rows(session, [manager.id for manager in wanted], clock.today())
     return {
-        message_id: _digest_mail(manager, rows.get(manager.id, []))
+        message_id: _digest_mail(session, manager, rows.get(manager.id, []))
         if manager is not None and not manager.digest_opt_out
         else None
         for message_id, manager in managers.items()
     }
 
 
-def _digest_mail(manager: Employee, items: list[DigestRow]) -> outbox.RenderedMail | None:
+def _digest_mail(
+    session: Session, manager: Employee, items: list[DigestRow]
+) -> outbox.RenderedMail | None:
     if not items:
         return None
     return outbox.render_mail(
@@ -223,6 +225,6 @@ def _digest_mail(manager: Employee, items: list[DigestRow]) -> outbox.RenderedMa
         overdue=[row for row in items if row.days_left < 0],
         soon=[row for row in items if row.days_left >= 0],
         horizon=DIGEST_HORIZON_DAYS,
-        start_url=outbox.absolute_url("main.home"),
-        settings_url=outbox.absolute_url("main.notification_settings"),
+        start_url=sso_links.mail_link(session, manager, "main.home"),
+        settings_url=sso_links.mail_link(session, manager, "main.notification_settings"),
     )

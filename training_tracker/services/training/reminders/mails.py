@@ -22,7 +22,7 @@ from training_tracker.models import (
     OutboxMessage,
 )
 from training_tracker.models.reminders import Reminder, ReminderStep
-from training_tracker.services.messaging import outbox
+from training_tracker.services.messaging import outbox, sso_links
 from training_tracker.services.training.assignments import (
     COUNTING,
     effective_due,
@@ -124,14 +124,14 @@ def _write_reminders(
     owed = _still_owed(session, [message.idempotency_key for message in messages], today)
     return {
         message.id: _reminder_mail(
-            active_recipient(session, message), owed.get(message.idempotency_key, [])
+            session, active_recipient(session, message), owed.get(message.idempotency_key, [])
         )
         for message in messages
     }
 
 
 def _reminder_mail(
-    employee: Employee | None, items: list[ReminderItem]
+    session: Session, employee: Employee | None, items: list[ReminderItem]
 ) -> outbox.RenderedMail | None:
     if employee is None or not items:
         return None
@@ -141,10 +141,12 @@ def _reminder_mail(
         employee=employee,
         items=items,
         report_urls={
-            item.course.id: outbox.absolute_url("courses.report", course=item.course.id)
+            item.course.id: sso_links.mail_link(
+                session, employee, "courses.report", course=item.course.id
+            )
             for item in items
         },
-        start_url=outbox.absolute_url("main.home"),
+        start_url=sso_links.mail_link(session, employee, "main.home"),
         overdue=any(item.step in ("overdue", "due") for item in items),
         expiring_only=all(item.step == ReminderStep.EXPIRY for item in items),
     )
@@ -158,14 +160,17 @@ def _write_escalations(
     owed = _still_owed(session, [message.idempotency_key for message in messages], today)
     return {
         message.id: _escalation_mail(
-            active_recipient(session, message), owed.get(message.idempotency_key, []), today
+            session,
+            active_recipient(session, message),
+            owed.get(message.idempotency_key, []),
+            today,
         )
         for message in messages
     }
 
 
 def _escalation_mail(
-    manager: Employee | None, items: list[ReminderItem], today: date
+    session: Session, manager: Employee | None, items: list[ReminderItem], today: date
 ) -> outbox.RenderedMail | None:
     if manager is None or not items:
         return None
@@ -177,6 +182,6 @@ def _escalation_mail(
         manager.preferred_language,
         manager=manager,
         people=sorted(by_person.values(), key=lambda group: group[0].employee.full_name),
-        start_url=outbox.absolute_url("main.home"),
+        start_url=sso_links.mail_link(session, manager, "main.home"),
         today=today,
     )

@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    PasswordField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # stubs predate WTForms 3.3
+from wtforms.validators import DataRequired, Length, Optional
+
+
+class AddOidcProviderForm(FlaskForm):
+    municipality = SelectField(_l("Kommun"), coerce=int)
+    label = StringField(
+        _l("Text på knappen"),
+        validators=[Optional(), Length(max=100)],
+        description=_l("T.ex. ”Järfälla kommun”. Tomt: kommunens namn."),
+    )
+    issuer = StringField(
+        _l("Utfärdare (issuer)"),
+        validators=[DataRequired(_l("Fyll i utfärdarens adress.")), Length(max=500)],
+        description=_l(
+            "Adressen där /.well-known/openid-configuration finns, t.ex. "
+            "https://login.microsoftonline.com/KATALOG-ID/v2.0"
+        ),
+    )
+    client_id = StringField(
+        _l("Klient-id (client id)"),
+        validators=[DataRequired(_l("Fyll i klient-id.")), Length(max=255)],
+    )
+    client_secret = PasswordField(
+        _l("Klienthemlighet (client secret)"),
+        validators=[Optional(), Length(max=1000)],
+        description=_l("Sparas krypterad och visas aldrig igen."),
+        render_kw={"autocomplete": "off"},
+    )
+    client_secret_env = StringField(
+        _l("eller: miljövariabel med hemligheten"),
+        validators=[Optional(), Length(max=100)],
+        description=_l("Namnet på en miljövariabel på servern, t.ex. SSO_JARFALLA_SECRET."),
+    )
+    domains = TextAreaField(
+        _l("E-postdomäner"),
+        validators=[DataRequired(_l("Fyll i minst en e-postdomän.")), Length(max=2000)],
+        description=_l("En per rad, t.ex. jarfalla.se"),
+    )
+    submit = SubmitField(_l("Lägg till inloggningstjänsten"))
+
+
+class SsoRequirementForm(FlaskForm):
+    municipality = SelectField(_l("Kommun"), coerce=int)
+    required = SelectField(
+        _l("Inloggning"),
+        choices=[
+            SelectChoice("on", _l("Kräv inloggning via kommunen")),
+            SelectChoice("off", _l("Tillåt även lösenord")),
+        ],
+    )
+    submit = SubmitField(_l("Spara"))
+
+
+class RemoveProviderForm(FlaskForm):
+    submit = SubmitField(_l("Ja, ta bort inloggningstjänsten"))
