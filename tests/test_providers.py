@@ -41,6 +41,7 @@ def sync(providers: list[CourseProvider] | None = None) -> catalog.SyncReport:
 def test_the_config_names_the_built_in_providers(app):
     providers = load_providers(app.config["COURSE_PROVIDERS"], include_entry_points=False)
     assert [p.key for p in providers] == [
+        "gemensamma-programmet",
         "nck",
         "skolverket",
         "socialstyrelsen",

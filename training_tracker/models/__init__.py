@@ -18,6 +18,14 @@ from training_tracker.models.importing import ImportBatch, ImportStatus
 from training_tracker.models.messaging import AuditEvent, OutboxMessage
 from training_tracker.models.organisation import Municipality, Unit
 from training_tracker.models.people import Employee, RoleGrant
+from training_tracker.models.programme import (
+    EventFormat,
+    ProgrammeAttendance,
+    ProgrammeEvent,
+    ProgrammeRegistration,
+    ProgrammeSession,
+    RegistrationStatus,
+)
 from training_tracker.models.reminders import Reminder, ReminderPolicy, ReminderStep
 from training_tracker.models.security import RateLimitCounter
 from training_tracker.models.training import (
@@ -41,14 +49,20 @@ __all__ = [
     "CoverageUnitCache",
     "CoverageUnitCell",
     "Employee",
+    "EventFormat",
     "Evidence",
     "ImportBatch",
     "ImportStatus",
     "Municipality",
     "OutboxMessage",
     "OutboxStatus",
+    "ProgrammeAttendance",
+    "ProgrammeEvent",
+    "ProgrammeRegistration",
+    "ProgrammeSession",
     "Provider",
     "RateLimitCounter",
+    "RegistrationStatus",
     "Reminder",
     "ReminderPolicy",
     "ReminderStep",
