@@ -20,11 +20,15 @@ from training_tracker.models import (
     CompletionStatus,
     Course,
     Employee,
+    EventFormat,
     Evidence,
     ImportBatch,
     Municipality,
     OutboxMessage,
     OutboxStatus,
+    ProgrammeEvent,
+    ProgrammeSession,
+    Provider,
     RequirementRule,
     Role,
     Sector,
@@ -33,6 +37,7 @@ from training_tracker.models import (
 from training_tracker.services.imports.batches import table_to_json
 from training_tracker.services.imports.table import read_table
 from training_tracker.services.people import accounts, roles
+from training_tracker.services.programme import times as programme_times
 from training_tracker.services.training import catalog
 from training_tracker.services.training.evidence import store_file
 
@@ -435,3 +440,56 @@ _MONTHS = {
 def shown(day: date, language: str = "sv") -> str:
     """``day`` as people read dates in the app, on pages and in mails: "3 december 2026"."""
     return f"{day.day} {_MONTHS[language].split()[day.month - 1]} {day.year}"
+
+
+def organiser(municipality_name: str | None = "Järfälla") -> Employee:
+    """An organiser of the joint programme: of a municipality, or (None) of the region."""
+    home = unit(municipality_name or "Sollentuna", Sector.SOCIAL_SERVICES, "Samordning mot våld")
+    person = employee(unit=home, first_name="Olle", last_name="Arrangörsson")
+    return with_role(person, Role.ORGANISER, municipality_name=municipality_name)
+
+
+def programme_event(
+    *,
+    title: str = "Barn som upplever våld",
+    municipalities: tuple[str, ...] = ("Järfälla", "Sigtuna"),
+    capacity: int = 30,
+    starts: datetime | None = None,
+    hours: int = 2,
+    deadline: date | None = None,
+    campaign: bool = False,
+    requires_approval: bool = False,
+    course: Course | None = None,
+    owner: str | None = "Järfälla",
+    link: str | None = "https://möte.example/barn",
+    place: str | None = None,
+) -> ProgrammeEvent:
+    """An event of the joint programme, with one session; ``starts`` is Swedish wall-clock
+    time (default: ten days from today at 13:00)."""
+    synced_catalog()
+    provider = db.session.scalars(
+        sa.select(Provider).where(Provider.key == "gemensamma-programmet")
+    ).one()
+    local = starts or datetime.combine(
+        clock.today() + timedelta(days=10), datetime.min.time()
+    ).replace(hour=13)
+    begins = programme_times.to_utc(local.date(), local.time())
+    event = ProgrammeEvent(
+        title=title,
+        provider=provider,
+        format=EventFormat.ON_SITE if place else EventFormat.DIGITAL,
+        link=None if place else link,
+        place=place,
+        sectors=[],
+        capacity=capacity,
+        signup_deadline=programme_times.end_of_day(deadline or local.date() - timedelta(days=2)),
+        campaign=campaign,
+        requires_approval=requires_approval,
+        course=course,
+        owner_municipality_id=municipality(owner).id if owner else None,
+        municipalities=[municipality(name) for name in municipalities],
+        sessions=[ProgrammeSession(starts_at=begins, ends_at=begins + timedelta(hours=hours))],
+    )
+    db.session.add(event)
+    db.session.commit()
+    return event

@@ -92,9 +92,7 @@ def register(app: Flask) -> None:
     app.add_template_global(lambda one: shown_span(one.starts_at, one.ends_at), "session_time")
     app.add_template_global(lambda event: deadline_day(event.signup_deadline), "deadline_day")
     # {{ month_name(day) }}: "November 2026", a month's heading in the programme.
-    app.add_template_global(
-        lambda day: format_date(day, "LLLL y").capitalize(), "month_name"
-    )
+    app.add_template_global(lambda day: format_date(day, "LLLL y").capitalize(), "month_name")
     # Inline SVG charts (issue #6): {{ bar_chart(bars, title=..., description=...) }}
     app.add_template_global(bar_chart, "bar_chart")
     app.add_template_global(line_chart, "line_chart")

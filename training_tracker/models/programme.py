@@ -70,7 +70,8 @@ class ProgrammeEvent(Model):
     __table_args__ = (
         sa.CheckConstraint("capacity > 0", name="capacity_positive"),
         sa.CheckConstraint(
-            "(format = 'digital' AND link IS NOT NULL) OR (format = 'on_site' AND place IS NOT NULL)",
+            "(format = 'digital' AND link IS NOT NULL)"
+            " OR (format = 'on_site' AND place IS NOT NULL)",
             name="link_or_place",
         ),
     )
@@ -170,9 +171,7 @@ class ProgrammeRegistration(Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    event_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("programme_events.id", ondelete="CASCADE")
-    )
+    event_id: Mapped[int] = mapped_column(sa.ForeignKey("programme_events.id", ondelete="CASCADE"))
     employee_id: Mapped[int] = mapped_column(
         sa.ForeignKey("employees.id", ondelete="CASCADE"), index=True
     )

@@ -78,7 +78,7 @@ class SessionFields:
     )
 
     def validate_ends(self, field: SwedishTimeField) -> None:
-        starts = self.starts.data  # type: ignore[attr-defined]  # a FlaskForm mixes this in
+        starts = self.starts.data
         if field.data is not None and starts is not None and field.data <= starts:
             raise ValidationError(str(_l("Sluttiden måste vara efter starttiden.")))
 
@@ -97,7 +97,7 @@ class EventForm(FlaskForm):
     )
     format = RadioField(
         _l("Form"),
-        choices=[(member.value, member.value) for member in EventFormat],
+        choices=[SelectChoice(member.value, member.value) for member in EventFormat],
         default=EventFormat.DIGITAL.value,
         validators=[InputRequired(_l("Välj om evenemanget är digitalt eller på plats."))],
     )
@@ -141,7 +141,7 @@ class EventForm(FlaskForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # Labels are lazy: built per request, in the user's language.
-        self.format.choices = [(member.value, member.label) for member in EventFormat]
+        self.format.choices = [SelectChoice(member.value, member.label) for member in EventFormat]
         self.sectors.choices = [SelectChoice(sector.value, sector.label) for sector in Sector]
 
     def validate_capacity(self, field: IntegerField) -> None:

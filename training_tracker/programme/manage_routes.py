@@ -125,7 +125,9 @@ def event_new() -> str | Response | tuple[str, int]:
     if not form.is_submitted():
         form.municipalities.data = [value for value, *_ in form.municipalities.iter_choices()]
     if form.validate_on_submit():
-        with committing(form, fields=FORM_FIELDS, fallback="title", errors=events.EventError) as attempt:
+        with committing(
+            form, fields=FORM_FIELDS, fallback="title", errors=events.EventError
+        ) as attempt:
             event = events.create_event(db.session, current_user, _data(form))
             event_id = event.id
         if attempt.ok:
@@ -152,7 +154,9 @@ def event_edit(event_id: int) -> str | Response | tuple[str, int]:
     if not form.is_submitted():
         _load(form, event)
     if form.validate_on_submit():
-        with committing(form, fields=FORM_FIELDS, fallback="title", errors=events.EventError) as attempt:
+        with committing(
+            form, fields=FORM_FIELDS, fallback="title", errors=events.EventError
+        ) as attempt:
             events.update_event(db.session, current_user, event, _data(form))
         if attempt.ok:
             flash(_("Evenemanget är sparat."), "success")
@@ -197,7 +201,9 @@ def session_add(event_id: int) -> Response | tuple[str, int]:
     event = _organised_or_404(event_id)
     form = SessionForm()
     if form.validate_on_submit():
-        with committing(form, fields=FORM_FIELDS, fallback="day", errors=events.EventError) as attempt:
+        with committing(
+            form, fields=FORM_FIELDS, fallback="day", errors=events.EventError
+        ) as attempt:
             events.add_session(
                 db.session,
                 current_user,

@@ -9,6 +9,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # stubs predate WTForms 3.3
 
 from training_tracker import clock
 from training_tracker.extensions import db
@@ -82,8 +83,8 @@ def event_detail(event_id: int) -> str:
     organises = events.organised_event(db.session, current_user, event_id) is not None
     staff, team_registrations = _team(event_id)
     signup_form = SignupForm()
-    signup_form.employee.choices = [("", "")] + [
-        (str(person.id), person.full_name)
+    signup_form.employee.choices = [SelectChoice("", "")] + [
+        SelectChoice(str(person.id), person.full_name)
         for person in staff
         if person.municipality_id in {m.id for m in row.event.municipalities}
         and person.id not in team_registrations
@@ -109,7 +110,7 @@ def _person(form: SignupForm | ConfirmForm) -> Employee:
     else, so a denial reveals nothing)."""
     wanted = form.employee.data or ""
     if not wanted:
-        return current_user._get_current_object()  # type: ignore[no-any-return]  # the proxy's target
+        return current_user._get_current_object()
     if not (wanted.isascii() and wanted.isdigit() and len(wanted) < 10):
         abort(404)
     person = db.session.scalars(
@@ -147,7 +148,10 @@ def sign_up(event_id: int) -> Response:
             message = _("Anmälan väntar på din chefs godkännande. Platsen är reserverad.")
         else:
             message = (
-                _("Evenemanget är fullt. Du står på väntelistan och får e-post om en plats blir ledig.")
+                _(
+                    "Evenemanget är fullt. Du står på väntelistan och får e-post om en plats "
+                    "blir ledig."
+                )
                 if own
                 else _("Evenemanget är fullt. %(name)s står på väntelistan.", name=name)
             )

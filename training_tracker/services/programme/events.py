@@ -104,7 +104,9 @@ def organised_event(session: Session, user: Employee, event_id: int) -> Programm
 
 
 def _programme_provider(session: Session) -> Provider:
-    provider = session.scalars(sa.select(Provider).where(Provider.key == PROGRAMME_PROVIDER)).first()
+    provider = session.scalars(
+        sa.select(Provider).where(Provider.key == PROGRAMME_PROVIDER)
+    ).first()
     if provider is None:
         raise EventError(
             _("Katalogen saknar Gemensamma programmet. Kör flask catalog sync."), "title"

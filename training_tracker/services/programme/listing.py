@@ -53,8 +53,7 @@ def open_to_clause(user: Employee) -> ColumnElement[bool]:
     """A WHERE clause on :class:`ProgrammeEvent`: the events whose staff ``user`` belongs to
     (their municipality is among the event's), and those ``user`` organises."""
     own = (
-        sa.exists()
-        .where(
+        sa.exists().where(
             programme_event_municipalities.c.event_id == ProgrammeEvent.id,
             programme_event_municipalities.c.municipality_id == user.municipality_id,
         )
@@ -167,6 +166,4 @@ def event_row(session: Session, user: Employee, event_id: int) -> EventRow | Non
 
 def may_see_link(row: EventRow, *, organises: bool) -> bool:
     """A digital event's link is for those with a place, and its organisers."""
-    return organises or (
-        row.mine is not None and row.mine.status == RegistrationStatus.CONFIRMED
-    )
+    return organises or (row.mine is not None and row.mine.status == RegistrationStatus.CONFIRMED)

@@ -54,12 +54,15 @@ def lock_event(session: Session, event_id: int) -> None:
 
 
 def _taken(session: Session, event_id: int) -> int:
-    return session.scalar(
-        sa.select(sa.func.count()).where(
-            ProgrammeRegistration.event_id == event_id,
-            ProgrammeRegistration.status.in_(HOLDS_A_PLACE),
+    return (
+        session.scalar(
+            sa.select(sa.func.count()).where(
+                ProgrammeRegistration.event_id == event_id,
+                ProgrammeRegistration.status.in_(HOLDS_A_PLACE),
+            )
         )
-    ) or 0
+        or 0
+    )
 
 
 def _open_to(event: ProgrammeEvent, employee: Employee) -> bool:
@@ -136,14 +139,14 @@ def sign_up(
     ).one_or_none()
     if registration is not None and registration.status != RegistrationStatus.CANCELLED:
         raise SignupError(_("Redan anmäld till evenemanget."))
-    if registration is None:
-        registration = ProgrammeRegistration(event=event, employee=employee, sequence=-1)
-        session.add(registration)
     if _taken(session, event.id) < event.capacity:
         approval = event.requires_approval and actor.id == employee.id
         status = RegistrationStatus.PENDING if approval else RegistrationStatus.CONFIRMED
     else:
         status = RegistrationStatus.WAITING
+    if registration is None:
+        registration = ProgrammeRegistration(event=event, employee=employee, sequence=-1)
+        session.add(registration)
     registration.status = status
     registration.registered_at = now
     registration.signed_up_by_id = actor.id
