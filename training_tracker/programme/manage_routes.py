@@ -182,9 +182,11 @@ def _render_manage(event: ProgrammeEvent, session_form: SessionForm | None = Non
         event=event,
         session_form=session_form or SessionForm(),
         cancel_form=ConfirmForm(),
+        taken=len(by_status[RegistrationStatus.CONFIRMED])
+        + len(by_status[RegistrationStatus.PENDING]),
         confirmed=by_status[RegistrationStatus.CONFIRMED],
         pending=by_status[RegistrationStatus.PENDING],
-        waiting=by_status[RegistrationStatus.WAITING],
+        waiting_list=by_status[RegistrationStatus.WAITING],
         cancelled=by_status[RegistrationStatus.CANCELLED],
     )
 
