@@ -493,3 +493,16 @@ def programme_event(
     db.session.add(event)
     db.session.commit()
     return event
+
+
+def programme_session(event: ProgrammeEvent, *, days_later: int) -> ProgrammeSession:
+    """Another session of ``event``, at the same time ``days_later`` days after its first."""
+    first = event.sessions[0]
+    added = ProgrammeSession(
+        event=event,
+        starts_at=first.starts_at + timedelta(days=days_later),
+        ends_at=first.ends_at + timedelta(days=days_later),
+    )
+    db.session.add(added)
+    db.session.commit()
+    return added

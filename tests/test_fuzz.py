@@ -103,10 +103,18 @@ from training_tracker.models import (
     Sector,
     Unit,
 )
+from training_tracker.programme.forms import ConfirmForm as ProgrammeConfirmForm
+from training_tracker.programme.forms import (
+    EventForm,
+    NewEventForm,
+    SignupForm,
+)
+from training_tracker.programme.forms import SessionForm as ProgrammeSessionForm
 from training_tracker.rules.forms import EndRuleForm, RuleForm
 from training_tracker.services.core.emails import normalise_email
 from training_tracker.services.people import accounts
 from training_tracker.services.people.accounts import TokenPurpose
+from training_tracker.services.programme import signups
 from training_tracker.verification.forms import BulkVerifyForm, RejectForm, VerifyForm
 
 # POST routes deliberately not fuzzed, each with why.
@@ -475,6 +483,61 @@ TARGETS = [
         (ResendAllForm,),
         examples=6,
     ),
+    # The programme's organiser forms, posted by an admin (who organises every event).
+    Target(
+        "programme.event_new",
+        "/programme/manage/new",
+        "admin",
+        "/programme/manage/new",
+        (NewEventForm,),
+        examples=20,
+        visit=("/programme/", "/programme/manage/"),
+    ),
+    Target(
+        "programme.event_edit",
+        "/programme/manage/{own_event_id}/edit",
+        "admin",
+        "/programme/manage/{own_event_id}/edit",
+        (EventForm,),
+        examples=16,
+        visit=("/programme/events/{own_event_id}", "/programme/manage/{own_event_id}"),
+    ),
+    Target(
+        "programme.session_add",
+        "/programme/manage/{own_event_id}/sessions",
+        "admin",
+        "/programme/manage/{own_event_id}",
+        (ProgrammeSessionForm,),
+        examples=12,
+        visit=("/programme/manage/{own_event_id}",),
+    ),
+    Target(
+        "programme.session_cancel",
+        "/programme/manage/{own_event_id}/sessions/{own_session_id}/cancel",
+        "admin",
+        "/programme/manage/{own_event_id}",
+        (ProgrammeConfirmForm,),
+        examples=6,
+    ),
+    # A manager signs up one of their staff (or, with no one chosen, is told to choose).
+    Target(
+        "programme.sign_up",
+        "/programme/events/{own_event_id}/signup",
+        "manager",
+        "/programme/events/{own_event_id}",
+        (SignupForm,),
+        examples=12,
+        visit=("/programme/events/{own_event_id}",),
+    ),
+    # The employee, signed up in the world, cancels (or names someone else: 404).
+    Target(
+        "programme.cancel_signup",
+        "/programme/events/{own_event_id}/cancel",
+        "employee",
+        "/programme/events/{own_event_id}",
+        (ProgrammeConfirmForm,),
+        examples=8,
+    ),
 ]
 
 
@@ -527,6 +590,9 @@ def build_world() -> World:
     message = factories.outbox_message(outsider, status=OutboxStatus.FAILED, last_error="550")
     invitation = factories.outbox_message(invitee, kind="invitation", status=OutboxStatus.SENT)
     batch = factories.import_batch("Järfälla")
+    event = factories.programme_event(capacity=3)
+    factories.programme_session(event, days_later=1)
+    signups.sign_up(db.session, employee, event, employee)
     people = [admin, hr, manager, employee, colleague, invitee, outsider]
     cheap = CHEAP_HASHER.hash(factories.PASSWORD)
     for person in people:
@@ -545,6 +611,8 @@ def build_world() -> World:
             "own_rule_id": rule.id,
             "course_id": course.id,
             "own_import_id": batch.id,
+            "own_event_id": event.id,
+            "own_session_id": event.sessions[0].id,
             "invitee_id": invitee.id,
             "invitation_message_id": invitation.id,
             "grant_id": grant.role_grants[0].id,

@@ -121,18 +121,30 @@ def test_signing_up_on_the_page_confirms_with_a_calendar_invitation(client, smtp
 
 def test_cancelling_is_possible_up_to_the_deadline_and_not_after(client):
     event = factories.programme_event(starts=datetime(2026, 11, 12, 13, 0))  # deadline 10 Nov
-    (me,) = staff(1)
+    me, other = staff(2)
     sign_up(event, me)
-    registration = signups.my_registration(db.session, me, event.id)
-    assert registration is not None
+    sign_up(event, other)
     with time_machine.travel(datetime(2026, 11, 10, 22, 59), tick=False):  # 23:59 Swedish time
+        registration = signups.my_registration(db.session, me, event.id)
+        assert registration is not None
         signups.cancel(db.session, me, registration)
         db.session.commit()
-    with time_machine.travel(datetime(2026, 11, 10, 23, 0), tick=False):  # 11 November 00:00
-        with pytest.raises(signups.SignupError, match="Sista anmälningsdag har passerat"):
-            signups.sign_up(db.session, me, event, me)
+    late = signups.my_registration(db.session, other, event.id)
+    assert late is not None
+    with (
+        time_machine.travel(datetime(2026, 11, 10, 23, 0), tick=False),  # 11 November 00:00
+        pytest.raises(signups.SignupError, match="Sista anmälningsdag har passerat"),
+    ):
+        signups.cancel(db.session, other, late)
+    db.session.rollback()
+    with (
+        time_machine.travel(datetime(2026, 11, 10, 23, 0), tick=False),
+        pytest.raises(signups.SignupError, match="Sista anmälningsdag har passerat"),
+    ):
+        signups.sign_up(db.session, me, event, me)
     db.session.rollback()
     assert status_of(event, me) == RegistrationStatus.CANCELLED
+    assert status_of(event, other) == RegistrationStatus.CONFIRMED
 
 
 def test_only_staff_of_the_events_municipalities_may_sign_up(app):
