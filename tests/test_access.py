@@ -421,6 +421,11 @@ EXPECTED: dict[str, list[Case]] = {
         Case("POST", "/programme/events/{own_event_id}/cancel", programme_users(404)),
         Case("POST", "/programme/events/{other_event_id}/cancel", programme_users(404, other=True)),
     ],
+    # No employee named: a bad request; an event out of reach: 404.
+    "programme.decide": [
+        Case("POST", "/programme/events/{own_event_id}/decide", programme_users(400)),
+        Case("POST", "/programme/events/{other_event_id}/decide", programme_users(400, other=True)),
+    ],
     "programme.calendar_file": [
         Case("GET", "/programme/events/{own_event_id}/calendar.ics", programme_users(404)),
         Case("GET", "/programme/events/{other_event_id}/calendar.ics", programme_users(404)),

@@ -105,6 +105,7 @@ from training_tracker.models import (
 )
 from training_tracker.programme.forms import ConfirmForm as ProgrammeConfirmForm
 from training_tracker.programme.forms import (
+    DecisionForm,
     EventForm,
     NewEventForm,
     SignupForm,
@@ -528,6 +529,16 @@ TARGETS = [
         (SignupForm,),
         examples=12,
         visit=("/programme/events/{own_event_id}",),
+    ),
+    # The manager decides on a sign-up of their staff (the employee's needs no approval: a
+    # refusal with a message).
+    Target(
+        "programme.decide",
+        "/programme/events/{own_event_id}/decide",
+        "manager",
+        "/programme/events/{own_event_id}",
+        (DecisionForm,),
+        examples=8,
     ),
     # The employee, signed up in the world, cancels (or names someone else: 404).
     Target(

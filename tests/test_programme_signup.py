@@ -178,9 +178,30 @@ def test_a_manager_signs_up_their_staff_and_nobody_else(client):
     client.post_form(f"/programme/events/{event.id}/signup", {"employee": "", "staff": "1"})
     assert status_of(event, manager) is None
     # An employee's own sign-up to this event waits for the manager's approval.
-    (other,) = staff(1)
-    sign_up(event, other)
-    assert status_of(event, other) == RegistrationStatus.PENDING
+    waits = factories.employee(unit=unit, first_name="Vera", last_name="Väntar")
+    declined = factories.employee(unit=unit, first_name="Nils", last_name="Nej")
+    sign_up(event, waits)
+    sign_up(event, declined)
+    assert status_of(event, waits) == RegistrationStatus.PENDING
+    page = client.get(f"/programme/events/{event.id}").get_data(as_text=True)
+    assert "Väntar på godkännande" in page and "Godkänn inte" in page
+    client.post_form(
+        f"/programme/events/{event.id}/decide", {"employee": str(waits.id), "decision": "approve"}
+    )
+    client.post_form(
+        f"/programme/events/{event.id}/decide",
+        {"employee": str(declined.id), "decision": "decline"},
+    )
+    assert status_of(event, waits) == RegistrationStatus.CONFIRMED
+    assert status_of(event, declined) == RegistrationStatus.CANCELLED
+    assert count(AuditEvent, AuditEvent.action == "programme.approved") == 1
+    # Nobody approves their own sign-up.
+    (colleague,) = staff(1)
+    sign_up(event, colleague)
+    registration = signups.my_registration(db.session, colleague, event.id)
+    assert registration is not None
+    with pytest.raises(signups.SignupError, match="Bara medarbetarens chef"):
+        signups.decide(db.session, colleague, registration, approve=True)
 
 
 # --- the calendar invitation -------------------------------------------------------------------

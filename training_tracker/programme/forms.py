@@ -169,3 +169,14 @@ class ConfirmForm(FlaskForm):
     """Only the CSRF token: cancelling a sign-up or a session asks nothing more."""
 
     employee = SelectField(_l("Medarbetare"), default="", validate_choice=False)
+
+
+class DecisionForm(FlaskForm):
+    """A manager's decision on a sign-up of their staff awaiting approval."""
+
+    employee = SelectField(_l("Medarbetare"), default="", validate_choice=False)
+    decision = RadioField(
+        _l("Beslut"),
+        choices=[SelectChoice("approve", "approve"), SelectChoice("decline", "decline")],
+        validators=[InputRequired()],
+    )

@@ -14,7 +14,7 @@ from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  #
 from training_tracker import clock
 from training_tracker.extensions import db
 from training_tracker.models import Employee, ProgrammeRegistration, RegistrationStatus
-from training_tracker.programme.forms import ConfirmForm, SignupForm
+from training_tracker.programme.forms import ConfirmForm, DecisionForm, SignupForm
 from training_tracker.services.core.scope import team_scope
 from training_tracker.services.programme import calendar, events, listing, signups
 from training_tracker.transactions import committing
@@ -97,6 +97,7 @@ def event_detail(event_id: int) -> str:
         show_link=listing.may_see_link(row, organises=organises),
         signup_form=signup_form,
         cancel_form=ConfirmForm(),
+        decision_form=DecisionForm(),
         staff_signups=[
             (person, team_registrations[person.id])
             for person in staff
@@ -105,7 +106,7 @@ def event_detail(event_id: int) -> str:
     )
 
 
-def _person(form: SignupForm | ConfirmForm) -> Employee:
+def _person(form: SignupForm | ConfirmForm | DecisionForm) -> Employee:
     """Whom the form is for: the signed-in user, or one of a manager's staff (404 for anyone
     else, so a denial reveals nothing)."""
     wanted = form.employee.data or ""
@@ -174,6 +175,32 @@ def cancel_signup(event_id: int) -> Response:
         signups.cancel(db.session, current_user, registration)
     if attempt.ok:
         flash(_("Anmälan är avbokad."), "success")
+    return redirect(url_for("programme.event_detail", event_id=event_id))
+
+
+@bp.route("/events/<int:event_id>/decide", methods=["POST"])
+@login_required
+def decide(event_id: int) -> Response:
+    """A manager approves or declines a sign-up of their staff awaiting approval."""
+    _row_or_404(event_id)
+    form = DecisionForm()
+    if not form.validate_on_submit() or not form.employee.data:
+        abort(400)
+    person = _person(form)
+    registration = signups.my_registration(db.session, person, event_id)
+    if registration is None:
+        abort(404)
+    approve = form.decision.data == "approve"
+    with committing(form, errors=signups.SignupError) as attempt:
+        signups.decide(db.session, current_user, registration, approve=approve)
+        name = person.full_name
+    if attempt.ok:
+        flash(
+            _("%(name)s har en plats.", name=name)
+            if approve
+            else _("Anmälan för %(name)s är inte godkänd.", name=name),
+            "success",
+        )
     return redirect(url_for("programme.event_detail", event_id=event_id))
 
 

@@ -83,7 +83,8 @@ def may_sign_up_for_others(session: Session, actor: Employee, employee: Employee
 
 def _notify(session: Session, registration: ProgrammeRegistration, what: str) -> None:
     """Queue the mail of this change of ``registration`` (``what``: signed_up, waiting,
-    pending, promoted, cancelled), with the calendar invitation when it concerns a place."""
+    pending, promoted, cancelled, declined), with the calendar invitation when it concerns a
+    place."""
     event = registration.event
     employee = registration.employee
     url = outbox.absolute_url("programme.event_detail", event_id=event.id)
@@ -202,6 +203,40 @@ def cancel(session: Session, actor: Employee, registration: ProgrammeRegistratio
     )
     _notify(session, registration, "cancelled")
     fill_places(session, event)
+
+
+def decide(
+    session: Session, actor: Employee, registration: ProgrammeRegistration, *, approve: bool
+) -> None:
+    """The manager approves a sign-up awaiting approval (it keeps its place), or declines it
+    (the place goes to the waiting list). Only the person's manager decides, never for
+    themselves."""
+    employee = registration.employee
+    if actor.id == employee.id or not may_sign_up_for_others(session, actor, employee):
+        raise SignupError(_("Bara medarbetarens chef kan godkänna anmälan."))
+    if registration.status != RegistrationStatus.PENDING:
+        raise SignupError(_("Anmälan väntar inte på godkännande."))
+    lock_event(session, registration.event_id)
+    session.refresh(registration)
+    if registration.status != RegistrationStatus.PENDING:
+        raise SignupError(_("Anmälan väntar inte på godkännande."))
+    now = clock.utcnow()
+    registration.status = RegistrationStatus.CONFIRMED if approve else RegistrationStatus.CANCELLED
+    registration.confirmed_at = now if approve else None
+    registration.cancelled_at = None if approve else now
+    registration.sequence += 1
+    session.flush()
+    audit_trail.record(
+        session,
+        "programme.approved" if approve else "programme.declined",
+        actor=actor,
+        subject=employee,
+        object_type="programme_event",
+        object_id=registration.event_id,
+    )
+    _notify(session, registration, "signed_up" if approve else "declined")
+    if not approve:
+        fill_places(session, registration.event)
 
 
 def fill_places(session: Session, event: ProgrammeEvent) -> list[ProgrammeRegistration]:
