@@ -530,13 +530,12 @@ TARGETS = [
         examples=12,
         visit=("/programme/events/{own_event_id}",),
     ),
-    # The manager decides on a sign-up of their staff (the employee's needs no approval: a
-    # refusal with a message).
+    # The manager decides on a sign-up of their staff awaiting approval.
     Target(
         "programme.decide",
-        "/programme/events/{own_event_id}/decide",
+        "/programme/events/{approval_event_id}/decide",
         "manager",
-        "/programme/events/{own_event_id}",
+        "/programme/events/{approval_event_id}",
         (DecisionForm,),
         examples=8,
     ),
@@ -604,6 +603,8 @@ def build_world() -> World:
     event = factories.programme_event(capacity=3)
     factories.programme_session(event, days_later=1)
     signups.sign_up(db.session, employee, event, employee)
+    approval = factories.programme_event(title="Med godkännande", requires_approval=True)
+    signups.sign_up(db.session, colleague, approval, colleague)
     people = [admin, hr, manager, employee, colleague, invitee, outsider]
     cheap = CHEAP_HASHER.hash(factories.PASSWORD)
     for person in people:
@@ -623,6 +624,7 @@ def build_world() -> World:
             "course_id": course.id,
             "own_import_id": batch.id,
             "own_event_id": event.id,
+            "approval_event_id": approval.id,
             "own_session_id": event.sessions[0].id,
             "invitee_id": invitee.id,
             "invitation_message_id": invitation.id,
