@@ -10,7 +10,6 @@ import time_machine
 from tests.conftest import count
 from training_tracker import clock
 from training_tracker.demo import DemoError
-from training_tracker.demo.programme import campaign_year
 from training_tracker.demo.seed import seed_demo
 from training_tracker.extensions import db
 from training_tracker.models import (
@@ -28,6 +27,7 @@ from training_tracker.models import (
 )
 from training_tracker.services.core.scope import ReportScope
 from training_tracker.services.people import accounts
+from training_tracker.services.programme.listing import campaign_year
 from training_tracker.services.reporting import coverage
 
 PASSWORD = "demo-lösenord-för-test"

@@ -23,6 +23,7 @@ from training_tracker.models import (
     RegistrationStatus,
     Sector,
 )
+from training_tracker.services.programme.listing import campaign_year
 from training_tracker.services.programme.times import end_of_day, to_utc
 
 PROVIDER_KEY = "gemensamma-programmet"
@@ -106,11 +107,6 @@ EVENTS: list[
         None,
     ),
 ]
-
-
-def campaign_year(today: date) -> int:
-    """This year's campaign until November ends, then next year's."""
-    return today.year if today.month <= 11 else today.year + 1
 
 
 def seed_programme(session: Session, rng: random.Random, today: date, organiser_id: int) -> None:

@@ -31,7 +31,7 @@ def index() -> str:
         "programme/index.html",
         months=listing.programme(db.session, current_user),
         may_organise=events.may_organise(current_user),
-        campaign_year=clock.today().year,
+        campaign_year=listing.campaign_year(clock.today()),
     )
 
 

@@ -143,6 +143,12 @@ def programme(session: Session, user: Employee, *, today: date | None = None) ->
     return _by_month(_rows(session, user, events))
 
 
+def campaign_year(today: date) -> int:
+    """The November campaign people look ahead to: this year's until November ends, then
+    next year's."""
+    return today.year if today.month <= 11 else today.year + 1
+
+
 def campaign(session: Session, user: Employee, year: int) -> list[Month]:
     """The November campaign of ``year``: its events open to ``user``, past ones included."""
     events = [
