@@ -488,7 +488,13 @@ def programme_event(
         course=course,
         owner_municipality_id=municipality(owner).id if owner else None,
         municipalities=[municipality(name) for name in municipalities],
-        sessions=[ProgrammeSession(starts_at=begins, ends_at=begins + timedelta(hours=hours))],
+        sessions=[
+            ProgrammeSession(
+                starts_at=begins,
+                ends_at=begins + timedelta(hours=hours),
+                checkin_code=f"KOD{next(_counter):03d}",
+            )
+        ],
     )
     db.session.add(event)
     db.session.commit()

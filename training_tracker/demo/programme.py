@@ -23,6 +23,7 @@ from training_tracker.models import (
     RegistrationStatus,
     Sector,
 )
+from training_tracker.services.programme.events import new_code
 from training_tracker.services.programme.listing import campaign_year
 from training_tracker.services.programme.times import end_of_day, to_utc
 
@@ -137,7 +138,13 @@ def seed_programme(session: Session, rng: random.Random, today: date, organiser_
             owner_municipality_id=None,
             created_by_id=organiser_id,
             municipalities=open_to,
-            sessions=[ProgrammeSession(starts_at=begins, ends_at=begins + timedelta(hours=hours))],
+            sessions=[
+                ProgrammeSession(
+                    starts_at=begins,
+                    ends_at=begins + timedelta(hours=hours),
+                    checkin_code=new_code(),
+                )
+            ],
         )
         session.add(event)
         session.flush()

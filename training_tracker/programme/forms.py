@@ -180,3 +180,27 @@ class DecisionForm(FlaskForm):
         choices=[SelectChoice("approve", "approve"), SelectChoice("decline", "decline")],
         validators=[InputRequired()],
     )
+
+
+class AttendanceForm(FlaskForm):
+    """Who was at a session: ticked on the list, everyone with a place, or pasted addresses."""
+
+    employees = SelectMultipleField(_l("Närvarande"), coerce=str, validate_choice=False)
+    everyone = BooleanField(_l("Alla med plats"))
+    emails = TextAreaField(
+        _l("E-postadresser"),
+        description=_l(
+            "Valfritt. Klistra in adresserna till dem som var med, en per rad eller åtskilda "
+            "med semikolon, till exempel från mötets deltagarlista."
+        ),
+        validators=[Optional(), Length(max=100_000)],
+    )
+
+
+class CheckInForm(FlaskForm):
+    code = StringField(
+        _l("Kod"),
+        description=_l("Koden visas på tillfället medan det pågår."),
+        validators=[DataRequired(_l("Skriv koden som visas på tillfället.")), Length(max=20)],
+        render_kw={"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false"},
+    )

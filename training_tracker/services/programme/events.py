@@ -6,6 +6,7 @@ admins, through :func:`~training_tracker.services.core.scope.organised_event_cla
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 
@@ -34,6 +35,16 @@ from training_tracker.services.programme.times import deadline_day, end_of_day, 
 MAX_CAPACITY = 10_000
 # The provider plugin of the joint programme (providers/gemensamma_programmet.py) declares it.
 PROGRAMME_PROVIDER = "gemensamma-programmet"
+
+
+# No 0/O, 1/I/L: read off a screen at the back of a room.
+CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+CODE_LENGTH = 6
+
+
+def new_code() -> str:
+    """A session's check-in code (see services.programme.attendance.check_in)."""
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
 
 
 class EventError(FieldError):
@@ -185,7 +196,10 @@ def create_event(session: Session, actor: Employee, data: EventData) -> Programm
         created_by_id=actor.id,
     )
     _apply(session, event, data)
-    event.sessions = [ProgrammeSession(starts_at=start, ends_at=end) for start, end in times]
+    event.sessions = [
+        ProgrammeSession(starts_at=start, ends_at=end, checkin_code=new_code())
+        for start, end in times
+    ]
     session.add(event)
     session.flush()
     audit_trail.record(
@@ -240,7 +254,7 @@ def add_session(
     session: Session, actor: Employee, event: ProgrammeEvent, data: SessionData
 ) -> ProgrammeSession:
     starts, ends = _session_times(data)
-    added = ProgrammeSession(event=event, starts_at=starts, ends_at=ends)
+    added = ProgrammeSession(event=event, starts_at=starts, ends_at=ends, checkin_code=new_code())
     session.add(added)
     session.flush()
     audit_trail.record(
