@@ -430,6 +430,32 @@ EXPECTED: dict[str, list[Case]] = {
         Case("GET", "/programme/events/{own_event_id}/calendar.ics", programme_users(404)),
         Case("GET", "/programme/events/{other_event_id}/calendar.ics", programme_users(404)),
     ],
+    "programme.attendance_list": [
+        Case(
+            "GET",
+            "/programme/manage/{own_event_id}/sessions/{own_session_id}/attendance",
+            organisers(),
+        ),
+        Case(
+            "GET",
+            "/programme/manage/{other_event_id}/sessions/{other_session_id}/attendance",
+            organisers(organiser=404),
+        ),
+        Case(  # nobody ticked, no addresses: errors, nothing stored
+            "POST",
+            "/programme/manage/{own_event_id}/sessions/{own_session_id}/attendance",
+            organisers(422),
+        ),
+        Case(
+            "GET",
+            "/programme/manage/{own_event_id}/sessions/{other_session_id}/attendance",
+            organisers(404),
+        ),
+    ],
+    "programme.check_in": [
+        Case("GET", "/programme/checkin", programme_users()),
+        Case("POST", "/programme/checkin", programme_users(422)),  # no code
+    ],
     "programme.manage_list": [Case("GET", "/programme/manage/", organisers())],
     "programme.event_new": [
         Case("GET", "/programme/manage/new", organisers()),

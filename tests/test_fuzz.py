@@ -103,13 +103,15 @@ from training_tracker.models import (
     Sector,
     Unit,
 )
-from training_tracker.programme.forms import ConfirmForm as ProgrammeConfirmForm
 from training_tracker.programme.forms import (
+    AttendanceForm,
+    CheckInForm,
     DecisionForm,
     EventForm,
     NewEventForm,
     SignupForm,
 )
+from training_tracker.programme.forms import ConfirmForm as ProgrammeConfirmForm
 from training_tracker.programme.forms import SessionForm as ProgrammeSessionForm
 from training_tracker.rules.forms import EndRuleForm, RuleForm
 from training_tracker.services.core.emails import normalise_email
@@ -538,6 +540,23 @@ TARGETS = [
         "/programme/events/{approval_event_id}",
         (DecisionForm,),
         examples=8,
+    ),
+    Target(
+        "programme.attendance_list",
+        "/programme/manage/{own_event_id}/sessions/{own_session_id}/attendance",
+        "admin",
+        "/programme/manage/{own_event_id}/sessions/{own_session_id}/attendance",
+        (AttendanceForm,),
+        examples=16,
+        visit=("/programme/manage/{own_event_id}",),
+    ),
+    Target(
+        "programme.check_in",
+        "/programme/checkin",
+        "employee",
+        "/programme/checkin",
+        (CheckInForm,),
+        examples=10,
     ),
     # The employee, signed up in the world, cancels (or names someone else: 404).
     Target(
