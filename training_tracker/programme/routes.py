@@ -12,6 +12,7 @@ from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # stubs predate WTForms 3.3
 
 from training_tracker import clock
+from training_tracker.downloads import file_download
 from training_tracker.extensions import db
 from training_tracker.models import Employee, ProgrammeRegistration, RegistrationStatus
 from training_tracker.programme.forms import ConfirmForm, DecisionForm, SignupForm
@@ -225,11 +226,4 @@ def calendar_file(event_id: int) -> Response:
         link=link,
         url=url_for("programme.event_detail", event_id=event_id, _external=True),
     )
-    return Response(
-        body,
-        mimetype="text/calendar",
-        headers={
-            "Content-Disposition": f'attachment; filename="evenemang-{event_id}.ics"',
-            "Cache-Control": "no-store",
-        },
-    )
+    return file_download(body, f"evenemang-{event_id}.ics", "ics")
