@@ -456,6 +456,9 @@ EXPECTED: dict[str, list[Case]] = {
         Case("GET", "/programme/checkin", programme_users()),
         Case("POST", "/programme/checkin", programme_users(422)),  # no code
     ],
+    "programme.report_page": [Case("GET", "/programme/manage/report", organisers())],
+    "programme.report_csv": [Case("GET", "/programme/manage/report.csv", organisers())],
+    "programme.report_xlsx": [Case("GET", "/programme/manage/report.xlsx", organisers())],
     "programme.manage_list": [Case("GET", "/programme/manage/", organisers())],
     "programme.event_new": [
         Case("GET", "/programme/manage/new", organisers()),

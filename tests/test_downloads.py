@@ -10,7 +10,12 @@ from training_tracker.extensions import db
 from training_tracker.models import Role, Sector
 from training_tracker.services.programme import signups
 
-CSV_ROUTES = ["/reports/coverage.csv", "/audit/events.csv", "/team/overdue.csv"]
+CSV_ROUTES = [
+    "/reports/coverage.csv",
+    "/audit/events.csv",
+    "/team/overdue.csv",
+    "/programme/manage/report.csv",
+]
 
 
 def test_every_csv_route_is_checked_here(app):
@@ -34,7 +39,9 @@ def test_a_csv_download_names_one_charset(client, path):
     assert response.headers["Content-Disposition"].startswith('attachment; filename="')
 
 
-@pytest.mark.parametrize("path", ["/reports/coverage.xlsx", "/audit/events.xlsx"])
+@pytest.mark.parametrize(
+    "path", ["/reports/coverage.xlsx", "/audit/events.xlsx", "/programme/manage/report.xlsx"]
+)
 def test_an_xlsx_download_has_no_charset(client, path):
     client.sign_in(factories.admin())
     response = client.get(path)

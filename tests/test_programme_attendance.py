@@ -140,3 +140,32 @@ def test_attendance_at_an_event_counting_as_a_course_is_in_its_coverage(client):
     attendance.take_attendance(db.session, organiser, event.sessions[0], everyone=True)
     db.session.commit()
     assert verified() == 5
+
+
+def test_the_report_counts_sign_ups_attendance_and_no_shows_by_municipality_and_sector(client):
+    event, (first, second, third) = event_with_places(3, course=False)
+    waiting_event_person = factories.employee(
+        unit=factories.unit("Sigtuna", Sector.SCHOOL, "Skolan"), email="vantar@sigtuna.example"
+    )
+    event.capacity = 3
+    db.session.commit()
+    with time_machine.travel(BEFORE, tick=False):
+        signups.sign_up(db.session, waiting_event_person, event, waiting_event_person)
+        db.session.commit()
+    organiser = factories.organiser("Järfälla")
+    attendance.take_attendance(
+        db.session, organiser, event.sessions[0], employee_ids=[first.id, third.id]
+    )
+    db.session.commit()
+
+    with time_machine.travel(datetime(2026, 11, 13, 9, 0), tick=False):
+        client.sign_in(organiser)
+        page = client.get("/programme/manage/report").get_data(as_text=True)
+        csv = client.get("/programme/manage/report.csv").get_data(as_text=True)
+
+    assert "Barn som upplever våld" in page
+    lines = csv.splitlines()
+    assert lines[0].lstrip("\ufeff").startswith("Evenemang;Datum;Kommun;Sektor;Anmälda;Väntelista")
+    assert "Barn som upplever våld;2026-11-12;Järfälla;Socialtjänst;3;0;2;1" in csv
+    assert "Barn som upplever våld;2026-11-12;Sigtuna;Skola och förskola;0;1;0;0" in csv
+    assert second.id not in present(event)

@@ -32,6 +32,8 @@ NOT_PAGES = {
     "/audit/events.xlsx",
     "/team/overdue.csv",  # the manager's overdue list as files (issue #17)
     "/team/overdue.xlsx",
+    "/programme/manage/report.csv",  # the programme's report as files (issue #20)
+    "/programme/manage/report.xlsx",
 }
 # HR's pages: an admin sees them for every municipality, HR for one (a fixed municipality
 # instead of a choice), so both are scanned.

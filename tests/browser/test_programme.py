@@ -110,6 +110,7 @@ def test_the_programme_pages_are_accessible_at_both_widths(
         f"/programme/manage/{event.id}/edit",
         f"/programme/manage/{event.id}/sessions/{event.sessions[0].id}/attendance",
         "/programme/checkin",
+        "/programme/manage/report",
     ]
     problems = []
     for path in paths:
