@@ -459,6 +459,19 @@ EXPECTED: dict[str, list[Case]] = {
     "programme.report_page": [Case("GET", "/programme/manage/report", organisers())],
     "programme.report_csv": [Case("GET", "/programme/manage/report.csv", organisers())],
     "programme.report_xlsx": [Case("GET", "/programme/manage/report.xlsx", organisers())],
+    # Nobody attended: only the organisers get the certificate.
+    "programme.certificate": [
+        Case(
+            "GET",
+            "/programme/events/{own_event_id}/certificate.pdf",
+            {**programme_users(404), "organiser": 200, "admin": 200},
+        ),
+        Case(
+            "GET",
+            "/programme/events/{other_event_id}/certificate.pdf",
+            {**programme_users(404), "admin": 200},
+        ),
+    ],
     "programme.manage_list": [Case("GET", "/programme/manage/", organisers())],
     "programme.event_new": [
         Case("GET", "/programme/manage/new", organisers()),

@@ -5,11 +5,13 @@ so part of that course's coverage."""
 
 from __future__ import annotations
 
+import io
 from datetime import date, datetime
 
 import pytest
 import sqlalchemy as sa
 import time_machine
+from pypdf import PdfReader
 
 from tests import factories
 from tests.conftest import count
@@ -169,3 +171,25 @@ def test_the_report_counts_sign_ups_attendance_and_no_shows_by_municipality_and_
     assert "Barn som upplever våld;2026-11-12;Järfälla;Socialtjänst;3;0;2;1" in csv
     assert "Barn som upplever våld;2026-11-12;Sigtuna;Skola och förskola;0;1;0;0" in csv
     assert second.id not in present(event)
+
+
+def test_an_attendee_downloads_the_attendance_certificate_the_same_for_everyone(client):
+    event, (came, stayed_away) = event_with_places(2)
+    organiser = factories.organiser("Järfälla")
+    attendance.take_attendance(db.session, organiser, event.sessions[0], employee_ids=[came.id])
+    db.session.commit()
+    client.sign_in(stayed_away)
+    assert client.get(f"/programme/events/{event.id}/certificate.pdf").status_code == 404
+    client.sign_in(came)
+
+    response = client.get(f"/programme/events/{event.id}/certificate.pdf")
+
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "application/pdf"
+    assert response.headers["Cache-Control"] == "no-store"
+    text = PdfReader(io.BytesIO(response.data)).pages[0].extract_text()
+    assert "Intyg om deltagande" in text
+    assert "Barn som upplever våld" in text
+    assert "12 november 2026 13:00–15:00" in text or "12 november 2026 13:00" in text
+    assert "Webbkurs om våld" in text
+    assert came.last_name not in text  # the same for every attendee

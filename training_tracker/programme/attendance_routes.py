@@ -11,12 +11,14 @@ from werkzeug.wrappers import Response
 
 from training_tracker import clock
 from training_tracker.access import role_required
+from training_tracker.downloads import file_download
 from training_tracker.extensions import db
 from training_tracker.models import ProgrammeEvent, ProgrammeSession
 from training_tracker.programme.forms import AttendanceForm, CheckInForm
 from training_tracker.programme.manage_routes import ORGANISERS
 from training_tracker.programme.routes import bp
 from training_tracker.services.programme import attendance, events
+from training_tracker.services.programme.certificate import certificate_pdf
 from training_tracker.transactions import committing
 
 
@@ -97,3 +99,15 @@ def check_in() -> str | Response | tuple[str, int]:
             flash(_("Du är incheckad på %(title)s.", title=title), "success")
             return redirect(url_for("programme.event_detail", event_id=event_id))
     return render_template("programme/checkin.html", form=form), (422 if form.errors else 200)
+
+
+@bp.route("/events/<int:event_id>/certificate.pdf")
+@login_required
+def certificate(event_id: int) -> Response:
+    """The attendance certificate: for those who attended a session, and the organisers."""
+    event = events.organised_event(db.session, current_user, event_id)
+    if event is None:
+        event = attendance.attended_event(db.session, current_user, event_id)
+    if event is None:
+        abort(404)
+    return file_download(certificate_pdf(event), f"intyg-evenemang-{event_id}.pdf", "pdf")

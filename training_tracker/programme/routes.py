@@ -17,7 +17,7 @@ from training_tracker.extensions import db
 from training_tracker.models import Employee, ProgrammeRegistration, RegistrationStatus
 from training_tracker.programme.forms import ConfirmForm, DecisionForm, SignupForm
 from training_tracker.services.core.scope import team_scope
-from training_tracker.services.programme import calendar, events, listing, signups
+from training_tracker.services.programme import attendance, calendar, events, listing, signups
 from training_tracker.transactions import committing
 
 bp = Blueprint("programme", __name__, url_prefix="/programme")
@@ -95,6 +95,7 @@ def event_detail(event_id: int) -> str:
         row=row,
         event=row.event,
         organises=organises,
+        attended=attendance.attended_event(db.session, current_user, event_id) is not None,
         show_link=listing.may_see_link(row, organises=organises),
         signup_form=signup_form,
         cancel_form=ConfirmForm(),

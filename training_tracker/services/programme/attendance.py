@@ -227,6 +227,16 @@ def _complete(
     return True
 
 
+def attended_event(session: Session, person: Employee, event_id: int) -> ProgrammeEvent | None:
+    """The event if ``person`` attended one of its sessions."""
+    return session.scalars(
+        sa.select(ProgrammeEvent)
+        .join(ProgrammeSession, ProgrammeSession.event_id == ProgrammeEvent.id)
+        .join(ProgrammeAttendance, ProgrammeAttendance.session_id == ProgrammeSession.id)
+        .where(ProgrammeEvent.id == event_id, ProgrammeAttendance.employee_id == person.id)
+    ).first()
+
+
 def check_in(session: Session, person: Employee, code: str) -> ProgrammeSession:
     """``person`` checks in with the code shown at a session, while it runs (from its start
     to its end). The code must be of a session of an event open to them."""
