@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -25,13 +25,14 @@ from training_tracker.models import (
     OutboxMessage,
     ProgrammeEvent,
     ProgrammeRegistration,
+    ProgrammeSession,
     RegistrationStatus,
     Role,
     Sector,
 )
 from training_tracker.services.messaging import outbox
 from training_tracker.services.programme import events, signups
-from training_tracker.services.programme.calendar import invitation
+from training_tracker.services.programme.calendar import invitation, session_uid
 
 NOW = datetime(2026, 10, 20, 9, 0)  # UTC; the events below are in November
 
@@ -341,3 +342,47 @@ def test_people_taking_the_last_place_at_once_never_overbook(threaded_app, peopl
         )
         == 4
     )
+
+
+def test_a_changed_or_cancelled_session_is_mailed_with_the_updated_invitation(app):
+    event = factories.programme_event(capacity=5, starts=datetime(2026, 11, 12, 13, 0))
+    (me,) = staff(1)
+    sign_up(event, me)
+    organiser = factories.organiser("Järfälla")
+    later = events.add_session(
+        db.session,
+        organiser,
+        event,
+        events.SessionData(datetime(2026, 11, 19).date(), time(13, 0), time(15, 0)),
+    )
+    db.session.commit()
+    events.change_session(
+        db.session,
+        organiser,
+        later,
+        events.SessionData(datetime(2026, 11, 19).date(), time(14, 0), time(16, 0)),
+    )
+    db.session.commit()
+    events.cancel_session(db.session, organiser, later)
+    db.session.commit()
+
+    changes = db.session.scalars(
+        sa.select(OutboxMessage)
+        .where(OutboxMessage.recipient_id == me.id, OutboxMessage.subject.startswith("Ändrat"))
+        .order_by(OutboxMessage.id)
+    ).all()
+    assert len(changes) == 3  # added, moved, cancelled
+    sequences = []
+    for message in changes:
+        vevents = {str(v["uid"]): v for v in Calendar.from_ical(message.calendar).walk("VEVENT")}
+        moved = vevents[session_uid_of(later)]
+        sequences.append(int(moved["sequence"]))
+    assert sequences == sorted(sequences) and len(set(sequences)) == 3
+    last = Calendar.from_ical(changes[-1].calendar)
+    moved = next(v for v in last.walk("VEVENT") if str(v["uid"]) == session_uid_of(later))
+    assert moved["status"] == "CANCELLED"
+    assert moved["dtstart"].dt.hour == 14
+
+
+def session_uid_of(one: ProgrammeSession) -> str:
+    return session_uid(one)

@@ -30,6 +30,7 @@ from training_tracker.models import (
 from training_tracker.services.core import audit_trail
 from training_tracker.services.core.errors import FieldError
 from training_tracker.services.core.scope import organised_event_clause
+from training_tracker.services.programme import signups
 from training_tracker.services.programme.times import deadline_day, end_of_day, to_utc
 
 MAX_CAPACITY = 10_000
@@ -240,6 +241,7 @@ def update_event(session: Session, actor: Employee, event: ProgrammeEvent, data:
     if (event.title, event.place, event.link, event.description) != before:
         for one in event.sessions:
             one.sequence += 1
+        signups.notify_change(session, event)
     audit_trail.record(
         session,
         "programme.event_changed",
@@ -257,6 +259,7 @@ def add_session(
     added = ProgrammeSession(event=event, starts_at=starts, ends_at=ends, checkin_code=new_code())
     session.add(added)
     session.flush()
+    signups.notify_change(session, event)
     audit_trail.record(
         session,
         "programme.session_added",
@@ -277,6 +280,7 @@ def change_session(
         return
     one.starts_at, one.ends_at = starts, ends
     one.sequence += 1
+    signups.notify_change(session, one.event)
     audit_trail.record(
         session,
         "programme.session_changed",
@@ -295,6 +299,7 @@ def cancel_session(session: Session, actor: Employee, one: ProgrammeSession) -> 
         raise EventError(_("Ett evenemang behöver minst ett tillfälle."), "day")
     one.cancelled_at = clock.utcnow()
     one.sequence += 1
+    signups.notify_change(session, one.event)
     audit_trail.record(
         session,
         "programme.session_cancelled",

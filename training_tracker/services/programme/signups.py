@@ -103,10 +103,12 @@ def _notify(session: Session, registration: ProgrammeRegistration, what: str) ->
         link=link,
         url=url,
     )
-    with_calendar = what in ("signed_up", "promoted", "cancelled")
+    with_calendar = what in ("signed_up", "promoted", "cancelled", "changed")
+    # A change of the event raises its sessions' sequences, not the registration's.
+    changes = sum(one.sequence for one in event.sessions) if what == "changed" else 0
     outbox.queue_mail(
         session,
-        key=f"programme:{registration.id}:{registration.sequence}",
+        key=f"programme:{registration.id}:{registration.sequence}:{what}:{changes}",
         kind=KIND,
         recipient=employee,
         mail=mail,
@@ -272,6 +274,21 @@ def fill_places(session: Session, event: ProgrammeEvent) -> list[ProgrammeRegist
         _notify(session, registration, "promoted")
         moved.append(registration)
     return moved
+
+
+def notify_change(session: Session, event: ProgrammeEvent) -> int:
+    """Tell everyone with a place that the event changed (a session moved or cancelled, a new
+    title, place or link), with the calendar invitation of its new state; returns how many."""
+    session.flush()
+    registrations = session.scalars(
+        sa.select(ProgrammeRegistration).where(
+            ProgrammeRegistration.event_id == event.id,
+            ProgrammeRegistration.status == RegistrationStatus.CONFIRMED,
+        )
+    ).all()
+    for registration in registrations:
+        _notify(session, registration, "changed")
+    return len(registrations)
 
 
 def my_registration(
