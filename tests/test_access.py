@@ -472,6 +472,10 @@ EXPECTED: dict[str, list[Case]] = {
             {**programme_users(404), "admin": 200},
         ),
     ],
+    "programme.message_everyone": [
+        Case("POST", "/programme/manage/{own_event_id}/message", organisers(422)),
+        Case("POST", "/programme/manage/{other_event_id}/message", organisers(422, organiser=404)),
+    ],
     "programme.manage_list": [Case("GET", "/programme/manage/", organisers())],
     "programme.event_new": [
         Case("GET", "/programme/manage/new", organisers()),

@@ -108,6 +108,7 @@ from training_tracker.programme.forms import (
     CheckInForm,
     DecisionForm,
     EventForm,
+    MessageForm,
     NewEventForm,
     SignupForm,
 )
@@ -540,6 +541,14 @@ TARGETS = [
         "/programme/events/{approval_event_id}",
         (DecisionForm,),
         examples=8,
+    ),
+    Target(
+        "programme.message_everyone",
+        "/programme/manage/{own_event_id}/message",
+        "admin",
+        "/programme/manage/{own_event_id}",
+        (MessageForm,),
+        examples=10,
     ),
     Target(
         "programme.attendance_list",

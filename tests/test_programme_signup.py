@@ -386,3 +386,24 @@ def test_a_changed_or_cancelled_session_is_mailed_with_the_updated_invitation(ap
 
 def session_uid_of(one: ProgrammeSession) -> str:
     return session_uid(one)
+
+
+def test_the_organiser_mails_everyone_signed_up_once(client):
+    event = factories.programme_event(capacity=2)
+    first, second, waiting = staff(3)
+    for person in (first, second, waiting):
+        sign_up(event, person)
+    client.sign_in(factories.organiser("Järfälla"))
+    url = f"/programme/manage/{event.id}/message"
+    message = {"subject": "Ny lokal", "text": "Vi ses i sal 3 i stället."}
+
+    assert client.post_form(url, {"subject": " ", "text": ""}).status_code == 422
+    assert client.post_form(url, message).status_code == 302
+    assert client.post_form(url, message).status_code == 302  # sent twice: once
+
+    sent = db.session.scalars(
+        sa.select(OutboxMessage).where(OutboxMessage.kind == "programme_message")
+    ).all()
+    assert {m.recipient_id for m in sent} == {first.id, second.id}
+    assert all(m.subject == "Ny lokal" and "sal 3" in m.body_text for m in sent)
+    assert count(AuditEvent, AuditEvent.action == "programme.messaged") == 2

@@ -204,3 +204,15 @@ class CheckInForm(FlaskForm):
         validators=[DataRequired(_l("Skriv koden som visas på tillfället.")), Length(max=20)],
         render_kw={"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false"},
     )
+
+
+class MessageForm(FlaskForm):
+    """The organiser's mail to everyone signed up."""
+
+    subject = StringField(
+        _l("Rubrik"), validators=[DataRequired(_l("Skriv en rubrik.")), Length(max=200)]
+    )
+    text = TextAreaField(
+        _l("Meddelande"),
+        validators=[DataRequired(_l("Skriv ett meddelande.")), Length(max=5000)],
+    )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # stubs predate WTForms 3.3
@@ -25,9 +26,15 @@ from training_tracker.models import (
     Role,
     Sector,
 )
-from training_tracker.programme.forms import ConfirmForm, EventForm, NewEventForm, SessionForm
+from training_tracker.programme.forms import (
+    ConfirmForm,
+    EventForm,
+    MessageForm,
+    NewEventForm,
+    SessionForm,
+)
 from training_tracker.programme.routes import bp
-from training_tracker.services.programme import events, listing
+from training_tracker.services.programme import events, listing, signups
 from training_tracker.transactions import committing
 
 ORGANISERS = (Role.ORGANISER, Role.ADMIN)
@@ -166,7 +173,11 @@ def event_edit(event_id: int) -> str | Response | tuple[str, int]:
     )
 
 
-def _render_manage(event: ProgrammeEvent, session_form: SessionForm | None = None) -> str:
+def _render_manage(
+    event: ProgrammeEvent,
+    session_form: SessionForm | None = None,
+    message_form: MessageForm | None = None,
+) -> str:
     registrations = db.session.scalars(
         sa.select(ProgrammeRegistration)
         .where(ProgrammeRegistration.event_id == event.id)
@@ -181,6 +192,7 @@ def _render_manage(event: ProgrammeEvent, session_form: SessionForm | None = Non
         "programme/manage_event.html",
         event=event,
         session_form=session_form or SessionForm(),
+        message_form=message_form or MessageForm(),
         cancel_form=ConfirmForm(),
         taken=len(by_status[RegistrationStatus.CONFIRMED])
         + len(by_status[RegistrationStatus.PENDING]),
@@ -234,3 +246,30 @@ def session_cancel(event_id: int, session_id: int) -> Response:
     if attempt.ok:
         flash(_("Tillfället är inställt."), "success")
     return redirect(url_for("programme.manage_event", event_id=event_id))
+
+
+@bp.route("/manage/<int:event_id>/message", methods=["POST"])
+@role_required(*ORGANISERS)
+def message_everyone(event_id: int) -> Response | tuple[str, int]:
+    event = _organised_or_404(event_id)
+    form = MessageForm()
+    if form.validate_on_submit():
+        with committing(form, errors=signups.SignupError, fallback="text") as attempt:
+            sent = signups.message_everyone(
+                db.session,
+                current_user,
+                event,
+                subject=form.subject.data or "",
+                text=form.text.data or "",
+            )
+        if attempt.ok:
+            flash(
+                ngettext(
+                    "Meddelandet skickas till %(num)d anmäld.",
+                    "Meddelandet skickas till %(num)d anmälda.",
+                    sent,
+                ),
+                "success",
+            )
+            return redirect(url_for("programme.manage_event", event_id=event_id))
+    return _render_manage(event, message_form=form), 422

@@ -19,6 +19,7 @@ MESSAGE_KINDS = {
     "manual_reminder": _l("Påminnelse som chefen eller HR bad om"),
     "programme_signup": _l("Anmälan till Gemensamma programmet"),
     "programme_reminder": _l("Påminnelse om ett tillfälle i Gemensamma programmet"),
+    "programme_message": _l("Meddelande från arrangören av Gemensamma programmet"),
 }
 MESSAGE_STATUSES = {
     OutboxStatus.QUEUED: _l("I kö"),

@@ -9,6 +9,8 @@ raises the registration's ``sequence`` and queues one mail with the calendar inv
 
 from __future__ import annotations
 
+import hashlib
+
 import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
@@ -289,6 +291,56 @@ def notify_change(session: Session, event: ProgrammeEvent) -> int:
     for registration in registrations:
         _notify(session, registration, "changed")
     return len(registrations)
+
+
+def message_everyone(
+    session: Session, actor: Employee, event: ProgrammeEvent, *, subject: str, text: str
+) -> int:
+    """The organiser's own mail to everyone signed up (a place, or awaiting approval), through
+    the outbox; the same message sent twice goes out once. Audited; returns how many."""
+    subject, text = " ".join(subject.split()), text.strip()
+    if not subject:
+        raise SignupError(_("Skriv en rubrik."), "subject")
+    if not text:
+        raise SignupError(_("Skriv ett meddelande."), "text")
+    digest = hashlib.sha256(f"{subject}\n{text}".encode()).hexdigest()[:16]
+    registrations = session.scalars(
+        sa.select(ProgrammeRegistration).where(
+            ProgrammeRegistration.event_id == event.id,
+            ProgrammeRegistration.status.in_(HOLDS_A_PLACE),
+        )
+    ).all()
+    url = outbox.absolute_url("programme.event_detail", event_id=event.id)
+    sent = 0
+    for registration in registrations:
+        employee = registration.employee
+        mail = outbox.render_mail(
+            "programme_message",
+            employee.preferred_language,
+            employee=employee,
+            event=event,
+            heading=subject,
+            text=text,
+            url=url,
+        )
+        queued = outbox.queue_mail(
+            session,
+            key=f"programme-message:{event.id}:{digest}:{employee.id}",
+            kind="programme_message",
+            recipient=employee,
+            mail=mail,
+        )
+        sent += queued is not None
+    audit_trail.record(
+        session,
+        "programme.messaged",
+        actor=actor,
+        object_type="programme_event",
+        object_id=event.id,
+        recipients=sent,
+        heading=subject,
+    )
+    return sent
 
 
 def my_registration(
