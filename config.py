@@ -41,6 +41,7 @@ class Config:
         "training_tracker.providers.socialstyrelsen",
         "training_tracker.providers.skolverket",
         "training_tracker.providers.webbkursheder",
+        "training_tracker.providers.gemensamma_programmet",
     ]
     LOAD_PROVIDER_ENTRY_POINTS = True
 

@@ -20,6 +20,7 @@ from training_tracker.models import (
     CompletionStatus,
     Course,
     Employee,
+    EventFormat,
     Evidence,
     IdentityProvider,
     ImportBatch,
@@ -27,6 +28,9 @@ from training_tracker.models import (
     Municipality,
     OutboxMessage,
     OutboxStatus,
+    ProgrammeEvent,
+    ProgrammeSession,
+    Provider,
     RequirementRule,
     Role,
     Sector,
@@ -35,6 +39,7 @@ from training_tracker.models import (
 from training_tracker.services.imports.batches import table_to_json
 from training_tracker.services.imports.table import read_table
 from training_tracker.services.people import accounts, roles, sso_providers
+from training_tracker.services.programme import times as programme_times
 from training_tracker.services.training import catalog
 from training_tracker.services.training.evidence import store_file
 
@@ -491,3 +496,75 @@ def identity_provider(
     )
     db.session.commit()
     return provider
+
+
+def organiser(municipality_name: str | None = "Järfälla") -> Employee:
+    """An organiser of the joint programme: of a municipality, or (None) of the region."""
+    home = unit(municipality_name or "Sollentuna", Sector.SOCIAL_SERVICES, "Samordning mot våld")
+    person = employee(unit=home, first_name="Olle", last_name="Arrangörsson")
+    return with_role(person, Role.ORGANISER, municipality_name=municipality_name)
+
+
+def programme_event(
+    *,
+    title: str = "Barn som upplever våld",
+    municipalities: tuple[str, ...] = ("Järfälla", "Sigtuna"),
+    capacity: int = 30,
+    starts: datetime | None = None,
+    hours: int = 2,
+    deadline: date | None = None,
+    campaign: bool = False,
+    requires_approval: bool = False,
+    course: Course | None = None,
+    owner: str | None = "Järfälla",
+    link: str | None = "https://möte.example/barn",
+    place: str | None = None,
+) -> ProgrammeEvent:
+    """An event of the joint programme, with one session; ``starts`` is Swedish wall-clock
+    time (default: ten days from today at 13:00)."""
+    synced_catalog()
+    provider = db.session.scalars(
+        sa.select(Provider).where(Provider.key == "gemensamma-programmet")
+    ).one()
+    local = starts or datetime.combine(
+        clock.today() + timedelta(days=10), datetime.min.time()
+    ).replace(hour=13)
+    begins = programme_times.to_utc(local.date(), local.time())
+    event = ProgrammeEvent(
+        title=title,
+        provider=provider,
+        format=EventFormat.ON_SITE if place else EventFormat.DIGITAL,
+        link=None if place else link,
+        place=place,
+        sectors=[],
+        capacity=capacity,
+        signup_deadline=programme_times.end_of_day(deadline or local.date() - timedelta(days=2)),
+        campaign=campaign,
+        requires_approval=requires_approval,
+        course=course,
+        owner_municipality_id=municipality(owner).id if owner else None,
+        municipalities=[municipality(name) for name in municipalities],
+        sessions=[
+            ProgrammeSession(
+                starts_at=begins,
+                ends_at=begins + timedelta(hours=hours),
+                checkin_code=f"KOD{next(_counter):03d}",
+            )
+        ],
+    )
+    db.session.add(event)
+    db.session.commit()
+    return event
+
+
+def programme_session(event: ProgrammeEvent, *, days_later: int) -> ProgrammeSession:
+    """Another session of ``event``, at the same time ``days_later`` days after its first."""
+    first = event.sessions[0]
+    added = ProgrammeSession(
+        event=event,
+        starts_at=first.starts_at + timedelta(days=days_later),
+        ends_at=first.ends_at + timedelta(days=days_later),
+    )
+    db.session.add(added)
+    db.session.commit()
+    return added

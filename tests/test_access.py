@@ -93,6 +93,25 @@ def report_readers(ok: int = 200, *, local: int | None = None) -> dict[str, int]
     }
 
 
+def programme_users(ok: int = 200, *, other: bool = False) -> dict[str, int]:
+    """Every signed-in user on an event open to Järfälla (``other``: one open to Sigtuna
+    alone, which only admins, who organise every event, reach; the others get 404). The
+    organiser of Järfälla is a role of its own here."""
+    outcomes = signed_in(404 if other else ok)
+    return {**outcomes, "organiser": 404 if other else ok, "admin": ok}
+
+
+def organisers(ok: int = 200, *, organiser: int | None = None) -> dict[str, int]:
+    """The programme's organisers (of Järfälla) and admins; ``organiser`` overrides the
+    organiser's outcome (404 for an event of Sigtuna)."""
+    return {
+        "anonymous": 302,
+        **dict.fromkeys(SIGNED_IN, 403),
+        "organiser": ok if organiser is None else organiser,
+        "admin": ok,
+    }
+
+
 EXPECTED: dict[str, list[Case]] = {
     "main.home": [Case("GET", "/", signed_in(200))],
     "main.healthz": [Case("GET", "/healthz", everyone(200))],
@@ -476,6 +495,119 @@ EXPECTED: dict[str, list[Case]] = {
         Case("GET", "/audit/events.xlsx", staff_managers()),
         Case("GET", "/audit/events.xlsx?date_from=2026-02-30", staff_managers()),
     ],
+    "programme.index": [Case("GET", "/programme/", programme_users())],
+    "programme.campaign": [
+        Case("GET", "/programme/kampanj/2026", programme_users()),
+        Case("GET", "/programme/kampanj/1999", programme_users(404)),
+    ],
+    "programme.event_detail": [
+        Case("GET", "/programme/events/{own_event_id}", programme_users()),
+        Case("GET", "/programme/events/{other_event_id}", programme_users(other=True)),
+        Case("GET", "/programme/events/999999", programme_users(404, other=True)),
+    ],
+    # Signs up the one posting (the admin, of no municipality, is refused with a message).
+    "programme.sign_up": [
+        Case("POST", "/programme/events/{own_event_id}/signup", programme_users(302)),
+        Case("POST", "/programme/events/{other_event_id}/signup", programme_users(302, other=True)),
+    ],
+    # Nobody is signed up: nothing to cancel.
+    "programme.cancel_signup": [
+        Case("POST", "/programme/events/{own_event_id}/cancel", programme_users(404)),
+        Case("POST", "/programme/events/{other_event_id}/cancel", programme_users(404, other=True)),
+    ],
+    # No employee named: a bad request; an event out of reach: 404.
+    "programme.decide": [
+        Case("POST", "/programme/events/{own_event_id}/decide", programme_users(400)),
+        Case("POST", "/programme/events/{other_event_id}/decide", programme_users(400, other=True)),
+    ],
+    "programme.calendar_file": [
+        Case("GET", "/programme/events/{own_event_id}/calendar.ics", programme_users(404)),
+        Case("GET", "/programme/events/{other_event_id}/calendar.ics", programme_users(404)),
+    ],
+    "programme.attendance_list": [
+        Case(
+            "GET",
+            "/programme/manage/{own_event_id}/sessions/{own_session_id}/attendance",
+            organisers(),
+        ),
+        Case(
+            "GET",
+            "/programme/manage/{other_event_id}/sessions/{other_session_id}/attendance",
+            organisers(organiser=404),
+        ),
+        Case(  # nobody ticked, no addresses: errors, nothing stored
+            "POST",
+            "/programme/manage/{own_event_id}/sessions/{own_session_id}/attendance",
+            organisers(422),
+        ),
+        Case(
+            "GET",
+            "/programme/manage/{own_event_id}/sessions/{other_session_id}/attendance",
+            organisers(404),
+        ),
+    ],
+    "programme.check_in": [
+        Case("GET", "/programme/checkin", programme_users()),
+        Case("POST", "/programme/checkin", programme_users(422)),  # no code
+    ],
+    "programme.report_page": [Case("GET", "/programme/manage/report", organisers())],
+    "programme.report_csv": [Case("GET", "/programme/manage/report.csv", organisers())],
+    "programme.report_xlsx": [Case("GET", "/programme/manage/report.xlsx", organisers())],
+    # Nobody attended: only the organisers get the certificate.
+    "programme.certificate": [
+        Case(
+            "GET",
+            "/programme/events/{own_event_id}/certificate.pdf",
+            {**programme_users(404), "organiser": 200, "admin": 200},
+        ),
+        Case(
+            "GET",
+            "/programme/events/{other_event_id}/certificate.pdf",
+            {**programme_users(404), "admin": 200},
+        ),
+    ],
+    "programme.message_everyone": [
+        Case("POST", "/programme/manage/{own_event_id}/message", organisers(422)),
+        Case("POST", "/programme/manage/{other_event_id}/message", organisers(422, organiser=404)),
+    ],
+    "programme.manage_list": [Case("GET", "/programme/manage/", organisers())],
+    "programme.event_new": [
+        Case("GET", "/programme/manage/new", organisers()),
+        Case("POST", "/programme/manage/new", organisers(422)),
+    ],
+    "programme.event_edit": [
+        Case("GET", "/programme/manage/{own_event_id}/edit", organisers()),
+        Case("GET", "/programme/manage/{other_event_id}/edit", organisers(organiser=404)),
+        Case("POST", "/programme/manage/{own_event_id}/edit", organisers(422)),
+        Case("POST", "/programme/manage/{other_event_id}/edit", organisers(422, organiser=404)),
+    ],
+    "programme.manage_event": [
+        Case("GET", "/programme/manage/{own_event_id}", organisers()),
+        Case("GET", "/programme/manage/{other_event_id}", organisers(organiser=404)),
+        Case("GET", "/programme/manage/999999", organisers(404)),
+    ],
+    "programme.session_add": [
+        Case("POST", "/programme/manage/{own_event_id}/sessions", organisers(422)),
+        Case("POST", "/programme/manage/{other_event_id}/sessions", organisers(422, organiser=404)),
+    ],
+    # The event's only session cannot be cancelled: refused with a message, back to the page.
+    "programme.session_cancel": [
+        Case(
+            "POST",
+            "/programme/manage/{own_event_id}/sessions/{own_session_id}/cancel",
+            organisers(302),
+        ),
+        Case(
+            "POST",
+            "/programme/manage/{other_event_id}/sessions/{other_session_id}/cancel",
+            organisers(302, organiser=404),
+        ),
+        Case(  # a session of another event, under this event's address
+            "POST",
+            "/programme/manage/{own_event_id}/sessions/{other_session_id}/cancel",
+            organisers(404),
+        ),
+    ],
 }
 
 
@@ -501,11 +633,19 @@ def make_user(role: str):
         factories.with_role(person, Role.COORDINATOR, municipality_name="Järfälla")
     elif role == "regional":
         factories.with_role(person, Role.COORDINATOR)
+    elif role == "organiser":
+        factories.with_role(person, Role.ORGANISER, municipality_name="Järfälla")
     return person
 
 
-# Reading changes nothing, so one world serves all seven roles of a GET case (one test per
-# case); each role of a POST case gets a world of its own (one test per case and role).
+# Reading changes nothing, so one world serves every role of a GET case (one test per case);
+# each role of a POST case gets a world of its own (one test per case and role). The organiser
+# (of the joint programme) is tested on the routes whose outcomes name it; on every other route
+# it is an employee (test_an_organiser_reaches_what_an_employee_does_outside_the_programme).
+def roles_of(case: Case) -> list[str]:
+    return [*ROLES, *(["organiser"] if "organiser" in case.outcomes else [])]
+
+
 READ_CASES = [
     pytest.param(endpoint, case, id=f"{case.method} {case.path}")
     for endpoint, cases in EXPECTED.items()
@@ -517,7 +657,7 @@ WRITE_CASES = [
     for endpoint, cases in EXPECTED.items()
     for case in cases
     if case.method != "GET"
-    for role in ROLES
+    for role in roles_of(case)
 ]
 
 
@@ -570,6 +710,13 @@ def placeholders(path: str) -> dict[str, object]:
         )
         db.session.commit()
         values["scim_token_id"] = token.id
+    if "event_id}" in path or "session_id}" in path:
+        own_event = factories.programme_event(owner="Järfälla")
+        other_event = factories.programme_event(municipalities=("Sigtuna",), owner="Sigtuna")
+        values["own_event_id"] = own_event.id
+        values["other_event_id"] = other_event.id
+        values["own_session_id"] = own_event.sessions[0].id
+        values["other_session_id"] = other_event.sessions[0].id
     if "import_id}" in path:
         values["own_import_id"] = factories.import_batch("Järfälla").id
         values["other_import_id"] = factories.import_batch("Sigtuna").id
@@ -612,7 +759,7 @@ def _answer_problem(client, endpoint: str, case: Case, role: str, path: str) -> 
 
 @pytest.mark.parametrize(("endpoint", "case"), READ_CASES)
 def test_who_may_read(client, endpoint, case):
-    users = {role: make_user(role) for role in ROLES}  # anonymous first: nobody signed in
+    users = {role: make_user(role) for role in roles_of(case)}  # anonymous first
     path = case.path.format(**placeholders(case.path))
     problems = []
     for role, user in users.items():
@@ -630,6 +777,20 @@ def test_who_may_write(client, endpoint, case, role):
         client.sign_in(user)
     problem = _answer_problem(client, endpoint, case, role, path)
     assert problem is None, problem
+
+
+def test_an_organiser_reaches_what_an_employee_does_outside_the_programme(client):
+    """Organising the programme opens no other page: on every GET route but the programme's,
+    the organiser gets the employee's outcome. One sign-in, every case."""
+    client.sign_in(make_user("organiser"))
+    for endpoint, cases in EXPECTED.items():
+        if endpoint.startswith("programme.") or endpoint in {"auth.login", "auth.logout"}:
+            continue
+        for case in cases:
+            if case.method != "GET":
+                continue
+            response = client.get(case.path.format(**placeholders(case.path)))
+            assert response.status_code == case.outcomes["employee"], (endpoint, case.path)
 
 
 @pytest.mark.parametrize(

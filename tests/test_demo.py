@@ -8,6 +8,7 @@ import sqlalchemy as sa
 import time_machine
 
 from tests.conftest import count
+from training_tracker import clock
 from training_tracker.demo import DemoError
 from training_tracker.demo.seed import seed_demo
 from training_tracker.extensions import db
@@ -17,17 +18,21 @@ from training_tracker.models import (
     Course,
     Employee,
     Municipality,
+    ProgrammeEvent,
+    ProgrammeRegistration,
+    RegistrationStatus,
     RequirementRule,
     Role,
     Unit,
 )
 from training_tracker.services.core.scope import ReportScope
 from training_tracker.services.people import accounts
+from training_tracker.services.programme.listing import campaign_year
 from training_tracker.services.reporting import coverage
 
 PASSWORD = "demo-lösenord-för-test"
 TODAY = date(2026, 11, 23)
-ROLES = ["admin", "hr", "manager", "coordinator", "regional-coordinator", "employee"]
+ROLES = ["admin", "hr", "manager", "coordinator", "regional-coordinator", "employee", "organiser"]
 
 
 def snapshot() -> dict[str, list[tuple]]:
@@ -151,6 +156,7 @@ def test_every_demo_account_signs_in_with_the_password_and_holds_its_role():
         "manager": Role.MANAGER,
         "coordinator": Role.COORDINATOR,
         "regional-coordinator": Role.COORDINATOR,
+        "organiser": Role.ORGANISER,
     }
     for role, email in result.accounts:
         person = accounts.authenticate(db.session, email, PASSWORD)
@@ -159,6 +165,18 @@ def test_every_demo_account_signs_in_with_the_password_and_holds_its_role():
             assert person.has_role(expected_role[role]), role
         else:
             assert not person.role_grants
+
+    # The joint programme: a November campaign, open to all six or to a few, one event full.
+    november = db.session.scalars(sa.select(ProgrammeEvent)).all()
+    assert len(november) == 5 and all(event.campaign for event in november)
+    assert {clock.to_local(event.sessions[0].starts_at).month for event in november} == {11}
+    assert {clock.to_local(event.sessions[0].starts_at).year for event in november} == {
+        campaign_year(TODAY)
+    }
+    waiting = db.session.scalar(
+        sa.select(sa.func.count()).where(ProgrammeRegistration.status == RegistrationStatus.WAITING)
+    )
+    assert waiting and waiting > 0
 
 
 def test_seeding_twice_is_refused_with_a_clear_message():

@@ -6,7 +6,9 @@ from __future__ import annotations
 import pytest
 
 from tests import factories
+from training_tracker.extensions import db
 from training_tracker.models import Role, Sector
+from training_tracker.services.programme import signups
 
 CSV_ROUTES = [
     "/reports/coverage.csv",
@@ -15,6 +17,7 @@ CSV_ROUTES = [
     "/team/overdue.csv",
     "/employees/import/<int:batch_id>/rejected.csv",
     "/employees/list.csv",
+    "/programme/manage/report.csv",
 ]
 XLSX_ROUTES = [
     "/reports/coverage.xlsx",
@@ -23,6 +26,7 @@ XLSX_ROUTES = [
     "/team/overdue.xlsx",
     "/employees/import/<int:batch_id>/rejected.xlsx",
     "/employees/list.xlsx",
+    "/programme/manage/report.xlsx",
 ]
 
 
@@ -73,4 +77,23 @@ def test_an_xlsx_download_has_no_charset(client, path):
     response = client.get(_path(path))
     assert response.headers["Content-Type"] == (
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+
+
+def test_a_calendar_invitation_names_one_charset_and_is_not_cached(client):
+    """Every .ics route is checked here."""
+    assert {
+        rule.rule for rule in client.application.url_map.iter_rules() if rule.rule.endswith(".ics")
+    } == {"/programme/events/<int:event_id>/calendar.ics"}
+    event = factories.programme_event()
+    person = factories.employee(unit=factories.unit("Järfälla"))
+    signups.sign_up(db.session, person, event, person)
+    db.session.commit()
+    client.sign_in(person)
+    response = client.get(f"/programme/events/{event.id}/calendar.ics")
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "text/calendar; charset=utf-8"
+    assert response.headers["Cache-Control"] == "no-store"
+    assert response.headers["Content-Disposition"] == (
+        f'attachment; filename="evenemang-{event.id}.ics"'
     )

@@ -115,11 +115,23 @@ from training_tracker.models import (
     Sector,
     Unit,
 )
+from training_tracker.programme.forms import (
+    AttendanceForm,
+    CheckInForm,
+    DecisionForm,
+    EventForm,
+    MessageForm,
+    NewEventForm,
+    SignupForm,
+)
+from training_tracker.programme.forms import ConfirmForm as ProgrammeConfirmForm
+from training_tracker.programme.forms import SessionForm as ProgrammeSessionForm
 from training_tracker.rules.forms import EndRuleForm, RuleForm
 from training_tracker.services.core.emails import normalise_email
 from training_tracker.services.people import accounts
 from training_tracker.services.people.accounts import TokenPurpose
 from training_tracker.services.people.scim import tokens
+from training_tracker.services.programme import signups
 from training_tracker.sso.forms import (
     AddOidcProviderForm,
     SsoRequirementForm,
@@ -562,6 +574,95 @@ TARGETS = [
         (ResendAllForm,),
         examples=6,
     ),
+    # The programme's organiser forms, posted by an admin (who organises every event).
+    Target(
+        "programme.event_new",
+        "/programme/manage/new",
+        "admin",
+        "/programme/manage/new",
+        (NewEventForm,),
+        examples=20,
+        visit=("/programme/", "/programme/manage/"),
+    ),
+    Target(
+        "programme.event_edit",
+        "/programme/manage/{own_event_id}/edit",
+        "admin",
+        "/programme/manage/{own_event_id}/edit",
+        (EventForm,),
+        examples=16,
+        visit=("/programme/events/{own_event_id}", "/programme/manage/{own_event_id}"),
+    ),
+    Target(
+        "programme.session_add",
+        "/programme/manage/{own_event_id}/sessions",
+        "admin",
+        "/programme/manage/{own_event_id}",
+        (ProgrammeSessionForm,),
+        examples=12,
+        visit=("/programme/manage/{own_event_id}",),
+    ),
+    Target(
+        "programme.session_cancel",
+        "/programme/manage/{own_event_id}/sessions/{own_session_id}/cancel",
+        "admin",
+        "/programme/manage/{own_event_id}",
+        (ProgrammeConfirmForm,),
+        examples=6,
+    ),
+    # A manager signs up one of their staff (or, with no one chosen, is told to choose).
+    Target(
+        "programme.sign_up",
+        "/programme/events/{own_event_id}/signup",
+        "manager",
+        "/programme/events/{own_event_id}",
+        (SignupForm,),
+        examples=12,
+        visit=("/programme/events/{own_event_id}",),
+    ),
+    # The manager decides on a sign-up of their staff awaiting approval.
+    Target(
+        "programme.decide",
+        "/programme/events/{approval_event_id}/decide",
+        "manager",
+        "/programme/events/{approval_event_id}",
+        (DecisionForm,),
+        examples=8,
+    ),
+    Target(
+        "programme.message_everyone",
+        "/programme/manage/{own_event_id}/message",
+        "admin",
+        "/programme/manage/{own_event_id}",
+        (MessageForm,),
+        examples=10,
+    ),
+    Target(
+        "programme.attendance_list",
+        "/programme/manage/{own_event_id}/sessions/{own_session_id}/attendance",
+        "admin",
+        "/programme/manage/{own_event_id}/sessions/{own_session_id}/attendance",
+        (AttendanceForm,),
+        examples=16,
+        visit=("/programme/manage/{own_event_id}",),
+    ),
+    Target(
+        "programme.check_in",
+        "/programme/checkin",
+        "employee",
+        "/programme/checkin",
+        (CheckInForm,),
+        examples=10,
+    ),
+    # The employee, signed up in the world, cancels (or names someone else: 404).
+    Target(
+        "programme.cancel_signup",
+        "/programme/events/{own_event_id}/cancel",
+        "employee",
+        "/programme/events/{own_event_id}",
+        (ProgrammeConfirmForm,),
+        examples=8,
+    ),
 ]
 
 
@@ -619,6 +720,11 @@ def build_world() -> World:
         municipality_name="Upplands-Bro",
         domains=("upplands-bro.invalid",),
     )
+    event = factories.programme_event(capacity=3)
+    factories.programme_session(event, days_later=1)
+    signups.sign_up(db.session, employee, event, employee)
+    approval = factories.programme_event(title="Med godkännande", requires_approval=True)
+    signups.sign_up(db.session, colleague, approval, colleague)
     people = [admin, hr, manager, employee, colleague, invitee, outsider]
     db.session.commit()
     return World(
@@ -634,6 +740,9 @@ def build_world() -> World:
             "course_id": course.id,
             "own_import_id": batch.id,
             "scim_token_id": scim_token.id,
+            "own_event_id": event.id,
+            "approval_event_id": approval.id,
+            "own_session_id": event.sessions[0].id,
             "invitee_id": invitee.id,
             "invitation_message_id": invitation.id,
             "grant_id": grant.role_grants[0].id,

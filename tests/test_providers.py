@@ -41,6 +41,7 @@ def sync(providers: list[CourseProvider] | None = None) -> catalog.SyncReport:
 def test_the_config_names_the_built_in_providers(app):
     providers = load_providers(app.config["COURSE_PROVIDERS"], include_entry_points=False)
     assert [p.key for p in providers] == [
+        "gemensamma-programmet",
         "nck",
         "skolverket",
         "socialstyrelsen",
@@ -75,7 +76,7 @@ def test_sync_is_idempotent():
     assert not second.changed
     assert sorted(second.unchanged) == sorted(BUILT_IN_COURSES)
     assert count(Course) == 5
-    assert count(Provider) == 4
+    assert count(Provider) == 5  # with Gemensamma programmet, which declares no course
 
 
 def test_sync_overwrites_plugin_facts_but_keeps_what_an_admin_decided():

@@ -66,6 +66,7 @@ def create_app(config: Config | None = None) -> Flask:
     from training_tracker.imports import bp as imports_bp
     from training_tracker.main import bp as main_bp
     from training_tracker.privacy import bp as privacy_bp
+    from training_tracker.programme import bp as programme_bp
     from training_tracker.reports import bp as reports_bp
     from training_tracker.rules import bp as rules_bp
     from training_tracker.scim import bp as scim_bp
@@ -80,6 +81,7 @@ def create_app(config: Config | None = None) -> Flask:
     app.register_blueprint(rules_bp)
     app.register_blueprint(courses_bp)
     app.register_blueprint(verification_bp)
+    app.register_blueprint(programme_bp)
     app.register_blueprint(reports_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(audit_bp)

@@ -27,6 +27,7 @@ from training_tracker.services.imports.plan import UnknownUnits
 from training_tracker.services.imports.planning import plan_import
 from training_tracker.services.imports.table import ImportFileError
 from training_tracker.services.people import accounts, employment, roles
+from training_tracker.services.programme import reminders as programme_reminders
 from training_tracker.services.reporting import coverage, coverage_cache_store
 from training_tracker.services.training import catalog, reminders
 
@@ -279,6 +280,9 @@ def reminders_run(day: datetime | None) -> None:
     from training_tracker.scheduler import describe_delivery
 
     today = day.date() if day else clock.today()
+    # The joint programme's day-before mails first, so the delivery below sends them too.
+    programme_queued = programme_reminders.queue_day_before(db.session, today=today)
+    db.session.commit()
     plan, delivery = reminders.run_reminders(db.session, today=today)
     if plan.working_day:
         click.echo(f"{today}: working day")
@@ -288,6 +292,7 @@ def reminders_run(day: datetime | None) -> None:
         click.echo(f"{plan.total} reminders queued in {mails} mails")
     else:
         click.echo(f"{today}: not a working day (weekend or public holiday), nothing planned")
+    click.echo(f"programme\t{programme_queued} reminders of tomorrow's sessions queued")
     click.echo(f"outbox: {describe_delivery(delivery)}")
     for error in delivery.errors:
         click.echo(error, err=True)

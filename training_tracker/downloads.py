@@ -1,4 +1,5 @@
-"""The one way a view answers with a file to download (CSV or XLSX), so every download carries
+"""The one way a view answers with a file to download (CSV, XLSX, a calendar invitation or a
+PDF), so every download carries
 the same headers: one ``charset`` on CSV, an attachment name, and no caching of personal data."""
 
 from __future__ import annotations
@@ -10,11 +11,14 @@ from flask import Response
 MIMETYPES = {
     "csv": "text/csv",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "ics": "text/calendar",
+    "pdf": "application/pdf",
 }
 
 
 def file_download(body: bytes, filename: str, file_format: str) -> Response:
-    """``body`` as an attachment named ``filename``; ``file_format`` is "csv" or "xlsx"."""
+    """``body`` as an attachment named ``filename``; ``file_format`` is a key of
+    :data:`MIMETYPES`."""
     response = Response(body, mimetype=MIMETYPES[file_format])
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     response.headers["Cache-Control"] = "no-store"

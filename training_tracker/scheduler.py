@@ -52,6 +52,7 @@ from training_tracker.services.compliance.retention import RetentionReport
 from training_tracker.services.messaging import outbox
 from training_tracker.services.messaging.outbox import DeliveryReport
 from training_tracker.services.people import employment
+from training_tracker.services.programme import reminders as programme_reminders
 from training_tracker.services.reporting import coverage_cache_store
 from training_tracker.services.training import reminders
 from training_tracker.services.training.reminders import PlanReport
@@ -100,6 +101,10 @@ def plan_reminders_job(app: Flask) -> None:
                 report = reminders.plan_reminders(db.session, today=today)
                 db.session.commit()
                 log.info("%s %s: %s", PLAN_REMINDERS, today, describe_plan(report))
+            with _step(PLAN_REMINDERS, f"the joint programme's reminders of {today}"):
+                sessions = programme_reminders.queue_day_before(db.session, today=today)
+                db.session.commit()
+                log.info("%s %s: %d programme reminders", PLAN_REMINDERS, today, sessions)
         finally:
             db.end_session()
 

@@ -12,7 +12,7 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from flask import Flask
-from flask_babel import format_decimal, get_locale
+from flask_babel import format_date, format_decimal, get_locale
 from flask_login import current_user
 
 from training_tracker import clock
@@ -23,12 +23,14 @@ from training_tracker.models import (
     CompletionStatus,
     CourseStatus,
     OutboxStatus,
+    RegistrationStatus,
     Role,
 )
 from training_tracker.models.importing import ImportStatus
-from training_tracker.services.core.dates import shown_date, shown_datetime
+from training_tracker.services.core.dates import shown_date, shown_datetime, shown_span
 from training_tracker.services.core.titles import course_title
 from training_tracker.services.people.employment import EmploymentStatus
+from training_tracker.services.programme.times import deadline_day
 from training_tracker.services.reporting.minimisation import withheld_text
 from training_tracker.services.training.certificates import Check, ReadStatus
 from training_tracker.services.training.progress import CourseState
@@ -45,6 +47,7 @@ TESTED_ENUMS: tuple[type[StrEnum], ...] = (
     ImportStatus,
     ReadStatus,
     Check,
+    RegistrationStatus,
 )
 
 
@@ -71,6 +74,11 @@ def enum_tests(
 def register(app: Flask) -> None:
     # {{ course_title(course) }} wherever a course's title is shown.
     app.add_template_global(course_title, "course_title")
+    # {{ session_time(session) }}: a programme session's date and times in Swedish time.
+    app.add_template_global(lambda one: shown_span(one.starts_at, one.ends_at), "session_time")
+    app.add_template_global(lambda event: deadline_day(event.signup_deadline), "deadline_day")
+    # {{ month_name(day) }}: "November 2026", a month's heading in the programme.
+    app.add_template_global(lambda day: format_date(day, "LLLL y").capitalize(), "month_name")
     # Inline SVG charts (issue #6): {{ bar_chart(bars, title=..., description=...) }}
     app.add_template_global(bar_chart, "bar_chart")
     app.add_template_global(line_chart, "line_chart")

@@ -46,6 +46,8 @@ NOT_PAGES = {
     # The identity provider's return (issue #18): its pages (refused, not enrolled) are
     # scanned in tests/browser/test_sso.py, where a provider sends the browser back.
     "/login/sso/callback",
+    "/programme/manage/report.csv",  # the programme's report as files (issue #20)
+    "/programme/manage/report.xlsx",
 }
 # HR's pages: an admin sees them for every municipality, HR for one (a fixed municipality
 # instead of a choice), so both are scanned.

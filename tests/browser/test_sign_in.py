@@ -30,6 +30,7 @@ LANDING_HEADING = {
     "coordinator": "Kommuner",
     "regional-coordinator": "Kommuner",
     "employee": "Mina utbildningar",
+    "organiser": "Mina utbildningar",  # an employee who also organises the joint programme
 }
 WRONG_CREDENTIALS = "Fel e-postadress eller lösenord."
 

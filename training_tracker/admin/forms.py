@@ -21,7 +21,10 @@ class GrantRoleForm(FlaskForm):
     role = SelectField(_l("Roll"), validators=[DataRequired()])
     municipality = SelectField(
         _l("Kommun"),
-        description=_l("För HR och samordnare. Samordnare utan kommun gäller hela regionen."),
+        description=_l(
+            "För HR, samordnare och arrangörer. Samordnare och arrangörer utan kommun gäller "
+            "hela regionen."
+        ),
         default="",
     )
     unit = SelectField(_l("Enhet"), description=_l("För chefer."), default="")

@@ -29,6 +29,7 @@ MANAGER_EMAIL = f"chef@{DEMO_DOMAIN}"
 COORDINATOR_EMAIL = f"samordnare@{DEMO_DOMAIN}"
 REGIONAL_COORDINATOR_EMAIL = f"region@{DEMO_DOMAIN}"
 EMPLOYEE_EMAIL = f"medarbetare@{DEMO_DOMAIN}"
+ORGANISER_EMAIL = f"arrangor@{DEMO_DOMAIN}"
 # (role label, e-mail) of the demo accounts, as ``flask demo seed`` prints them.
 ACCOUNTS: list[tuple[str, str]] = [
     ("admin", ADMIN_EMAIL),
@@ -37,6 +38,7 @@ ACCOUNTS: list[tuple[str, str]] = [
     ("coordinator", COORDINATOR_EMAIL),
     ("regional-coordinator", REGIONAL_COORDINATOR_EMAIL),
     ("employee", EMPLOYEE_EMAIL),
+    ("organiser", ORGANISER_EMAIL),
 ]
 
 TENURE_MEAN_YEARS = 7.0  # hire dates spread over decades, most within the last few years
@@ -153,6 +155,7 @@ def _name_people(town: PlannedTown, people: list[Person]) -> None:
         "hr": HR_EMAIL,
         "coordinator": COORDINATOR_EMAIL,
         "regional-coordinator": REGIONAL_COORDINATOR_EMAIL,
+        "organiser": ORGANISER_EMAIL,
     }
     domain = f"{_domain_label(town)}.{DEMO_DOMAIN}"
     seen: Counter[str] = Counter()
@@ -277,4 +280,6 @@ def grant_roles(
         municipality=home_municipality,
     )
     grant_role(session, actor=None, employee=person("regional-coordinator"), role=Role.COORDINATOR)
+    # The joint programme's organiser, for the whole region.
+    grant_role(session, actor=None, employee=person("organiser"), role=Role.ORGANISER)
     session.flush()

@@ -87,7 +87,7 @@ def plan(rng: random.Random, chosen: list[tuple[str, str]], total: int) -> list[
     office_unit = next(u for u in home.units if u.sector == Sector.OTHER)
     manager_unit.slots = ["manager", "employee"]  # the unit's manager is the first
     manager_unit.busy = True
-    office_unit.slots = ["", "hr", "coordinator", "regional-coordinator"]
+    office_unit.slots = ["", "hr", "coordinator", "regional-coordinator", "organiser"]
     for unit in (manager_unit, office_unit):
         unit.headcount = len(unit.slots)
 

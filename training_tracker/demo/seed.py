@@ -44,6 +44,7 @@ from training_tracker.demo.people import (
     reviewers,
 )
 from training_tracker.demo.plan import PlannedTown, PlannedUnit, plan
+from training_tracker.demo.programme import seed_programme
 from training_tracker.demo.records import ASSIGNMENT_COLUMNS, COMPLETION_COLUMNS, Records
 from training_tracker.demo.rules import (
     RULES,
@@ -220,6 +221,8 @@ class _Seeder:
             accounts=self.slot_ids,
             home_municipality_id=home.id,
         )
+        self._phase("the joint programme …")
+        seed_programme(self.session, self.rng, self.today, self.slot_ids["organiser"])
         if self.writer.postgres:
             # Whatever the size: where autovacuum is off or has not come by yet, a planner
             # without statistics takes the tables for empty and nest-loops over thousands

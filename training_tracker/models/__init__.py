@@ -24,6 +24,14 @@ from training_tracker.models.importing import ImportBatch, ImportStatus
 from training_tracker.models.messaging import AuditEvent, OutboxMessage
 from training_tracker.models.organisation import Municipality, Unit
 from training_tracker.models.people import Employee, RoleGrant
+from training_tracker.models.programme import (
+    EventFormat,
+    ProgrammeAttendance,
+    ProgrammeEvent,
+    ProgrammeRegistration,
+    ProgrammeSession,
+    RegistrationStatus,
+)
 from training_tracker.models.reminders import Reminder, ReminderPolicy, ReminderStep
 from training_tracker.models.scim import ScimLink, ScimToken
 from training_tracker.models.security import RateLimitCounter
@@ -48,6 +56,7 @@ __all__ = [
     "CoverageUnitCache",
     "CoverageUnitCell",
     "Employee",
+    "EventFormat",
     "Evidence",
     "IdentityProvider",
     "IdentityProviderDomain",
@@ -56,8 +65,13 @@ __all__ = [
     "Municipality",
     "OutboxMessage",
     "OutboxStatus",
+    "ProgrammeAttendance",
+    "ProgrammeEvent",
+    "ProgrammeRegistration",
+    "ProgrammeSession",
     "Provider",
     "RateLimitCounter",
+    "RegistrationStatus",
     "Reminder",
     "ReminderPolicy",
     "ReminderStep",

@@ -38,6 +38,9 @@ class Role(StrEnum):
     HR = "hr"  # of one municipality
     COORDINATOR = "coordinator"  # of one municipality, or of the region (no municipality)
     ADMIN = "admin"  # everything
+    # Of one municipality, or of the region (no municipality): creates the joint programme's
+    # events and takes their attendance.
+    ORGANISER = "organiser"
 
     @property
     def label(self) -> str:
@@ -49,6 +52,7 @@ ROLE_LABELS = {
     Role.HR: _l("HR"),
     Role.COORDINATOR: _l("Samordnare"),
     Role.ADMIN: _l("Administratör"),
+    Role.ORGANISER: _l("Arrangör"),
 }
 
 

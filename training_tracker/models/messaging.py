@@ -38,6 +38,8 @@ class OutboxMessage(Model):
     # A message queued in bulk (the welcome mails of an import) is written when it is sent:
     # ``template`` names a registered renderer, and subject and body stay empty until then.
     template: Mapped[str | None] = mapped_column(sa.String(50))
+    # A calendar invitation (iCalendar text) sent with the mail as a text/calendar attachment.
+    calendar: Mapped[str | None] = mapped_column(sa.Text)
     status: Mapped[OutboxStatus] = mapped_column(
         enum_type(OutboxStatus), default=OutboxStatus.QUEUED
     )

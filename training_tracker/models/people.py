@@ -108,7 +108,8 @@ class RoleGrant(Model):
             "(role = 'manager' AND unit_id IS NOT NULL AND municipality_id IS NULL)"
             " OR (role = 'hr' AND municipality_id IS NOT NULL AND unit_id IS NULL)"
             " OR (role = 'coordinator' AND unit_id IS NULL)"
-            " OR (role = 'admin' AND municipality_id IS NULL AND unit_id IS NULL)",
+            " OR (role = 'admin' AND municipality_id IS NULL AND unit_id IS NULL)"
+            " OR (role = 'organiser' AND unit_id IS NULL)",
             name="scope_matches_role",
         ),
     )

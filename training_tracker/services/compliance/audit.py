@@ -314,7 +314,7 @@ def _role_note(details: dict[str, Any], names: EventNames) -> str:
         place = names.units.get(unit_id, "")
     elif (municipality_id := _int(details.get("municipality_id"))) is not None:
         place = names.municipalities.get(municipality_id, "")
-    elif role == Role.COORDINATOR:
+    elif role in (Role.COORDINATOR, Role.ORGANISER):
         place = _("hela regionen")
     else:
         place = ""

@@ -22,3 +22,12 @@ def shown_datetime(value: datetime) -> str:
     """A moment as people read it: the date as :func:`shown_date`, then the time in
     Europe/Stockholm ("23 oktober 2026 15:36"). Naive values are UTC."""
     return format_datetime(value, f"{PATTERN} HH:mm")
+
+
+def shown_span(start: datetime, end: datetime) -> str:
+    """A session's time: "12 november 2026 13:00–15:00" (naive values are UTC, shown in
+    Europe/Stockholm); the end's date is written too when it is another day."""
+    first = format_datetime(start, f"{PATTERN} HH:mm")
+    same_day = format_datetime(start, "y-MM-dd") == format_datetime(end, "y-MM-dd")
+    last = format_datetime(end, "HH:mm" if same_day else f"{PATTERN} HH:mm")
+    return f"{first}–{last}"

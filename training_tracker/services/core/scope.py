@@ -19,6 +19,7 @@ from training_tracker.models import (
     AuditEvent,
     Employee,
     ImportBatch,
+    ProgrammeEvent,
     RequirementRule,
     Role,
     RoleGrant,
@@ -81,6 +82,24 @@ def reminder_scope(user: Employee) -> ColumnElement[bool]:
         if grant.role == Role.HR and grant.municipality_id is not None:
             clauses.append(Employee.municipality_id == grant.municipality_id)
     return sa.or_(*clauses)
+
+
+def organised_event_clause(user: Employee) -> ColumnElement[bool]:
+    """A WHERE clause on :class:`ProgrammeEvent` matching the events ``user`` organises: an
+    organiser of a municipality those it owns, a regional organiser and an admin every event.
+    Organising an event includes reading the names of the people signed up for it, from every
+    municipality it is open to: signing up is asking the organiser for a place."""
+    municipality_ids: list[int] = []
+    for grant in user.role_grants:
+        if grant.role == Role.ADMIN or (
+            grant.role == Role.ORGANISER and grant.municipality_id is None
+        ):
+            return sa.true()
+        if grant.role == Role.ORGANISER and grant.municipality_id is not None:
+            municipality_ids.append(grant.municipality_id)
+    if not municipality_ids:
+        return sa.false()
+    return ProgrammeEvent.owner_municipality_id.in_(municipality_ids)
 
 
 def visible_employees(user: Employee, access: Access = Access.VIEW) -> sa.Select[tuple[Employee]]:

@@ -17,6 +17,9 @@ MESSAGE_KINDS = {
     "escalation": _l("Påminnelse till chefen"),
     "digest": _l("Veckosammanfattning"),
     "manual_reminder": _l("Påminnelse som chefen eller HR bad om"),
+    "programme_signup": _l("Anmälan till Gemensamma programmet"),
+    "programme_reminder": _l("Påminnelse om ett tillfälle i Gemensamma programmet"),
+    "programme_message": _l("Meddelande från arrangören av Gemensamma programmet"),
 }
 MESSAGE_STATUSES = {
     OutboxStatus.QUEUED: _l("I kö"),

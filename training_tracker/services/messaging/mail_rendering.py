@@ -216,4 +216,13 @@ def build_email(
     email.set_content(mail.text, content_manager=_TEXT_CONTENT)
     if mail.html:
         email.add_alternative(mail.html, subtype="html", content_manager=_TEXT_CONTENT)
+    if message.calendar:
+        method = "CANCEL" if "METHOD:CANCEL" in message.calendar else "REQUEST"
+        email.add_attachment(
+            message.calendar.encode(),
+            maintype="text",
+            subtype="calendar",
+            filename="inbjudan.ics",
+            params={"method": method, "charset": "utf-8"},
+        )
     return email

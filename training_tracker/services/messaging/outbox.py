@@ -118,13 +118,17 @@ def queue_mail(
     kind: str,
     recipient: Employee,
     mail: RenderedMail,
+    calendar: str | None = None,
 ) -> OutboxMessage | None:
-    """Add a message to the outbox in the caller's transaction.
+    """Add a message to the outbox in the caller's transaction; ``calendar`` is an invitation
+    (iCalendar text) to send with it.
 
     Returns None when a message with this key was queued before: the unique key, not a check
     first, is what makes this safe when two processes try at once.
     """
-    message = OutboxMessage(**message_values(key=key, kind=kind, recipient=recipient, mail=mail))
+    message = OutboxMessage(
+        **message_values(key=key, kind=kind, recipient=recipient, mail=mail), calendar=calendar
+    )
     try:
         with session.begin_nested():
             session.add(message)

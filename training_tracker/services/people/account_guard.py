@@ -91,7 +91,7 @@ def _covers(held: Reach, wanted: Reach) -> bool:
         return True
     if held.role != wanted.role:
         return False
-    if wanted.role == Role.COORDINATOR:
+    if wanted.role in (Role.COORDINATOR, Role.ORGANISER):
         # The region covers every municipality; a municipality only itself.
         return held.municipality_id is None or held.municipality_id == wanted.municipality_id
     if wanted.role == Role.HR:

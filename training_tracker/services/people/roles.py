@@ -43,8 +43,8 @@ def grant_role(
         if municipality is None:
             raise RoleError(_("HR måste ha en kommun."))
         unit = None
-    elif role == Role.COORDINATOR:
-        unit = None  # no municipality: coordinator of the whole region
+    elif role in (Role.COORDINATOR, Role.ORGANISER):
+        unit = None  # no municipality: of the whole region
     else:
         municipality = unit = None
     existing = session.scalars(

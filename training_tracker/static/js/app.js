@@ -88,6 +88,20 @@
         box.checked = tick;
       }
     });
+  // "Select all" on an attendance list: ticks (or unticks) the form's boxes of that name. The
+  // box is a field of its own too, so the server records everyone without this script.
+  document.addEventListener("change", function (event) {
+    var box = event.target;
+    if (!(box instanceof HTMLInputElement) || !box.dataset.selectAll || !box.form) {
+      return;
+    }
+    box.form.querySelectorAll("input[type=checkbox][name='" + box.dataset.selectAll + "']").forEach(
+      function (other) {
+        if (!other.disabled) {
+          other.checked = box.checked;
+        }
+      }
+    );
   });
 
   document.addEventListener("submit", function (event) {

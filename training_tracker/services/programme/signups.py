@@ -1,0 +1,354 @@
+"""Signing up for an event, cancelling, and the waiting list.
+
+The capacity is never exceeded, even when two people take the last place at the same moment:
+every change to an event's places first takes the event's lock (:func:`lock_event`) and then
+counts, inside the same transaction. Each sign-up, cancellation and move up the waiting list
+raises the registration's ``sequence`` and queues one mail with the calendar invitation
+(:mod:`.calendar`) through the outbox, keyed by that sequence, so it goes out exactly once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+from sqlalchemy.orm import Session
+
+from training_tracker import clock
+from training_tracker.models import (
+    Employee,
+    EventFormat,
+    ProgrammeEvent,
+    ProgrammeRegistration,
+    RegistrationStatus,
+    Role,
+)
+from training_tracker.services.core import audit_trail
+from training_tracker.services.core.errors import FieldError
+from training_tracker.services.core.scope import team_scope
+from training_tracker.services.messaging import outbox
+from training_tracker.services.programme.calendar import invitation
+from training_tracker.services.programme.listing import HOLDS_A_PLACE
+
+KIND = "programme_signup"
+
+
+class SignupError(FieldError):
+    default_field = None
+
+
+def lock_event(session: Session, event_id: int) -> None:
+    """Wait until no one else is changing the event's places, and keep them out until this
+    transaction ends. PostgreSQL locks the event's row; SQLite has one write lock for the
+    whole database, which a write that changes nothing takes (waiting up to busy_timeout)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            sa.select(ProgrammeEvent.id).where(ProgrammeEvent.id == event_id).with_for_update()
+        )
+    else:
+        session.execute(
+            sa.update(ProgrammeEvent)
+            .where(sa.false())
+            .values(capacity=ProgrammeEvent.capacity)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def _taken(session: Session, event_id: int) -> int:
+    return (
+        session.scalar(
+            sa.select(sa.func.count()).where(
+                ProgrammeRegistration.event_id == event_id,
+                ProgrammeRegistration.status.in_(HOLDS_A_PLACE),
+            )
+        )
+        or 0
+    )
+
+
+def _open_to(event: ProgrammeEvent, employee: Employee) -> bool:
+    return employee.municipality_id in {m.id for m in event.municipalities}
+
+
+def may_sign_up_for_others(session: Session, actor: Employee, employee: Employee) -> bool:
+    """A manager signs up their own staff (``team_scope``)."""
+    if not actor.has_role(Role.MANAGER):
+        return False
+    return (
+        session.scalar(
+            sa.select(sa.func.count()).where(team_scope(actor), Employee.id == employee.id)
+        )
+        == 1
+    )
+
+
+def _notify(session: Session, registration: ProgrammeRegistration, what: str) -> None:
+    """Queue the mail of this change of ``registration`` (``what``: signed_up, waiting,
+    pending, promoted, cancelled, declined), with the calendar invitation when it concerns a
+    place."""
+    event = registration.event
+    employee = registration.employee
+    url = outbox.absolute_url("programme.event_detail", event_id=event.id)
+    link = (
+        event.link
+        if event.format == EventFormat.DIGITAL
+        and registration.status == RegistrationStatus.CONFIRMED
+        else None
+    )
+    mail = outbox.render_mail(
+        "programme_signup",
+        employee.preferred_language,
+        employee=employee,
+        event=event,
+        what=what,
+        link=link,
+        url=url,
+    )
+    with_calendar = what in ("signed_up", "promoted", "cancelled", "changed")
+    # A change of the event raises its sessions' sequences, not the registration's.
+    changes = sum(one.sequence for one in event.sessions) if what == "changed" else 0
+    outbox.queue_mail(
+        session,
+        key=f"programme:{registration.id}:{registration.sequence}:{what}:{changes}",
+        kind=KIND,
+        recipient=employee,
+        mail=mail,
+        calendar=invitation(event, registration, link=link, url=url).decode()
+        if with_calendar
+        else None,
+    )
+
+
+def sign_up(
+    session: Session, actor: Employee, event: ProgrammeEvent, employee: Employee
+) -> ProgrammeRegistration:
+    """Sign ``employee`` up (themselves, or their manager for them): a place while there is
+    one, else the waiting list. An event that asks for the manager's approval holds the place
+    until the manager approves, unless the manager signs up."""
+    if actor.id != employee.id and not may_sign_up_for_others(session, actor, employee):
+        raise SignupError(_("Du kan bara anmäla dig själv eller din egen personal."))
+    if event.cancelled_at is not None:
+        raise SignupError(_("Evenemanget är inställt."))
+    if not _open_to(event, employee):
+        raise SignupError(_("Evenemanget är inte öppet för anställda i den kommunen."))
+    now = clock.utcnow()
+    if now >= event.signup_deadline:
+        raise SignupError(_("Sista anmälningsdag har passerat."))
+    lock_event(session, event.id)
+    registration = session.scalars(
+        sa.select(ProgrammeRegistration).where(
+            ProgrammeRegistration.event_id == event.id,
+            ProgrammeRegistration.employee_id == employee.id,
+        )
+    ).one_or_none()
+    if registration is not None and registration.status != RegistrationStatus.CANCELLED:
+        raise SignupError(_("Redan anmäld till evenemanget."))
+    if _taken(session, event.id) < event.capacity:
+        approval = event.requires_approval and actor.id == employee.id
+        status = RegistrationStatus.PENDING if approval else RegistrationStatus.CONFIRMED
+    else:
+        status = RegistrationStatus.WAITING
+    if registration is None:
+        registration = ProgrammeRegistration(event=event, employee=employee, sequence=-1)
+        session.add(registration)
+    registration.status = status
+    registration.registered_at = now
+    registration.signed_up_by_id = actor.id
+    registration.confirmed_at = now if status == RegistrationStatus.CONFIRMED else None
+    registration.cancelled_at = None
+    registration.sequence += 1
+    session.flush()
+    audit_trail.record(
+        session,
+        "programme.signed_up",
+        actor=actor,
+        subject=employee,
+        object_type="programme_event",
+        object_id=event.id,
+        status=status.value,
+    )
+    what = {
+        RegistrationStatus.CONFIRMED: "signed_up",
+        RegistrationStatus.PENDING: "pending",
+        RegistrationStatus.WAITING: "waiting",
+    }[status]
+    _notify(session, registration, what)
+    return registration
+
+
+def cancel(session: Session, actor: Employee, registration: ProgrammeRegistration) -> None:
+    """Cancel a sign-up (up to the deadline); the first on the waiting list takes the place."""
+    employee = registration.employee
+    if actor.id != employee.id and not may_sign_up_for_others(session, actor, employee):
+        raise SignupError(_("Du kan bara avanmäla dig själv eller din egen personal."))
+    event = registration.event
+    if registration.status == RegistrationStatus.CANCELLED:
+        return
+    if clock.utcnow() >= event.signup_deadline:
+        raise SignupError(
+            _("Sista anmälningsdag har passerat. Kontakta arrangören om du inte kan komma.")
+        )
+    lock_event(session, event.id)
+    session.refresh(registration)
+    if registration.status == RegistrationStatus.CANCELLED:
+        return
+    registration.status = RegistrationStatus.CANCELLED
+    registration.cancelled_at = clock.utcnow()
+    registration.sequence += 1
+    session.flush()
+    audit_trail.record(
+        session,
+        "programme.cancelled",
+        actor=actor,
+        subject=employee,
+        object_type="programme_event",
+        object_id=event.id,
+    )
+    _notify(session, registration, "cancelled")
+    fill_places(session, event)
+
+
+def decide(
+    session: Session, actor: Employee, registration: ProgrammeRegistration, *, approve: bool
+) -> None:
+    """The manager approves a sign-up awaiting approval (it keeps its place), or declines it
+    (the place goes to the waiting list). Only the person's manager decides, never for
+    themselves."""
+    employee = registration.employee
+    if actor.id == employee.id or not may_sign_up_for_others(session, actor, employee):
+        raise SignupError(_("Bara medarbetarens chef kan godkänna anmälan."))
+    if registration.status != RegistrationStatus.PENDING:
+        raise SignupError(_("Anmälan väntar inte på godkännande."))
+    lock_event(session, registration.event_id)
+    session.refresh(registration)
+    if registration.status != RegistrationStatus.PENDING:
+        raise SignupError(_("Anmälan väntar inte på godkännande."))
+    now = clock.utcnow()
+    registration.status = RegistrationStatus.CONFIRMED if approve else RegistrationStatus.CANCELLED
+    registration.confirmed_at = now if approve else None
+    registration.cancelled_at = None if approve else now
+    registration.sequence += 1
+    session.flush()
+    audit_trail.record(
+        session,
+        "programme.approved" if approve else "programme.declined",
+        actor=actor,
+        subject=employee,
+        object_type="programme_event",
+        object_id=registration.event_id,
+    )
+    _notify(session, registration, "signed_up" if approve else "declined")
+    if not approve:
+        fill_places(session, registration.event)
+
+
+def fill_places(session: Session, event: ProgrammeEvent) -> list[ProgrammeRegistration]:
+    """Move people up the waiting list, first come first served, while places are free; each
+    gets a mail with the invitation. The caller holds the event's lock."""
+    moved: list[ProgrammeRegistration] = []
+    free = event.capacity - _taken(session, event.id)
+    if free <= 0 or event.cancelled_at is not None:
+        return moved
+    waiting = session.scalars(
+        sa.select(ProgrammeRegistration)
+        .where(
+            ProgrammeRegistration.event_id == event.id,
+            ProgrammeRegistration.status == RegistrationStatus.WAITING,
+        )
+        .order_by(ProgrammeRegistration.registered_at, ProgrammeRegistration.id)
+        .limit(free)
+    ).all()
+    now = clock.utcnow()
+    for registration in waiting:
+        registration.status = RegistrationStatus.CONFIRMED
+        registration.confirmed_at = now
+        registration.sequence += 1
+        session.flush()
+        audit_trail.record(
+            session,
+            "programme.moved_up",
+            actor=None,
+            subject=registration.employee,
+            object_type="programme_event",
+            object_id=event.id,
+        )
+        _notify(session, registration, "promoted")
+        moved.append(registration)
+    return moved
+
+
+def notify_change(session: Session, event: ProgrammeEvent) -> int:
+    """Tell everyone with a place that the event changed (a session moved or cancelled, a new
+    title, place or link), with the calendar invitation of its new state; returns how many."""
+    session.flush()
+    registrations = session.scalars(
+        sa.select(ProgrammeRegistration).where(
+            ProgrammeRegistration.event_id == event.id,
+            ProgrammeRegistration.status == RegistrationStatus.CONFIRMED,
+        )
+    ).all()
+    for registration in registrations:
+        _notify(session, registration, "changed")
+    return len(registrations)
+
+
+def message_everyone(
+    session: Session, actor: Employee, event: ProgrammeEvent, *, subject: str, text: str
+) -> int:
+    """The organiser's own mail to everyone signed up (a place, or awaiting approval), through
+    the outbox; the same message sent twice goes out once. Audited; returns how many."""
+    subject, text = " ".join(subject.split()), text.strip()
+    if not subject:
+        raise SignupError(_("Skriv en rubrik."), "subject")
+    if not text:
+        raise SignupError(_("Skriv ett meddelande."), "text")
+    digest = hashlib.sha256(f"{subject}\n{text}".encode()).hexdigest()[:16]
+    registrations = session.scalars(
+        sa.select(ProgrammeRegistration).where(
+            ProgrammeRegistration.event_id == event.id,
+            ProgrammeRegistration.status.in_(HOLDS_A_PLACE),
+        )
+    ).all()
+    url = outbox.absolute_url("programme.event_detail", event_id=event.id)
+    sent = 0
+    for registration in registrations:
+        employee = registration.employee
+        mail = outbox.render_mail(
+            "programme_message",
+            employee.preferred_language,
+            employee=employee,
+            event=event,
+            heading=subject,
+            text=text,
+            url=url,
+        )
+        queued = outbox.queue_mail(
+            session,
+            key=f"programme-message:{event.id}:{digest}:{employee.id}",
+            kind="programme_message",
+            recipient=employee,
+            mail=mail,
+        )
+        sent += queued is not None
+    audit_trail.record(
+        session,
+        "programme.messaged",
+        actor=actor,
+        object_type="programme_event",
+        object_id=event.id,
+        recipients=sent,
+        heading=subject,
+    )
+    return sent
+
+
+def my_registration(
+    session: Session, employee: Employee, event_id: int
+) -> ProgrammeRegistration | None:
+    return session.scalars(
+        sa.select(ProgrammeRegistration).where(
+            ProgrammeRegistration.event_id == event_id,
+            ProgrammeRegistration.employee_id == employee.id,
+        )
+    ).one_or_none()
