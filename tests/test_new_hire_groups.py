@@ -102,7 +102,10 @@ def test_per_sector_the_figures_counted_by_hand(staff):
 def test_per_municipality_and_per_unit(staff):
     report = new_hire_groups(db.session, EVERYTHING, CoverageFilters(), "municipality")
     groups = by_label(report.groups)
-    assert set(groups) == {"Järfälla", "Sigtuna"}
+    # Side by side, every municipality has its row: the four without hires show none.
+    assert len(groups) == 6
+    assert [groups[name].hires for name in ("Sollentuna", "Sundbyberg")] == [0, 0]
+    assert figures(groups["Sollentuna"], staff["a"]) is None
     assert groups["Järfälla"].hires == 4
     assert figures(groups["Järfälla"], staff["a"]) == (4, 3, 2, 19)  # days 19, 42, 9
     assert groups["Sigtuna"].hires == 1
@@ -166,7 +169,10 @@ def test_the_page_and_its_downloads_show_the_same_figures(client, staff):
     sheet = workbook.worksheets[0]
     values = [[cell.value for cell in row] for row in sheet.iter_rows()]
     assert values[0][:2] == ["Kommun", "Nyanställda"]
-    assert {row[0]: row[1] for row in values[1:]} == {"Järfälla": 4, "Sigtuna": 1}
+    hires = {row[0]: row[1] for row in values[1:]}
+    assert hires == {"Järfälla": 4, "Sigtuna": 1} | dict.fromkeys(
+        ["Sollentuna", "Sundbyberg", "Upplands Väsby", "Upplands-Bro"], 0
+    )
 
 
 def test_small_groups_of_other_municipalities_are_withheld(client, staff):

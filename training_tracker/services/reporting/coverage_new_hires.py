@@ -188,12 +188,42 @@ def new_hire_groups(
         else:
             municipality = labels[1] if group_by == "unit" else None
             groups.append(NewHireGroup(group_key, labels[0], municipality, int(hires), rows))
+    if group_by == "municipality":
+        # Every municipality of the report is a row, one without hires too: side by side, a
+        # municipality missing from the table would read as a gap in the data.
+        shown = {group.key for group in groups}
+        groups += [
+            NewHireGroup(municipality_id, name, None, 0, _rows(courses, {}))
+            for municipality_id, name in session.execute(
+                sa.select(Municipality.id, Municipality.name).where(
+                    Municipality.id.in_(_whole_municipalities(session, scope, filters))
+                )
+            )
+            if municipality_id not in shown
+        ]
     if group_by == "sector":
         order = {sector.value: n for n, sector in enumerate(Sector)}
         groups.sort(key=lambda group: order[group.key])
     else:
         groups.sort(key=lambda group: (group.municipality or "", group.label, group.key))
     return NewHireGroups(day, hired_from, hired_to, group_by, courses, groups)
+
+
+def _whole_municipalities(
+    session: Session, scope: ReportScope, filters: CoverageFilters
+) -> list[int]:
+    """The municipalities a report by municipality covers whole (none for a unit's report or a
+    manager's units): each has a row, with or without hires."""
+    if filters.unit_id is not None:
+        return []
+    wanted = (
+        set(session.scalars(sa.select(Municipality.id)))
+        if scope.all_municipalities
+        else set(scope.municipality_ids)
+    )
+    if filters.municipality_id is not None:
+        wanted &= {filters.municipality_id}
+    return sorted(wanted)
 
 
 # --- the pieces both share ---------------------------------------------------------------------
