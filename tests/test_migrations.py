@@ -81,3 +81,47 @@ def test_email_is_unique_case_insensitively_in_the_database(app):
         )
         db.session.flush()
     db.session.rollback()
+
+
+# The tables the coverage cache hears raw changes of, and at least these events each (PostgreSQL
+# has TRUNCATE too).
+COVERAGE_TRIGGERS = {
+    "assignments": {"INSERT", "UPDATE", "DELETE"},
+    "completions": {"INSERT", "UPDATE", "DELETE"},
+    "courses": {"UPDATE"},
+    "employees": {"INSERT", "UPDATE", "DELETE"},
+    "municipalities": {"UPDATE"},
+    "units": {"UPDATE", "DELETE"},
+}
+
+
+def _coverage_triggers(connection: sa.Connection) -> dict[str, set[str]]:
+    if connection.dialect.name == "sqlite":
+        rows = connection.execute(
+            sa.text(
+                "SELECT tbl_name, upper(substr(name, length('coverage_' || tbl_name || '_') + 1))"
+                " FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'coverage_%'"
+            )
+        )
+    else:
+        rows = connection.execute(
+            sa.text(
+                "SELECT event_object_table, event_manipulation FROM information_schema.triggers"
+                " WHERE trigger_name LIKE 'coverage_%'"
+            )
+        )
+    found: dict[str, set[str]] = {}
+    for table, event in rows:
+        found.setdefault(table, set()).add(event)
+    return found
+
+
+def test_every_later_migration_keeps_the_coverage_caches_triggers(app):
+    """A later migration that copies a table (SQLite's batch mode does) drops its triggers, and
+    the coverage cache stops hearing of raw changes to it: found when the SSO migration added a
+    column to municipalities."""
+    with db.engine.connect() as connection:
+        found = _coverage_triggers(connection)
+    assert set(found) == set(COVERAGE_TRIGGERS)
+    for table, events in COVERAGE_TRIGGERS.items():
+        assert events <= found[table], table

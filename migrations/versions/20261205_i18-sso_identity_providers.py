@@ -93,15 +93,16 @@ def upgrade():
     )
     op.create_index(op.f("ix_sso_links_employee_id"), "sso_links", ["employee_id"], unique=False)
     op.create_index(op.f("ix_sso_links_provider_id"), "sso_links", ["provider_id"], unique=False)
-    with op.batch_alter_table("municipalities") as batch_op:
-        batch_op.add_column(
-            sa.Column("sso_required", sa.Boolean(), server_default=sa.false(), nullable=False)
-        )
+    # A plain ADD COLUMN, not a batch: on SQLite a batch may copy the table, which drops the
+    # coverage cache's trigger on municipalities (migration a7c3e5f1b9d2).
+    op.add_column(
+        "municipalities",
+        sa.Column("sso_required", sa.Boolean(), server_default=sa.false(), nullable=False),
+    )
 
 
 def downgrade():
-    with op.batch_alter_table("municipalities") as batch_op:
-        batch_op.drop_column("sso_required")
+    op.drop_column("municipalities", "sso_required")  # SQLite 3.35+ drops a column in place
     op.drop_index(op.f("ix_sso_links_provider_id"), table_name="sso_links")
     op.drop_index(op.f("ix_sso_links_employee_id"), table_name="sso_links")
     op.drop_table("sso_links")

@@ -88,6 +88,8 @@
         box.checked = tick;
       }
     });
+  });
+
   // "Select all" on an attendance list: ticks (or unticks) the form's boxes of that name. The
   // box is a field of its own too, so the server records everyone without this script.
   document.addEventListener("change", function (event) {
