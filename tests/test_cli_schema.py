@@ -32,16 +32,22 @@ def empty_app(tmp_path: Path) -> Iterator[Flask]:
 
 
 def _every_command(app: Flask) -> list[list[str]]:
-    """Each operator command, as [group, subcommand] or [command]."""
+    """Each operator command, as its words: [command], [group, subcommand], [group, group, …]."""
     found: list[list[str]] = []
-    for name, command in sorted(app.cli.commands.items()):
-        if name == "db":
-            continue
+
+    def walk(words: list[str], command: click.Command) -> None:
         if isinstance(command, click.Group):
-            found += [[name, sub] for sub in sorted(command.commands)]
-        else:  # its required arguments given, so that click reaches the command itself
+            for sub in sorted(command.commands):
+                walk([*words, sub], command.commands[sub])
+        elif len(words) == 1:  # its required arguments given, so that click reaches it
             required = [p for p in command.params if isinstance(p, click.Argument) and p.required]
-            found.append([name, *(["placeholder"] * len(required))])
+            found.append([*words, *(["placeholder"] * len(required))])
+        else:
+            found.append(words)
+
+    for name, command in sorted(app.cli.commands.items()):
+        if name != "db":
+            walk([name], command)
     return found
 
 

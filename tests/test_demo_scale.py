@@ -413,4 +413,5 @@ def demo_accounts() -> list[tuple[str, str]]:
         ("coordinator", people.COORDINATOR_EMAIL),
         ("regional-coordinator", people.REGIONAL_COORDINATOR_EMAIL),
         ("employee", people.EMPLOYEE_EMAIL),
+        ("organiser", people.ORGANISER_EMAIL),
     ]

@@ -12,6 +12,7 @@ import click
 import sqlalchemy as sa
 from flask import Blueprint, Flask, current_app
 
+from training_tracker import schema_check
 from training_tracker.cli import demo_group
 from training_tracker.demo.oidc_test_provider import OidcTestProvider, Serving
 from training_tracker.extensions import db
@@ -243,3 +244,6 @@ def _people_of(app: Flask, municipality_id: int) -> Callable[[], list[tuple[str,
             return [(f"{first} {last}", email) for first, last, email in rows]
 
     return people
+
+
+schema_check.guard(bp.cli)  # every sso command refuses an unmigrated database
