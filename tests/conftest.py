@@ -44,7 +44,7 @@ def _database_url(tmp_dir: Path) -> str:
         # costs 5-40 ms on a busy CI disk, several times per test. Transactions, locks and
         # isolation are what they are in production.
         separator = "&" if "?" in url else "?"
-        url += f"{separator}options=-c%20synchronous_commit%3Doff"
+        url += f"{separator}options=--synchronous_commit%3Doff"
         return url.replace("postgresql://", "postgresql+psycopg://", 1)
     # A file, not :memory:, so the browser tests' server thread sees the same data.
     return f"sqlite:///{tmp_dir / 'test.sqlite'}"

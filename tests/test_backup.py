@@ -360,3 +360,13 @@ def test_flask_backup_backs_up_the_suites_database_and_it_restores(
         finally:
             db.session.remove()
             db.engine.dispose()
+
+
+def test_pg_dump_gets_the_url_in_libpqs_keyword_form_spaces_and_all() -> None:
+    """A URL's query reaches libpq with '+' for a space, which libpq does not decode."""
+    from training_tracker.services.compliance.backup import _conninfo
+
+    url = sa.make_url("postgresql://tracker@db.example:5433/tracker?options=-c%20work_mem%3D64MB")
+    assert _conninfo(url) == (
+        "host=db.example port=5433 user=tracker dbname=tracker options='-c work_mem=64MB'"
+    )

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from psycopg.conninfo import make_conninfo
 from sqlalchemy.engine import Engine
 
 from training_tracker import clock
@@ -181,6 +182,14 @@ def _schema_revision(engine: Engine) -> str | None:
         return connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
 
 
+def _conninfo(url: sa.URL) -> str:
+    """libpq's keyword form of ``url``: a URL's query would reach libpq with '+' for a space
+    (options=-c x=y), which it does not decode."""
+    params = {"host": url.host, "port": url.port, "user": url.username, "dbname": url.database}
+    params |= {key: value for key, value in url.query.items() if isinstance(value, str)}
+    return make_conninfo("", **{key: str(value) for key, value in params.items() if value})
+
+
 def _dump_postgresql(engine: Engine, pg_dump: str, dump: Path) -> None:
     url = engine.url.set(drivername="postgresql")
     environment = dict(os.environ)
@@ -194,7 +203,7 @@ def _dump_postgresql(engine: Engine, pg_dump: str, dump: Path) -> None:
         "--no-owner",
         "--no-privileges",
         f"--file={dump}",
-        f"--dbname={url.render_as_string(hide_password=False)}",
+        f"--dbname={_conninfo(url)}",
     ]
     try:
         finished = subprocess.run(  # a fixed program and its arguments; no shell
