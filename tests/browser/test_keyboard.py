@@ -316,6 +316,9 @@ def test_an_employee_reports_and_the_manager_verifies_by_keyboard(
     _tab_to(page, row.get_by_role("link", name=name, exact=True))
     _press_and_load(page)
     expect(page.get_by_role("heading", level=1)).to_have_text(f"{name}: {title}")
+    # The certificate's PDF viewer loads in a frame of its own: Tab into it before it has
+    # loaded, on a busy machine, lands on <body> for a moment (seen once on PostgreSQL).
+    page.wait_for_load_state("networkidle")
 
     _skip_to_main(page)
     # On the way: the links to the certificate, then a dozen stops in the PDF viewer's frame.
