@@ -23,15 +23,17 @@ from training_tracker.models import (
     ProgrammeRegistration,
     RegistrationStatus,
     Role,
+    RoleGrant,
 )
 from training_tracker.services.core import audit_trail
 from training_tracker.services.core.errors import FieldError
 from training_tracker.services.core.scope import team_scope
-from training_tracker.services.messaging import outbox
+from training_tracker.services.messaging import outbox, sso_links
 from training_tracker.services.programme.calendar import invitation
 from training_tracker.services.programme.listing import HOLDS_A_PLACE
 
 KIND = "programme_signup"
+APPROVAL_KIND = "programme_approval"
 
 
 class SignupError(FieldError):
@@ -105,7 +107,7 @@ def _notify(session: Session, registration: ProgrammeRegistration, what: str) ->
         link=link,
         url=url,
     )
-    with_calendar = what in ("signed_up", "promoted", "cancelled", "changed")
+    with_calendar = what in ("signed_up", "approved", "promoted", "cancelled", "changed")
     # A change of the event raises its sessions' sequences, not the registration's.
     changes = sum(one.sequence for one in event.sessions) if what == "changed" else 0
     outbox.queue_mail(
@@ -118,6 +120,71 @@ def _notify(session: Session, registration: ProgrammeRegistration, what: str) ->
         if with_calendar
         else None,
     )
+
+
+def managers_of(session: Session, employee: Employee) -> list[Employee]:
+    """Who decides on ``employee``'s sign-ups: the active managers of their unit and their own
+    manager (when that person holds the manager role), never themselves; exactly those whose
+    ``team_scope`` holds them (:func:`may_sign_up_for_others`)."""
+    of_unit = sa.select(RoleGrant.employee_id).where(
+        RoleGrant.role == Role.MANAGER, RoleGrant.unit_id == employee.unit_id
+    )
+    has_manager_role = sa.select(RoleGrant.employee_id).where(RoleGrant.role == Role.MANAGER)
+    return list(
+        session.scalars(
+            sa.select(Employee)
+            .where(
+                Employee.active,
+                Employee.id != employee.id,
+                sa.or_(
+                    Employee.id.in_(of_unit) if employee.unit_id is not None else sa.false(),
+                    sa.and_(Employee.id == employee.manager_id, Employee.id.in_(has_manager_role)),
+                ),
+            )
+            .order_by(Employee.last_name, Employee.first_name, Employee.id)
+        )
+    )
+
+
+def ask_managers(session: Session, registration: ProgrammeRegistration) -> int:
+    """Mail the employee's managers (:func:`managers_of`) that a sign-up awaits their
+    decision, with a link to the page where they approve or decline it; once per manager and
+    sign-up (the outbox's key). Returns how many were queued."""
+    event, employee = registration.event, registration.employee
+    queued = 0
+    for manager in managers_of(session, employee):
+        mail = outbox.render_mail(
+            "programme_approval",
+            manager.preferred_language,
+            manager=manager,
+            employee=employee,
+            event=event,
+            url=sso_links.mail_link(
+                session, manager, "programme.approval", registration_id=registration.id
+            ),
+        )
+        message = outbox.queue_mail(
+            session,
+            key=f"programme-approval:{registration.id}:{registration.sequence}:{manager.id}",
+            kind=APPROVAL_KIND,
+            recipient=manager,
+            mail=mail,
+        )
+        queued += message is not None
+    return queued
+
+
+def awaiting_decision(
+    session: Session, actor: Employee, registration_id: int
+) -> ProgrammeRegistration | None:
+    """A sign-up ``actor`` decides on (one of their staff's, never their own), in whatever
+    state it is now; None otherwise (views answer 404, revealing nothing)."""
+    registration = session.get(ProgrammeRegistration, registration_id)
+    if registration is None or registration.employee_id == actor.id:
+        return None
+    if not may_sign_up_for_others(session, actor, registration.employee):
+        return None
+    return registration
 
 
 def sign_up(
@@ -174,6 +241,8 @@ def sign_up(
         RegistrationStatus.WAITING: "waiting",
     }[status]
     _notify(session, registration, what)
+    if status == RegistrationStatus.PENDING:
+        ask_managers(session, registration)
     return registration
 
 
@@ -238,7 +307,7 @@ def decide(
         object_type="programme_event",
         object_id=registration.event_id,
     )
-    _notify(session, registration, "signed_up" if approve else "declined")
+    _notify(session, registration, "approved" if approve else "declined")
     if not approve:
         fill_places(session, registration.event)
 
