@@ -580,6 +580,38 @@ EXPECTED: dict[str, list[Case]] = {
             {**programme_users(404), "admin": 200},
         ),
     ],
+    "programme.session_edit": [
+        Case(
+            "GET", "/programme/manage/{own_event_id}/sessions/{own_session_id}/edit", organisers()
+        ),
+        Case(
+            "GET",
+            "/programme/manage/{other_event_id}/sessions/{other_session_id}/edit",
+            organisers(organiser=404),
+        ),
+        Case(  # a session of another event, under this event's address
+            "GET",
+            "/programme/manage/{own_event_id}/sessions/{other_session_id}/edit",
+            organisers(404),
+        ),
+        Case(
+            "POST",
+            "/programme/manage/{own_event_id}/sessions/{own_session_id}/edit",
+            organisers(422),
+        ),
+        Case(
+            "POST",
+            "/programme/manage/{other_event_id}/sessions/{other_session_id}/edit",
+            organisers(422, organiser=404),
+        ),
+    ],
+    # Asking changes nothing; the POST cancels and goes back to the event's page.
+    "programme.event_cancel": [
+        Case("GET", "/programme/manage/{own_event_id}/cancel", organisers()),
+        Case("GET", "/programme/manage/{other_event_id}/cancel", organisers(organiser=404)),
+        Case("POST", "/programme/manage/{own_event_id}/cancel", organisers(302)),
+        Case("POST", "/programme/manage/{other_event_id}/cancel", organisers(302, organiser=404)),
+    ],
     "programme.message_everyone": [
         Case("POST", "/programme/manage/{own_event_id}/message", organisers(422)),
         Case("POST", "/programme/manage/{other_event_id}/message", organisers(422, organiser=404)),

@@ -87,8 +87,8 @@ def may_sign_up_for_others(session: Session, actor: Employee, employee: Employee
 
 def _notify(session: Session, registration: ProgrammeRegistration, what: str) -> None:
     """Queue the mail of this change of ``registration`` (``what``: signed_up, waiting,
-    pending, promoted, cancelled, declined), with the calendar invitation when it concerns a
-    place."""
+    pending, approved, promoted, cancelled, declined, changed, event_cancelled), with the
+    calendar invitation when it concerns a place."""
     event = registration.event
     employee = registration.employee
     url = outbox.absolute_url("programme.event_detail", event_id=event.id)
@@ -98,6 +98,9 @@ def _notify(session: Session, registration: ProgrammeRegistration, what: str) ->
         and registration.status == RegistrationStatus.CONFIRMED
         else None
     )
+    with_calendar = what in ("signed_up", "approved", "promoted", "cancelled", "changed") or (
+        what == "event_cancelled" and registration.status == RegistrationStatus.CONFIRMED
+    )
     mail = outbox.render_mail(
         "programme_signup",
         employee.preferred_language,
@@ -106,10 +109,12 @@ def _notify(session: Session, registration: ProgrammeRegistration, what: str) ->
         what=what,
         link=link,
         url=url,
+        with_calendar=with_calendar,
     )
-    with_calendar = what in ("signed_up", "approved", "promoted", "cancelled", "changed")
     # A change of the event raises its sessions' sequences, not the registration's.
-    changes = sum(one.sequence for one in event.sessions) if what == "changed" else 0
+    changes = (
+        sum(one.sequence for one in event.sessions) if what in ("changed", "event_cancelled") else 0
+    )
     outbox.queue_mail(
         session,
         key=f"programme:{registration.id}:{registration.sequence}:{what}:{changes}",
@@ -359,6 +364,21 @@ def notify_change(session: Session, event: ProgrammeEvent) -> int:
     ).all()
     for registration in registrations:
         _notify(session, registration, "changed")
+    return len(registrations)
+
+
+def notify_cancelled_event(session: Session, event: ProgrammeEvent) -> int:
+    """Tell everyone signed up (a place, awaiting approval, waiting) that the event is
+    cancelled; those with a place get the invitation's cancellation. Returns how many."""
+    session.flush()
+    registrations = session.scalars(
+        sa.select(ProgrammeRegistration).where(
+            ProgrammeRegistration.event_id == event.id,
+            ProgrammeRegistration.status != RegistrationStatus.CANCELLED,
+        )
+    ).all()
+    for registration in registrations:
+        _notify(session, registration, "event_cancelled")
     return len(registrations)
 
 
