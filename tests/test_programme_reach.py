@@ -134,7 +134,7 @@ def test_attendance_to_verified_completion_to_the_coverage_page_end_to_end(clien
         table, reach = cell_and_reach()
     assert "3 av 6" in table  # the course's coverage moved: three verified completions
     # The reach: 8 people (the coordinator and the organiser too), 4 with a place, 3 came.
-    assert '<td class="num">8</td>' in reach
+    assert '<td class="num" data-label="Anställda">8</td>' in reach
     assert '4 <span class="cell-detail">50 %</span>' in reach
     assert '3 <span class="cell-detail">38 %</span>' in reach
 
