@@ -5,9 +5,11 @@ course's coverage on the same page."""
 
 from __future__ import annotations
 
+import io
 import re
 from datetime import date, datetime
 
+import openpyxl
 import time_machine
 
 from tests import factories
@@ -177,3 +179,19 @@ def test_the_reach_takes_one_query_however_many_events_and_sign_ups(client):
         assert statements() == none == 1
         reach = programme_reach(db.session, scope, CoverageFilters(), "sector")
     assert reach.total.signed_up == 6
+
+
+def test_the_excel_download_has_the_reach_sheet_as_the_page_shows_it(client):
+    people = staff("Järfälla", Sector.SOCIAL_SERVICES, "IFO", 6, "ifo")
+    event = factories.programme_event(starts=STARTS)
+    signed_up(event, people[:3])
+    hr = factories.hr_staff("Järfälla")
+    with time_machine.travel(AFTER, tick=False):
+        client.sign_in(hr)
+        data = client.get("/reports/coverage.xlsx").data
+    sheet = openpyxl.load_workbook(io.BytesIO(data))["Programmet 2026"]
+    rows = [[cell.value for cell in row] for row in sheet.iter_rows(max_row=4)]
+    assert rows[0] == ["Sektor", "Anställda", "Anmälda", "Anmälda %", "Närvarande", "Närvarande %"]
+    assert rows[1] == ["Socialtjänst", 6, 3, 50, 0, 0]
+    assert rows[2] == ["Övrigt", 1, 0, 0, 0, 0]  # HR's own unit
+    assert rows[3] == ["Totalt", 7, 3, 43, 0, 0]

@@ -274,6 +274,10 @@ def _export(extension: str) -> Response:
             coverage_exports.new_hire_sheet(
                 minimisation.shown_new_hires(db.session, current_user, scope, filters)
             ),
+            coverage_exports.reach_sheet(
+                minimisation.shown_reach(db.session, current_user, scope, filters, view),
+                _group_label(view),
+            ),
         ]
         body = to_xlsx(sheets, definitions=coverage_exports.definitions())
     return file_download(body, filename, extension)
