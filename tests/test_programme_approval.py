@@ -128,7 +128,7 @@ def test_a_declined_sign_up_mails_the_employee_and_frees_the_place(client, smtp_
     event, boss, _deputy, mona = team()
     (waiting,) = [factories.employee(unit=mona.unit, email="nästa@jarfalla.example")]
     signups.sign_up(db.session, mona, event, mona)
-    signups.sign_up(db.session, waiting, event, waiting)  # the one place is held for Mona
+    signups.sign_up(db.session, boss, event, waiting)  # the one place is held for Mona
     db.session.commit()
     assert status_of(event, waiting) == RegistrationStatus.WAITING
     registration = signups.my_registration(db.session, mona, event.id)
@@ -197,3 +197,27 @@ def test_the_approval_mail_goes_once_per_sign_up(client):
     signups.sign_up(db.session, boss, second, other)
     db.session.commit()
     assert to_boss() == 2
+
+
+def test_moving_up_the_waiting_list_of_an_approval_event_waits_for_the_manager(client):
+    event, boss, _deputy, mona = team()
+    first = factories.employee(unit=mona.unit, email="forst@jarfalla.example")
+    signups.sign_up(db.session, boss, event, first)  # the manager's sign-up: a place
+    signups.sign_up(db.session, mona, event, mona)  # full: Mona waits
+    db.session.commit()
+    assert status_of(event, mona) == RegistrationStatus.WAITING
+    registration = signups.my_registration(db.session, first, event.id)
+    assert registration is not None
+
+    signups.cancel(db.session, first, registration)
+    db.session.commit()
+
+    assert status_of(event, mona) == RegistrationStatus.PENDING  # the place is held for her
+    asked = db.session.scalars(
+        sa.select(OutboxMessage.recipient_id).where(OutboxMessage.kind == "programme_approval")
+    ).all()
+    assert boss.id in asked
+    subjects = db.session.scalars(
+        sa.select(OutboxMessage.subject).where(OutboxMessage.recipient_id == mona.id)
+    ).all()
+    assert subjects[-1].startswith("Din anmälan väntar på chefens godkännande")

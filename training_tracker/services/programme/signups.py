@@ -319,7 +319,8 @@ def decide(
 
 def fill_places(session: Session, event: ProgrammeEvent) -> list[ProgrammeRegistration]:
     """Move people up the waiting list, first come first served, while places are free; each
-    gets a mail with the invitation. The caller holds the event's lock."""
+    gets a mail with the invitation (or, where the manager must approve, a mail that the place
+    awaits approval, and their managers are asked). The caller holds the event's lock."""
     moved: list[ProgrammeRegistration] = []
     free = event.capacity - _taken(session, event.id)
     if free <= 0 or event.cancelled_at is not None:
@@ -335,8 +336,15 @@ def fill_places(session: Session, event: ProgrammeEvent) -> list[ProgrammeRegist
     ).all()
     now = clock.utcnow()
     for registration in waiting:
-        registration.status = RegistrationStatus.CONFIRMED
-        registration.confirmed_at = now
+        # Someone who signed themselves up for an event that asks for approval moves up to a
+        # place held for them until their manager decides.
+        approval = (
+            event.requires_approval and registration.signed_up_by_id == registration.employee_id
+        )
+        registration.status = (
+            RegistrationStatus.PENDING if approval else RegistrationStatus.CONFIRMED
+        )
+        registration.confirmed_at = None if approval else now
         registration.sequence += 1
         session.flush()
         audit_trail.record(
@@ -347,7 +355,11 @@ def fill_places(session: Session, event: ProgrammeEvent) -> list[ProgrammeRegist
             object_type="programme_event",
             object_id=event.id,
         )
-        _notify(session, registration, "promoted")
+        if approval:
+            _notify(session, registration, "pending")
+            ask_managers(session, registration)
+        else:
+            _notify(session, registration, "promoted")
         moved.append(registration)
     return moved
 
