@@ -5,7 +5,7 @@ same UIDs and a higher SEQUENCE, the new times as an update with SEQUENCE one hi
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -24,7 +24,7 @@ from training_tracker.models import (
     Sector,
 )
 from training_tracker.services.messaging import outbox
-from training_tracker.services.programme import signups
+from training_tracker.services.programme import attendance, signups
 from training_tracker.services.programme.calendar import session_uid
 
 NOW = datetime(2026, 10, 20, 9, 0)  # UTC; the event's sessions are in November
@@ -115,6 +115,13 @@ def test_cancelling_the_event_asks_first_then_tells_everyone_with_a_cancel_invit
     mails = count(OutboxMessage)
     client.post_form(f"/programme/manage/{event.id}/cancel")
     assert count(OutboxMessage) == mails
+    # Nor does the session's code check anyone in while it would have run.
+    one = db.session.get(ProgrammeEvent, event.id).sessions[0]
+    with (
+        time_machine.travel(one.starts_at + timedelta(minutes=5), tick=False),
+        pytest.raises(attendance.AttendanceError),
+    ):
+        attendance.check_in(db.session, first, one.checkin_code or "")
 
 
 def test_a_session_moved_on_its_page_sends_the_updated_invitation_sequence_plus_one(client):
