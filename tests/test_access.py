@@ -22,6 +22,7 @@ from training_tracker.models import (
     Sector,
 )
 from training_tracker.services.people.scim import tokens
+from training_tracker.services.programme import signups
 
 ROLES = ["anonymous", "employee", "manager", "hr", "coordinator", "regional", "admin"]
 SIGNED_IN = ROLES[1:]
@@ -99,6 +100,11 @@ def programme_users(ok: int = 200, *, other: bool = False) -> dict[str, int]:
     organiser of Järfälla is a role of its own here."""
     outcomes = signed_in(404 if other else ok)
     return {**outcomes, "organiser": 404 if other else ok, "admin": ok}
+
+
+def the_manager(ok: int) -> dict[str, int]:
+    """Only the manager (of IFO Järfälla) gets ``ok``; every other signed-in user 404."""
+    return {**signed_in(404), "manager": ok}
 
 
 def organisers(ok: int = 200, *, organiser: int | None = None) -> dict[str, int]:
@@ -520,6 +526,14 @@ EXPECTED: dict[str, list[Case]] = {
         Case("POST", "/programme/events/{own_event_id}/decide", programme_users(400)),
         Case("POST", "/programme/events/{other_event_id}/decide", programme_users(400, other=True)),
     ],
+    # A sign-up awaiting approval: of a colleague in IFO Järfälla (whose manager decides) and
+    # of someone in Sigtuna; everyone else gets 404.
+    "programme.approval": [
+        Case("GET", "/programme/approvals/{own_registration_id}", the_manager(200)),
+        Case("GET", "/programme/approvals/{other_registration_id}", the_manager(404)),
+        Case("POST", "/programme/approvals/{own_registration_id}", the_manager(422)),
+        Case("POST", "/programme/approvals/{other_registration_id}", the_manager(404)),
+    ],
     "programme.calendar_file": [
         Case("GET", "/programme/events/{own_event_id}/calendar.ics", programme_users(404)),
         Case("GET", "/programme/events/{other_event_id}/calendar.ics", programme_users(404)),
@@ -565,6 +579,38 @@ EXPECTED: dict[str, list[Case]] = {
             "/programme/events/{other_event_id}/certificate.pdf",
             {**programme_users(404), "admin": 200},
         ),
+    ],
+    "programme.session_edit": [
+        Case(
+            "GET", "/programme/manage/{own_event_id}/sessions/{own_session_id}/edit", organisers()
+        ),
+        Case(
+            "GET",
+            "/programme/manage/{other_event_id}/sessions/{other_session_id}/edit",
+            organisers(organiser=404),
+        ),
+        Case(  # a session of another event, under this event's address
+            "GET",
+            "/programme/manage/{own_event_id}/sessions/{other_session_id}/edit",
+            organisers(404),
+        ),
+        Case(
+            "POST",
+            "/programme/manage/{own_event_id}/sessions/{own_session_id}/edit",
+            organisers(422),
+        ),
+        Case(
+            "POST",
+            "/programme/manage/{other_event_id}/sessions/{other_session_id}/edit",
+            organisers(422, organiser=404),
+        ),
+    ],
+    # Asking changes nothing; the POST cancels and goes back to the event's page.
+    "programme.event_cancel": [
+        Case("GET", "/programme/manage/{own_event_id}/cancel", organisers()),
+        Case("GET", "/programme/manage/{other_event_id}/cancel", organisers(organiser=404)),
+        Case("POST", "/programme/manage/{own_event_id}/cancel", organisers(302)),
+        Case("POST", "/programme/manage/{other_event_id}/cancel", organisers(302, organiser=404)),
     ],
     "programme.message_everyone": [
         Case("POST", "/programme/manage/{own_event_id}/message", organisers(422)),
@@ -734,6 +780,14 @@ def placeholders(path: str) -> dict[str, object]:
         values["other_event_id"] = other_event.id
         values["own_session_id"] = own_event.sessions[0].id
         values["other_session_id"] = other_event.sessions[0].id
+    if "registration_id}" in path:
+        asks = factories.programme_event(title="Med godkännande", requires_approval=True)
+        colleague = factories.employee(unit=jarfalla)
+        for prefix, person in (("own", colleague), ("other", sigtuna_manager)):
+            values[f"{prefix}_registration_id"] = signups.sign_up(
+                db.session, person, asks, person
+            ).id
+        db.session.commit()
     if "import_id}" in path:
         values["own_import_id"] = factories.import_batch("Järfälla").id
         values["other_import_id"] = factories.import_batch("Sigtuna").id

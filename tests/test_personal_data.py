@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+import time_machine
 
 from tests import factories, samples
 from tests.conftest import Client, count, counting_statements
@@ -33,6 +34,7 @@ from training_tracker.models import (
 )
 from training_tracker.services.compliance import personal_data
 from training_tracker.services.core import audit_trail
+from training_tracker.services.programme import attendance, signups
 
 PDF = samples.certificate_pdf(["Intyg", "Sara Ström", "Webbkurs om våld", "Genomförd 2026-11-01"])
 INVITATION_TOKEN = "eyJlIjo5OX0.aBcD.eFgH-iJkL"
@@ -569,3 +571,38 @@ def test_the_privacy_notice_signed_in_names_the_persons_own_terms(client: Client
     assert headings(page, "h1") == ["Så behandlar vi dina personuppgifter"]
     assert "Du är anställd i Sigtuna. Där sparas uppgifterna 36 månader" in page
     assert 'href="/my/data"' in page
+
+
+def test_the_programme_sign_ups_and_attendance_are_in_the_zip(people, uploads: Path):
+    sara, kim, maja = people["sara"], people["kim"], people["maja"]
+    held = factories.programme_event(title="Barn som upplever våld", capacity=5)
+    asked = factories.programme_event(title="Hedersnormer", capacity=1)
+    signups.sign_up(db.session, sara, held, sara)
+    signups.sign_up(db.session, maja, asked, sara)  # her manager signs her up
+    signups.sign_up(db.session, kim, asked, kim)  # Kim waits; not in Sara's file
+    db.session.commit()
+    session_start = held.sessions[0].starts_at
+    with time_machine.travel(session_start + timedelta(minutes=10), tick=False):
+        attendance.check_in(db.session, sara, held.sessions[0].checkin_code)
+        db.session.commit()
+
+    data = data_of(zip_of(sara, uploads))
+
+    programme = data["programme"]
+    assert [(s["event"], s["status"], s["signed_up_by"]) for s in programme["signups"]] == [
+        ("Barn som upplever våld", "confirmed", "you"),
+        ("Hedersnormer", "confirmed", "someone_else"),
+    ]
+    assert programme["signups"][0]["status_label"] == "Har en plats"
+    assert programme["signups"][0]["event_starts_at"].endswith("+01:00")
+    (attended,) = programme["attendance"]
+    assert attended["event"] == "Barn som upplever våld"
+    assert attended["method"] == "code" and attended["method_label"] == "Incheckning med kod"
+    assert attended["session_starts_at"] == programme["signups"][0]["event_starts_at"]
+    # Her confirmation mail is hers alone: its text is in the file.
+    confirmation = next(m for m in data["messages"] if m["kind"] == "programme_signup")
+    assert "Barn som upplever våld" in (confirmation["body_text"] or "")
+    text = json.dumps(data, ensure_ascii=False)
+    assert "Kim" not in text and "Chefsdotter" not in text.replace(data["person"]["manager"], "")
+    readme = zip_of(sara, uploads)["LASMIG.txt"].decode("utf-8")
+    assert "programme" in readme and "Gemensamma programmet" in readme

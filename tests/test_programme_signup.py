@@ -82,7 +82,9 @@ def test_a_place_while_there_is_one_then_the_waiting_list_then_moved_up_with_a_m
     assert status_of(event, third) == RegistrationStatus.CONFIRMED  # first come, first served
     assert status_of(event, fourth) == RegistrationStatus.WAITING
     moved = db.session.scalars(
-        sa.select(OutboxMessage).where(OutboxMessage.recipient_id == third.id)
+        sa.select(OutboxMessage)
+        .where(OutboxMessage.recipient_id == third.id)
+        .order_by(OutboxMessage.id)
     ).all()
     assert [m.subject for m in moved] == [
         "Du står på väntelistan: Barn som upplever våld",
@@ -90,7 +92,9 @@ def test_a_place_while_there_is_one_then_the_waiting_list_then_moved_up_with_a_m
     ]
     assert moved[0].calendar is None and "METHOD:REQUEST" in (moved[1].calendar or "")
     cancelled = db.session.scalars(
-        sa.select(OutboxMessage).where(OutboxMessage.recipient_id == second.id)
+        sa.select(OutboxMessage)
+        .where(OutboxMessage.recipient_id == second.id)
+        .order_by(OutboxMessage.id)
     ).all()
     assert "METHOD:CANCEL" in (cancelled[-1].calendar or "")
     assert count(AuditEvent, AuditEvent.action == "programme.moved_up") == 1

@@ -99,13 +99,15 @@ def test_the_csv_and_the_xlsx_carry_the_page_numbers_and_neutralise_formulas(cli
     assert row[0].value == "'=IFO Järfälla" and row[0].data_type == "s"
     cells = dict(zip(header, [cell.value for cell in row], strict=True))
     assert cells["Alla krävda kurser: täckning %"] == 50
-    # A sheet per view (the page's first), the trend, new hires and the definitions.
+    # A sheet per view (the page's first), the trend, new hires, the joint programme's reach
+    # this year and the definitions.
     assert book.sheetnames == [
         "Per enhet",
         "Per kommun",
         "Per sektor",
         "Utveckling",
         "Nyanställda",
+        f"Programmet {clock.today().year}",
         "Definitioner",
     ]
 

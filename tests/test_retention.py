@@ -33,6 +33,8 @@ from training_tracker.models import (
     ImportBatch,
     OutboxMessage,
     OutboxStatus,
+    ProgrammeAttendance,
+    RegistrationStatus,
     Reminder,
     Role,
     RoleGrant,
@@ -48,6 +50,7 @@ from training_tracker.services.compliance.retention import (
 from training_tracker.services.core import audit_trail
 from training_tracker.services.core.scope import ReportScope
 from training_tracker.services.people import employees
+from training_tracker.services.programme import attendance, signups
 from training_tracker.services.reporting.coverage import CoverageFilters, coverage_table
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
@@ -533,6 +536,7 @@ def test_one_audit_event_per_municipality_says_how_many_without_names(
         "role_grants": 1,
         "messages": 6,  # see test_mails_to_her_or_naming_her_go_and_the_rest_stay
         "audit_events": by_place[jarfalla.id].details["audit_events"],
+        "programme_places": 0,
     }
     assert by_place[sigtuna.id].details["employees"] == 1
     assert texts_holding(("Lars", "Sigrid", "Gunnel"), AuditEvent) == []
@@ -606,9 +610,8 @@ def test_a_second_run_changes_nothing(gunnel: dict[str, Any]) -> None:
     again = run(BOUNDARY)
 
     assert dump() == after_first
-    assert again.totals() == dict.fromkeys(
-        ("employees", "certificates", "role_grants", "messages", "audit_events"), 0
-    )
+    counted = ("employees", "certificates", "role_grants", "messages", "audit_events")
+    assert again.totals() == dict.fromkeys((*counted, "programme_places"), 0)
 
 
 def test_a_dry_run_reports_what_a_run_does_and_changes_nothing(gunnel: dict[str, Any]) -> None:
@@ -699,7 +702,8 @@ def test_the_nightly_job_anonymises_and_logs_one_line(
     lines = [r.getMessage() for r in caplog.records if r.name == "training_tracker.scheduler"]
     assert lines == [
         "apply-retention 2026-03-15: 1 person anonymised (Järfälla 1), 1 certificate deleted, "
-        "0 role grants removed, 0 messages deleted, 0 audit events scrubbed"
+        "0 role grants removed, 0 messages deleted, 0 audit events scrubbed, "
+        "0 programme places released"
     ]
 
 
@@ -716,7 +720,7 @@ def test_the_command_prints_per_municipality_what_it_did(runner, gunnel: dict[st
     assert lines[2] == (
         "Sigtuna\t24 months\tended on or before 2024-03-15\t0 people anonymised, "
         "0 certificates deleted, 0 role grants removed, 0 messages deleted, "
-        "0 audit events scrubbed"
+        "0 audit events scrubbed, 0 programme places released"
     )
     assert len(lines) == 1 + 6 + 3 and lines[-3].startswith("total: 1 person anonymised")
     assert lines[-2] == "old HR export files emptied: 0"
@@ -776,3 +780,56 @@ def test_uploaded_hr_files_older_than_thirty_days_are_emptied(app: Flask) -> Non
     assert b"lisa.berg@test.example" in kept.content
     assert db.session.get(ImportBatch, old.id).size_bytes > 0  # what was uploaded, still told
     assert apply_retention(db.session, date(2026, 3, 15)).import_files == 0
+
+
+# --- the joint programme ---------------------------------------------------------------------
+
+
+def test_a_leavers_places_to_come_go_to_the_waiting_list_and_the_rest_stays() -> None:
+    """Her place at an event to come is released (the first on the waiting list moves up, with
+    a mail); her sign-up and attendance of an event held before stay, nameless with her row,
+    and her programme mails go with her other mails."""
+    unit = factories.unit("Järfälla", Sector.SOCIAL_SERVICES, "IFO")
+    gone = leaver(unit, first_name="Gunnel", last_name="Gammalsson")
+    next_in_line = factories.employee(unit=unit, email="nasta@jarfalla.example")
+    organiser = factories.organiser("Järfälla")
+    held = factories.programme_event(title="Förra året", starts=datetime(2024, 2, 1, 13, 0))
+    coming = factories.programme_event(
+        title="Nästa vecka", capacity=1, starts=datetime(2026, 3, 24, 13, 0)
+    )
+    with time_machine.travel(datetime(2024, 1, 10, 9, 0), tick=False):
+        signups.sign_up(db.session, gone, held, gone)
+        db.session.commit()
+    with time_machine.travel(datetime(2024, 2, 1, 12, 30), tick=False):
+        attendance.take_attendance(db.session, organiser, held.sessions[0], everyone=True)
+        db.session.commit()
+    signups.sign_up(db.session, gone, coming, gone)  # a sign-up left behind at leaving
+    signups.sign_up(db.session, next_in_line, coming, next_in_line)
+    db.session.commit()
+    assert signups.my_registration(db.session, next_in_line, coming.id).status == (
+        RegistrationStatus.WAITING
+    )
+
+    dry = run(BOUNDARY, dry_run=True)
+    assert by_name(dry)["Järfälla"].programme_places == 1
+    report = run(BOUNDARY)
+
+    assert by_name(report)["Järfälla"].programme_places == 1
+    assert signups.my_registration(db.session, gone, coming.id).status == (
+        RegistrationStatus.CANCELLED
+    )
+    assert signups.my_registration(db.session, next_in_line, coming.id).status == (
+        RegistrationStatus.CONFIRMED
+    )
+    moved_up = db.session.scalars(
+        sa.select(OutboxMessage.subject).where(OutboxMessage.recipient_id == next_in_line.id)
+    ).all()
+    assert "Du har fått en plats: Nästa vecka" in moved_up
+    # What was held before stays with the anonymised row; nothing left names her.
+    assert signups.my_registration(db.session, gone, held.id).status == (
+        RegistrationStatus.CONFIRMED
+    )
+    assert count(ProgrammeAttendance, ProgrammeAttendance.employee_id == gone.id) == 1
+    assert count(OutboxMessage, OutboxMessage.recipient_id == gone.id) == 0
+    assert texts_holding(LEAVER_TRACES, OutboxMessage, AuditEvent, Employee) == []
+    assert run(BOUNDARY).totals()["programme_places"] == 0  # once

@@ -23,9 +23,13 @@ from training_tracker.models import (
     Completion,
     CompletionStatus,
     Employee,
+    OutboxMessage,
     ProgrammeAttendance,
     ProgrammeEvent,
+    ProgrammeRegistration,
+    RegistrationStatus,
 )
+from training_tracker.services.programme import signups
 
 pytestmark = pytest.mark.browser
 
@@ -109,6 +113,8 @@ def test_the_programme_pages_are_accessible_at_both_widths(
         f"/programme/manage/{event.id}",
         f"/programme/manage/{event.id}/edit",
         f"/programme/manage/{event.id}/sessions/{event.sessions[0].id}/attendance",
+        f"/programme/manage/{event.id}/sessions/{event.sessions[0].id}/edit",
+        f"/programme/manage/{event.id}/cancel",
         "/programme/checkin",
         "/programme/manage/report",
     ]
@@ -122,3 +128,43 @@ def test_the_programme_pages_are_accessible_at_both_widths(
         except AssertionError as error:
             problems.append(f"{path}: {error}")
     assert not problems, "\n".join(problems)
+
+
+def test_a_manager_approves_a_sign_up_from_the_mails_link_on_a_phone(
+    phone_page: Any, live_server: str, demo: DemoResult
+) -> None:
+    """An employee's sign-up to an event that asks for approval: the manager opens the page the
+    mail links to, on a phone, and approves; the employee then has a place."""
+    manager = db.session.scalars(
+        sa.select(Employee).where(Employee.email == demo_email(demo, "manager"))
+    ).one()
+    employee = db.session.scalars(
+        sa.select(Employee).where(Employee.email == demo_email(demo, "employee"))
+    ).one()
+    event = db.session.scalars(
+        sa.select(ProgrammeEvent).where(ProgrammeEvent.title == LECTURE)
+    ).one()
+    event.requires_approval = True
+    registration = signups.sign_up(db.session, employee, event, employee)
+    db.session.commit()
+    assert registration.status == RegistrationStatus.PENDING
+    link = db.session.scalars(
+        sa.select(OutboxMessage.body_text).where(
+            OutboxMessage.recipient_id == manager.id, OutboxMessage.kind == "programme_approval"
+        )
+    ).one()
+    assert f"/programme/approvals/{registration.id}" in link
+
+    sign_in(phone_page, live_server, manager.email)
+    phone_page.goto(f"{live_server}/programme/approvals/{registration.id}")
+    expect(phone_page.get_by_text(employee.full_name).first).to_be_visible()
+    assert_no_sideways_scroll(phone_page)
+    assert_accessible(phone_page)
+    phone_page.get_by_role("button", name="Godkänn", exact=True).click()
+    expect(phone_page.get_by_text(f"{employee.full_name} har en plats.").first).to_be_visible()
+    assert_no_sideways_scroll(phone_page)
+    assert_accessible(phone_page)
+    db.session.expire_all()
+    assert db.session.get(ProgrammeRegistration, registration.id).status == (
+        RegistrationStatus.CONFIRMED
+    )

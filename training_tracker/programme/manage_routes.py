@@ -248,6 +248,64 @@ def session_cancel(event_id: int, session_id: int) -> Response:
     return redirect(url_for("programme.manage_event", event_id=event_id))
 
 
+@bp.route("/manage/<int:event_id>/sessions/<int:session_id>/edit", methods=["GET", "POST"])
+@role_required(*ORGANISERS)
+def session_edit(event_id: int, session_id: int) -> str | Response | tuple[str, int]:
+    """New times for a session; everyone with a place gets the updated invitation."""
+    event = _organised_or_404(event_id)
+    one = events.session_of(event, session_id)
+    if one is None:
+        abort(404)
+    form = SessionForm()
+    if not form.is_submitted():
+        form.day.data, form.starts.data, form.ends.data = events.session_data(one)
+    if form.validate_on_submit():
+        with committing(
+            form, fields=FORM_FIELDS, fallback="day", errors=events.EventError
+        ) as attempt:
+            events.change_session(
+                db.session,
+                current_user,
+                one,
+                events.SessionData(
+                    required(form.day.data), required(form.starts.data), required(form.ends.data)
+                ),
+            )
+        if attempt.ok:
+            flash(
+                _("Tiderna är ändrade. De anmälda får en uppdaterad kalenderinbjudan."), "success"
+            )
+            return redirect(url_for("programme.manage_event", event_id=event_id))
+    return render_template("programme/session_form.html", event=event, one=one, form=form), (
+        422 if form.errors else 200
+    )
+
+
+@bp.route("/manage/<int:event_id>/cancel", methods=["GET", "POST"])
+@role_required(*ORGANISERS)
+def event_cancel(event_id: int) -> str | Response:
+    """Cancel the whole event, after a confirmation page saying who will be told."""
+    event = _organised_or_404(event_id)
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        with committing(errors=events.EventError) as attempt:
+            told = events.cancel_event(db.session, current_user, event)
+        if attempt.ok:
+            flash(
+                ngettext(
+                    "Evenemanget är inställt. %(num)d anmäld får besked med e-post.",
+                    "Evenemanget är inställt. %(num)d anmälda får besked med e-post.",
+                    told,
+                ),
+                "success",
+            )
+        return redirect(url_for("programme.manage_event", event_id=event_id))
+    counts = listing.taken_places(db.session, [event.id]).get(event.id, (0, 0))
+    return render_template(
+        "programme/cancel_event.html", event=event, form=form, taken=counts[0], waiting=counts[1]
+    )
+
+
 @bp.route("/manage/<int:event_id>/message", methods=["POST"])
 @role_required(*ORGANISERS)
 def message_everyone(event_id: int) -> Response | tuple[str, int]:

@@ -206,6 +206,38 @@ def decide(event_id: int) -> Response:
     return redirect(url_for("programme.event_detail", event_id=event_id))
 
 
+@bp.route("/approvals/<int:registration_id>", methods=["GET", "POST"])
+@login_required
+def approval(registration_id: int) -> str | Response | tuple[str, int]:
+    """The page a manager's mail links to: a sign-up of their staff awaiting approval, to
+    approve or decline (or its state, once decided). 404 for anyone but the person's
+    managers."""
+    registration = signups.awaiting_decision(db.session, current_user, registration_id)
+    if registration is None:
+        abort(404)
+    form = DecisionForm()
+    if form.validate_on_submit():
+        approve = form.decision.data == "approve"
+        with committing(form, errors=signups.SignupError, fallback="decision") as attempt:
+            signups.decide(db.session, current_user, registration, approve=approve)
+            name = registration.employee.full_name
+        if attempt.ok:
+            flash(
+                _("%(name)s har en plats.", name=name)
+                if approve
+                else _("Anmälan för %(name)s är inte godkänd.", name=name),
+                "success",
+            )
+            return redirect(url_for("programme.approval", registration_id=registration_id))
+    return render_template(
+        "programme/approval.html",
+        registration=registration,
+        event=registration.event,
+        form=form,
+        pending=registration.status == RegistrationStatus.PENDING,
+    ), (422 if form.errors else 200)
+
+
 @bp.route("/events/<int:event_id>/calendar.ics")
 @login_required
 def calendar_file(event_id: int) -> Response:

@@ -148,6 +148,7 @@ def coverage_page() -> str:
         ),
         sectors=list(Sector),
         definitions=coverage_exports.definitions(),
+        reach=minimisation.shown_reach(db.session, current_user, scope, filters, view),
     )
 
 
@@ -272,6 +273,10 @@ def _export(extension: str) -> Response:
             ),
             coverage_exports.new_hire_sheet(
                 minimisation.shown_new_hires(db.session, current_user, scope, filters)
+            ),
+            coverage_exports.reach_sheet(
+                minimisation.shown_reach(db.session, current_user, scope, filters, view),
+                _group_label(view),
             ),
         ]
         body = to_xlsx(sheets, definitions=coverage_exports.definitions())

@@ -40,6 +40,7 @@ from training_tracker.models import (
     RoleGrant,
 )
 from training_tracker.services.compliance import audit
+from training_tracker.services.compliance.personal_programme import programme_records
 from training_tracker.services.core import audit_trail
 from training_tracker.services.core.spreadsheets import export_filename
 from training_tracker.services.messaging import sign_in_links
@@ -56,7 +57,15 @@ _CHUNK = 64 * 1024
 # staff, and the text of any other kind may name someone else, so theirs is left out (GDPR
 # art. 15(4): the copy must not adversely affect the rights of others).
 _OWN_TEXT_KINDS = frozenset(
-    {"invitation", "password_reset", "completion_rejected", "completion_recorded", "reminder"}
+    {
+        "invitation",
+        "password_reset",
+        "completion_rejected",
+        "completion_recorded",
+        "reminder",
+        "programme_signup",
+        "programme_reminder",
+    }
 )
 _REMINDER_STEPS = {
     "first": _l("Första påminnelsen"),
@@ -397,6 +406,7 @@ def collect(session: Session, employee: Employee, *, now: datetime | None = None
         "assignments": _assignments(session, person),
         "completions": completions,
         "reminders": _reminders(session, person),
+        "programme": programme_records(session, person),
         "messages": _messages(session, person),
         "audit_events": _audit(session, person),
     }
@@ -501,6 +511,9 @@ completions     Kurser du har rapporterat eller som HR har registrerat: datum, s
                 (reading: om namn, kurs och datum hittades).
 reminders       Påminnelser om dina kurser: steg, vilken sista dag de gällde, när de planerades,
                 om de gick till dig eller till din chef, och om mejlet skickades.
+programme       Gemensamma programmet: dina anmälningar (signups: evenemang, status, när du
+                anmäldes, av dig eller av någon annan, bekräftades och avanmäldes) och
+                tillfällen du var med på (attendance: när, och hur närvaron registrerades).
 messages        Mejl till dig: typ, ämne, status, när de skapades och skickades, och texten.
                 Länkar som kunde användas för att välja lösenord är borttagna. Texten i mejl
                 som nämner andra personer (till exempel chefens veckosammanställning) finns
@@ -551,6 +564,9 @@ completions     Courses you reported or HR recorded: dates, status (reported, ve
 reminders       Reminders about your courses: step, the due date they concerned, when they
                 were planned, whether they went to you or to your manager, and whether the
                 mail was sent.
+programme       The joint programme: your sign-ups (signups: event, status, when you were
+                signed up, by you or by someone else, confirmed and cancelled) and the
+                sessions you attended (attendance: when, and how it was recorded).
 messages        Mails to you: kind, subject, status, when made and sent, and their text. Links
                 that could set a password are removed. The text of mails that name other
                 people (such as a manager's weekly digest) is left out: only kind, subject and

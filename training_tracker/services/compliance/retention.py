@@ -22,7 +22,12 @@ for every such leaver not yet anonymised:
   nobody yet);
 - empties the details of the audit events about them (which may hold names, addresses and
   changed values); the action, time and ids stay. The reminder ledger holds no personal data
-  and stays.
+  and stays;
+- releases the places they still hold at the joint programme's events to come (a place,
+  awaiting approval or on the waiting list: cancelled, without a mail, as their address is
+  void), and moves the waiting lists up (those moved up get their mail). Their sign-ups and
+  attendance otherwise stay, like completions: statuses and times, no free text, and the
+  programme's reports and attendance-based completions count them.
 
 Each municipality that had leavers gets one ``retention.applied`` audit event with the counts.
 
@@ -59,11 +64,16 @@ from training_tracker.models import (
     Municipality,
     OutboxMessage,
     OutboxStatus,
+    ProgrammeEvent,
+    ProgrammeRegistration,
+    ProgrammeSession,
+    RegistrationStatus,
     RoleGrant,
 )
 from training_tracker.services.core import audit_trail
 from training_tracker.services.core.sql import execute_dml
 from training_tracker.services.people import failed_logins
+from training_tracker.services.programme import signups
 from training_tracker.services.training.evidence import EvidenceError, remove_file
 
 log = logging.getLogger(__name__)
@@ -91,6 +101,9 @@ class MunicipalityRetention:
     role_grants: int = 0  # removed
     messages: int = 0  # outbox messages deleted
     audit_events: int = 0  # audit events whose details were emptied
+    programme_places: int = 0  # sign-ups for events to come cancelled
+    # The events whose places were released: their waiting lists move up afterwards.
+    programme_events: set[int] = field(default_factory=set)
 
     def counts(self) -> dict[str, int]:
         return {
@@ -99,6 +112,7 @@ class MunicipalityRetention:
             "role_grants": self.role_grants,
             "messages": self.messages,
             "audit_events": self.audit_events,
+            "programme_places": self.programme_places,
         }
 
     def describe(self) -> str:
@@ -137,6 +151,7 @@ _NOUNS = {
     "role_grants": ("role grant removed", "role grants removed"),
     "messages": ("message deleted", "messages deleted"),
     "audit_events": ("audit event scrubbed", "audit events scrubbed"),
+    "programme_places": ("programme place released", "programme places released"),
 }
 
 
@@ -188,6 +203,21 @@ def _messages_about(ids: list[int]) -> ColumnElement[bool]:
     return sa.or_(to_them, sa.and_(OutboxMessage.status != OutboxStatus.QUEUED, names_them))
 
 
+def _places_to_come(ids: list[int], now: datetime) -> ColumnElement[bool]:
+    """Their sign-ups (not cancelled) for events not cancelled with a session still to come."""
+    to_come = sa.select(ProgrammeSession.event_id).where(
+        ProgrammeSession.starts_at > now, ProgrammeSession.cancelled_at.is_(None)
+    )
+    return sa.and_(
+        ProgrammeRegistration.employee_id.in_(ids),
+        ProgrammeRegistration.status != RegistrationStatus.CANCELLED,
+        ProgrammeRegistration.event_id.in_(to_come),
+        ProgrammeRegistration.event_id.in_(
+            sa.select(ProgrammeEvent.id).where(ProgrammeEvent.cancelled_at.is_(None))
+        ),
+    )
+
+
 def _count(session: Session, model: type, condition: ColumnElement[bool]) -> int:
     return session.scalar(sa.select(sa.func.count()).select_from(model).where(condition)) or 0
 
@@ -206,13 +236,29 @@ def _apply_batch(
     grants = RoleGrant.employee_id.in_(ids)
     events = AuditEvent.subject_employee_id.in_(ids)
     files = list(session.scalars(sa.select(Evidence.storage_name).where(certificates)))
+    now = clock.utcnow()
+    places = _places_to_come(ids, now)
     if dry_run:
+        counts.programme_places += _count(session, ProgrammeRegistration, places)
         counts.employees += len(ids)
         counts.certificates += len(files)
         counts.role_grants += _count(session, RoleGrant, grants)
         counts.messages += _count(session, OutboxMessage, messages)
         counts.audit_events += _count(session, AuditEvent, events)
         return []
+    counts.programme_events.update(
+        session.scalars(sa.select(ProgrammeRegistration.event_id).where(places).distinct())
+    )
+    counts.programme_places += _rowcount(
+        session,
+        sa.update(ProgrammeRegistration)
+        .where(places)
+        .values(
+            status=RegistrationStatus.CANCELLED,
+            cancelled_at=now,
+            sequence=ProgrammeRegistration.sequence + 1,
+        ),
+    )
     # Mails first: whether a mail names them is decided by the names about to go.
     counts.messages += _rowcount(session, sa.delete(OutboxMessage).where(messages))
     counts.certificates += _rowcount(session, sa.delete(Evidence).where(certificates))
@@ -328,6 +374,12 @@ def apply_retention(
         return report
 
     session.expire_all()
+    released = {event for counts in report.municipalities for event in counts.programme_events}
+    for event_id in sorted(released):
+        signups.lock_event(session, event_id)
+        event = session.get(ProgrammeEvent, event_id)
+        if event is not None:
+            signups.fill_places(session, event)
     for counts in report.municipalities:
         if counts.employees:
             details: dict[str, Any] = {

@@ -20,6 +20,7 @@ MESSAGE_KINDS = {
     "programme_signup": _l("Anmälan till Gemensamma programmet"),
     "programme_reminder": _l("Påminnelse om ett tillfälle i Gemensamma programmet"),
     "programme_message": _l("Meddelande från arrangören av Gemensamma programmet"),
+    "programme_approval": _l("Anmälan till Gemensamma programmet som väntar på chefens beslut"),
 }
 MESSAGE_STATUSES = {
     OutboxStatus.QUEUED: _l("I kö"),

@@ -252,7 +252,11 @@ def check_in(session: Session, person: Employee, code: str) -> ProgrammeSession:
             ProgrammeSession.ends_at >= now,
         )
     ).first()
-    if one is None or person.municipality_id not in {m.id for m in one.event.municipalities}:
+    if (
+        one is None
+        or one.event.cancelled_at is not None
+        or person.municipality_id not in {m.id for m in one.event.municipalities}
+    ):
         raise AttendanceError(
             _("Koden gäller inte. Den gäller bara medan tillfället pågår."), "code"
         )

@@ -235,6 +235,7 @@ def event_data(event: ProgrammeEvent) -> EventData:
 def update_event(session: Session, actor: Employee, event: ProgrammeEvent, data: EventData) -> None:
     """Change an event's settings (its sessions change on their own); audited. A change that
     people's calendars show (title, place, link) raises every session's SEQUENCE."""
+    _still_on(event)
     _check(session, data)
     before = (event.title, event.place, event.link, event.description)
     _apply(session, event, data)
@@ -252,9 +253,15 @@ def update_event(session: Session, actor: Employee, event: ProgrammeEvent, data:
     )
 
 
+def _still_on(event: ProgrammeEvent) -> None:
+    if event.cancelled_at is not None:
+        raise EventError(_("Evenemanget är inställt."), "day")
+
+
 def add_session(
     session: Session, actor: Employee, event: ProgrammeEvent, data: SessionData
 ) -> ProgrammeSession:
+    _still_on(event)
     starts, ends = _session_times(data)
     added = ProgrammeSession(event=event, starts_at=starts, ends_at=ends, checkin_code=new_code())
     session.add(added)
@@ -275,6 +282,9 @@ def change_session(
     session: Session, actor: Employee, one: ProgrammeSession, data: SessionData
 ) -> None:
     """New times for a session; its SEQUENCE goes up, so calendars replace the old times."""
+    _still_on(one.event)
+    if one.cancelled_at is not None:
+        raise EventError(_("Tillfället är inställt."), "day")
     starts, ends = _session_times(data)
     if (starts, ends) == (one.starts_at, one.ends_at):
         return
@@ -295,6 +305,7 @@ def cancel_session(session: Session, actor: Employee, one: ProgrammeSession) -> 
     """Cancel a session (it stays, so calendars can be told); an event keeps at least one."""
     if one.cancelled_at is not None:
         return
+    _still_on(one.event)
     if len(one.event.live_sessions) <= 1:
         raise EventError(_("Ett evenemang behöver minst ett tillfälle."), "day")
     one.cancelled_at = clock.utcnow()
@@ -308,6 +319,35 @@ def cancel_session(session: Session, actor: Employee, one: ProgrammeSession) -> 
         object_id=one.event_id,
         starts_at=one.starts_at.isoformat(),
     )
+
+
+def cancel_event(session: Session, actor: Employee, event: ProgrammeEvent) -> int:
+    """Cancel the whole event: no more sign-ups, reminders or check-ins. Every session's
+    SEQUENCE goes up, and everyone signed up (a place, awaiting approval or on the waiting
+    list) gets a mail; those with a place get the invitation as METHOD:CANCEL with the same
+    UIDs, so calendars remove it. Audited; returns how many were told."""
+    if event.cancelled_at is not None:
+        return 0
+    event.cancelled_at = clock.utcnow()
+    for one in event.sessions:
+        one.sequence += 1
+    told = signups.notify_cancelled_event(session, event)
+    audit_trail.record(
+        session,
+        "programme.event_cancelled",
+        actor=actor,
+        object_type="programme_event",
+        object_id=event.id,
+        title=event.title,
+        told=told,
+    )
+    return told
+
+
+def session_data(one: ProgrammeSession) -> tuple[date, time, time]:
+    """A session's day, start and end in Swedish time, for a form to start from."""
+    starts, ends = clock.to_local(one.starts_at), clock.to_local(one.ends_at)
+    return starts.date(), starts.time().replace(tzinfo=None), ends.time().replace(tzinfo=None)
 
 
 def session_of(event: ProgrammeEvent, session_id: int) -> ProgrammeSession | None:

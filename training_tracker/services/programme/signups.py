@@ -23,15 +23,17 @@ from training_tracker.models import (
     ProgrammeRegistration,
     RegistrationStatus,
     Role,
+    RoleGrant,
 )
 from training_tracker.services.core import audit_trail
 from training_tracker.services.core.errors import FieldError
 from training_tracker.services.core.scope import team_scope
-from training_tracker.services.messaging import outbox
+from training_tracker.services.messaging import outbox, sso_links
 from training_tracker.services.programme.calendar import invitation
 from training_tracker.services.programme.listing import HOLDS_A_PLACE
 
 KIND = "programme_signup"
+APPROVAL_KIND = "programme_approval"
 
 
 class SignupError(FieldError):
@@ -85,8 +87,8 @@ def may_sign_up_for_others(session: Session, actor: Employee, employee: Employee
 
 def _notify(session: Session, registration: ProgrammeRegistration, what: str) -> None:
     """Queue the mail of this change of ``registration`` (``what``: signed_up, waiting,
-    pending, promoted, cancelled, declined), with the calendar invitation when it concerns a
-    place."""
+    pending, approved, promoted, cancelled, declined, changed, event_cancelled), with the
+    calendar invitation when it concerns a place."""
     event = registration.event
     employee = registration.employee
     url = outbox.absolute_url("programme.event_detail", event_id=event.id)
@@ -96,6 +98,9 @@ def _notify(session: Session, registration: ProgrammeRegistration, what: str) ->
         and registration.status == RegistrationStatus.CONFIRMED
         else None
     )
+    with_calendar = what in ("signed_up", "approved", "promoted", "cancelled", "changed") or (
+        what == "event_cancelled" and registration.status == RegistrationStatus.CONFIRMED
+    )
     mail = outbox.render_mail(
         "programme_signup",
         employee.preferred_language,
@@ -104,10 +109,12 @@ def _notify(session: Session, registration: ProgrammeRegistration, what: str) ->
         what=what,
         link=link,
         url=url,
+        with_calendar=with_calendar,
     )
-    with_calendar = what in ("signed_up", "promoted", "cancelled", "changed")
     # A change of the event raises its sessions' sequences, not the registration's.
-    changes = sum(one.sequence for one in event.sessions) if what == "changed" else 0
+    changes = (
+        sum(one.sequence for one in event.sessions) if what in ("changed", "event_cancelled") else 0
+    )
     outbox.queue_mail(
         session,
         key=f"programme:{registration.id}:{registration.sequence}:{what}:{changes}",
@@ -118,6 +125,71 @@ def _notify(session: Session, registration: ProgrammeRegistration, what: str) ->
         if with_calendar
         else None,
     )
+
+
+def managers_of(session: Session, employee: Employee) -> list[Employee]:
+    """Who decides on ``employee``'s sign-ups: the active managers of their unit and their own
+    manager (when that person holds the manager role), never themselves; exactly those whose
+    ``team_scope`` holds them (:func:`may_sign_up_for_others`)."""
+    of_unit = sa.select(RoleGrant.employee_id).where(
+        RoleGrant.role == Role.MANAGER, RoleGrant.unit_id == employee.unit_id
+    )
+    has_manager_role = sa.select(RoleGrant.employee_id).where(RoleGrant.role == Role.MANAGER)
+    return list(
+        session.scalars(
+            sa.select(Employee)
+            .where(
+                Employee.active,
+                Employee.id != employee.id,
+                sa.or_(
+                    Employee.id.in_(of_unit) if employee.unit_id is not None else sa.false(),
+                    sa.and_(Employee.id == employee.manager_id, Employee.id.in_(has_manager_role)),
+                ),
+            )
+            .order_by(Employee.last_name, Employee.first_name, Employee.id)
+        )
+    )
+
+
+def ask_managers(session: Session, registration: ProgrammeRegistration) -> int:
+    """Mail the employee's managers (:func:`managers_of`) that a sign-up awaits their
+    decision, with a link to the page where they approve or decline it; once per manager and
+    sign-up (the outbox's key). Returns how many were queued."""
+    event, employee = registration.event, registration.employee
+    queued = 0
+    for manager in managers_of(session, employee):
+        mail = outbox.render_mail(
+            "programme_approval",
+            manager.preferred_language,
+            manager=manager,
+            employee=employee,
+            event=event,
+            url=sso_links.mail_link(
+                session, manager, "programme.approval", registration_id=registration.id
+            ),
+        )
+        message = outbox.queue_mail(
+            session,
+            key=f"programme-approval:{registration.id}:{registration.sequence}:{manager.id}",
+            kind=APPROVAL_KIND,
+            recipient=manager,
+            mail=mail,
+        )
+        queued += message is not None
+    return queued
+
+
+def awaiting_decision(
+    session: Session, actor: Employee, registration_id: int
+) -> ProgrammeRegistration | None:
+    """A sign-up ``actor`` decides on (one of their staff's, never their own), in whatever
+    state it is now; None otherwise (views answer 404, revealing nothing)."""
+    registration = session.get(ProgrammeRegistration, registration_id)
+    if registration is None or registration.employee_id == actor.id:
+        return None
+    if not may_sign_up_for_others(session, actor, registration.employee):
+        return None
+    return registration
 
 
 def sign_up(
@@ -174,6 +246,8 @@ def sign_up(
         RegistrationStatus.WAITING: "waiting",
     }[status]
     _notify(session, registration, what)
+    if status == RegistrationStatus.PENDING:
+        ask_managers(session, registration)
     return registration
 
 
@@ -238,14 +312,15 @@ def decide(
         object_type="programme_event",
         object_id=registration.event_id,
     )
-    _notify(session, registration, "signed_up" if approve else "declined")
+    _notify(session, registration, "approved" if approve else "declined")
     if not approve:
         fill_places(session, registration.event)
 
 
 def fill_places(session: Session, event: ProgrammeEvent) -> list[ProgrammeRegistration]:
     """Move people up the waiting list, first come first served, while places are free; each
-    gets a mail with the invitation. The caller holds the event's lock."""
+    gets a mail with the invitation (or, where the manager must approve, a mail that the place
+    awaits approval, and their managers are asked). The caller holds the event's lock."""
     moved: list[ProgrammeRegistration] = []
     free = event.capacity - _taken(session, event.id)
     if free <= 0 or event.cancelled_at is not None:
@@ -261,8 +336,15 @@ def fill_places(session: Session, event: ProgrammeEvent) -> list[ProgrammeRegist
     ).all()
     now = clock.utcnow()
     for registration in waiting:
-        registration.status = RegistrationStatus.CONFIRMED
-        registration.confirmed_at = now
+        # Someone who signed themselves up for an event that asks for approval moves up to a
+        # place held for them until their manager decides.
+        approval = (
+            event.requires_approval and registration.signed_up_by_id == registration.employee_id
+        )
+        registration.status = (
+            RegistrationStatus.PENDING if approval else RegistrationStatus.CONFIRMED
+        )
+        registration.confirmed_at = None if approval else now
         registration.sequence += 1
         session.flush()
         audit_trail.record(
@@ -273,7 +355,11 @@ def fill_places(session: Session, event: ProgrammeEvent) -> list[ProgrammeRegist
             object_type="programme_event",
             object_id=event.id,
         )
-        _notify(session, registration, "promoted")
+        if approval:
+            _notify(session, registration, "pending")
+            ask_managers(session, registration)
+        else:
+            _notify(session, registration, "promoted")
         moved.append(registration)
     return moved
 
@@ -290,6 +376,21 @@ def notify_change(session: Session, event: ProgrammeEvent) -> int:
     ).all()
     for registration in registrations:
         _notify(session, registration, "changed")
+    return len(registrations)
+
+
+def notify_cancelled_event(session: Session, event: ProgrammeEvent) -> int:
+    """Tell everyone signed up (a place, awaiting approval, waiting) that the event is
+    cancelled; those with a place get the invitation's cancellation. Returns how many."""
+    session.flush()
+    registrations = session.scalars(
+        sa.select(ProgrammeRegistration).where(
+            ProgrammeRegistration.event_id == event.id,
+            ProgrammeRegistration.status != RegistrationStatus.CANCELLED,
+        )
+    ).all()
+    for registration in registrations:
+        _notify(session, registration, "event_cancelled")
     return len(registrations)
 
 

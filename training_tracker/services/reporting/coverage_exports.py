@@ -18,6 +18,7 @@ from training_tracker.services.reporting.coverage import (
     TrendPoint,
 )
 from training_tracker.services.reporting.minimisation import withheld_text
+from training_tracker.services.reporting.programme_reach import ProgrammeReach, ReachRow
 
 
 def rounded(value: float | None) -> int | None:
@@ -197,3 +198,40 @@ def new_hire_groups_sheet(report: NewHireGroups, group_label: str) -> Sheet:
                 values += _new_hire_values(group.row(course.id))
         rows.append(values)
     return Sheet(title=_("Nyanställda per grupp"), header=header, rows=rows)
+
+
+def reach_sheet(reach: ProgrammeReach, group_label: str) -> Sheet:
+    """The joint programme's reach, as the coverage page shows it."""
+
+    def values(row: ReachRow, label: str) -> list[str | int | float | None]:
+        if row.withheld:
+            return [label, *[withheld_text()] * 5]
+        return [
+            label,
+            row.people,
+            row.signed_up,
+            rounded(row.signed_up_percent),
+            row.attended,
+            rounded(row.attended_percent),
+        ]
+
+    rows = [values(row, row.label) for row in reach.rows]
+    rows.append(values(reach.total, _("Totalt")))
+    return Sheet(
+        title=_("Programmet %(year)s", year=reach.year),
+        header=[
+            group_label,
+            _("Anställda"),
+            _("Anmälda"),
+            _("Anmälda %"),
+            _("Närvarande"),
+            _("Närvarande %"),
+        ],
+        rows=rows,
+        notes=[
+            _(
+                "Gemensamma programmet: anmälda har en plats på ett av årets evenemang, "
+                "närvarande har varit med på ett tillfälle. Var och en räknas en gång."
+            )
+        ],
+    )
