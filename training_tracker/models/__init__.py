@@ -17,6 +17,7 @@ from training_tracker.models.enums import (
 from training_tracker.models.identity import (
     IdentityProvider,
     IdentityProviderDomain,
+    SamlSeenAssertion,
     SsoLink,
     SsoProtocol,
 )
@@ -81,6 +82,7 @@ __all__ = [
     "ScimLink",
     "ScimToken",
     "Sector",
+    "SamlSeenAssertion",
     "SsoLink",
     "SsoProtocol",
     "Unit",
