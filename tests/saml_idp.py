@@ -27,6 +27,7 @@ from saml2.config import IdPConfig
 from saml2.metadata import entity_descriptor
 from saml2.saml import NAMEID_FORMAT_PERSISTENT, NameID
 from saml2.server import Server
+from saml2.xmldsig import DIGEST_SHA256, SIG_RSA_SHA256
 from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
@@ -97,6 +98,8 @@ class SamlTestIdp:
                             "single_logout_service": [(self.base + "/slo", BINDING_HTTP_REDIRECT)],
                         },
                         "name_id_format": [NAMEID_FORMAT_PERSISTENT],
+                        "signing_algorithm": SIG_RSA_SHA256,
+                        "digest_algorithm": DIGEST_SHA256,
                         "want_authn_requests_signed": True,
                         "policy": {"default": {"lifetime": {"minutes": 5}}},
                     }
@@ -110,6 +113,13 @@ class SamlTestIdp:
         if self._server is None:
             self._server = Server(config=self._config())
         return self._server
+
+    def new_key(self) -> None:
+        """Sign from now on with a key the published metadata (as read before) does not have."""
+        key_pem, cert_pem = new_sp_key("saml-test-idp-rogue")
+        Path(self.key_file).write_text(key_pem)
+        Path(self.cert_file).write_text(cert_pem)
+        self._server = None
 
     def trust(self, sp_metadata_xml: str) -> None:
         """Accept requests from a service provider (its metadata, as we publish it)."""

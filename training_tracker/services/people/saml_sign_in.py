@@ -175,6 +175,13 @@ def finish(
         raise SamlRefusal(f"{type(error).__name__}: {error}") from error
     if response is None:
         raise SamlRefusal("response could not be read")
+    # pysaml2 hands back a response whose own checks (destination, issue instant, status)
+    # failed, only without its assertion: so both are checked here as well.
+    acs = saml_settings.sp_urls(provider.id).acs
+    if response.response.destination and response.response.destination != acs:
+        raise SamlRefusal(f"destination {response.response.destination!r} is not our ACS")
+    if response.assertion is None:
+        raise SamlRefusal("the response failed a check (issue instant or status)")
     if not hmac.compare_digest(str(response.in_response_to or ""), request_id):
         raise SamlRefusal("InResponseTo is not the request this browser started")
     if response.issuer() != provider.issuer:
@@ -184,6 +191,15 @@ def finish(
     assertion = response.assertion
     if assertion is None or not assertion.id:
         raise SamlRefusal("no assertion id")
+    # The bearer confirmation's Recipient is our ACS (pysaml2 does not check it by itself).
+    confirmations = assertion.subject.subject_confirmation if assertion.subject else []
+    recipients = [
+        confirmation.subject_confirmation_data.recipient
+        for confirmation in confirmations
+        if confirmation.subject_confirmation_data is not None
+    ]
+    if not recipients or any(recipient != acs for recipient in recipients):
+        raise SamlRefusal(f"recipient {recipients!r} is not our ACS")
     ava: dict[str, Any] = dict(response.ava or {})
     name_id = response.name_id
     if provider.saml_subject_attribute:
