@@ -312,3 +312,204 @@ def test_expired_entries_leave_the_replay_cache(client, idp, jarfalla, anna) -> 
     db.session.expire_all()
     kept = db.session.scalars(sa.select(SamlSeenAssertion.assertion_id)).all()
     assert len(kept) == 1 and kept[0] != first
+
+
+def _assertion_of(xml: str) -> str:
+    start = xml.index("<ns1:Assertion ")
+    end = xml.index("</ns1:Assertion>") + len("</ns1:Assertion>")
+    return xml[start:end]
+
+
+def _forged(original: str, *, keep_signature: bool) -> str:
+    """Anna's signed assertion turned into one for Bo (new id, subject and address); its
+    signature no longer covers it."""
+    forged = original.replace('ID="', 'ID="forged-', 1)
+    forged = forged.replace(">anna-guid<", ">bo-guid<").replace("anna.andersson@", "bo.berg@")
+    if not keep_signature:
+        start = forged.index("<ns2:Signature")
+        end = forged.index("</ns2:Signature>") + len("</ns2:Signature>")
+        forged = forged[:start] + forged[end:]
+    return forged
+
+
+@pytest.mark.parametrize(
+    "wrapping",
+    ["second-assertion", "original-in-advice", "original-in-signature-object", "forged-first"],
+)
+def test_signature_wrapping_is_refused(client, idp, jarfalla, anna, caplog, wrapping) -> None:
+    """XSW: Anna's validly signed assertion is kept somewhere in the response, so that the
+    signature still checks, beside or around a forged one for Bo."""
+    caplog.set_level(logging.WARNING)
+    bo = factories.employee(unit=anna.unit, email="bo.berg@jarfalla.se", password=None)
+    idp.person = {"name_id": "anna-guid", "attributes": {"mail": [anna.email]}}
+    request_id = _started(client, idp, jarfalla)
+    xml = _response(idp, jarfalla, request_id)
+    original = _assertion_of(xml)
+    if wrapping == "second-assertion":
+        wrapped = original + _forged(original, keep_signature=False)
+    elif wrapping == "forged-first":
+        wrapped = _forged(original, keep_signature=False) + original
+    elif wrapping == "original-in-advice":
+        forged = _forged(original, keep_signature=False)
+        wrapped = forged.replace(
+            "</ns1:Conditions>", f"</ns1:Conditions><ns1:Advice>{original}</ns1:Advice>"
+        )
+    else:
+        forged = _forged(original, keep_signature=True)
+        wrapped = forged.replace(
+            "</ns2:Signature>", f"<ns2:Object>{original}</ns2:Object></ns2:Signature>", 1
+        )
+    response = _post(client, jarfalla, xml.replace(original, wrapped))
+    _refused(response, client, caplog, "")
+    assert _signed_in_as(client) not in (anna.id, bo.id)
+
+
+ENTITY_ATTACKS = {
+    "xxe": (
+        '<?xml version="1.0"?>\n<!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]>\n',
+        "&x;",
+    ),
+    "billion-laughs": (
+        '<?xml version="1.0"?>\n<!DOCTYPE r [<!ENTITY a "aaaaaaaaaa">'
+        + "".join(f'<!ENTITY {chr(98 + i)} "{("&" + chr(97 + i) + ";") * 10}">' for i in range(8))
+        + "]>\n",
+        "&i;",
+    ),
+}
+
+
+@pytest.mark.parametrize("attack", sorted(ENTITY_ATTACKS))
+def test_xml_entities_are_refused(client, idp, jarfalla, anna, caplog, attack) -> None:
+    caplog.set_level(logging.WARNING)
+    idp.person = {"name_id": "anna-guid", "attributes": {"mail": [anna.email]}}
+    request_id = _started(client, idp, jarfalla)
+    prologue, reference = ENTITY_ATTACKS[attack]
+    xml = prologue + _response(idp, jarfalla, request_id).replace(">anna-guid<", f">{reference}<")
+    started = time.perf_counter()
+    response = _post(client, jarfalla, xml)
+    assert time.perf_counter() - started < 5
+    _refused(response, client, caplog, "DTD")
+    assert "root:" not in response.get_data(as_text=True)
+
+
+def test_saml_parsing_itself_refuses_entities(idp, jarfalla) -> None:
+    """Below our own refusal of a DTD: pysaml2 parses through defusedxml."""
+    import defusedxml  # noqa: PLC0415  # only this test needs it
+    from saml2 import samlp  # noqa: PLC0415
+
+    prologue, _reference = ENTITY_ATTACKS["xxe"]
+    with pytest.raises(defusedxml.DefusedXmlException):
+        samlp.response_from_string(prologue + "<r>&x;</r>")
+
+
+def test_a_provider_never_signs_in_a_person_of_another_municipality(
+    client, idp, jarfalla, caplog
+) -> None:
+    # Bo works in Sigtuna; his address happens to be in Järfälla's domain and his employee
+    # number is known. Järfälla's provider asserts both: nobody is signed in.
+    bo = factories.employee(
+        unit=factories.unit("Sigtuna"), email="bo.berg@jarfalla.se", password=None
+    )
+    assert bo.employee_number
+    idp.person = {
+        "name_id": "bo-guid",
+        "attributes": {"mail": [bo.email], "employeeNumber": [bo.employee_number]},
+    }
+    response = sign_in(client, jarfalla)
+    assert response.status_code == 403 and NOT_ENROLLED in response.get_data(as_text=True)
+    assert _signed_in_as(client) is None
+    assert db.session.scalar(sa.select(sa.func.count(SsoLink.id))) == 0
+
+
+def test_someone_not_enrolled_is_told_so_and_nothing_is_created(client, idp, jarfalla) -> None:
+    idp.person = {"name_id": "new-guid", "attributes": {"mail": ["new.person@jarfalla.se"]}}
+    people = db.session.scalar(sa.select(sa.func.count(Employee.id)))
+    response = sign_in(client, jarfalla)
+    assert response.status_code == 403
+    assert NOT_ENROLLED in response.get_data(as_text=True)
+    assert _signed_in_as(client) is None
+    assert db.session.scalar(sa.select(sa.func.count(Employee.id))) == people
+    assert db.session.scalar(sa.select(sa.func.count(SsoLink.id))) == 0
+
+
+def test_an_address_outside_the_providers_domains_links_nobody(client, idp, jarfalla) -> None:
+    factories.employee(unit=factories.unit("Järfälla"), email="cee@gmail.example", password=None)
+    idp.person = {"name_id": "cee-guid", "attributes": {"mail": ["cee@gmail.example"]}}
+    assert sign_in(client, jarfalla).status_code == 403
+
+
+def test_the_employee_number_finds_the_person(client, idp, jarfalla) -> None:
+    dan = factories.employee(unit=factories.unit("Järfälla"), email="dan@old.example", password=None)
+    assert dan.employee_number
+    idp.person = {"name_id": "dan-guid", "attributes": {"employeeNumber": [dan.employee_number]}}
+    assert sign_in(client, jarfalla).status_code == 302
+    assert _signed_in_as(client) == dan.id
+
+
+def test_a_transient_name_id_links_nobody(client, idp, jarfalla, anna, caplog) -> None:
+    caplog.set_level(logging.WARNING)
+    idp.person = {
+        "name_id": "one-time-id",
+        "name_id_format": "urn:oasis:names:tc:SAML:2.0:nameid-format:transient",
+        "attributes": {"mail": [anna.email]},
+    }
+    _refused(sign_in(client, jarfalla), client, caplog, "persistent NameID")
+
+
+def test_an_attribute_the_admin_names_is_the_subject(client, idp, anna) -> None:
+    provider = _trusted(
+        client,
+        idp,
+        factories.saml_identity_provider(idp.metadata_xml(), subject_attribute="uid"),
+    )
+    idp.person = {
+        "name_id": "one-time-id",
+        "name_id_format": "urn:oasis:names:tc:SAML:2.0:nameid-format:transient",
+        "attributes": {"mail": [anna.email], "uid": ["anna-objectguid"]},
+    }
+    assert sign_in(client, provider).status_code == 302
+    assert idp.requests_seen[-1].name_id_policy is None  # no format asked for
+    link = db.session.scalars(sa.select(SsoLink)).one()
+    assert (link.employee_id, link.subject) == (anna.id, "anna-objectguid")
+
+
+def test_logout_ends_our_session_and_offers_the_idps_single_logout(
+    client, idp, jarfalla, anna
+) -> None:
+    idp.person = {"name_id": "anna-guid", "attributes": {"mail": [anna.email]}}
+    assert sign_in(client, jarfalla).status_code == 302
+    page = client.post_form("/logout")
+    assert page.status_code == 200 and _signed_in_as(client) is None
+    text = page.get_data(as_text=True)
+    assert "Logga ut från Järfälla kommun också" in text
+    logout_url = html_unescape(text.split(f'href="{idp.base}/slo?', 1)[1].split('"', 1)[0])
+    # The IdP checks our signature, ends its session and sends the browser back to us.
+    answer = requests.get(f"{idp.base}/slo?{logout_url}", allow_redirects=False, timeout=10)
+    assert answer.status_code == 302, answer.text
+    request = idp.logouts_seen[-1]
+    assert request.name_id.text == "anna-guid"
+    back = urlsplit(answer.headers["Location"])
+    assert back.path == f"/login/saml/{jarfalla.id}/sls"
+    landing = client.get(f"{back.path}?{back.query}")
+    assert landing.status_code == 302 and landing.headers["Location"] == "/login"
+    assert "Du är utloggad även från Järfälla kommun" in client.get("/login").get_data(
+        as_text=True
+    )
+
+
+def test_our_metadata_names_the_endpoints_and_our_signing_certificate(
+    client, idp, jarfalla
+) -> None:
+    xml = client.get(f"/login/saml/{jarfalla.id}/metadata").get_data(as_text=True)
+    assert f'entityID="{ENTITY.format(id=jarfalla.id)}"' in xml
+    assert f'Location="{ACS.format(id=jarfalla.id)}"' in xml
+    assert "HTTP-POST" in xml and "/sls" in xml
+    assert 'use="signing"' in xml and 'use="encryption"' not in xml
+    assert 'AuthnRequestsSigned="true"' in xml
+    assert client.get("/login/saml/999/metadata").status_code == 404
+
+
+def html_unescape(text: str) -> str:
+    import html  # noqa: PLC0415  # only here
+
+    return html.unescape(text)
