@@ -65,9 +65,7 @@ class SamlTestIdp:
         self.cert_file = str(Path(self._folder, "idp.crt"))
         Path(self.key_file).write_text(key_pem)
         Path(self.cert_file).write_text(cert_pem)
-        self._http = make_server(
-            "127.0.0.1", 0, self.wsgi, threaded=True, request_handler=_Quiet
-        )
+        self._http = make_server("127.0.0.1", 0, self.wsgi, threaded=True, request_handler=_Quiet)
         self.base = f"http://127.0.0.1:{self._http.server_port}"
         self._thread = threading.Thread(target=self._http.serve_forever, name="saml-test-idp")
 
@@ -194,15 +192,18 @@ class SamlTestIdp:
                 sigalg=request.args.get("SigAlg"),
                 signature=request.args.get("Signature"),
             )
-        except Exception as error:  # the request is refused, as a real IdP would
+        except Exception as error:  # noqa: BLE001 - refused as a real IdP would, whatever the cause
             return Response(f"bad request: {error}", status=400)
         if parsed is None or not request.args.get("Signature"):
             return Response("unsigned or unreadable request", status=400)
         authn_request = parsed.message
         self.requests_seen.append(authn_request)
-        acs = authn_request.assertion_consumer_service_url or self.server.metadata.assertion_consumer_service(
-            authn_request.issuer.text, BINDING_HTTP_POST
-        )[0]["location"]
+        acs = (
+            authn_request.assertion_consumer_service_url
+            or self.server.metadata.assertion_consumer_service(
+                authn_request.issuer.text, BINDING_HTTP_POST
+            )[0]["location"]
+        )
         xml = self.response_xml(
             in_response_to=authn_request.id, acs=acs, audience=authn_request.issuer.text
         )
@@ -217,7 +218,7 @@ class SamlTestIdp:
                 sigalg=request.args.get("SigAlg"),
                 signature=request.args.get("Signature"),
             )
-        except Exception as error:
+        except Exception as error:  # noqa: BLE001 - refused as a real IdP would, whatever the cause
             return Response(f"bad request: {error}", status=400)
         if parsed is None or not request.args.get("Signature"):
             return Response("unsigned or unreadable request", status=400)

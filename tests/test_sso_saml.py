@@ -20,7 +20,13 @@ from tests import factories
 from tests.saml_idp import SamlTestIdp, form_fields
 from training_tracker import clock
 from training_tracker.extensions import db
-from training_tracker.models import AuditEvent, Employee, IdentityProvider, SamlSeenAssertion, SsoLink
+from training_tracker.models import (
+    AuditEvent,
+    Employee,
+    IdentityProvider,
+    SamlSeenAssertion,
+    SsoLink,
+)
 from training_tracker.services.people import saml_settings
 
 NOT_ENROLLED = "Du finns inte i utbildningsuppföljningen ännu. Kontakta HR i din kommun."
@@ -394,8 +400,8 @@ def test_xml_entities_are_refused(client, idp, jarfalla, anna, caplog, attack) -
 
 def test_saml_parsing_itself_refuses_entities(idp, jarfalla) -> None:
     """Below our own refusal of a DTD: pysaml2 parses through defusedxml."""
-    import defusedxml  # noqa: PLC0415  # only this test needs it
-    from saml2 import samlp  # noqa: PLC0415
+    import defusedxml  # only this test needs it
+    from saml2 import samlp
 
     prologue, _reference = ENTITY_ATTACKS["xxe"]
     with pytest.raises(defusedxml.DefusedXmlException):
@@ -439,7 +445,9 @@ def test_an_address_outside_the_providers_domains_links_nobody(client, idp, jarf
 
 
 def test_the_employee_number_finds_the_person(client, idp, jarfalla) -> None:
-    dan = factories.employee(unit=factories.unit("Järfälla"), email="dan@old.example", password=None)
+    dan = factories.employee(
+        unit=factories.unit("Järfälla"), email="dan@old.example", password=None
+    )
     assert dan.employee_number
     idp.person = {"name_id": "dan-guid", "attributes": {"employeeNumber": [dan.employee_number]}}
     assert sign_in(client, jarfalla).status_code == 302
@@ -492,9 +500,7 @@ def test_logout_ends_our_session_and_offers_the_idps_single_logout(
     assert back.path == f"/login/saml/{jarfalla.id}/sls"
     landing = client.get(f"{back.path}?{back.query}")
     assert landing.status_code == 302 and landing.headers["Location"] == "/login"
-    assert "Du är utloggad även från Järfälla kommun" in client.get("/login").get_data(
-        as_text=True
-    )
+    assert "Du är utloggad även från Järfälla kommun" in client.get("/login").get_data(as_text=True)
 
 
 def test_our_metadata_names_the_endpoints_and_our_signing_certificate(
@@ -510,6 +516,6 @@ def test_our_metadata_names_the_endpoints_and_our_signing_certificate(
 
 
 def html_unescape(text: str) -> str:
-    import html  # noqa: PLC0415  # only here
+    import html  # only here
 
     return html.unescape(text)

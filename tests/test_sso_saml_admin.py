@@ -80,7 +80,10 @@ def test_add_saml_reads_a_file_and_the_subject_attribute(runner, idp, tmp_path: 
 @pytest.mark.parametrize(
     ("metadata", "message"),
     [
-        ("<EntityDescriptor xmlns='urn:oasis:names:tc:SAML:2.0:metadata' entityID='x'/>", "exakt en"),
+        (
+            "<EntityDescriptor xmlns='urn:oasis:names:tc:SAML:2.0:metadata' entityID='x'/>",
+            "exakt en",
+        ),
         ("not xml at all", "kunde inte läsas"),
         (
             '<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]><r>&x;</r>',

@@ -104,7 +104,9 @@ def admin_add_saml() -> Response | tuple[str, int]:
         source = (form.metadata_url.data or "").strip()
         with committing(form, fallback="metadata_url") as attempt:
             if not pasted and not source:
-                raise SsoConfigError(_("Ange adressen till metadata eller klistra in den."), "metadata_url")
+                raise SsoConfigError(
+                    _("Ange adressen till metadata eller klistra in den."), "metadata_url"
+                )
             xml = pasted or saml_settings.read_metadata(source)
             provider = saml_providers.add_saml_provider(
                 db.session,

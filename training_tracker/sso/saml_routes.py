@@ -160,6 +160,6 @@ def saml_sls(provider_id: int) -> Response:
                 request.args["SAMLResponse"], binding=BINDING_HTTP_REDIRECT
             )
             flash(_("Du är utloggad även från %(provider)s.", provider=provider.label), "success")
-        except Exception as error:  # only the message differs: we signed out before
+        except Exception as error:  # noqa: BLE001 - we signed out before; only the message differs
             current_app.logger.info("SAML logout response of %s not read: %s", provider.id, error)
     return redirect(url_for("auth.login"))

@@ -138,7 +138,8 @@ def parse_metadata(xml: str) -> IdpMetadata:
         raise SamlMetadataError(
             _("Metadata kunde inte läsas: %(error)s", error=str(error)[:200]), "metadata"
         ) from error
-    store = config.metadata
+    # A MetadataStore (the stubs say a dict, which it was in older versions).
+    store: Any = config.metadata
     providers = list(store.identity_providers()) if store is not None else []
     if len(providers) != 1:
         raise SamlMetadataError(
@@ -277,4 +278,3 @@ def config(provider: IdentityProvider, key_pem: str) -> SPConfig:
     with _lock:
         _configs[provider.id] = (fingerprint, settings)
     return settings
-

@@ -233,7 +233,9 @@ def finish(
     )
 
 
-def remember_assertion(session: Session, provider: IdentityProvider, verified: SamlVerified) -> None:
+def remember_assertion(
+    session: Session, provider: IdentityProvider, verified: SamlVerified
+) -> None:
     """Record the assertion's id in the replay cache, or refuse it when it is there already
     (from this process or another: the unique constraint decides). Purges expired entries."""
     now = clock.utcnow()
@@ -277,7 +279,6 @@ def logout_url(provider: IdentityProvider, signed_in_with: Mapping[str, Any]) ->
             sign=True,
             sigalg=SIG_RSA_SHA256,
         )
-    except Exception:  # a logout we cannot offer is no reason to fail the sign-out
+    except Exception:  # noqa: BLE001 - a logout we cannot offer is no reason to fail the sign-out
         return None
     return str(dict(info["headers"])["Location"])
-

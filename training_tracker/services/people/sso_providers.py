@@ -143,9 +143,7 @@ def add_oidc_provider(
         issuer=issuer,
         client_id=client_id,
         client_secret_encrypted=(
-            secret_box().encrypt(client_secret.strip().encode()).decode()
-            if client_secret
-            else None
+            secret_box().encrypt(client_secret.strip().encode()).decode() if client_secret else None
         ),
         client_secret_env=client_secret_env or None,
         domains=[IdentityProviderDomain(domain=domain) for domain in cleaned],
