@@ -519,3 +519,33 @@ def html_unescape(text: str) -> str:
     import html  # only here
 
     return html.unescape(text)
+
+
+def test_the_pending_request_cookie_comes_along_on_the_cross_site_post(
+    app, client, idp, jarfalla
+) -> None:
+    """The IdP posts back from its own site: browsers send no SameSite=Lax cookie with that
+    POST, so the request's id is in a cookie of its own, SameSite=None and Secure over https,
+    for /login/saml/ only; over plain http (development) it stays Lax."""
+    response = client.get(f"/login/saml/{jarfalla.id}/start")
+    cookie = response.headers["Set-Cookie"]
+    assert cookie.startswith("saml_pending=") and "Path=/login/saml/" in cookie
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" not in cookie
+    app.config["SESSION_COOKIE_SECURE"] = True
+    try:
+        cookie = client.get(f"/login/saml/{jarfalla.id}/start").headers["Set-Cookie"]
+    finally:
+        app.config["SESSION_COOKIE_SECURE"] = False
+    assert "SameSite=None" in cookie and "Secure" in cookie and "HttpOnly" in cookie
+
+
+def test_a_provider_whose_key_cannot_be_read_fails_politely(
+    client, idp, jarfalla, caplog
+) -> None:
+    """After a change of SECRET_KEY our key cannot be decrypted (sso refresh-saml --new-key)."""
+    caplog.set_level(logging.WARNING)
+    jarfalla.saml_sp_key_encrypted = "not-a-fernet-token"
+    db.session.commit()
+    response = client.get(f"/login/saml/{jarfalla.id}/start")
+    assert response.status_code == 400 and FAILED in response.get_data(as_text=True)
+    assert "no key of ours" in caplog.records[-1].getMessage()
