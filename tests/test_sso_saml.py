@@ -539,9 +539,7 @@ def test_the_pending_request_cookie_comes_along_on_the_cross_site_post(
     assert "SameSite=None" in cookie and "Secure" in cookie and "HttpOnly" in cookie
 
 
-def test_a_provider_whose_key_cannot_be_read_fails_politely(
-    client, idp, jarfalla, caplog
-) -> None:
+def test_a_provider_whose_key_cannot_be_read_fails_politely(client, idp, jarfalla, caplog) -> None:
     """After a change of SECRET_KEY our key cannot be decrypted (sso refresh-saml --new-key)."""
     caplog.set_level(logging.WARNING)
     jarfalla.saml_sp_key_encrypted = "not-a-fernet-token"
