@@ -169,6 +169,20 @@ class SamlTestIdp:
         )
         return str(response)
 
+    def logout_request_url(self, *, sls: str, audience: str, name_id: str) -> str:
+        """Our logout service's URL with the IdP's signed LogoutRequest (IdP-initiated single
+        logout: the person signed out at the IdP)."""
+        _request_id, request = self.server.create_logout_request(
+            sls,
+            audience,
+            name_id=NameID(format=NAMEID_FORMAT_PERSISTENT, text=name_id),
+            sign=False,
+        )
+        info = self.server.apply_binding(
+            BINDING_HTTP_REDIRECT, str(request), sls, relay_state="idp-state", sign=True
+        )
+        return str(dict(info["headers"])["Location"])
+
     # ------------------------------------------------------------ HTTP
 
     def wsgi(self, environ: dict[str, Any], start_response: Any) -> Any:

@@ -547,3 +547,50 @@ def test_a_provider_whose_key_cannot_be_read_fails_politely(client, idp, jarfall
     response = client.get(f"/login/saml/{jarfalla.id}/start")
     assert response.status_code == 400 and FAILED in response.get_data(as_text=True)
     assert "no key of ours" in caplog.records[-1].getMessage()
+
+
+def test_a_logout_at_the_idp_ends_our_session_and_is_answered(client, idp, jarfalla, anna) -> None:
+    """IdP-initiated single logout: the IdP's signed LogoutRequest ends our session of that
+    person, and the browser goes back to the IdP with our signed LogoutResponse."""
+    idp.person = {"name_id": "anna-guid", "attributes": {"mail": [anna.email]}}
+    assert sign_in(client, jarfalla).status_code == 302
+    url = idp.logout_request_url(
+        sls=f"http://127.0.0.1:5000/login/saml/{jarfalla.id}/sls",
+        audience=ENTITY.format(id=jarfalla.id),
+        name_id="anna-guid",
+    )
+    back = urlsplit(url)
+    answer = client.get(f"{back.path}?{back.query}")
+    assert answer.status_code == 302 and answer.headers["Location"].startswith(idp.base + "/slo?")
+    query = parse_qs(urlsplit(answer.headers["Location"]).query)
+    assert query["RelayState"] == ["idp-state"] and query["Signature"]
+    assert query["SigAlg"] == ["http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"]
+    assert _signed_in_as(client) is None
+
+
+@pytest.mark.parametrize("tampering", ["unsigned", "other-key", "other-person"])
+def test_a_logout_request_the_idp_did_not_sign_ends_nothing(
+    client, idp, jarfalla, anna, caplog, tampering
+) -> None:
+    caplog.set_level(logging.WARNING)
+    idp.person = {"name_id": "anna-guid", "attributes": {"mail": [anna.email]}}
+    assert sign_in(client, jarfalla).status_code == 302
+    if tampering == "other-key":
+        idp.new_key()
+    url = idp.logout_request_url(
+        sls=f"http://127.0.0.1:5000/login/saml/{jarfalla.id}/sls",
+        audience=ENTITY.format(id=jarfalla.id),
+        name_id="someone-else" if tampering == "other-person" else "anna-guid",
+    )
+    back = urlsplit(url)
+    query = back.query
+    if tampering == "unsigned":
+        query = "&".join(p for p in query.split("&") if not p.startswith("Signature="))
+    answer = client.get(f"{back.path}?{query}")
+    if tampering == "other-person":
+        # A valid request about someone else: answered, and Anna's session is kept.
+        assert answer.status_code == 302
+    else:
+        assert answer.status_code == 400
+        assert "SAML logout refused" in caplog.records[-1].getMessage()
+    assert _signed_in_as(client) == anna.id

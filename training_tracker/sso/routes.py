@@ -33,7 +33,7 @@ bp = Blueprint("sso", __name__)
 PENDING = "sso_pending"
 
 
-def _sso_limit() -> str:
+def sso_limit() -> str:
     return current_app.config["SSO_RATE_LIMIT"]
 
 
@@ -43,7 +43,7 @@ def redirect_uri() -> str:
 
 
 @bp.route("/login/sso", methods=["GET", "POST"])
-@limiter.limit(_sso_limit)
+@limiter.limit(sso_limit)
 def discover() -> Response:
     """Home realm discovery: the address's domain picks the provider (also a link in mails)."""
     # "email" in a link (mails), "sso-email" from the sign-in page's form (its prefix keeps
@@ -67,7 +67,7 @@ def discover() -> Response:
 
 
 @bp.route("/login/sso/<int:provider_id>")
-@limiter.limit(_sso_limit)
+@limiter.limit(sso_limit)
 def start(provider_id: int) -> Response | tuple[str, int]:
     provider = db.session.get(IdentityProvider, provider_id)
     if provider is None:
@@ -95,7 +95,7 @@ def failed(provider: IdentityProvider | None) -> tuple[str, int]:
 
 
 @bp.route("/login/sso/callback")
-@limiter.limit(_sso_limit)
+@limiter.limit(sso_limit)
 def callback() -> Response | tuple[str, int]:
     pending = session.pop(PENDING, None)
     if not isinstance(pending, dict):

@@ -19,23 +19,23 @@ from flask import (
     make_response,
     redirect,
     request,
+    session,
     url_for,
 )
 from flask_babel import gettext as _
-from flask_login import current_user
+from flask_login import current_user, logout_user
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from saml2 import BINDING_HTTP_REDIRECT
-from saml2.client import Saml2Client
 from saml2.metadata import entity_descriptor
 from werkzeug.wrappers import Response
 
+from training_tracker.auth.routes import SIGNED_IN_WITH
 from training_tracker.extensions import csrf, db, limiter
 from training_tracker.models import IdentityProvider, SsoProtocol
 from training_tracker.redirects import safe_next
-from training_tracker.services.people import saml_settings, saml_sign_in
+from training_tracker.services.people import accounts, saml_settings, saml_sign_in
 from training_tracker.services.people.saml_sign_in import SamlRefusal
 from training_tracker.services.people.sso_providers import saml_sp_key
-from training_tracker.sso.routes import _sso_limit, bp, failed, signed_in
+from training_tracker.sso.routes import bp, failed, signed_in, sso_limit
 
 PENDING_COOKIE = "saml_pending"
 PENDING_PATH = "/login/saml/"
@@ -80,7 +80,7 @@ def saml_metadata(provider_id: int) -> Response:
 
 
 @bp.route("/login/saml/<int:provider_id>/start")
-@limiter.limit(_sso_limit)
+@limiter.limit(sso_limit)
 def saml_start(provider_id: int) -> Response | tuple[str, int]:
     provider = _saml_provider(provider_id)
     if current_user.is_authenticated:
@@ -113,7 +113,7 @@ def _pending() -> dict[str, Any] | None:
 
 
 @bp.route("/login/saml/<int:provider_id>/acs", methods=["POST"])
-@limiter.limit(_sso_limit)
+@limiter.limit(sso_limit)
 @csrf.exempt  # the provider posts here; the request id in our signed cookie binds the answer
 def saml_acs(provider_id: int) -> Response | tuple[str, int]:
     provider = _saml_provider(provider_id)
@@ -148,18 +148,36 @@ def saml_acs(provider_id: int) -> Response | tuple[str, int]:
 
 
 @bp.route("/login/saml/<int:provider_id>/sls")
-def saml_sls(provider_id: int) -> Response:
-    """Where the provider sends the browser after its single logout (our session ended
-    before the browser went there)."""
+def saml_sls(provider_id: int) -> Response | tuple[str, int]:
+    """The provider's single logout: its answer to our LogoutRequest (our session ended before
+    the browser went there), or its own LogoutRequest (the person signed out at the provider or
+    at another of its services): then our session of that person ends too, and the browser goes
+    back to the provider with our answer."""
     provider = _saml_provider(provider_id)
+    if request.args.get("SAMLRequest"):
+        return _logout_asked(provider)
     if request.args.get("SAMLResponse"):
-        key_pem = saml_sp_key(provider)
-        try:
-            client = Saml2Client(config=saml_settings.config(provider, key_pem or ""))
-            client.parse_logout_request_response(
-                request.args["SAMLResponse"], binding=BINDING_HTTP_REDIRECT
-            )
-            flash(_("Du är utloggad även från %(provider)s.", provider=provider.label), "success")
-        except Exception as error:  # noqa: BLE001 - we signed out before; only the message differs
-            current_app.logger.info("SAML logout response of %s not read: %s", provider.id, error)
+        flash(_("Du är utloggad även från %(provider)s.", provider=provider.label), "success")
     return redirect(url_for("auth.login"))
+
+
+def _logout_asked(provider: IdentityProvider) -> Response | tuple[str, int]:
+    try:
+        asked = saml_sign_in.answer_logout_request(
+            provider, request.query_string.decode("ascii", errors="replace")
+        )
+    except SamlRefusal as refusal:
+        current_app.logger.warning("SAML logout refused at provider %s: %s", provider.id, refusal)
+        return failed(provider)
+    signed_in_with = session.get(SIGNED_IN_WITH)
+    if (
+        current_user.is_authenticated
+        and isinstance(signed_in_with, dict)
+        and signed_in_with.get("provider_id") == provider.id
+        and saml_sign_in.name_id_value(signed_in_with.get("name_id")) == asked.name_id
+    ):
+        accounts.end_all_sessions(db.session, current_user, actor=current_user)
+        db.session.commit()
+        logout_user()
+        session.clear()
+    return redirect(asked.answer_url)

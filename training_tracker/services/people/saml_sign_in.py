@@ -31,9 +31,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 import sqlalchemy as sa
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
 from saml2.client import Saml2Client
 from saml2.saml import NAMEID_FORMAT_PERSISTENT, name_id_from_string
@@ -282,3 +286,92 @@ def logout_url(provider: IdentityProvider, signed_in_with: Mapping[str, Any]) ->
     except Exception:  # noqa: BLE001 - a logout we cannot offer is no reason to fail the sign-out
         return None
     return str(dict(info["headers"])["Location"])
+
+
+def name_id_value(name_id_xml: object) -> str | None:
+    """The value of a NameID kept in the session (as its XML)."""
+    if not isinstance(name_id_xml, str) or not name_id_xml:
+        return None
+    try:
+        name_id = name_id_from_string(name_id_xml)
+    except Exception:  # noqa: BLE001 - whatever was kept, it names nobody then
+        return None
+    return name_id.text.strip() if name_id is not None and name_id.text else None
+
+
+@dataclass(frozen=True)
+class LogoutAsked:
+    """A checked LogoutRequest from the provider (IdP-initiated single logout)."""
+
+    name_id: str  # the NameID's value: whose session at the provider ended
+    answer_url: str  # our signed LogoutResponse, where the browser goes back to the provider
+
+
+_REDIRECT_SIGNATURES = {
+    "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256": hashes.SHA256,
+    "http://www.w3.org/2001/04/xmldsig-more#rsa-sha512": hashes.SHA512,
+}
+
+
+def _signed_query(raw_query: str) -> tuple[bytes, str, str]:
+    """The part of an HTTP-Redirect query a signature covers, exactly as sent (re-encoding it
+    would differ from what some providers, AD FS among them, signed), and the signature."""
+    parts = dict(part.split("=", 1) for part in raw_query.split("&") if "=" in part)
+    covered = [
+        f"{name}={parts[name]}" for name in ("SAMLRequest", "RelayState", "SigAlg") if name in parts
+    ]
+    return (
+        "&".join(covered).encode("ascii"),
+        unquote(parts.get("SigAlg", "")),
+        unquote(parts.get("Signature", "")),
+    )
+
+
+def answer_logout_request(provider: IdentityProvider, raw_query: str) -> LogoutAsked:
+    """Check the provider's LogoutRequest (HTTP-Redirect: its signature over the query, by a
+    certificate of its metadata; the issuer) and make our signed LogoutResponse."""
+    if not provider.saml_slo_url:
+        raise SamlRefusal("the provider has no single logout service")
+    client = _client(provider)
+    covered, algorithm, signature = _signed_query(raw_query)
+    digest = _REDIRECT_SIGNATURES.get(algorithm)
+    if digest is None or not signature:
+        raise SamlRefusal(f"logout request unsigned or signed with {algorithm!r}")
+    try:
+        value = base64.b64decode(signature)
+    except binascii.Error as error:
+        raise SamlRefusal("logout request signature is not base64") from error
+    for _name, certificate in client.metadata.certs(provider.issuer, "idpsso", "signing"):
+        key = x509.load_der_x509_certificate(base64.b64decode(certificate)).public_key()
+        if not isinstance(key, rsa.RSAPublicKey):
+            continue
+        try:
+            key.verify(value, covered, padding.PKCS1v15(), digest())
+        except InvalidSignature:
+            continue
+        break
+    else:
+        raise SamlRefusal("logout request signature does not verify")
+    arguments = dict(parse_qsl(raw_query))
+    try:
+        parsed = client.parse_logout_request(arguments["SAMLRequest"], BINDING_HTTP_REDIRECT)
+    except Exception as error:  # pysaml2 raises many kinds
+        raise SamlRefusal(f"logout request: {error}") from error
+    message = parsed.message if parsed is not None else None
+    if message is None or message.issuer is None or message.issuer.text != provider.issuer:
+        raise SamlRefusal("logout request not from the provider")
+    sls = saml_settings.sp_urls(provider.id).sls
+    if message.destination and message.destination != sls:
+        raise SamlRefusal(f"logout request for {message.destination!r}")
+    name_id = message.name_id.text.strip() if message.name_id is not None else ""
+    response = client.create_logout_response(message, [BINDING_HTTP_REDIRECT], sign=False)
+    info = client.apply_binding(
+        BINDING_HTTP_REDIRECT,
+        str(response),
+        provider.saml_slo_url,
+        relay_state=arguments.get("RelayState", ""),
+        response=True,
+        sign=True,
+        sigalg=SIG_RSA_SHA256,
+    )
+    return LogoutAsked(name_id=name_id, answer_url=str(dict(info["headers"])["Location"]))
