@@ -11,6 +11,7 @@ entities); signatures are checked by the ``xmlsec1`` program (Debian's package `
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import os
 import shutil
@@ -207,19 +208,24 @@ def forget_cached_settings() -> None:
 
 
 def _key_files(provider: IdentityProvider, key_pem: str) -> tuple[str, str]:
-    """xmlsec1 reads keys from files: ours, in a private folder of this process."""
+    """xmlsec1 reads keys from files: ours, in a private folder of this process (removed when
+    it ends), each written whole before it is used (another thread may be reading)."""
     global _key_folder
-    if _key_folder is None:
-        _key_folder = tempfile.mkdtemp(prefix="training-tracker-saml-")
+    with _lock:
+        if _key_folder is None:
+            _key_folder = tempfile.mkdtemp(prefix="training-tracker-saml-")
+            atexit.register(shutil.rmtree, _key_folder, ignore_errors=True)
+        folder = _key_folder
     cert_pem = provider.saml_sp_certificate or ""
     digest = hashlib.sha256(cert_pem.encode()).hexdigest()[:16]
-    key_file = os.path.join(_key_folder, f"{provider.id}-{digest}.key")
-    cert_file = os.path.join(_key_folder, f"{provider.id}-{digest}.crt")
+    key_file = os.path.join(folder, f"{provider.id}-{digest}.key")
+    cert_file = os.path.join(folder, f"{provider.id}-{digest}.crt")
     if not os.path.exists(key_file):
-        descriptor = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(descriptor, "w") as handle:
-            handle.write(key_pem)
-        Path(cert_file).write_text(cert_pem)
+        for path, text in ((cert_file, cert_pem), (key_file, key_pem)):
+            handle, partial = tempfile.mkstemp(dir=folder)  # mode 0600
+            with os.fdopen(handle, "w") as out:
+                out.write(text)
+            os.replace(partial, path)
     return key_file, cert_file
 
 
