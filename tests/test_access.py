@@ -643,8 +643,9 @@ def make_user(role: str):
     return person
 
 
-# Reading changes nothing, so one world serves every role of a GET case (one test per case);
-# each role of a POST case gets a world of its own (one test per case and role). The organiser
+# Reading changes nothing, so one world serves every role of a GET case (one test per case).
+# A refused write changes nothing either, so the roles a POST case refuses share one world too;
+# each role a POST case lets through gets a world of its own (one test each). The organiser
 # (of the joint programme) is tested on the routes whose outcomes name it; on every other route
 # it is an employee (test_an_organiser_reaches_what_an_employee_does_outside_the_programme).
 def roles_of(case: Case) -> list[str]:
@@ -657,12 +658,28 @@ READ_CASES = [
     for case in cases
     if case.method == "GET"
 ]
+REFUSALS = {401, 403, 404}
+
+
+def refused(case: Case, role: str) -> bool:
+    """Whether ``role`` is turned away from ``case`` before anything is done."""
+    return case.outcomes[role] in REFUSALS or (role == "anonymous" and case.outcomes[role] == 302)
+
+
+def write_groups(case: Case) -> list[tuple[str, ...]]:
+    """The refused roles together, then each role let through on its own."""
+    roles = roles_of(case)
+    turned_away = tuple(role for role in roles if refused(case, role))
+    let_through = [(role,) for role in roles if not refused(case, role)]
+    return [turned_away, *let_through] if turned_away else let_through
+
+
 WRITE_CASES = [
-    pytest.param(endpoint, case, role, id=f"{case.method} {case.path} as {role}")
+    pytest.param(endpoint, case, roles, id=f"{case.method} {case.path} as {', '.join(roles)}")
     for endpoint, cases in EXPECTED.items()
     for case in cases
     if case.method != "GET"
-    for role in roles_of(case)
+    for roles in write_groups(case)
 ]
 
 
@@ -774,14 +791,16 @@ def test_who_may_read(client, endpoint, case):
     assert not any(problems), "\n".join(problem for problem in problems if problem)
 
 
-@pytest.mark.parametrize(("endpoint", "case", "role"), WRITE_CASES)
-def test_who_may_write(client, endpoint, case, role):
-    user = make_user(role)
+@pytest.mark.parametrize(("endpoint", "case", "roles"), WRITE_CASES)
+def test_who_may_write(client, endpoint, case, roles):
+    users = {role: make_user(role) for role in roles}  # anonymous first
     path = case.path.format(**placeholders(case.path))
-    if user is not None:
-        client.sign_in(user)
-    problem = _answer_problem(client, endpoint, case, role, path)
-    assert problem is None, problem
+    problems = []
+    for role, user in users.items():
+        if user is not None:
+            client.sign_in(user)
+        problems.append(_answer_problem(client, endpoint, case, role, path))
+    assert not any(problems), "\n".join(problem for problem in problems if problem)
 
 
 def test_an_organiser_reaches_what_an_employee_does_outside_the_programme(client):

@@ -60,6 +60,7 @@ def create_app(config: Config | None = None) -> Flask:
     from training_tracker.audit import bp as audit_bp
     from training_tracker.auth import bp as auth_bp
     from training_tracker.cli import bp as cli_bp
+    from training_tracker.cli_employees import bp as employees_cli_bp
     from training_tracker.cli_sso import bp as sso_cli_bp
     from training_tracker.courses import bp as courses_bp
     from training_tracker.employees import bp as employees_bp
@@ -90,6 +91,7 @@ def create_app(config: Config | None = None) -> Flask:
     app.register_blueprint(scim_bp)
     app.register_blueprint(cli_bp)
     app.register_blueprint(sso_cli_bp)
+    app.register_blueprint(employees_cli_bp)
     errors.register(app)
     templating.register(app)
 

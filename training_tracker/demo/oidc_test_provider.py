@@ -207,6 +207,11 @@ class _Quiet(WSGIRequestHandler):
         pass
 
 
+# How often the serving thread looks for a stop: the default half second is what each test
+# that starts a provider waited for when it stopped it.
+STOP_POLL_SECONDS = 0.02
+
+
 class Serving:
     """Providers served on one loopback port until :meth:`stop`: a single provider at the
     root, or several under their own paths (``{"/jarfalla": provider, …}``)."""
@@ -227,7 +232,11 @@ class Serving:
         base = f"http://127.0.0.1:{self.server.server_port}"
         for path, provider in mounts.items():
             provider.issuer = base + path
-        self.thread = threading.Thread(target=self.server.serve_forever, name="oidc-test-provider")
+        self.thread = threading.Thread(
+            target=self.server.serve_forever,
+            kwargs={"poll_interval": STOP_POLL_SECONDS},
+            name="oidc-test-provider",
+        )
 
     def start(self) -> Serving:
         self.thread.start()

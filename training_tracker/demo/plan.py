@@ -10,14 +10,11 @@ import random
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from datetime import date
 
 from training_tracker.demo import DemoError, names_units
 from training_tracker.demo.municipalities import HOME_MUNICIPALITY, MUNICIPALITIES, POPULATION
 from training_tracker.models import Sector
-
-if TYPE_CHECKING:
-    from training_tracker.demo.rules import RuleInForce
 
 # How staff spread over the sectors of a municipality: schools and care employ the most.
 SECTOR_WEIGHTS: dict[Sector, float] = {
@@ -31,6 +28,29 @@ UNITS_PER_SECTOR = (2, 4)  # at least, in a municipality of some size
 STAFF_PER_UNIT = 40  # a large municipality has as many units as it takes for this
 MIN_UNIT_STAFF = 6  # a small municipality has fewer units rather than tinier ones
 DISTRICT_SUFFIXES = ("norra", "södra", "östra", "västra", "centrum")
+
+
+@dataclass(frozen=True, slots=True)
+class RuleInForce:
+    """What assignments need of a rule in force (read from the database by ``demo.rules``)."""
+
+    id: int
+    course_id: int
+    municipality_id: int | None
+    sector: Sector | None
+    unit_id: int | None
+    due_days: int
+    applies_from: date
+    for_new_hires: bool
+    for_existing_staff: bool
+
+    def applies(self, unit: PlannedUnit) -> bool:
+        """``assignments.rule_matches_employee`` for the staff of ``unit``."""
+        return (
+            (self.municipality_id is None or self.municipality_id == unit.town.id)
+            and (self.unit_id is None or self.unit_id == unit.id)
+            and (self.sector is None or self.sector == unit.sector)
+        )
 
 
 @dataclass(slots=True)

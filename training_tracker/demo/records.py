@@ -15,7 +15,8 @@ from datetime import date, datetime, time, timedelta
 from training_tracker.demo import names_people
 from training_tracker.demo.draws import add_months, below, moment, pick, random_day, years_before
 from training_tracker.demo.people import Person
-from training_tracker.demo.rules import CourseInfo, RuleInForce
+from training_tracker.demo.plan import RuleInForce
+from training_tracker.demo.rules import CourseInfo
 from training_tracker.models import AssignmentSource, CompletionStatus
 
 # Per assignment, in a unit of average diligence (units and municipalities vary).

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from training_tracker.demo import DEMO_DOMAIN
 from training_tracker.demo.draws import years_before
+from training_tracker.demo.plan import RuleInForce
 from training_tracker.models import (
     Course,
     CourseStatus,
@@ -23,9 +23,6 @@ from training_tracker.models import (
     Sector,
 )
 from training_tracker.services.training.assignments import rule_in_force
-
-if TYPE_CHECKING:
-    from training_tracker.demo.plan import PlannedUnit
 
 # A municipality's own course, as an admin would create it: a refresher that stays valid two
 # years, so the demo has completions that expired and courses due again.
@@ -114,29 +111,6 @@ def create_rules(
 
 
 # --- what the seeder reads of them: plain values, not ORM objects, millions of times ---------
-
-
-@dataclass(frozen=True, slots=True)
-class RuleInForce:
-    """What assignments need of a rule in force."""
-
-    id: int
-    course_id: int
-    municipality_id: int | None
-    sector: Sector | None
-    unit_id: int | None
-    due_days: int
-    applies_from: date
-    for_new_hires: bool
-    for_existing_staff: bool
-
-    def applies(self, unit: PlannedUnit) -> bool:
-        """``assignments.rule_matches_employee`` for the staff of ``unit``."""
-        return (
-            (self.municipality_id is None or self.municipality_id == unit.town.id)
-            and (self.unit_id is None or self.unit_id == unit.id)
-            and (self.sector is None or self.sector == unit.sector)
-        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -43,12 +43,11 @@ from training_tracker.demo.people import (
     grant_roles,
     reviewers,
 )
-from training_tracker.demo.plan import PlannedTown, PlannedUnit, plan
+from training_tracker.demo.plan import PlannedTown, PlannedUnit, RuleInForce, plan
 from training_tracker.demo.programme import seed_programme
 from training_tracker.demo.records import ASSIGNMENT_COLUMNS, COMPLETION_COLUMNS, Records
 from training_tracker.demo.rules import (
     RULES,
-    RuleInForce,
     course_infos,
     create_rules,
     ensure_local_course,

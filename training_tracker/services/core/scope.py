@@ -50,18 +50,16 @@ def employee_scope(user: Employee, access: Access = Access.VIEW) -> ColumnElemen
             return sa.true()
         if grant.role == Role.HR and grant.municipality_id is not None:
             clauses.append(Employee.municipality_id == grant.municipality_id)
-        elif grant.role == Role.MANAGER and access in (Access.VIEW, Access.VERIFY):
-            clauses.append(Employee.unit_id == grant.unit_id)
-    if user.has_role(Role.MANAGER) and access in (Access.VIEW, Access.VERIFY):
-        clauses.append(Employee.manager_id == user.id)
+    if access in (Access.VIEW, Access.VERIFY) and user.has_role(Role.MANAGER):
+        clauses.append(team_scope(user))
     return sa.or_(*clauses) if clauses else sa.false()
 
 
 def team_scope(user: Employee) -> ColumnElement[bool]:
     """A WHERE clause on :class:`Employee` matching a manager's own staff: the people of the
     units they manage and their direct reports (the manager too, when in such a unit), whatever
-    other roles they hold. What the manager's start page summarises; always within
-    ``employee_scope(user, Access.VERIFY)``. Nobody, for someone who manages nothing."""
+    other roles they hold. What the manager's start page summarises, and the manager's part of
+    ``employee_scope`` (so always within it). Nobody, for someone who manages nothing."""
     if not user.has_role(Role.MANAGER):
         return sa.false()
     unit_ids = [
