@@ -27,7 +27,7 @@ from saml2.config import IdPConfig
 from saml2.metadata import entity_descriptor
 from saml2.saml import NAMEID_FORMAT_PERSISTENT, NameID
 from saml2.server import Server
-from saml2.xmldsig import DIGEST_SHA256, SIG_RSA_SHA256
+from saml2.xmldsig import DIGEST_SHA1, DIGEST_SHA256, SIG_RSA_SHA1, SIG_RSA_SHA256
 from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
@@ -52,6 +52,7 @@ class SamlTestIdp:
     )
     sign_assertion: bool = True
     sign_response: bool = False
+    sha1: bool = False  # sign with RSA-SHA1 and SHA-1 digests (refused by us)
     base: str = ""
     requests_seen: list[Any] = field(default_factory=list)
     logouts_seen: list[Any] = field(default_factory=list)
@@ -96,8 +97,8 @@ class SamlTestIdp:
                             "single_logout_service": [(self.base + "/slo", BINDING_HTTP_REDIRECT)],
                         },
                         "name_id_format": [NAMEID_FORMAT_PERSISTENT],
-                        "signing_algorithm": SIG_RSA_SHA256,
-                        "digest_algorithm": DIGEST_SHA256,
+                        "signing_algorithm": SIG_RSA_SHA1 if self.sha1 else SIG_RSA_SHA256,
+                        "digest_algorithm": DIGEST_SHA1 if self.sha1 else DIGEST_SHA256,
                         "want_authn_requests_signed": True,
                         "policy": {"default": {"lifetime": {"minutes": 5}}},
                     }
@@ -117,6 +118,11 @@ class SamlTestIdp:
         key_pem, cert_pem = new_sp_key("saml-test-idp-rogue")
         Path(self.key_file).write_text(key_pem)
         Path(self.cert_file).write_text(cert_pem)
+        self._server = None
+
+    def sign_with_sha1(self) -> None:
+        """Sign from now on with RSA-SHA1 and SHA-1 digests, as old IdPs do."""
+        self.sha1 = True
         self._server = None
 
     def trust(self, sp_metadata_xml: str) -> None:

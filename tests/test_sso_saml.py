@@ -594,3 +594,13 @@ def test_a_logout_request_the_idp_did_not_sign_ends_nothing(
         assert answer.status_code == 400
         assert "SAML logout refused" in caplog.records[-1].getMessage()
     assert _signed_in_as(client) == anna.id
+
+
+def test_a_response_signed_with_sha1_is_refused(client, idp, jarfalla, anna, caplog) -> None:
+    caplog.set_level(logging.WARNING)
+    idp.person = {"name_id": "anna-guid", "attributes": {"mail": [anna.email]}}
+    request_id = _started(client, idp, jarfalla)
+    idp.sign_with_sha1()
+    xml = _response(idp, jarfalla, request_id)
+    assert "xmldsig#rsa-sha1" in xml
+    _refused(_post(client, jarfalla, xml), client, caplog, "SHA-1")

@@ -7,7 +7,7 @@ What is checked, each refused with a reason that is logged (the person sees one 
 the sign-in failed):
 
 - no DTD and no entity declarations in the XML (XXE, "billion laughs"); pysaml2 parses through
-  defusedxml as well;
+  defusedxml as well; no SHA-1 signature or digest;
 - a signature by a certificate of the provider's metadata, on the response or on the
   assertion (xmlsec1, told which element's ID the signature must cover: signature wrapping);
   exactly one assertion, and it is the one that was checked;
@@ -77,6 +77,14 @@ EMPLOYEE_NUMBER_ATTRIBUTES = (
 )
 
 
+# SHA-1 signatures and digests are refused (collisions can be made): AD FS and current IdPs
+# sign with SHA-256.
+_SHA1_ALGORITHMS = (
+    "http://www.w3.org/2000/09/xmldsig#rsa-sha1",
+    "http://www.w3.org/2000/09/xmldsig#sha1",
+)
+
+
 class SamlRefusal(Exception):
     """The provider's answer failed a check; the message says which (for the log)."""
 
@@ -143,6 +151,8 @@ def _decoded(saml_response: str) -> str:
         raise SamlRefusal(f"response is not base64 XML: {error}") from error
     if "<!DOCTYPE" in xml or "<!ENTITY" in xml:
         raise SamlRefusal("response carries a DTD or entity declarations (XXE)")
+    if any(algorithm in xml for algorithm in _SHA1_ALGORITHMS):
+        raise SamlRefusal("response signed with SHA-1 (ask the provider for SHA-256)")
     return xml
 
 
