@@ -14,6 +14,17 @@ fi
   echo "Python 3.11 or newer is needed; $python_bin is $("$python_bin" --version)." >&2
   exit 1
 }
+# SAML 2.0 sign-in checks signatures with the xmlsec1 program (pysaml2 calls it): Debian's
+# package xmlsec1.
+if ! command -v xmlsec1 >/dev/null 2>&1; then
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    echo "==> Installing Debian's xmlsec1 (SAML signatures)"
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq xmlsec1; } \
+      >/tmp/xmlsec1-install.log 2>&1 || { cat /tmp/xmlsec1-install.log; exit 1; }
+  else
+    echo "xmlsec1 is missing: sudo apt-get install xmlsec1 (SAML sign-in needs it)" >&2
+  fi
+fi
 if [ ! -x .venv/bin/python ]; then
   echo "==> Creating .venv with $("$python_bin" --version)"
   "$python_bin" -m venv .venv

@@ -38,7 +38,7 @@ from training_tracker.models import (
 )
 from training_tracker.services.imports.batches import table_to_json
 from training_tracker.services.imports.table import read_table
-from training_tracker.services.people import accounts, roles, sso_providers
+from training_tracker.services.people import accounts, roles, saml_providers, sso_providers
 from training_tracker.services.programme import times as programme_times
 from training_tracker.services.training import catalog
 from training_tracker.services.training.evidence import store_file
@@ -568,3 +568,26 @@ def programme_session(event: ProgrammeEvent, *, days_later: int) -> ProgrammeSes
     db.session.add(added)
     db.session.commit()
     return added
+
+
+def saml_identity_provider(
+    metadata_xml: str,
+    *,
+    municipality_name: str = "Järfälla",
+    domains: tuple[str, ...] = ("jarfalla.se",),
+    label: str = "",
+    subject_attribute: str | None = None,
+) -> IdentityProvider:
+    """A SAML 2.0 provider of a municipality, from its metadata."""
+    provider = saml_providers.add_saml_provider(
+        db.session,
+        municipality=municipality(municipality_name),
+        metadata_xml=metadata_xml,
+        metadata_source="",
+        domains=list(domains),
+        label=label,
+        subject_attribute=subject_attribute,
+        actor=None,
+    )
+    db.session.commit()
+    return provider

@@ -137,10 +137,15 @@ EXPECTED: dict[str, list[Case]] = {
     ],
     "sso.start": [Case("GET", "/login/sso/999999", everyone(404))],
     "sso.callback": [Case("GET", "/login/sso/callback?code=x&state=y", everyone(400))],
+    "sso.saml_metadata": [Case("GET", "/login/saml/999999/metadata", everyone(404))],
+    "sso.saml_start": [Case("GET", "/login/saml/999999/start", everyone(404))],
+    "sso.saml_acs": [Case("POST", "/login/saml/999999/acs", everyone(404))],
+    "sso.saml_sls": [Case("GET", "/login/saml/999999/sls", everyone(404))],
     "sso.admin_list": [
         Case("GET", "/admin/sso", admin_only()),
         Case("POST", "/admin/sso", admin_only(422)),  # empty form: errors, nothing stored
     ],
+    "sso.admin_add_saml": [Case("POST", "/admin/sso/saml", admin_only(422))],
     "sso.admin_require": [Case("POST", "/admin/sso/require", admin_only(400))],
     "sso.confirm_remove": [Case("GET", "/admin/sso/999999/remove", admin_only(404))],
     "sso.remove": [Case("POST", "/admin/sso/999999/remove", admin_only(404))],

@@ -16,10 +16,10 @@ from training_tracker import schema_check
 from training_tracker.cli import demo_group
 from training_tracker.demo.oidc_test_provider import OidcTestProvider, Serving
 from training_tracker.extensions import db
-from training_tracker.models import Employee, Municipality
+from training_tracker.models import Employee, IdentityProvider, Municipality, SsoProtocol
 from training_tracker.services.core.scope import identity_provider_scope
 from training_tracker.services.messaging.mail_rendering import absolute_url
-from training_tracker.services.people import sso_providers
+from training_tracker.services.people import saml_providers, saml_settings, sso_providers
 from training_tracker.services.people.sso_providers import SsoConfigError
 
 bp = Blueprint("sso_cli", __name__, cli_group=None)
@@ -41,7 +41,7 @@ def _municipality(name: str) -> Municipality:
 
 @bp.cli.group("sso")
 def sso_group() -> None:
-    """Sign-in through each municipality's identity provider (OpenID Connect)."""
+    """Sign-in through each municipality's identity provider (OpenID Connect or SAML 2.0)."""
 
 
 @sso_group.command("add-oidc")
@@ -92,6 +92,85 @@ def add_oidc(
     click.echo(f"redirect URI to register at the provider: {absolute_url('sso.callback')}")
 
 
+@sso_group.command("add-saml")
+@click.option("--municipality", "municipality_name", required=True, help="Name or kommunkod.")
+@click.option(
+    "--metadata",
+    "metadata_source",
+    required=True,
+    help="The identity provider's metadata: an https URL or a file.",
+)
+@click.option("--domain", "domains", multiple=True, required=True, help="An e-mail domain.")
+@click.option("--label", default="", help="The sign-in button's text (default: the name).")
+@click.option(
+    "--subject-attribute",
+    default=None,
+    help="The attribute holding the stable subject (default: the persistent NameID).",
+)
+def add_saml(
+    municipality_name: str,
+    metadata_source: str,
+    domains: tuple[str, ...],
+    label: str,
+    subject_attribute: str | None,
+) -> None:
+    """Add a SAML 2.0 identity provider to a municipality from its metadata, and print the
+    URL of our metadata for it (import that at the provider)."""
+    try:
+        xml = saml_settings.read_metadata(metadata_source)
+        provider = saml_providers.add_saml_provider(
+            db.session,
+            municipality=_municipality(municipality_name),
+            metadata_xml=xml,
+            metadata_source=metadata_source,
+            domains=list(domains),
+            label=label,
+            subject_attribute=subject_attribute,
+            actor=None,
+        )
+        db.session.commit()
+    except SsoConfigError as error:
+        db.session.rollback()
+        raise click.ClickException(str(error)) from error
+    urls = saml_settings.sp_urls(provider.id)
+    click.echo(f"added provider {provider.id}: {provider.label} ({provider.municipality.name})")
+    click.echo(f"identity provider: {provider.issuer}")
+    click.echo(f"our metadata (import it at the provider): {urls.entity_id}")
+    click.echo(f"assertion consumer service: {urls.acs}")
+
+
+@sso_group.command("refresh-saml")
+@click.argument("provider_id", type=int)
+@click.option(
+    "--metadata",
+    "metadata_source",
+    default=None,
+    help="Where to read it (default: where it was read when the provider was added).",
+)
+@click.option(
+    "--new-key",
+    is_flag=True,
+    help="Also make our signing key anew (then import our metadata at the provider again).",
+)
+def refresh_saml(provider_id: int, metadata_source: str | None, new_key: bool) -> None:
+    """Read a SAML provider's metadata again (new signing certificates, moved endpoints),
+    keeping its links to people."""
+    provider = db.session.get(IdentityProvider, provider_id)
+    source = metadata_source or (provider.saml_metadata_source if provider else None)
+    if provider is None or not source:
+        raise click.ClickException(f"no SAML provider {provider_id} with a metadata source")
+    try:
+        xml = saml_settings.read_metadata(source)
+        saml_providers.refresh_saml_metadata(
+            db.session, provider_id, metadata_xml=xml, new_key=new_key, actor=None
+        )
+        db.session.commit()
+    except SsoConfigError as error:
+        db.session.rollback()
+        raise click.ClickException(str(error)) from error
+    click.echo(f"metadata of provider {provider_id} read again from {source}")
+
+
 @sso_group.command("set-secret")
 @click.argument("provider_id", type=int)
 @click.option("--client-secret-stdin", is_flag=True, help="Read the new secret from stdin.")
@@ -124,6 +203,26 @@ def list_providers() -> None:
     if not providers:
         click.echo("no identity providers")
     for provider in providers:
+        if provider.protocol == SsoProtocol.SAML:
+            slo = "single logout" if provider.saml_slo_url else "no single logout"
+            subject = provider.saml_subject_attribute or "persistent NameID"
+            click.echo(
+                "\t".join(
+                    [
+                        str(provider.id),
+                        provider.protocol,
+                        provider.municipality.name,
+                        provider.label,
+                        provider.issuer,
+                        provider.saml_sso_url or "",
+                        ",".join(domain.domain for domain in provider.domains),
+                        f"subject: {subject}",
+                        slo,
+                        f"our metadata: {saml_settings.sp_urls(provider.id).entity_id}",
+                    ]
+                )
+            )
+            continue
         secret = (
             f"secret from ${provider.client_secret_env}"
             if provider.client_secret_env

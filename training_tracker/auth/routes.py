@@ -32,12 +32,18 @@ from training_tracker.auth.forms import (
 )
 from training_tracker.extensions import db, limiter
 from training_tracker.fields import required
-from training_tracker.models import Employee, IdentityProvider
+from training_tracker.models import Employee, IdentityProvider, SsoProtocol
 from training_tracker.ratelimit import invitation_limit, user_or_address
 from training_tracker.redirects import safe_next
 from training_tracker.services.core.emails import normalise_email
 from training_tracker.services.messaging.mail_rendering import absolute_url
-from training_tracker.services.people import accounts, failed_logins, oidc_sign_in, sso_providers
+from training_tracker.services.people import (
+    accounts,
+    failed_logins,
+    oidc_sign_in,
+    saml_sign_in,
+    sso_providers,
+)
 from training_tracker.services.people.accounts import TokenProblem, TokenPurpose
 
 bp = Blueprint("auth", __name__)
@@ -121,7 +127,15 @@ def _login_page(form: LoginForm) -> Response:
         )
     )
     # The address form ends at a provider: the policy lets the form go there.
-    origins = {origin for p in providers for origin in oidc_sign_in.sign_in_origins(p)}
+    origins = {
+        origin
+        for p in providers
+        for origin in (
+            saml_sign_in.sign_in_origins(p)
+            if p.protocol == SsoProtocol.SAML
+            else oidc_sign_in.sign_in_origins(p)
+        )
+    }
     response.headers["Content-Security-Policy"] = security.content_security_policy(
         form_targets=origins
     )
@@ -155,11 +169,14 @@ def _provider_logout() -> tuple[IdentityProvider, str] | None:
     provider = db.session.get(IdentityProvider, signed_in_with.get("provider_id"))
     if provider is None:
         return None
-    url = oidc_sign_in.logout_url(
-        provider,
-        id_token=signed_in_with.get("id_token"),
-        post_logout_redirect_uri=absolute_url("auth.login"),
-    )
+    if provider.protocol == SsoProtocol.SAML:
+        url = saml_sign_in.logout_url(provider, signed_in_with)
+    else:
+        url = oidc_sign_in.logout_url(
+            provider,
+            id_token=signed_in_with.get("id_token"),
+            post_logout_redirect_uri=absolute_url("auth.login"),
+        )
     return (provider, url) if url else None
 
 

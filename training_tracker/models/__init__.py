@@ -17,6 +17,7 @@ from training_tracker.models.enums import (
 from training_tracker.models.identity import (
     IdentityProvider,
     IdentityProviderDomain,
+    SamlSeenAssertion,
     SsoLink,
     SsoProtocol,
 )
@@ -78,6 +79,7 @@ __all__ = [
     "RequirementRule",
     "Role",
     "RoleGrant",
+    "SamlSeenAssertion",
     "ScimLink",
     "ScimToken",
     "Sector",

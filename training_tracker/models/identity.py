@@ -21,6 +21,7 @@ from training_tracker.models.people import Employee
 
 class SsoProtocol(StrEnum):
     OIDC = "oidc"
+    SAML = "saml"
 
 
 class IdentityProvider(Model):
@@ -36,13 +37,27 @@ class IdentityProvider(Model):
     # What the sign-in button says, e.g. "Järfälla kommun".
     label: Mapped[str] = mapped_column(sa.String(100))
     # OpenID Connect: the issuer URL, exactly as the provider's discovery document states it.
+    # SAML: the identity provider's entity id (the Issuer of its responses).
     issuer: Mapped[str] = mapped_column(sa.String(500))
+    # OpenID Connect only (empty for SAML).
     client_id: Mapped[str] = mapped_column(sa.String(255))
     # The client secret, encrypted with a key derived from SECRET_KEY (never shown again), or
     # empty when it comes from the environment variable named in client_secret_env.
     client_secret_encrypted: Mapped[str | None] = mapped_column(sa.Text)
     client_secret_env: Mapped[str | None] = mapped_column(sa.String(100))
     created_at: Mapped[datetime] = mapped_column(default=clock.utcnow)
+    # SAML: the identity provider's metadata as read (its signing certificates are in it), where
+    # it was read from, and the endpoints taken from it (HTTP-Redirect binding).
+    saml_metadata: Mapped[str | None] = mapped_column(sa.Text)
+    saml_metadata_source: Mapped[str | None] = mapped_column(sa.String(1000))
+    saml_sso_url: Mapped[str | None] = mapped_column(sa.String(1000))
+    saml_slo_url: Mapped[str | None] = mapped_column(sa.String(1000))
+    # SAML: the attribute holding the stable subject; empty: the persistent NameID.
+    saml_subject_attribute: Mapped[str | None] = mapped_column(sa.String(255))
+    # SAML: our own signing key for this provider (requests and logout), encrypted like the
+    # client secret, and its self-signed certificate (published in our metadata).
+    saml_sp_key_encrypted: Mapped[str | None] = mapped_column(sa.Text)
+    saml_sp_certificate: Mapped[str | None] = mapped_column(sa.Text)
 
     municipality: Mapped[Municipality] = relationship()
     domains: Mapped[list[IdentityProviderDomain]] = relationship(
@@ -91,3 +106,20 @@ class SsoLink(Model):
 
     provider: Mapped[IdentityProvider] = relationship()
     employee: Mapped[Employee] = relationship()
+
+
+class SamlSeenAssertion(Model):
+    """The replay cache: the id of every SAML assertion accepted, until it expires, so that the
+    same assertion never signs anyone in twice (shared by every web process: the unique
+    constraint decides)."""
+
+    __tablename__ = "saml_seen_assertions"
+    __table_args__ = (sa.UniqueConstraint("provider_id", "assertion_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    provider_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("identity_providers.id", ondelete="CASCADE")
+    )
+    assertion_id: Mapped[str] = mapped_column(sa.String(255))
+    # Kept until then (the assertion's own NotOnOrAfter and the skew): older ones are purged.
+    expires_at: Mapped[datetime] = mapped_column(index=True)

@@ -1,5 +1,5 @@
-"""The admin page of identity providers: add an OpenID Connect provider, remove one, and
-require sign-in through the municipality for a municipality's people."""
+"""The admin page of identity providers: add an OpenID Connect or SAML 2.0 provider, remove
+one, and require sign-in through the municipality for a municipality's people."""
 
 from __future__ import annotations
 
@@ -14,8 +14,14 @@ from training_tracker.access import admin_required
 from training_tracker.extensions import db
 from training_tracker.fields import required
 from training_tracker.models import IdentityProvider, Municipality
-from training_tracker.services.people import sso_providers
-from training_tracker.sso.forms import AddOidcProviderForm, RemoveProviderForm, SsoRequirementForm
+from training_tracker.services.people import saml_providers, saml_settings, sso_providers
+from training_tracker.services.people.sso_providers import SsoConfigError
+from training_tracker.sso.forms import (
+    AddOidcProviderForm,
+    AddSamlProviderForm,
+    RemoveProviderForm,
+    SsoRequirementForm,
+)
 from training_tracker.sso.routes import bp, redirect_uri
 from training_tracker.transactions import committing
 
@@ -24,18 +30,25 @@ def _municipalities() -> list[Municipality]:
     return list(db.session.scalars(sa.select(Municipality).order_by(Municipality.name)))
 
 
-def _page(add_form: AddOidcProviderForm, require_form: SsoRequirementForm) -> str:
+def _page(
+    add_form: AddOidcProviderForm,
+    require_form: SsoRequirementForm,
+    saml_form: AddSamlProviderForm | None = None,
+) -> str:
     municipalities = _municipalities()
+    saml_form = saml_form or AddSamlProviderForm(prefix="saml", formdata=None)
     choices = [SelectChoice(m.id, m.name) for m in municipalities]
-    add_form.municipality.choices = choices
-    require_form.municipality.choices = choices
+    for form in (add_form, require_form, saml_form):
+        form.municipality.choices = choices
     return render_template(
         "sso/admin.html",
         providers=sso_providers.all_providers(db.session),
         municipalities=municipalities,
         add_form=add_form,
         require_form=require_form,
+        saml_form=saml_form,
         redirect_uri=redirect_uri(),
+        saml_urls=saml_settings.sp_urls,
     )
 
 
@@ -74,6 +87,48 @@ def admin_list() -> str | Response | tuple[str, int]:
             flash(_("Inloggningstjänsten är tillagd."), "success")
             return redirect(url_for("sso.admin_list"))
     return _page(add_form, require_form), 422
+
+
+@bp.route("/admin/sso/saml", methods=["POST"])
+@admin_required
+def admin_add_saml() -> Response | tuple[str, int]:
+    add_form, require_form = _forms()
+    add_form.process(formdata=None)  # only the SAML form was sent
+    form = AddSamlProviderForm(prefix="saml")
+    form.municipality.choices = [SelectChoice(m.id, m.name) for m in _municipalities()]
+    if form.validate_on_submit():
+        municipality = db.session.get(Municipality, form.municipality.data)
+        if municipality is None:
+            abort(400)
+        pasted = (form.metadata_xml.data or "").strip()
+        source = (form.metadata_url.data or "").strip()
+        with committing(form, fallback="metadata_url") as attempt:
+            if not pasted and not source:
+                raise SsoConfigError(
+                    _("Ange adressen till metadata eller klistra in den."), "metadata_url"
+                )
+            xml = pasted or saml_settings.read_metadata(source)
+            provider = saml_providers.add_saml_provider(
+                db.session,
+                municipality=municipality,
+                metadata_xml=xml,
+                metadata_source="" if pasted else source,
+                domains=(form.domains.data or "").replace(",", "\n").splitlines(),
+                label=form.label.data or "",
+                subject_attribute=form.subject_attribute.data or None,
+                actor=current_user,
+            )
+        if attempt.ok:
+            flash(
+                _(
+                    "SAML-tjänsten är tillagd. Importera vår metadata hos identitetsleverantören: "
+                    "%(url)s",
+                    url=saml_settings.sp_urls(provider.id).entity_id,
+                ),
+                "success",
+            )
+            return redirect(url_for("sso.admin_list"))
+    return _page(add_form, require_form, form), 422
 
 
 @bp.route("/admin/sso/require", methods=["POST"])

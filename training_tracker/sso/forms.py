@@ -51,6 +51,39 @@ class AddOidcProviderForm(FlaskForm):
     submit = SubmitField(_l("Lägg till inloggningstjänsten"))
 
 
+class AddSamlProviderForm(FlaskForm):
+    municipality = SelectField(_l("Kommun"), coerce=int)
+    label = StringField(
+        _l("Text på knappen"),
+        validators=[Optional(), Length(max=100)],
+        description=_l("T.ex. ”Järfälla kommun”. Tomt: kommunens namn."),
+    )
+    metadata_url = StringField(
+        _l("Adress till metadata"),
+        validators=[Optional(), Length(max=1000)],
+        description=_l(
+            "Identitetsleverantörens metadata, t.ex. "
+            "https://adfs.jarfalla.se/FederationMetadata/2007-06/FederationMetadata.xml"
+        ),
+    )
+    metadata_xml = TextAreaField(
+        _l("eller: metadata (XML)"),
+        validators=[Optional(), Length(max=2_000_000)],
+        description=_l("Klistra in metadatafilen om servern inte når adressen."),
+    )
+    subject_attribute = StringField(
+        _l("Attribut med stabil identitet (frivilligt)"),
+        validators=[Optional(), Length(max=255)],
+        description=_l("Tomt: beständigt NameID (persistent), som rekommenderas."),
+    )
+    domains = TextAreaField(
+        _l("E-postdomäner"),
+        validators=[DataRequired(_l("Fyll i minst en e-postdomän.")), Length(max=2000)],
+        description=_l("En per rad, t.ex. jarfalla.se"),
+    )
+    submit = SubmitField(_l("Lägg till SAML-tjänsten"))
+
+
 class SsoRequirementForm(FlaskForm):
     municipality = SelectField(_l("Kommun"), coerce=int)
     required = SelectField(

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import (
     Blueprint,
     abort,
@@ -20,7 +22,7 @@ from werkzeug.wrappers import Response
 
 from training_tracker.auth.routes import SIGNED_IN_WITH, start_session
 from training_tracker.extensions import db, limiter
-from training_tracker.models import IdentityProvider
+from training_tracker.models import IdentityProvider, SsoProtocol
 from training_tracker.redirects import safe_next
 from training_tracker.services.messaging.mail_rendering import absolute_url
 from training_tracker.services.people import accounts, oidc_sign_in, sso_linking, sso_providers
@@ -31,7 +33,7 @@ bp = Blueprint("sso", __name__)
 PENDING = "sso_pending"
 
 
-def _sso_limit() -> str:
+def sso_limit() -> str:
     return current_app.config["SSO_RATE_LIMIT"]
 
 
@@ -41,7 +43,7 @@ def redirect_uri() -> str:
 
 
 @bp.route("/login/sso", methods=["GET", "POST"])
-@limiter.limit(_sso_limit)
+@limiter.limit(sso_limit)
 def discover() -> Response:
     """Home realm discovery: the address's domain picks the provider (also a link in mails)."""
     # "email" in a link (mails), "sso-email" from the sign-in page's form (its prefix keeps
@@ -65,61 +67,82 @@ def discover() -> Response:
 
 
 @bp.route("/login/sso/<int:provider_id>")
-@limiter.limit(_sso_limit)
+@limiter.limit(sso_limit)
 def start(provider_id: int) -> Response | tuple[str, int]:
     provider = db.session.get(IdentityProvider, provider_id)
     if provider is None:
         abort(404)
     if current_user.is_authenticated:  # a link from a mail, followed when signed in already
         return redirect(safe_next(request.args.get("next"), url_for("main.home")))
+    if provider.protocol == SsoProtocol.SAML:
+        return redirect(
+            url_for("sso.saml_start", provider_id=provider.id, next=request.args.get("next"))
+        )
     try:
         url, pending = oidc_sign_in.begin(
             provider, redirect_uri(), login_hint=request.args.get("hint") or None
         )
     except OidcRefusal as refusal:
         current_app.logger.warning("SSO sign-in could not start at %s: %s", provider.id, refusal)
-        return _failed(provider)
+        return failed(provider)
     pending["next"] = safe_next(request.args.get("next"), "") or None
     session[PENDING] = pending
     return redirect(url)
 
 
-def _failed(provider: IdentityProvider | None) -> tuple[str, int]:
+def failed(provider: IdentityProvider | None) -> tuple[str, int]:
     return render_template("sso/failed.html", provider=provider), 400
 
 
 @bp.route("/login/sso/callback")
-@limiter.limit(_sso_limit)
+@limiter.limit(sso_limit)
 def callback() -> Response | tuple[str, int]:
     pending = session.pop(PENDING, None)
     if not isinstance(pending, dict):
         current_app.logger.warning("SSO sign-in refused: no sign-in was started in this browser")
-        return _failed(None)
+        return failed(None)
     provider = db.session.get(IdentityProvider, pending.get("provider_id"))
     if provider is None:
-        return _failed(None)
+        return failed(None)
     try:
         verified = oidc_sign_in.finish(provider, pending, request.args, redirect_uri())
     except OidcRefusal as refusal:
         current_app.logger.warning("SSO sign-in refused at provider %s: %s", provider.id, refusal)
-        return _failed(provider)
-    person = sso_linking.find_person(
-        db.session,
+        return failed(provider)
+    return signed_in(
         provider,
         issuer=verified.issuer,
         subject=verified.subject,
         claims=verified.claims,
+        next_page=pending.get("next"),
+        signed_in_with={"provider_id": provider.id, "id_token": verified.id_token},
+    )
+
+
+def signed_in(
+    provider: IdentityProvider,
+    *,
+    issuer: str,
+    subject: str,
+    claims: dict[str, Any],
+    next_page: str | None,
+    signed_in_with: dict[str, Any],
+) -> Response | tuple[str, int]:
+    """After a checked answer of any protocol: the enrolled person it is (linked on the first
+    sign-in), signed in; or the page saying they are not enrolled (nothing is created)."""
+    person = sso_linking.find_person(
+        db.session, provider, issuer=issuer, subject=subject, claims=claims
     )
     if person is None or not person.is_active:
         db.session.rollback()
         current_app.logger.info(
             "SSO sign-in at provider %s: nobody enrolled matches subject %s",
             provider.id,
-            verified.subject,
+            subject,
         )
         return render_template("sso/not_enrolled.html", provider=provider), 403
     accounts.record_login(db.session, person)
     db.session.commit()
     start_session(person)
-    session[SIGNED_IN_WITH] = {"provider_id": provider.id, "id_token": verified.id_token}
-    return redirect(safe_next(pending.get("next"), url_for("main.home")))
+    session[SIGNED_IN_WITH] = signed_in_with
+    return redirect(safe_next(next_page, url_for("main.home")))

@@ -45,9 +45,21 @@ def normalise_domain(domain: str) -> str:
     return domain.strip().lower().lstrip("@").rstrip(".")
 
 
-def _secret_box() -> Fernet:
+def secret_box() -> Fernet:
+    """Encrypts what is entered once and never shown again (client secrets, SAML keys)."""
     digest = hashlib.sha256(("sso-client-secret:" + current_app.config["SECRET_KEY"]).encode())
     return Fernet(base64.urlsafe_b64encode(digest.digest()))
+
+
+def saml_sp_key(provider: IdentityProvider) -> str | None:
+    """Our private signing key for a SAML provider (PEM); None when SECRET_KEY changed since
+    it was made (then ``sso refresh-saml`` makes a new one)."""
+    if not provider.saml_sp_key_encrypted:
+        return None
+    try:
+        return secret_box().decrypt(provider.saml_sp_key_encrypted.encode()).decode()
+    except InvalidToken:
+        return None
 
 
 def client_secret(provider: IdentityProvider) -> str | None:
@@ -57,7 +69,7 @@ def client_secret(provider: IdentityProvider) -> str | None:
     if not provider.client_secret_encrypted:
         return None
     try:
-        return _secret_box().decrypt(provider.client_secret_encrypted.encode()).decode()
+        return secret_box().decrypt(provider.client_secret_encrypted.encode()).decode()
     except InvalidToken:
         return None  # SECRET_KEY changed since: the secret must be entered again
 
@@ -76,7 +88,7 @@ def _check_issuer(issuer: str) -> str:
     return issuer
 
 
-def _check_domains(session: Session, domains: list[str]) -> list[str]:
+def check_domains(session: Session, domains: list[str]) -> list[str]:
     cleaned = sorted({normalise_domain(domain) for domain in domains if domain.strip()})
     if not cleaned:
         raise SsoConfigError(_("Ange minst en e-postdomän, t.ex. jarfalla.se."), "domains")
@@ -123,7 +135,7 @@ def add_oidc_provider(
         client_secret = None
     elif not client_secret or not client_secret.strip():
         raise SsoConfigError(_("Ange klienthemligheten (client secret)."), "client_secret")
-    cleaned = _check_domains(session, domains)
+    cleaned = check_domains(session, domains)
     provider = IdentityProvider(
         municipality=municipality,
         protocol=SsoProtocol.OIDC.value,
@@ -131,9 +143,7 @@ def add_oidc_provider(
         issuer=issuer,
         client_id=client_id,
         client_secret_encrypted=(
-            _secret_box().encrypt(client_secret.strip().encode()).decode()
-            if client_secret
-            else None
+            secret_box().encrypt(client_secret.strip().encode()).decode() if client_secret else None
         ),
         client_secret_env=client_secret_env or None,
         domains=[IdentityProviderDomain(domain=domain) for domain in cleaned],
@@ -174,7 +184,7 @@ def set_client_secret(
         provider.client_secret_env, provider.client_secret_encrypted = client_secret_env, None
     elif client_secret and client_secret.strip():
         provider.client_secret_encrypted = (
-            _secret_box().encrypt(client_secret.strip().encode()).decode()
+            secret_box().encrypt(client_secret.strip().encode()).decode()
         )
         provider.client_secret_env = None
     else:
