@@ -134,6 +134,7 @@ from training_tracker.services.people.scim import tokens
 from training_tracker.services.programme import signups
 from training_tracker.sso.forms import (
     AddOidcProviderForm,
+    AddSamlProviderForm,
     SsoRequirementForm,
 )
 from training_tracker.verification.forms import BulkVerifyForm, RejectForm, VerifyForm
@@ -156,6 +157,11 @@ NOT_FUZZED = {
     # Only the CSRF token (the provider is in the URL); removing is tested in
     # tests/test_sso_admin.py.
     "sso.remove",
+    # The identity provider's answer (a signed SAMLResponse posted cross-site, bound to our
+    # request by its own cookie, not a form of ours with a CSRF token): arbitrary bodies are
+    # refused before anything is read. Malformed, unsigned, wrapped (XSW) and entity-laden
+    # (XXE, billion laughs) answers are tested in tests/test_sso_saml.py.
+    "sso.saml_acs",
 }
 
 # Written by requests that are rightly turned away too (a refused sign-in is audited and
@@ -267,6 +273,14 @@ TARGETS = [
         "/admin/sso",
         (AddOidcProviderForm,),
         examples=20,
+    ),
+    Target(
+        "sso.admin_add_saml",
+        "/admin/sso/saml",
+        "admin",
+        "/admin/sso",
+        (AddSamlProviderForm,),
+        examples=12,
     ),
     Target(
         "sso.admin_require",
@@ -603,6 +617,23 @@ TARGETS = [
         visit=("/programme/manage/{own_event_id}",),
     ),
     Target(
+        "programme.session_edit",
+        "/programme/manage/{own_event_id}/sessions/{own_session_id}/edit",
+        "admin",
+        "/programme/manage/{own_event_id}/sessions/{own_session_id}/edit",
+        (ProgrammeSessionForm,),
+        examples=12,
+        visit=("/programme/manage/{own_event_id}",),
+    ),
+    Target(
+        "programme.event_cancel",
+        "/programme/manage/{own_event_id}/cancel",
+        "admin",
+        "/programme/manage/{own_event_id}/cancel",  # the confirmation page holds the form
+        (ProgrammeConfirmForm,),
+        examples=6,
+    ),
+    Target(
         "programme.session_cancel",
         "/programme/manage/{own_event_id}/sessions/{own_session_id}/cancel",
         "admin",
@@ -626,6 +657,15 @@ TARGETS = [
         "/programme/events/{approval_event_id}/decide",
         "manager",
         "/programme/events/{approval_event_id}",
+        (DecisionForm,),
+        examples=8,
+    ),
+    # The same decision from the page the manager's mail links to.
+    Target(
+        "programme.approval",
+        "/programme/approvals/{approval_registration_id}",
+        "manager",
+        "/programme/approvals/{approval_registration_id}",
         (DecisionForm,),
         examples=8,
     ),
@@ -724,7 +764,7 @@ def build_world() -> World:
     factories.programme_session(event, days_later=1)
     signups.sign_up(db.session, employee, event, employee)
     approval = factories.programme_event(title="Med godkännande", requires_approval=True)
-    signups.sign_up(db.session, colleague, approval, colleague)
+    awaiting = signups.sign_up(db.session, colleague, approval, colleague)
     people = [admin, hr, manager, employee, colleague, invitee, outsider]
     db.session.commit()
     return World(
@@ -742,6 +782,7 @@ def build_world() -> World:
             "scim_token_id": scim_token.id,
             "own_event_id": event.id,
             "approval_event_id": approval.id,
+            "approval_registration_id": awaiting.id,
             "own_session_id": event.sessions[0].id,
             "invitee_id": invitee.id,
             "invitation_message_id": invitation.id,
