@@ -50,7 +50,7 @@ from training_tracker.services.reporting.coverage_cache_freshness import (
     variant_of,
 )
 from training_tracker.services.reporting.coverage_facts import a_date
-from training_tracker.services.reporting.coverage_live import grouped_counts
+from training_tracker.services.reporting.coverage_live import grouped_numbers
 from training_tracker.services.reporting.coverage_types import CoverageFilters, trend_days
 
 log = logging.getLogger(__name__)
@@ -126,28 +126,10 @@ def _live_numbers(
     units: ColumnElement[bool],
 ) -> tuple[list[Any], list[Any]]:
     """The live counts of the units on each of ``days``, grouped by date and unit: (cells,
-    people rows). One statement: both halves read one materialised set of facts, computed
-    once."""
-    cells, rows = grouped_counts(
-        EVERYONE,
-        filters,
-        today,
-        today,
-        Employee.unit_id,
-        [],
-        extra=[units],
-        materialized=True,
-        days=days,
+    people rows), in one statement (:func:`~.coverage_live.grouped_numbers`)."""
+    return grouped_numbers(
+        connection, EVERYONE, filters, today, today, Employee.unit_id, extra=[units], days=days
     )
-    c, r = (list(query.subquery().c) for query in (cells, rows))
-    both = sa.union_all(
-        sa.select(sa.literal(0).label("kind"), *c),  # date, unit, course, the six counts
-        sa.select(sa.literal(1), r[0], r[1], sa.null(), *r[2:], sa.null()),  # date, unit, …
-    )
-    found: tuple[list[Any], list[Any]] = ([], [])
-    for kind, day, *values in connection.execute(both):
-        found[kind].append([a_date(day), *(values if kind == 0 else [values[0], *values[2:7]])])
-    return found
 
 
 def _lock_key(variant: str) -> int:
