@@ -127,6 +127,7 @@ def coverage_page() -> str:
         group_label=_group_label(view),
         trend=trend,
         trends=trends,
+        trend_pending=any(point.pending for point in trend),
         points=[
             Point(tick.label, point.percent, tick.year)
             for tick, point in zip(axis, trend, strict=True)

@@ -268,3 +268,37 @@ def stale_rows(
         return []
     suspected = [among(Unit.id, suspects, connection.dialect.name)]
     return list(connection.execute(stale_units(variant, days, today, suspected)).tuples())
+
+
+def fresh_days(
+    variant: str, days: Sequence[date], today: date, selection: Sequence[ColumnElement[bool]]
+) -> sa.Select[tuple[date]]:
+    """The dates among ``days`` on which every chosen unit's row of ``variant`` is fresh, by
+    :func:`all_fresh`'s reasoning applied to each date: one statement."""
+    counted = change_counts(selection).subquery("counted")
+    cached = CoverageUnitCache
+    now = (
+        sa.select(
+            sa.func.count().label("units"),
+            sa.func.coalesce(sa.func.sum(counted.c.changes), 0).label("changes"),
+        )
+        .select_from(counted)
+        .subquery("now")
+    )
+    rows = (
+        sa.select(
+            cached.as_of.label("as_of"),
+            sa.func.count().label("rows"),
+            sa.func.sum(cached.changes_seen).label("seen"),
+        )
+        .select_from(cached)
+        .join(Unit, Unit.id == cached.unit_id)
+        .where(cached.variant == variant, cached.as_of.in_(days), _dated_fresh(today), *selection)
+        .group_by(cached.as_of)
+        .subquery("rows_cached")
+    )
+    return (
+        sa.select(rows.c.as_of)
+        .select_from(rows.join(now, sa.true()))
+        .where(rows.c.rows == now.c.units, sa.func.coalesce(rows.c.seen, 0) == now.c.changes)
+    )

@@ -37,6 +37,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from training_tracker import clock
 from training_tracker.models import (
     CoverageChange,
+    CoverageFillRequest,
     CoverageUnitCache,
     CoverageUnitCell,
     Employee,
@@ -44,6 +45,7 @@ from training_tracker.models import (
 )
 from training_tracker.services.core.scope import ReportScope
 from training_tracker.services.reporting.coverage_cache_freshness import (
+    all_fresh,
     among,
     filters_of_variant,
     stale_rows,
@@ -65,6 +67,7 @@ DEFAULT_VARIANT = "setting|c=|p="
 
 CACHE = CoverageUnitCache.__table__
 CELLS = CoverageUnitCell.__table__
+REQUESTS = CoverageFillRequest.__table__
 
 
 # --- recomputing --------------------------------------------------------------------------------
@@ -146,15 +149,22 @@ class _Computed:
     rows: list[Any]  # date, unit, people, fully trained, exempt people, min, max
 
 
+class TooManyStale(Exception):
+    """More rows are stale than a request may compute (see :func:`recompute`'s ``limit``)."""
+
+
 def recompute(
     engine: Engine,
     filters: CoverageFilters,
     days: Sequence[date],
     today: date,
     selection: Sequence[ColumnElement[bool]] = (),
+    limit: int | None = None,
 ) -> int:
     """Recompute and store the rows of the chosen units on ``days`` that are stale for
-    ``filters``' variant on ``today``; the number of rows (unit and date) recomputed.
+    ``filters``' variant on ``today``; the number of rows (unit and date) recomputed. With
+    ``limit``, raise :class:`TooManyStale` rather than compute more rows than that (a request
+    on an empty or stale cache: the scheduler's fill job computes them).
 
     All is read in one snapshot: which rows are stale, then their numbers, one query per set
     of dates the units need (usually one or two: the units that changed need every date,
@@ -166,6 +176,8 @@ def recompute(
         stale = stale_rows(connection, variant, days, today, selection)
         if not stale:
             return 0
+        if limit is not None and len(stale) > limit:
+            raise TooManyStale(len(stale))
         seen: dict[int, int] = {}
         dates_of: dict[int, set[date]] = defaultdict(set)
         for unit_id, day, changes in stale:
@@ -351,6 +363,43 @@ def warm_cache(session: Session, today: date | None = None) -> WarmReport:
         report.recomputed[variant] = sum(recompute(engine, filters, [day], today) for day in days)
     _analyze(engine)
     return report
+
+
+def request_fill(engine: Engine, filters: CoverageFilters, today: date) -> None:
+    """Ask the fill job to compute ``filters``' variant (see :func:`fill_cache`)."""
+    variant = variant_of(filters)
+    with _writing(engine) as connection:
+        exists = connection.execute(
+            sa.select(REQUESTS.c.variant).where(REQUESTS.c.variant == variant)
+        ).first()
+        if exists is None:
+            connection.execute(REQUESTS.insert().values(variant=variant, requested_on=today))
+
+
+def fill_cache(session: Session, today: date | None = None) -> dict[str, int]:
+    """Recompute the stale rows of today's trend dates of the default variant, of every
+    variant readers asked for (:func:`request_fill`) and of every cached one; the rows
+    recomputed per variant. What a request found too much to compute (an empty cache after a
+    restore, the morning before the nightly warm-up) is filled here, by the scheduler, a
+    minute later at most. A variant whose rows are all fresh costs one query."""
+    engine = engine_of(session)
+    today = today or clock.today()
+    days = trend_days(today)
+    with engine.connect() as connection:
+        requested = connection.execute(sa.select(REQUESTS.c.variant)).scalars().all()
+        cached = connection.execute(sa.select(CACHE.c.variant).distinct()).scalars().all()
+    filled: dict[str, int] = {}
+    for variant in sorted({DEFAULT_VARIANT, *requested, *cached}):
+        filters = filters_of_variant(variant)
+        if filters is not None:
+            with engine.connect() as connection:
+                fresh = connection.execute(all_fresh(variant, days, today, [])).scalar()
+            if not fresh:
+                filled[variant] = sum(recompute(engine, filters, [day], today) for day in days)
+        if variant in requested:
+            with _writing(engine) as connection:
+                connection.execute(REQUESTS.delete().where(REQUESTS.c.variant == variant))
+    return filled
 
 
 def describe_warm(report: WarmReport) -> str:

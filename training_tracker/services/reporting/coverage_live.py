@@ -92,6 +92,7 @@ def _group_names(
     session: Session, group_by: str, keys: Sequence[Any]
 ) -> dict[Any, tuple[Any, ...]]:
     """The names :func:`assemble_table` labels each group with (see :func:`_grouping`)."""
+    query: sa.Select[Any]
     if group_by == "municipality":
         query = sa.select(Municipality.id, Municipality.name).where(Municipality.id.in_(keys))
     elif group_by == "unit":
@@ -361,9 +362,16 @@ def unit_people(
 # --- the trend ----
 
 
-def trend_points(points: Sequence[date], sums: Mapping[date, tuple[int, int]]) -> list[TrendPoint]:
+def trend_points(
+    points: Sequence[date],
+    sums: Mapping[date, tuple[int, int]],
+    pending: frozenset[date] = frozenset(),
+) -> list[TrendPoint]:
     result = []
     for point in points:
+        if point in pending:
+            result.append(TrendPoint(point, 0, 0, None, pending=True))
+            continue
         required, covered = sums.get(point, (0, 0))
         result.append(TrendPoint(point, covered, required, percent(covered, required)))
     return result
