@@ -377,14 +377,18 @@ def request_fill(engine: Engine, filters: CoverageFilters, today: date) -> None:
 
 
 def fill_cache(session: Session, today: date | None = None) -> dict[str, int]:
-    """Recompute the stale rows of today's trend dates of the default variant, of every
-    variant readers asked for (:func:`request_fill`) and of every cached one; the rows
-    recomputed per variant. What a request found too much to compute (an empty cache after a
+    """Fold the change log into the totals (:func:`compact`), then recompute the stale rows
+    of today's trend dates of the default variant, of every variant readers asked for
+    (:func:`request_fill`) and of every cached one; the rows recomputed per variant. What a request found too much to compute (an empty cache after a
     restore, the morning before the nightly warm-up) is filled here, by the scheduler, a
     minute later at most. A variant whose rows are all fresh costs one query."""
     engine = engine_of(session)
     today = today or clock.today()
     days = trend_days(today)
+    with engine.connect() as connection:
+        logged = connection.execute(sa.select(sa.exists().select_from(CoverageChange))).scalar()
+    if logged:  # every read counts the log's rows per unit: keep it short
+        compact(engine)
     with engine.connect() as connection:
         requested = connection.execute(sa.select(REQUESTS.c.variant)).scalars().all()
         cached = connection.execute(sa.select(CACHE.c.variant).distinct()).scalars().all()
