@@ -28,7 +28,12 @@ enforce it): the cache chooses and groups units by the unit's municipality where
 query reads the person's.
 
 **What stays live.** A session that holds writes it has not committed (the cache knows
-committed data only). The other views of the report page (the people of a unit, new hires)
+committed data only), and a request that finds more than :data:`INLINE_ROWS` rows stale (an
+empty cache after a seed or a restore, a new day before the nightly warm-up): it never
+computes them itself, so it never times out. Its table is answered live (one pass over the
+data), its trend shows the dates that are complete and marks the others pending, and it
+asks the scheduler's fill job (:func:`.coverage_cache_store.fill_cache`, every minute) to
+compute them. The other views of the report page (the people of a unit, new hires)
 are live queries.
 """
 
