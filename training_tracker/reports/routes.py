@@ -37,6 +37,10 @@ bp = Blueprint("reports", __name__, url_prefix="/reports")
 
 READERS = (Role.MANAGER, Role.HR, Role.COORDINATOR, Role.ADMIN)
 VIEWS = ("municipality", "sector", "unit")
+# The trend has a line per municipality up to this many (the region's six; the chart has six
+# looks, reused twice). A country's 290 lines would be unreadable, and a 290-column table
+# under them: the total's trend only, as for one municipality.
+MAX_TREND_LINES = 12
 
 
 def _view_for(scope: ReportScope) -> str:
@@ -106,7 +110,11 @@ def coverage_page() -> str:
     view = _view_for(scope)
     table = minimisation.shown_table(db.session, current_user, scope, filters, view)
     rows, sort, descending = _sorted(table)
-    if view == "municipality" and len(table.rows) > 1 and not table.total.withheld:
+    if (
+        view == "municipality"
+        and 1 < len(table.rows) <= MAX_TREND_LINES
+        and not table.total.withheld
+    ):
         # Regional readers compare the municipalities over time too: a line each, and the
         # total summed from them (as many queries as the total alone).
         trend, trends = minimisation.shown_trends(db.session, current_user, scope, filters, table)
