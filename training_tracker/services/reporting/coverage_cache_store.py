@@ -126,13 +126,19 @@ def _live_numbers(
     filters: CoverageFilters,
     days: Sequence[date],
     today: date,
-    units: ColumnElement[bool],
+    units: ColumnElement[bool] | None,
 ) -> tuple[list[Any], list[Any]]:
-    """The live counts of the units on each of ``days``, grouped by date and unit: (cells,
-    people rows), in one statement (:func:`~.coverage_live.grouped_numbers`)."""
+    """The live counts of the units on each of ``days`` (None: every unit), grouped by date
+    and unit: (cells, people rows), in one statement
+    (:func:`~.coverage_live.grouped_numbers`)."""
+    extra = [] if units is None else [units]
     return grouped_numbers(
-        connection, EVERYONE, filters, today, today, Employee.unit_id, extra=[units], days=days
+        connection, EVERYONE, filters, today, today, Employee.unit_id, extra=extra, days=days
     )
+
+
+def _units(connection: Connection) -> int:
+    return int(connection.execute(sa.select(sa.func.count()).select_from(Unit)).scalar_one())
 
 
 def _lock_key(variant: str) -> int:
@@ -194,10 +200,14 @@ def recompute(
             batches = [sorted(unit_days)]
             if len(units) > MANY_UNITS and len(unit_days) > 1:
                 batches = [[day] for day in sorted(unit_days)]
+            # Every unit (a cold cache, a new day): no list of 20,000 ids to look each
+            # person's unit up in.
+            everyone = (
+                not selection and len(units) > MANY_UNITS and len(units) == _units(connection)
+            )
+            chosen = None if everyone else among(Employee.unit_id, units, dialect)
             for batch in batches:
-                cells, rows = _live_numbers(
-                    connection, filters, batch, today, among(Employee.unit_id, units, dialect)
-                )
+                cells, rows = _live_numbers(connection, filters, batch, today, chosen)
                 computed.append(_Computed(frozenset(batch), units, cells, rows))
     _store(engine, variant, today, seen, computed)
     if len(stale) >= ANALYZE_AFTER_ROWS:
@@ -379,9 +389,10 @@ def request_fill(engine: Engine, filters: CoverageFilters, today: date) -> None:
 def fill_cache(session: Session, today: date | None = None) -> dict[str, int]:
     """Fold the change log into the totals (:func:`compact`), then recompute the stale rows
     of today's trend dates of the default variant, of every variant readers asked for
-    (:func:`request_fill`) and of every cached one; the rows recomputed per variant. What a request found too much to compute (an empty cache after a
-    restore, the morning before the nightly warm-up) is filled here, by the scheduler, a
-    minute later at most. A variant whose rows are all fresh costs one query."""
+    (:func:`request_fill`) and of every cached one; the rows recomputed per variant. What a
+    request found too much to compute (an empty cache after a restore, the morning before
+    the nightly warm-up) is filled here, by the scheduler, a minute later at most. A variant
+    whose rows are all fresh costs one query."""
     engine = engine_of(session)
     today = today or clock.today()
     days = trend_days(today)
