@@ -229,16 +229,23 @@ def all_fresh(
     ).select_from(now.join(rows, sa.true()))
 
 
+class TooManyStale(Exception):
+    """More rows are stale than a request may compute (see :func:`stale_rows`' ``limit``)."""
+
+
 def stale_rows(
     connection: Connection,
     variant: str,
     days: Sequence[date],
     today: date,
     selection: Sequence[ColumnElement[bool]],
+    limit: int | None = None,
 ) -> list[tuple[int, date, int]]:
     """:func:`stale_units`' rows. For several dates the units are found first by comparing,
     per unit, its rows with its count (two scans, rather than an index probe per unit and
-    date), and only theirs are probed."""
+    date), and only theirs are probed. With ``limit``, :class:`TooManyStale` is raised as
+    soon as more rows than that are known to be stale (each suspected unit has one at
+    least), before probing twenty thousand units on twelve dates."""
     if len(days) == 1:
         return list(connection.execute(stale_units(variant, days, today, selection)).tuples())
     counts = dict(connection.execute(change_counts(selection)).tuples().all())
@@ -266,6 +273,8 @@ def stale_rows(
     ]
     if not suspects:
         return []
+    if limit is not None and len(suspects) > limit:
+        raise TooManyStale(f"more than {limit}")
     suspected = [among(Unit.id, suspects, connection.dialect.name)]
     return list(connection.execute(stale_units(variant, days, today, suspected)).tuples())
 

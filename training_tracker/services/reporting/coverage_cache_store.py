@@ -45,6 +45,7 @@ from training_tracker.models import (
 )
 from training_tracker.services.core.scope import ReportScope
 from training_tracker.services.reporting.coverage_cache_freshness import (
+    TooManyStale,
     all_fresh,
     among,
     filters_of_variant,
@@ -155,10 +156,6 @@ class _Computed:
     rows: list[Any]  # date, unit, people, fully trained, exempt people, min, max
 
 
-class TooManyStale(Exception):
-    """More rows are stale than a request may compute (see :func:`recompute`'s ``limit``)."""
-
-
 def recompute(
     engine: Engine,
     filters: CoverageFilters,
@@ -179,7 +176,7 @@ def recompute(
     filters = filters_of_variant(variant) or CoverageFilters()  # only what the variant holds
     dialect = engine.dialect.name
     with _snapshot(engine) as connection:
-        stale = stale_rows(connection, variant, days, today, selection)
+        stale = stale_rows(connection, variant, days, today, selection, limit)
         if not stale:
             return 0
         if limit is not None and len(stale) > limit:
