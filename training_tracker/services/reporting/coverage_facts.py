@@ -210,7 +210,7 @@ def completion_summary(
     day: Day,
     days: sa.Subquery | None = None,
     extra: Sequence[ColumnElement[bool]] = (),
-) -> sa.Subquery:
+) -> sa.CTE:
     """Per employee and course (and date, with ``days``), in one grouped pass over the
     completions: whether one is verified on ``day`` (``verified``), whether one awaits
     verification then (``awaiting``), and the latest expiry on or before ``day``
@@ -251,8 +251,13 @@ def completion_summary(
                 .where(*_people_clauses(scope, filters), *extra)
             )
         )
-    return select.group_by(*by_day, Completion.employee_id, Completion.course_id).subquery(
-        "completion_summary"
+    # Computed once, as a MATERIALIZED CTE: a planner that takes the tables for nearly empty
+    # (not yet analysed) would otherwise nest-loop over the grouped completions, aggregating
+    # them again for every assignment (minutes for a thousand people).
+    return (
+        select.group_by(*by_day, Completion.employee_id, Completion.course_id)
+        .cte("completion_summary")
+        .prefix_with("MATERIALIZED")
     )
 
 
