@@ -76,6 +76,8 @@ class Config:
     # may have moved, so that the day's first readers do not wait
     # (services/reporting/coverage_cache_store.py).
     COVERAGE_WARM_TIME = "00:15"
+    # How often the scheduler computes the coverage rows a request left to it (seconds).
+    COVERAGE_FILL_SECONDS = 60
     OUTBOX_DELIVERY_SECONDS = 60
     SCHEDULER_MISFIRE_GRACE_HOURS = 12  # a planning run missed by less is made late, once
 

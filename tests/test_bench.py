@@ -24,6 +24,8 @@ EMPLOYEES = 200
 FIGURES = {
     "coverage_regional_first",
     "coverage_regional",
+    "cache_fill_empty",
+    "cache_warm_nightly",
     "coverage_municipal_first",
     "coverage_municipal",
     "coverage_csv_regional",

@@ -14,7 +14,8 @@ import pytest
 from tests import factories
 from tests.conftest import counting_statements
 from training_tracker import clock
-from training_tracker.models import CompletionStatus, Role, Sector
+from training_tracker.extensions import db
+from training_tracker.models import CompletionStatus, Municipality, Role, Sector
 from training_tracker.services.reporting import coverage
 
 
@@ -62,6 +63,21 @@ def test_a_regional_coordinator_compares_the_municipalities(client, ifo):
     html = page_of(client, regional).get_data(as_text=True)
     assert "Järfälla" in html and "Sigtuna" in html
     assert 'role="img"' in html  # the bar chart, with the same numbers in the table
+    assert "chart-lines" in html  # the trend: a line per municipality
+
+
+def test_with_more_municipalities_than_lines_the_trend_is_the_total_only(client, ifo):
+    """A country's 290 lines would be unreadable (and a 290-column table under them)."""
+    course = factories.synced_catalog()["nck-webbkurs-om-vald"]
+    for n in range(11):  # with Järfälla and Sigtuna: 13, one more than the lines
+        db.session.add(Municipality(code=f"9{n:03d}", name=f"Kommun {n}"))
+        db.session.commit()
+        factories.assignment(factories.employee(unit=factories.unit(f"Kommun {n}")), course)
+    regional = factories.with_role(factories.employee(), Role.COORDINATOR)
+    html = page_of(client, regional).get_data(as_text=True)
+    assert "Kommun 10" in html  # in the table
+    assert "chart-lines" not in html and "trend-table" not in html
+    assert "Täckning för alla krävda kurser vid varje månadsslut" in html  # the total's line
 
 
 def test_a_plain_employee_gets_no_report(client, ifo):

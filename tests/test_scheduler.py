@@ -48,6 +48,7 @@ JOB_IDS = {
     scheduler.DELIVER_OUTBOX,
     scheduler.APPLY_RETENTION,
     scheduler.WARM_COVERAGE_CACHE,
+    scheduler.FILL_COVERAGE_CACHE,
 }
 
 

@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Sequence
 from typing import NamedTuple
 
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 SVG_NS = "http://www.w3.org/2000/svg"
 NO_VALUE = "–"  # drawn instead of a bar or a marker when there is nothing to show
@@ -278,11 +278,14 @@ def _lines(
 def _polyline(run: Sequence[tuple[float, float]], dashes: str) -> Markup:
     if len(run) < 2:
         return Markup()
-    dash = Markup(' stroke-dasharray="{}"').format(dashes) if dashes else Markup()
+    # Numbers and this module's own dash patterns only: nothing to escape (str.format is
+    # several times faster than Markup.format, and a trend of 290 lines draws thousands).
+    dash = f' stroke-dasharray="{escape(dashes)}"' if dashes else ""
+    points = " ".join(f"{_n(x)},{_n(y)}" for x, y in run)
     return Markup(
-        '<polyline class="chart-line" points="{}" fill="none" stroke="currentColor"'
-        ' stroke-width="2.5" stroke-linejoin="round"{}/>'
-    ).format(" ".join(f"{_n(x)},{_n(y)}" for x, y in run), dash)
+        f'<polyline class="chart-line" points="{points}" fill="none" stroke="currentColor"'
+        f' stroke-width="2.5" stroke-linejoin="round"{dash}/>'
+    )
 
 
 def _marker(shape: str, x: float, y: float) -> Markup:
@@ -295,20 +298,21 @@ def _marker(shape: str, x: float, y: float) -> Markup:
     }
     if shape == "circle":
         return Markup(
-            '<circle class="chart-point" data-marker="circle" cx="{}" cy="{}" r="4.5"'
-            ' fill="currentColor"/>'
-        ).format(_n(x), _n(y))
+            f'<circle class="chart-point" data-marker="circle" cx="{_n(x)}" cy="{_n(y)}"'
+            ' r="4.5" fill="currentColor"/>'
+        )
     if shape == "cross":
         d = (
             f"M{_n(x - 4.5)} {_n(y - 4.5)}L{_n(x + 4.5)} {_n(y + 4.5)}"
             f"M{_n(x + 4.5)} {_n(y - 4.5)}L{_n(x - 4.5)} {_n(y + 4.5)}"
         )
         return Markup(
-            '<path class="chart-point chart-point-open" data-marker="cross" d="{}" fill="none"'
+            f'<path class="chart-point chart-point-open" data-marker="cross" d="{d}" fill="none"'
             ' stroke="currentColor" stroke-width="2.5"/>'
-        ).format(d)
-    return Markup('<path class="chart-point" data-marker="{}" d="{}" fill="currentColor"/>').format(
-        shape, paths[shape]
+        )
+    return Markup(
+        f'<path class="chart-point" data-marker="{escape(shape)}" d="{paths[shape]}"'
+        ' fill="currentColor"/>'
     )
 
 

@@ -15,6 +15,10 @@ The web processes never start it. Its jobs, each with a fixed id, in Europe/Stoc
 - ``warm-coverage-cache``, daily at ``COVERAGE_WARM_TIME`` (after midnight): fold the coverage
   change log and recompute the units whose cached numbers the new date made stale
   (``services.reporting.coverage_cache_store``), so the day's first readers do not wait.
+- ``fill-coverage-cache``, every ``COVERAGE_FILL_SECONDS`` and at start: compute the coverage
+  cache's rows a request found too many to compute itself (an empty cache after a seed or a
+  restore, a new day before the warm-up): the page meanwhile shows the table live and says
+  its trend is being computed. One query when nothing is stale.
 
 Every job is safe to run twice: a message's unique key means it is queued once, and a sender
 claims each row before sending it, so two schedulers started by mistake send nothing twice.
@@ -64,6 +68,7 @@ WEEKLY_DIGEST = "weekly-digest"
 DELIVER_OUTBOX = "deliver-outbox"
 APPLY_RETENTION = "apply-retention"
 WARM_COVERAGE_CACHE = "warm-coverage-cache"
+FILL_COVERAGE_CACHE = "fill-coverage-cache"
 
 # Delivery runs every minute: a run missed by more than this is simply the next one.
 DELIVERY_GRACE = timedelta(minutes=5)
@@ -171,6 +176,20 @@ def warm_coverage_cache_job(app: Flask) -> None:
             db.end_session()
 
 
+def fill_coverage_cache_job(app: Flask) -> None:
+    """Compute the coverage cache's rows that readers are waiting for (and any stale ones of
+    today's trend dates)."""
+    with app.app_context():
+        try:
+            with _step(FILL_COVERAGE_CACHE, "filling the coverage cache"):
+                filled = coverage_cache_store.fill_cache(db.session)
+                if filled:
+                    each = ", ".join(f"{variant} {n}" for variant, n in sorted(filled.items()))
+                    log.info("%s: rows recomputed: %s", FILL_COVERAGE_CACHE, each)
+        finally:
+            db.end_session()
+
+
 def describe_plan(report: PlanReport) -> str:
     """``12 reminders (overdue 10, escalation 2) in 9 mails``, or why nothing was planned."""
     if not report.working_day:
@@ -249,6 +268,14 @@ def job_specs(config: dict) -> list[JobSpec]:
             func=warm_coverage_cache_job,
             trigger=CronTrigger(hour=warm_hour, minute=warm_minute, timezone=tz),
             grace=grace,
+        ),
+        JobSpec(
+            id=FILL_COVERAGE_CACHE,
+            name="Compute the coverage cache's rows readers are waiting for",
+            func=fill_coverage_cache_job,
+            trigger=IntervalTrigger(seconds=config["COVERAGE_FILL_SECONDS"], timezone=tz),
+            grace=DELIVERY_GRACE,
+            run_at_start=True,
         ),
         JobSpec(
             id=WEEKLY_DIGEST,

@@ -4,6 +4,7 @@ from training_tracker.models.catalog import Course, Provider
 from training_tracker.models.coverage_cache import (
     CoverageChange,
     CoverageChangeTotal,
+    CoverageFillRequest,
     CoverageUnitCache,
     CoverageUnitCell,
 )
@@ -54,6 +55,7 @@ __all__ = [
     "CourseStatus",
     "CoverageChange",
     "CoverageChangeTotal",
+    "CoverageFillRequest",
     "CoverageUnitCache",
     "CoverageUnitCell",
     "Employee",

@@ -90,3 +90,13 @@ class CoverageChangeTotal(Model):
 
     unit_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     folded: Mapped[int] = mapped_column(sa.BigInteger)
+
+
+class CoverageFillRequest(Model):
+    """A variant of the filters a reader asked for while its rows were too many to compute
+    during the request: the scheduler's fill job computes them and removes the request."""
+
+    __tablename__ = "coverage_fill_requests"
+
+    variant: Mapped[str] = mapped_column(sa.String(60), primary_key=True)
+    requested_on: Mapped[date]

@@ -18,6 +18,7 @@ from training_tracker.downloads import file_download
 from training_tracker.extensions import db
 from training_tracker.models import Role, Sector, Unit
 from training_tracker.reports.breadcrumbs import trail
+from training_tracker.reports.cells import cell_renderer
 from training_tracker.services.core.scope import ReportScope, names_visible, report_scope
 from training_tracker.services.core.spreadsheets import export_filename, to_csv, to_xlsx
 from training_tracker.services.reporting import (
@@ -34,9 +35,14 @@ from training_tracker.services.reporting.coverage import (
 )
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
+bp.add_app_template_global(cell_renderer, "coverage_cell_renderer")
 
 READERS = (Role.MANAGER, Role.HR, Role.COORDINATOR, Role.ADMIN)
 VIEWS = ("municipality", "sector", "unit")
+# The trend has a line per municipality up to this many (the region's six; the chart has six
+# looks, reused twice). A country's 290 lines would be unreadable, and a 290-column table
+# under them: the total's trend only, as for one municipality.
+MAX_TREND_LINES = 12
 
 
 def _view_for(scope: ReportScope) -> str:
@@ -106,7 +112,11 @@ def coverage_page() -> str:
     view = _view_for(scope)
     table = minimisation.shown_table(db.session, current_user, scope, filters, view)
     rows, sort, descending = _sorted(table)
-    if view == "municipality" and len(table.rows) > 1 and not table.total.withheld:
+    if (
+        view == "municipality"
+        and 1 < len(table.rows) <= MAX_TREND_LINES
+        and not table.total.withheld
+    ):
         # Regional readers compare the municipalities over time too: a line each, and the
         # total summed from them (as many queries as the total alone).
         trend, trends = minimisation.shown_trends(db.session, current_user, scope, filters, table)
@@ -127,6 +137,7 @@ def coverage_page() -> str:
         group_label=_group_label(view),
         trend=trend,
         trends=trends,
+        trend_pending=any(point.pending for point in trend),
         points=[
             Point(tick.label, point.percent, tick.year)
             for tick, point in zip(axis, trend, strict=True)

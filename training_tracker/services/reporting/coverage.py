@@ -138,20 +138,21 @@ def coverage_trend(
     """Coverage of all required courses at each month end (see :func:`trend_days`), by the
     same rules as :func:`coverage_table`. Summed from the per-unit cache, like the table
     (past dates' numbers stay cached until a unit changes); live for a session holding
-    writes it has not committed."""
+    writes it has not committed. With too many stale rows to compute during the request, the
+    dates not yet computed are ``pending`` points, which the scheduler's fill job computes."""
     today = clock.today()
     points = trend_days(filters.day(), max(1, months))
     sums: Mapping[date, tuple[int, int]] = {}
+    pending: frozenset[date] = frozenset()
     if not scope.is_empty:
         cached = None
         if filters.day() <= today and not has_uncommitted_writes(session):
             cached = cached_trend(session, scope, filters, points, today)
-        sums = (
-            cached
-            if cached is not None
-            else trend_sums_live(session, scope, filters, points, today)
-        )
-    return trend_points(points, sums)
+        if cached is not None:
+            sums, pending = cached
+        else:
+            sums = trend_sums_live(session, scope, filters, points, today)
+    return trend_points(points, sums, pending)
 
 
 # --- what the filters offer -----------------------------------------------------------------

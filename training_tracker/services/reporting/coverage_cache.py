@@ -28,7 +28,12 @@ enforce it): the cache chooses and groups units by the unit's municipality where
 query reads the person's.
 
 **What stays live.** A session that holds writes it has not committed (the cache knows
-committed data only). The other views of the report page (the people of a unit, new hires)
+committed data only), and a request that finds more than :data:`INLINE_ROWS` rows stale (an
+empty cache after a seed or a restore, a new day before the nightly warm-up): it never
+computes them itself, so it never times out. Its table is answered live (one pass over the
+data), its trend shows the dates that are complete and marks the others pending, and it
+asks the scheduler's fill job (:func:`.coverage_cache_store.fill_cache`, every minute) to
+compute them. The other views of the report page (the people of a unit, new hires)
 are live queries.
 """
 
@@ -37,7 +42,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from datetime import date
-from typing import Any
+from typing import Any, Literal
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -47,6 +52,7 @@ from training_tracker.services.core.scope import ReportScope
 from training_tracker.services.reporting import coverage_cache_store
 from training_tracker.services.reporting.coverage_cache_freshness import (
     all_fresh,
+    fresh_days,
     unit_selection,
     variant_of,
 )
@@ -73,28 +79,68 @@ def _sum_grouping(
     raise ValueError(f"unknown grouping: {group_by}")
 
 
+# A request recomputes at most this many stale rows (unit and date) itself: one unit's change
+# is 12 rows, a municipality's import some hundreds. More (an empty cache after a seed or a
+# restore, the morning before the nightly warm-up) and the table is answered live, the trend's
+# stale dates are left out ("pending") and the scheduler's fill job computes them.
+INLINE_ROWS = 2_000
+
+# How the cache stands for a request: "fresh" (now), "failed" (answer live), "pending" (too
+# many stale rows: the fill job was asked for them).
+Freshness = Literal["fresh", "failed", "pending"]
+
+
 def _fresh(
     session: Session,
     scope: ReportScope,
     filters: CoverageFilters,
     days: Sequence[date],
     today: date,
-) -> bool:
-    """Make the chosen units' rows on ``days`` fresh; False when that failed (the caller
-    then answers live)."""
+) -> Freshness:
+    """Make the chosen units' rows on ``days`` fresh, unless that is more than
+    :data:`INLINE_ROWS` rows."""
     selection = unit_selection(scope, filters)
     variant = variant_of(filters)
     if session.execute(all_fresh(variant, days, today, selection)).scalar():
-        return True
+        return "fresh"
+    engine = coverage_cache_store.engine_of(session)
     try:
-        coverage_cache_store.recompute(
-            coverage_cache_store.engine_of(session), filters, days, today, selection
-        )
+        coverage_cache_store.recompute(engine, filters, days, today, selection, INLINE_ROWS)
+    except coverage_cache_store.TooManyStale as too_many:
+        log.info("coverage cache: %s rows of %s stale, left to the fill job", too_many, variant)
+        try:
+            coverage_cache_store.request_fill(engine, filters, today)
+        except sa.exc.SQLAlchemyError:
+            log.exception("coverage cache: asking to fill %s failed", variant)
+        return "pending"
     except sa.exc.SQLAlchemyError:
         # A store that could not be made (a lock not granted in time) costs speed only.
         log.exception("coverage cache: recomputing %s failed; answering live", variant)
-        return False
-    return True
+        return "failed"
+    return "fresh"
+
+
+def complete_days(
+    session: Session,
+    scope: ReportScope,
+    filters: CoverageFilters,
+    days: Sequence[date],
+    today: date,
+) -> tuple[list[date], frozenset[date]] | None:
+    """Of ``days``, those the cache can answer for the chosen units and those still pending
+    (see :data:`INLINE_ROWS`); None when the cache failed (the caller answers live)."""
+    state = _fresh(session, scope, filters, days, today)
+    if state == "failed":
+        return None
+    if state == "fresh":
+        return list(days), frozenset()
+    ready = {
+        a_date(day)
+        for day in session.execute(
+            fresh_days(variant_of(filters), days, today, unit_selection(scope, filters))
+        ).scalars()
+    }
+    return [day for day in days if day in ready], frozenset(days) - ready
 
 
 def cached_table(
@@ -109,7 +155,7 @@ def cached_table(
     nothing is stale (five on PostgreSQL, with the check for uncommitted writes), about
     fifteen when something is, whatever the number of units or people."""
     day = filters.day()
-    if not _fresh(session, scope, filters, [day], today):
+    if _fresh(session, scope, filters, [day], today) != "fresh":
         return coverage_table_live(session, scope, filters, group_by)
     key, names = _sum_grouping(group_by)
     variant = variant_of(filters)
@@ -149,22 +195,28 @@ def cached_trend(
     filters: CoverageFilters,
     days: Sequence[date],
     today: date,
-) -> dict[date, tuple[int, int]] | None:
+) -> tuple[dict[date, tuple[int, int]], frozenset[date]] | None:
     """Per date, (required, covered) of all courses together, as
-    :func:`~.coverage.coverage_trend` counts them; dates with nobody required are left out.
-    None when the stale rows could not be recomputed (the caller then answers live). Two
-    queries when nothing is stale (three on PostgreSQL)."""
-    if not _fresh(session, scope, filters, days, today):
+    :func:`~.coverage.coverage_trend` counts them (dates with nobody required are left out),
+    and the dates still pending (too many stale rows: the fill job computes them). None when
+    the stale rows could not be recomputed (the caller then answers live). Two queries when
+    nothing is stale (three on PostgreSQL)."""
+    known = complete_days(session, scope, filters, days, today)
+    if known is None:
         return None
+    ready, pending = known
+    if not ready:
+        return {}, pending
     head = CoverageUnitCache
     query = sa.select(head.as_of, sa.func.sum(head.required), sa.func.sum(head.covered)).where(
         head.variant == variant_of(filters),
-        head.as_of.in_(days),
+        head.as_of.in_(ready),
     )
     selection = unit_selection(scope, filters)
     if selection:  # everyone's trend needs no unit: none is left out
         query = query.join(Unit, Unit.id == head.unit_id).where(*selection)
-    return {
+    sums = {
         a_date(day): (int(required or 0), int(covered or 0))
         for day, required, covered in session.execute(query.group_by(head.as_of))
     }
+    return sums, pending

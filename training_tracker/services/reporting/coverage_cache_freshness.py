@@ -229,16 +229,23 @@ def all_fresh(
     ).select_from(now.join(rows, sa.true()))
 
 
+class TooManyStale(Exception):
+    """More rows are stale than a request may compute (see :func:`stale_rows`' ``limit``)."""
+
+
 def stale_rows(
     connection: Connection,
     variant: str,
     days: Sequence[date],
     today: date,
     selection: Sequence[ColumnElement[bool]],
+    limit: int | None = None,
 ) -> list[tuple[int, date, int]]:
     """:func:`stale_units`' rows. For several dates the units are found first by comparing,
     per unit, its rows with its count (two scans, rather than an index probe per unit and
-    date), and only theirs are probed."""
+    date), and only theirs are probed. With ``limit``, :class:`TooManyStale` is raised as
+    soon as more rows than that are known to be stale (each suspected unit has one at
+    least), before probing twenty thousand units on twelve dates."""
     if len(days) == 1:
         return list(connection.execute(stale_units(variant, days, today, selection)).tuples())
     counts = dict(connection.execute(change_counts(selection)).tuples().all())
@@ -266,5 +273,41 @@ def stale_rows(
     ]
     if not suspects:
         return []
+    if limit is not None and len(suspects) > limit:
+        raise TooManyStale(f"more than {limit}")
     suspected = [among(Unit.id, suspects, connection.dialect.name)]
     return list(connection.execute(stale_units(variant, days, today, suspected)).tuples())
+
+
+def fresh_days(
+    variant: str, days: Sequence[date], today: date, selection: Sequence[ColumnElement[bool]]
+) -> sa.Select[tuple[date]]:
+    """The dates among ``days`` on which every chosen unit's row of ``variant`` is fresh, by
+    :func:`all_fresh`'s reasoning applied to each date: one statement."""
+    counted = change_counts(selection).subquery("counted")
+    cached = CoverageUnitCache
+    now = (
+        sa.select(
+            sa.func.count().label("units"),
+            sa.func.coalesce(sa.func.sum(counted.c.changes), 0).label("changes"),
+        )
+        .select_from(counted)
+        .subquery("now")
+    )
+    rows = (
+        sa.select(
+            cached.as_of.label("as_of"),
+            sa.func.count().label("rows"),
+            sa.func.sum(cached.changes_seen).label("seen"),
+        )
+        .select_from(cached)
+        .join(Unit, Unit.id == cached.unit_id)
+        .where(cached.variant == variant, cached.as_of.in_(days), _dated_fresh(today), *selection)
+        .group_by(cached.as_of)
+        .subquery("rows_cached")
+    )
+    return (
+        sa.select(rows.c.as_of)
+        .select_from(rows.join(now, sa.true()))
+        .where(rows.c.rows == now.c.units, sa.func.coalesce(rows.c.seen, 0) == now.c.changes)
+    )

@@ -37,6 +37,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from training_tracker import clock
 from training_tracker.models import (
     CoverageChange,
+    CoverageFillRequest,
     CoverageUnitCache,
     CoverageUnitCell,
     Employee,
@@ -44,13 +45,15 @@ from training_tracker.models import (
 )
 from training_tracker.services.core.scope import ReportScope
 from training_tracker.services.reporting.coverage_cache_freshness import (
+    TooManyStale,
+    all_fresh,
     among,
     filters_of_variant,
     stale_rows,
     variant_of,
 )
 from training_tracker.services.reporting.coverage_facts import a_date
-from training_tracker.services.reporting.coverage_live import grouped_counts
+from training_tracker.services.reporting.coverage_live import grouped_numbers
 from training_tracker.services.reporting.coverage_types import CoverageFilters, trend_days
 
 log = logging.getLogger(__name__)
@@ -65,6 +68,7 @@ DEFAULT_VARIANT = "setting|c=|p="
 
 CACHE = CoverageUnitCache.__table__
 CELLS = CoverageUnitCell.__table__
+REQUESTS = CoverageFillRequest.__table__
 
 
 # --- recomputing --------------------------------------------------------------------------------
@@ -123,31 +127,19 @@ def _live_numbers(
     filters: CoverageFilters,
     days: Sequence[date],
     today: date,
-    units: ColumnElement[bool],
+    units: ColumnElement[bool] | None,
 ) -> tuple[list[Any], list[Any]]:
-    """The live counts of the units on each of ``days``, grouped by date and unit: (cells,
-    people rows). One statement: both halves read one materialised set of facts, computed
-    once."""
-    cells, rows = grouped_counts(
-        EVERYONE,
-        filters,
-        today,
-        today,
-        Employee.unit_id,
-        [],
-        extra=[units],
-        materialized=True,
-        days=days,
+    """The live counts of the units on each of ``days`` (None: every unit), grouped by date
+    and unit: (cells, people rows), in one statement
+    (:func:`~.coverage_live.grouped_numbers`)."""
+    extra = [] if units is None else [units]
+    return grouped_numbers(
+        connection, EVERYONE, filters, today, today, Employee.unit_id, extra=extra, days=days
     )
-    c, r = (list(query.subquery().c) for query in (cells, rows))
-    both = sa.union_all(
-        sa.select(sa.literal(0).label("kind"), *c),  # date, unit, course, the six counts
-        sa.select(sa.literal(1), r[0], r[1], sa.null(), *r[2:], sa.null()),  # date, unit, …
-    )
-    found: tuple[list[Any], list[Any]] = ([], [])
-    for kind, day, *values in connection.execute(both):
-        found[kind].append([a_date(day), *(values if kind == 0 else [values[0], *values[2:7]])])
-    return found
+
+
+def _units(connection: Connection) -> int:
+    return int(connection.execute(sa.select(sa.func.count()).select_from(Unit)).scalar_one())
 
 
 def _lock_key(variant: str) -> int:
@@ -170,9 +162,12 @@ def recompute(
     days: Sequence[date],
     today: date,
     selection: Sequence[ColumnElement[bool]] = (),
+    limit: int | None = None,
 ) -> int:
     """Recompute and store the rows of the chosen units on ``days`` that are stale for
-    ``filters``' variant on ``today``; the number of rows (unit and date) recomputed.
+    ``filters``' variant on ``today``; the number of rows (unit and date) recomputed. With
+    ``limit``, raise :class:`TooManyStale` rather than compute more rows than that (a request
+    on an empty or stale cache: the scheduler's fill job computes them).
 
     All is read in one snapshot: which rows are stale, then their numbers, one query per set
     of dates the units need (usually one or two: the units that changed need every date,
@@ -181,9 +176,11 @@ def recompute(
     filters = filters_of_variant(variant) or CoverageFilters()  # only what the variant holds
     dialect = engine.dialect.name
     with _snapshot(engine) as connection:
-        stale = stale_rows(connection, variant, days, today, selection)
+        stale = stale_rows(connection, variant, days, today, selection, limit)
         if not stale:
             return 0
+        if limit is not None and len(stale) > limit:
+            raise TooManyStale(len(stale))
         seen: dict[int, int] = {}
         dates_of: dict[int, set[date]] = defaultdict(set)
         for unit_id, day, changes in stale:
@@ -200,10 +197,14 @@ def recompute(
             batches = [sorted(unit_days)]
             if len(units) > MANY_UNITS and len(unit_days) > 1:
                 batches = [[day] for day in sorted(unit_days)]
+            # Every unit (a cold cache, a new day): no list of 20,000 ids to look each
+            # person's unit up in.
+            everyone = (
+                not selection and len(units) > MANY_UNITS and len(units) == _units(connection)
+            )
+            chosen = None if everyone else among(Employee.unit_id, units, dialect)
             for batch in batches:
-                cells, rows = _live_numbers(
-                    connection, filters, batch, today, among(Employee.unit_id, units, dialect)
-                )
+                cells, rows = _live_numbers(connection, filters, batch, today, chosen)
                 computed.append(_Computed(frozenset(batch), units, cells, rows))
     _store(engine, variant, today, seen, computed)
     if len(stale) >= ANALYZE_AFTER_ROWS:
@@ -369,6 +370,48 @@ def warm_cache(session: Session, today: date | None = None) -> WarmReport:
         report.recomputed[variant] = sum(recompute(engine, filters, [day], today) for day in days)
     _analyze(engine)
     return report
+
+
+def request_fill(engine: Engine, filters: CoverageFilters, today: date) -> None:
+    """Ask the fill job to compute ``filters``' variant (see :func:`fill_cache`)."""
+    variant = variant_of(filters)
+    with _writing(engine) as connection:
+        exists = connection.execute(
+            sa.select(REQUESTS.c.variant).where(REQUESTS.c.variant == variant)
+        ).first()
+        if exists is None:
+            connection.execute(REQUESTS.insert().values(variant=variant, requested_on=today))
+
+
+def fill_cache(session: Session, today: date | None = None) -> dict[str, int]:
+    """Fold the change log into the totals (:func:`compact`), then recompute the stale rows
+    of today's trend dates of the default variant, of every variant readers asked for
+    (:func:`request_fill`) and of every cached one; the rows recomputed per variant. What a
+    request found too much to compute (an empty cache after a restore, the morning before
+    the nightly warm-up) is filled here, by the scheduler, a minute later at most. A variant
+    whose rows are all fresh costs one query."""
+    engine = engine_of(session)
+    today = today or clock.today()
+    days = trend_days(today)
+    with engine.connect() as connection:
+        logged = connection.execute(sa.select(sa.exists().select_from(CoverageChange))).scalar()
+    if logged:  # every read counts the log's rows per unit: keep it short
+        compact(engine)
+    with engine.connect() as connection:
+        requested = connection.execute(sa.select(REQUESTS.c.variant)).scalars().all()
+        cached = connection.execute(sa.select(CACHE.c.variant).distinct()).scalars().all()
+    filled: dict[str, int] = {}
+    for variant in sorted({DEFAULT_VARIANT, *requested, *cached}):
+        filters = filters_of_variant(variant)
+        if filters is not None:
+            with engine.connect() as connection:
+                fresh = connection.execute(all_fresh(variant, days, today, [])).scalar()
+            if not fresh:
+                filled[variant] = sum(recompute(engine, filters, [day], today) for day in days)
+        if variant in requested:
+            with _writing(engine) as connection:
+                connection.execute(REQUESTS.delete().where(REQUESTS.c.variant == variant))
+    return filled
 
 
 def describe_warm(report: WarmReport) -> str:

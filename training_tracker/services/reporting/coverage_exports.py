@@ -106,6 +106,11 @@ def table_sheet(
     return Sheet(title=title, header=header, rows=rows)
 
 
+def pending_text() -> str:
+    """A trend point not yet computed (see :attr:`~.coverage_types.TrendPoint.pending`)."""
+    return _("räknas fram")
+
+
 def trend_sheet(points: Sequence[TrendPoint]) -> Sheet:
     return Sheet(
         title=_("Utveckling"),
@@ -113,6 +118,8 @@ def trend_sheet(points: Sequence[TrendPoint]) -> Sheet:
         rows=[
             [point.day, *([withheld_text()] * 3)]
             if point.withheld
+            else [point.day, *([pending_text()] * 3)]
+            if point.pending
             else [point.day, point.covered, point.required, rounded(point.percent)]
             for point in points
         ],

@@ -70,7 +70,7 @@ from training_tracker.models import (
 from training_tracker.services.core.scope import ReportScope
 from training_tracker.services.core.sql import as_date
 from training_tracker.services.reporting.coverage_types import CourseColumn, CoverageFilters
-from training_tracker.services.training.assignments import effective_due
+from training_tracker.services.training.assignments import COUNTING, effective_due
 
 # A date to compare with: a Python date (one report date) or a column (the trend's dates).
 Day = date | ColumnElement[date]
@@ -151,22 +151,6 @@ def awaiting_status(day: Day) -> ColumnElement[bool]:
     )
 
 
-def verified_on(day: Day) -> ColumnElement[bool]:
-    return (
-        sa.exists()
-        .where(completion_known(day), _not_expired(day), verified_status(day))
-        .correlate_except(Completion)
-    )
-
-
-def awaiting_on(day: Day) -> ColumnElement[bool]:
-    return (
-        sa.exists()
-        .where(completion_known(day), _not_expired(day), awaiting_status(day))
-        .correlate_except(Completion)
-    )
-
-
 def counts_reported(mode: str) -> sa.SQLColumnExpression[bool]:
     """Whether an awaiting report counts as covered, for the employee's municipality."""
     if mode == "reported":
@@ -210,6 +194,73 @@ def population(
     return [employed_on_day(day, today), *_people_clauses(scope, filters)]
 
 
+def _narrowed(scope: ReportScope, filters: CoverageFilters, extra: Sequence[Any]) -> bool:
+    return bool(
+        extra
+        or not scope.all_municipalities
+        or filters.municipality_id is not None
+        or filters.unit_id is not None
+        or filters.sector is not None
+    )
+
+
+def completion_summary(
+    scope: ReportScope,
+    filters: CoverageFilters,
+    day: Day,
+    days: sa.Subquery | None = None,
+    extra: Sequence[ColumnElement[bool]] = (),
+) -> sa.CTE:
+    """Per employee and course (and date, with ``days``), in one grouped pass over the
+    completions: whether one is verified on ``day`` (``verified``), whether one awaits
+    verification then (``awaiting``), and the latest expiry on or before ``day``
+    (``expired_on``, see :func:`~..training.assignments.last_expiry`). The assignments are
+    joined to it once, rather than each evaluating an EXISTS per flag (three probes of the
+    completions per assignment, and PostgreSQL repeated each wherever a sum used it). Narrowed
+    to the chosen people's completions when the population is narrowed."""
+    known = sa.and_(
+        Completion.completed_on <= as_sql(day),
+        as_date(Completion.reported_at) <= as_sql(day),
+        _not_expired(day),
+    )
+    expiry = sa.case(
+        (
+            sa.and_(Completion.status.in_(COUNTING), Completion.expires_on <= as_sql(day)),
+            Completion.expires_on,
+        )
+    )
+    by_day = [days.c.day] if days is not None else []
+    select = sa.select(
+        *by_day,
+        Completion.employee_id.label("employee_id"),
+        Completion.course_id.label("course_id"),
+        sa.func.max(flag(sa.and_(known, verified_status(day)))).label("verified"),
+        sa.func.max(flag(sa.and_(known, awaiting_status(day)))).label("awaiting"),
+        sa.func.max(expiry).label("expired_on"),
+    )
+    select = (
+        select.select_from(days).join(Completion, sa.true())
+        if days is not None
+        else select.select_from(Completion)
+    )
+    if _narrowed(scope, filters, extra):
+        select = select.where(
+            Completion.employee_id.in_(
+                sa.select(Employee.id)
+                .join(Unit, Unit.id == Employee.unit_id)
+                .where(*_people_clauses(scope, filters), *extra)
+            )
+        )
+    # Computed once, as a MATERIALIZED CTE: a planner that takes the tables for nearly empty
+    # (not yet analysed) would otherwise nest-loop over the grouped completions, aggregating
+    # them again for every assignment (minutes for a thousand people).
+    return (
+        select.group_by(*by_day, Completion.employee_id, Completion.course_id)
+        .cte("completion_summary")
+        .prefix_with("MATERIALIZED")
+    )
+
+
 def assignment_facts(
     scope: ReportScope,
     filters: CoverageFilters,
@@ -222,21 +273,22 @@ def assignment_facts(
     materialized: bool = False,
 ) -> Facts:
     """One row per assignment counting on ``day`` of the population: the flags each count
-    is summed from (0 or 1), so every EXISTS is evaluated once per row. ``extra`` narrows
-    the population further (the coverage cache: the units it recomputes). ``materialized``
-    makes it a MATERIALIZED CTE: PostgreSQL would otherwise inline the subquery and evaluate
-    each flag's EXISTS again wherever a sum refers to it."""
+    is summed from (0 or 1), each evaluated once per row from one grouped pass over the
+    completions (:func:`completion_summary`). ``extra`` narrows the population further (the
+    coverage cache: the units it recomputes). ``materialized`` makes it a MATERIALIZED CTE,
+    computed once for several readers of one statement."""
+    done = completion_summary(scope, filters, day, days, extra)
     selected: list[ColumnElement[Any]] = [
         Assignment.employee_id.label("employee_id"),
         Assignment.course_id.label("course_id"),
         *columns,
         flag(counts_reported(filters.mode)).label("counts_reported"),
         flag(exempt_on(day)).label("exempt"),
-        flag(verified_on(day)).label("verified"),
-        flag(awaiting_on(day)).label("awaiting"),
+        sa.func.coalesce(done.c.verified, 0).label("verified"),
+        sa.func.coalesce(done.c.awaiting, 0).label("awaiting"),
     ]
     if with_dates:
-        due = effective_due(day)
+        due = effective_due(day, done.c.expired_on)
         selected += [
             Assignment.due_date.label("due_date"),
             due.label("effective_due"),
@@ -248,10 +300,16 @@ def assignment_facts(
         if days is not None
         else select.select_from(Assignment)
     )
+    done_of = sa.and_(
+        done.c.employee_id == Assignment.employee_id, done.c.course_id == Assignment.course_id
+    )
+    if days is not None:
+        done_of = sa.and_(done_of, done.c.day == days.c.day)
     select = (
         select.join(Employee, Employee.id == Assignment.employee_id)
         .join(Unit, Unit.id == Employee.unit_id)
         .join(Municipality, Municipality.id == Employee.municipality_id)
+        .outerjoin(done, done_of)
         .where(
             *population(scope, filters, day, today),
             *extra,

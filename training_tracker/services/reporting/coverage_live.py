@@ -12,6 +12,7 @@ from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -73,17 +74,92 @@ def coverage_table_live(
     group_by: str = "municipality",
 ) -> CoverageTable:
     """:func:`~.coverage.coverage_table` computed from the data itself, for any date. Three
-    queries."""
+    queries: the numbers (one pass, :func:`grouped_numbers`), the groups' names, the
+    courses."""
     day = filters.day()
     today = clock.today()
     empty = CoverageRow(key=None, label="")
     if scope.is_empty:
         return CoverageTable(day, filters.mode, group_by, [], [], empty)
-    key, names = _grouping(group_by)
-    cells, rows = grouped_counts(scope, filters, day, today, key, names)
-    return assemble_table(
-        session, day, filters, group_by, session.execute(cells), session.execute(rows)
+    key, _names = _grouping(group_by)
+    cells, rows = grouped_numbers(session, scope, filters, day, today, key)
+    names = _group_names(session, group_by, [row[0] for row in rows])
+    named = [[group, *names.get(group, ()), *sums] for group, *sums in rows]
+    return assemble_table(session, day, filters, group_by, cells, named)
+
+
+def _group_names(
+    session: Session, group_by: str, keys: Sequence[Any]
+) -> dict[Any, tuple[Any, ...]]:
+    """The names :func:`assemble_table` labels each group with (see :func:`_grouping`)."""
+    query: sa.Select[Any]
+    if group_by == "municipality":
+        query = sa.select(Municipality.id, Municipality.name).where(Municipality.id.in_(keys))
+    elif group_by == "unit":
+        query = (
+            sa.select(Unit.id, Unit.name, Municipality.name, Unit.sector)
+            .join(Municipality, Municipality.id == Unit.municipality_id)
+            .where(Unit.id.in_(keys))
+        )
+    else:
+        return {}
+    if not keys:
+        return {}
+    return {group: tuple(names) for group, *names in session.execute(query)}
+
+
+def grouped_numbers(
+    connection: Session | Connection,
+    scope: ReportScope,
+    filters: CoverageFilters,
+    day: date,
+    today: date,
+    key: sa.SQLColumnExpression[Any],
+    extra: Sequence[ColumnElement[bool]] = (),
+    days: Sequence[date] = (),
+) -> tuple[list[Any], list[Any]]:
+    """The numbers of :func:`grouped_counts` without names, in ONE statement: both halves
+    read one materialised set of facts, computed once (one pass over the assignments and
+    the completions). Cells: ([date,] group, course, the six counts); rows: ([date,] group,
+    people, fully trained, exempt people, min, max). With ``days``, each row starts with its
+    date (:func:`~.coverage_facts.a_date`)."""
+    cells, rows = grouped_counts(
+        scope, filters, day, today, key, extra=extra, materialized=True, days=days
     )
+    c, r = (list(query.subquery().c) for query in (cells, rows))
+    lead = 1 if days else 0  # the date column
+    both = sa.union_all(
+        sa.select(sa.literal(0).label("kind"), *c),  # [date,] group, course, the six counts
+        sa.select(  # [date,] group, (no course), the five sums, (padding)
+            sa.literal(1), *r[: lead + 1], sa.null(), *r[lead + 1 :], sa.null()
+        ),
+    )
+    _settings_for_a_big_read(connection)
+    found: tuple[list[Any], list[Any]] = ([], [])
+    for kind, *values in connection.execute(both):
+        if lead:
+            values[0] = a_date(values[0])
+        if kind == 1:
+            values = [*values[: lead + 1], *values[lead + 2 : lead + 7]]
+        found[kind].append(values)
+    return found
+
+
+# PostgreSQL's per-sort and per-hash memory for the statement of :func:`grouped_numbers`: the
+# default (4 MB) spilled a whole country's per-person sums to disk in 37 batches, and 64 MB
+# still spilled the completions' summary (150 MB of hash table) and the facts (10.5 s
+# against 13.7 s at 850,000, on a loaded machine). At most a few such reads run at once
+# (the cache's fill, a request on a cold cache).
+WORK_MEM = "256MB"
+
+
+def _settings_for_a_big_read(connection: Session | Connection) -> None:
+    """On PostgreSQL, for the rest of the transaction: no JIT compilation (it took half a
+    second to compile what runs in a few), and :data:`WORK_MEM`."""
+    bind = connection if isinstance(connection, Connection) else connection.get_bind()
+    if bind.dialect.name == "postgresql":
+        connection.execute(sa.text("SET LOCAL jit = off"))
+        connection.execute(sa.text(f"SET LOCAL work_mem = '{WORK_MEM}'"))
 
 
 def grouped_counts(
@@ -92,18 +168,18 @@ def grouped_counts(
     day: date,
     today: date,
     key: sa.SQLColumnExpression[Any],
-    names: Sequence[sa.SQLColumnExpression[Any]],
     extra: Sequence[ColumnElement[bool]] = (),
     *,
     materialized: bool = False,
     days: Sequence[date] = (),
 ) -> tuple[sa.Select[Any], sa.Select[Any]]:
     """The two queries of a coverage table grouped by ``key``: (group, course id, the
-    :class:`~.coverage_types.Cell` counts) and (group, *names, people, fully trained, exempt
-    people, min and max of "awaiting reports count"). ``extra`` narrows the population.
-    ``materialized`` computes the facts and the per-person sums once each, as CTEs: a planner
-    misled about a few units' row counts (tables not yet analysed) would otherwise nest-loop
-    over the per-person sums, recomputing them for every person.
+    :class:`~.coverage_types.Cell` counts) and (group, people, fully trained, exempt people,
+    min and max of "awaiting reports count"). ``extra`` narrows the population.
+    ``materialized`` computes the facts once, as a CTE, for both (see
+    :func:`grouped_numbers`). The people are counted from the employees alone, and the fully
+    trained and exempt ones from per-person sums of the facts, summed per group (the facts
+    carry each person's group): no join of the per-person sums back to the employees.
 
     With ``days``, the tables of all those dates at once (``day`` is then not used): each
     row starts with its date, before the group."""
@@ -130,50 +206,62 @@ def grouped_counts(
     cells = sa.select(*by_day, f.group_key, f.course_id, *cell_sums(facts)).group_by(
         *by_day, f.group_key, f.course_id
     )
-    per_person_sums = sa.select(
+    # Per person (with their group, which the facts carry): fully trained, exempt from any;
+    # summed per group. No join back to the employees: they are counted on their own.
+    per_person = sa.select(
         *by_day,
+        f.group_key,
         f.employee_id,
         sa.func.sum(flag(f.exempt == 0)).label("required"),
         sa.func.sum(flag(sa.and_(f.exempt == 0, is_covered(facts)))).label("covered"),
         sa.func.sum(f.exempt).label("exempt"),
-    ).group_by(*by_day, f.employee_id)
-    per_person = (
-        per_person_sums.cte("per_person").prefix_with("MATERIALIZED")
-        if materialized
-        else per_person_sums.subquery("per_person")
+    ).group_by(*by_day, f.group_key, f.employee_id)
+    person = per_person.subquery("per_person")
+    p_day = [person.c.day] if days else []
+    trained = (
+        sa.select(
+            *p_day,
+            person.c.group_key,
+            sa.func.sum(
+                flag(sa.and_(person.c.required > 0, person.c.covered == person.c.required))
+            ).label("trained"),
+            sa.func.sum(flag(person.c.exempt > 0)).label("exempt_people"),
+        )
+        .group_by(*p_day, person.c.group_key)
+        .subquery("trained")
     )
     mode_flag = flag(counts_reported(filters.mode))
-    person_of = per_person.c.employee_id == Employee.id
-    if dated is not None:
-        person_of = sa.and_(person_of, per_person.c.day == dated.c.day)
-    rows = sa.select(
+    people = sa.select(
         *leading,
-        key,
-        *names,
-        sa.func.count(Employee.id),
-        sa.func.sum(
-            flag(
-                sa.and_(
-                    per_person.c.required > 0,
-                    per_person.c.covered == per_person.c.required,
-                )
-            )
-        ),
-        sa.func.sum(flag(per_person.c.exempt > 0)),
-        sa.func.min(mode_flag),
-        sa.func.max(mode_flag),
+        key.label("group_key"),
+        sa.func.count(Employee.id).label("people"),
+        sa.func.min(mode_flag).label("low"),
+        sa.func.max(mode_flag).label("high"),
     )
     if dated is not None:
-        rows = rows.select_from(dated).join(Employee, sa.true())
+        people = people.select_from(dated).join(Employee, sa.true())
     else:
-        rows = rows.select_from(Employee)
-    rows = (
-        rows.join(Unit, Unit.id == Employee.unit_id)
+        people = people.select_from(Employee)
+    people_q = (
+        people.join(Unit, Unit.id == Employee.unit_id)
         .join(Municipality, Municipality.id == Employee.municipality_id)
-        .outerjoin(per_person, person_of)
         .where(*population(scope, filters, on, today), *extra)
-        .group_by(*([dated.c.day] if dated is not None else []), key, *names)
+        .group_by(*([dated.c.day] if dated is not None else []), key)
+        .subquery("people")
     )
+    pc = people_q.c
+    same_group = trained.c.group_key == pc.group_key
+    if days:
+        same_group = sa.and_(same_group, trained.c.day == pc.day)
+    rows = sa.select(
+        *([pc.day] if days else []),
+        pc.group_key,
+        pc.people,
+        sa.func.coalesce(trained.c.trained, 0),
+        sa.func.coalesce(trained.c.exempt_people, 0),
+        pc.low,
+        pc.high,
+    ).select_from(people_q.outerjoin(trained, same_group))
     return cells, rows
 
 
@@ -304,9 +392,16 @@ def unit_people(
 # --- the trend ----
 
 
-def trend_points(points: Sequence[date], sums: Mapping[date, tuple[int, int]]) -> list[TrendPoint]:
+def trend_points(
+    points: Sequence[date],
+    sums: Mapping[date, tuple[int, int]],
+    pending: frozenset[date] = frozenset(),
+) -> list[TrendPoint]:
     result = []
     for point in points:
+        if point in pending:
+            result.append(TrendPoint(point, 0, 0, None, pending=True))
+            continue
         required, covered = sums.get(point, (0, 0))
         result.append(TrendPoint(point, covered, required, percent(covered, required)))
     return result

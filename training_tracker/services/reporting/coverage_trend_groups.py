@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from training_tracker import clock
 from training_tracker.models import CoverageUnitCache, Employee, Municipality, Unit
 from training_tracker.services.core.scope import ReportScope
-from training_tracker.services.reporting.coverage_cache import _fresh as make_fresh
+from training_tracker.services.reporting.coverage_cache import complete_days
 from training_tracker.services.reporting.coverage_cache_freshness import (
     has_uncommitted_writes,
     unit_selection,
@@ -63,13 +63,14 @@ def trend_by_municipality(
         return []
     today = clock.today()
     days = trend_days(filters.day(), max(1, months))
-    sums: Sums | None = None
+    cached: tuple[Sums, frozenset[date]] | None = None
     if filters.day() <= today and not has_uncommitted_writes(session):
-        sums = _cached(session, scope, filters, days, today)
-    if sums is None:
-        sums = _live(session, scope, filters, days, today)
+        cached = _cached(session, scope, filters, days, today)
+    sums, pending = (
+        cached if cached is not None else (_live(session, scope, filters, days, today), frozenset())
+    )
     return [
-        MunicipalityTrend(key, label, trend_points(days, by_day))
+        MunicipalityTrend(key, label, trend_points(days, by_day, pending))
         for (key, label), by_day in sorted(sums.items(), key=lambda item: item[0][1])
     ]
 
@@ -78,11 +79,15 @@ def total_of(trends: list[MunicipalityTrend], days: list[date]) -> list[TrendPoi
     """The trend of all the municipalities together: :func:`~.coverage.coverage_trend` on the
     same filters, summed from their lines (``days``: the trend's dates)."""
     sums: dict[date, tuple[int, int]] = {}
+    pending: set[date] = set()
     for trend in trends:
         for point in trend.points:
+            if point.pending:
+                pending.add(point.day)
             required, covered = sums.get(point.day, (0, 0))
             sums[point.day] = (required + point.required, covered + point.covered)
-    return trend_points(days, {day: both for day, both in sums.items() if both[0]})
+    ready = {day: both for day, both in sums.items() if both[0]}
+    return trend_points(days, ready, frozenset(pending))
 
 
 def _cached(
@@ -91,10 +96,20 @@ def _cached(
     filters: CoverageFilters,
     days: list[date],
     today: date,
-) -> Sums | None:
+) -> tuple[Sums, frozenset[date]] | None:
     # The cache's own step (one query when nothing is stale), shared rather than repeated.
-    if not make_fresh(session, scope, filters, days, today):
+    known = complete_days(session, scope, filters, days, today)
+    if known is None:
         return None
+    ready, pending = known
+    if not ready:  # nothing to sum yet: the municipalities chosen, every date pending
+        chosen = session.execute(
+            sa.select(Municipality.id, Municipality.name)
+            .join(Unit, Unit.municipality_id == Municipality.id)
+            .where(*unit_selection(scope, filters))
+            .distinct()
+        )
+        return {(int(key), str(name)): {} for key, name in chosen}, pending
     head = CoverageUnitCache
     rows = session.execute(
         sa.select(
@@ -109,12 +124,12 @@ def _cached(
         .join(Municipality, Municipality.id == Unit.municipality_id)
         .where(
             head.variant == variant_of(filters),
-            head.as_of.in_(days),
+            head.as_of.in_(ready),
             *unit_selection(scope, filters),
         )
         .group_by(Unit.municipality_id, Municipality.name, head.as_of)
     )
-    return _collect(rows)
+    return _collect(rows), pending
 
 
 def _live(

@@ -295,6 +295,9 @@ class TrendPoint(NamedTuple):
     required: int
     percent: float | None
     withheld: bool = False  # see CoverageRow.withheld
+    # Not yet computed: too many of the cache's rows were stale to compute them during the
+    # request; the scheduler's fill job does (the page says so).
+    pending: bool = False
 
 
 # --- the dates of the trend ----

@@ -114,7 +114,7 @@ def shown_trend(
     small = table.total.withheld
     return [
         TrendPoint(point.day, 0, 0, None, withheld=True)
-        if small or aggregate_withheld(user, point.required, population)
+        if small or (not point.pending and aggregate_withheld(user, point.required, population))
         else point
         for point in points
     ]
@@ -137,7 +137,7 @@ def shown_trends(
     small = table.total.withheld
     shown_total = [
         TrendPoint(point.day, 0, 0, None, withheld=True)
-        if small or aggregate_withheld(user, point.required, population)
+        if small or (not point.pending and aggregate_withheld(user, point.required, population))
         else point
         for point in total
     ]
@@ -146,7 +146,7 @@ def shown_trends(
             trend,
             points=[
                 TrendPoint(point.day, 0, 0, None, withheld=True)
-                if aggregate_withheld(user, point.required, {trend.key})
+                if not point.pending and aggregate_withheld(user, point.required, {trend.key})
                 else point
                 for point in trend.points
             ],
