@@ -2,7 +2,7 @@
 were stale to compute during the request; the scheduler's fill job computes them.
 
 Revision ID: c4f2a9e61d07
-Revises: 5fc1b08450a0
+Revises: 7a3c9e1b5d28
 Create Date: 2026-12-05 06:00:00
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'c4f2a9e61d07'
-down_revision = '5fc1b08450a0'
+down_revision = "7a3c9e1b5d28"
 branch_labels = None
 depends_on = None
 
