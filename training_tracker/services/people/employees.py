@@ -23,7 +23,10 @@ from training_tracker.services.people.account_guard import may_change_account
 from training_tracker.services.people.accounts import queue_invitation
 from training_tracker.services.people.email_change import email_changed
 from training_tracker.services.people.employment import apply_employment_dates
-from training_tracker.services.training.assignments import recompute_assignments
+from training_tracker.services.training.assignments import (
+    assign_new_employee,
+    recompute_assignments,
+)
 
 
 class EmployeeError(FieldError):
@@ -203,7 +206,7 @@ def create_employee(
         after=snapshot(employee),
     )
     apply_employment_dates(session, employee, actor=actor, today=today)
-    recompute_assignments(session, Employee.id == employee.id, today=today)
+    assign_new_employee(session, employee.id, today=today)
     if invite and employee.active:
         queue_invitation(session, employee, actor=actor)
     return employee

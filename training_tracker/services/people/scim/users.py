@@ -120,17 +120,24 @@ def list_users(
         condition = sa.and_(condition, filter_clause(token.municipality_id, filter_expression))
     start_index = max(1, start_index)
     size = MAX_PAGE_SIZE if count is None else max(0, min(count, MAX_PAGE_SIZE))
-    total = session.scalar(sa.select(sa.func.count()).select_from(Employee).where(condition))
-    users: list[User] = []
+    people: list[Employee] = []
     if size:
-        people = session.scalars(
-            sa.select(Employee)
-            .options(selectinload(Employee.unit))
-            .where(condition)
-            .order_by(Employee.id)
-            .offset(start_index - 1)
-            .limit(size)
-        ).all()
+        people = list(
+            session.scalars(
+                sa.select(Employee)
+                .options(selectinload(Employee.unit))
+                .where(condition)
+                .order_by(Employee.id)
+                .offset(start_index - 1)
+                .limit(size)
+            )
+        )
+    if start_index == 1 and len(people) < size:
+        total: int | None = len(people)  # the whole result is on this page: nothing to count
+    else:
+        total = session.scalar(sa.select(sa.func.count()).select_from(Employee).where(condition))
+    users: list[User] = []
+    if people:
         links = {
             link.employee_id: link
             for link in session.scalars(
@@ -209,10 +216,11 @@ def _save(
 ) -> User:
     """Create or change the employee through HR's services, and keep the link."""
     _taken(session, token, mapped, employee.id if employee else None)
+    created = None
     with audit_trail.acting_as(token.actor_label):
         try:
             if employee is None:
-                employee = create_employee(
+                employee = created = create_employee(
                     session,
                     mapped.data,
                     actor=None,
@@ -228,7 +236,9 @@ def _save(
                     detail=f"The {error.field.replace('_', ' ')} belongs to someone else."
                 ) from error
             raise InvalidValueException(detail=str(error)) from error
-    link = session.get(ScimLink, employee.id) or ScimLink(employee_id=employee.id)
+    # Someone just created has no link yet (a person claimed may have one from before).
+    link = session.get(ScimLink, employee.id) if created is None else None
+    link = link or ScimLink(employee_id=employee.id)
     link.municipality_id = token.municipality_id
     link.token_id = token.id
     link.user_name = mapped.user_name
