@@ -176,7 +176,6 @@ def employees_import(
     """Import a CSV or XLSX export (Swedish or English headers). Prints a summary and every
     rejected row; exits with status 1 when rows were rejected (the others are imported), 2
     when the file cannot be read."""
-
     municipality_id = None
     if municipality_name:
         municipality_id = db.session.scalar(
@@ -231,6 +230,8 @@ def employees_import(
             f"{result.assignments.updated} updated, {result.assignments.closed} closed; "
             f"{result.invitations} invitations queued"
         )
+    for planned in plan.kept_rows:  # the directory's (SCIM) values stay; the file's are skipped
+        click.echo(f"line {planned.row.line}: kept from the directory: {', '.join(planned.kept)}")
     for problem in plan.problems:
         click.echo(
             f"line {problem.line}: {problem.column or '-'}: {problem.value!r}: {problem.message}"
@@ -248,7 +249,6 @@ def employees_import(
 @click.option("--today", default=None, help="Pretend today is YYYY-MM-DD.")
 def deactivate_leavers(today: str | None) -> None:
     """Deactivate everyone whose end date has come (the scheduler runs this nightly)."""
-
     count = employment.deactivate_leavers(
         db.session, today=date.fromisoformat(today) if today else clock.today()
     )
