@@ -10,6 +10,7 @@ tests/test_scim_entra.py, the RFC compliance checker in tests/test_scim_complian
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import timedelta
 from urllib.parse import quote
 
@@ -17,6 +18,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests import factories
+from tests.conftest import MailCatcher, mail_text
 from tests.scim_helpers import ENTERPRISE, Directory, directory, user_payload
 from training_tracker import clock
 from training_tracker.extensions import db
@@ -31,6 +33,8 @@ from training_tracker.models import (
     Sector,
 )
 from training_tracker.services.compliance.audit import describe_events
+from training_tracker.services.core.dates import shown_date
+from training_tracker.services.messaging import outbox
 
 NCK = "nck-webbkurs-om-vald"
 ANNA = "anna.andersson@jarfalla.example"
@@ -176,6 +180,34 @@ def test_a_new_hire_from_the_directory_is_enrolled_as_hr_would(client, entra, if
     assert read[ENTERPRISE]["department"] == "IFO Barn och unga"
     assert read[ENTERPRISE]["manager"] == {"value": str(manager.id)}
     assert read[ENTERPRISE]["employeeHireDate"].startswith(hire_date.isoformat())
+
+
+def test_the_welcome_mail_is_written_when_it_is_sent_with_the_courses_and_a_password_link(
+    client, entra, ifo, smtp_server: MailCatcher
+):
+    courses = factories.synced_catalog()
+    factories.rule(courses[NCK], sector=Sector.SOCIAL_SERVICES, due_days=30)
+    hire_date = clock.today() - timedelta(days=3)
+    entra.post(
+        "/Users",
+        user_payload(department="IFO Barn och unga", hire_date=f"{hire_date.isoformat()}"),
+    )
+    # Queued unwritten, as an import's: a sync enrolls thousands in a row.
+    [queued] = db.session.scalars(sa.select(OutboxMessage)).all()
+    assert (queued.kind, queued.subject) == ("invitation", "")
+
+    assert outbox.deliver_outbox(db.session).sent == 1
+
+    [mail] = smtp_server.to(ANNA)
+    text = mail_text(mail)
+    assert "Hej Anna," in text
+    assert f"Webbkurs om våld, senast {shown_date(hire_date + timedelta(days=30))}" in text
+    assert re.search(r"https?://\S+/invitation/\S+", text)
+    assert person().invited_at is not None
+    [event] = db.session.scalars(
+        sa.select(AuditEvent).where(AuditEvent.action == "auth.invitation_queued")
+    ).all()
+    assert describe_events(db.session, [event])[0].actor_name == "SCIM (Entra ID)"
 
 
 def test_where_the_municipality_requires_sso_a_new_hire_gets_no_password_mail(entra, ifo):

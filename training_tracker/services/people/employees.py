@@ -186,10 +186,12 @@ def create_employee(
     invite: bool = True,
     today: date | None = None,
     unit_optional: bool = False,
+    mail_written_when_sent: bool = False,
 ) -> Employee:
     """Enroll one person: the required courses are assigned at once and, unless held, the
     welcome mail with the courses, their due dates and the set-password link is queued.
-    ``unit_optional``: the directory may enroll someone whose unit is not known yet."""
+    ``unit_optional``: the directory may enroll someone whose unit is not known yet;
+    ``mail_written_when_sent``: the mail is written when it is sent, as an import's are."""
     today = today or clock.today()
     data = _clean(data)
     _check(session, data, actor=actor, unit_optional=unit_optional)
@@ -208,7 +210,7 @@ def create_employee(
     apply_employment_dates(session, employee, actor=actor, today=today)
     assign_new_employee(session, employee.id, today=today)
     if invite and employee.active:
-        queue_invitation(session, employee, actor=actor)
+        queue_invitation(session, employee, actor=actor, written_when_sent=mail_written_when_sent)
     return employee
 
 

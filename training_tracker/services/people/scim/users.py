@@ -226,6 +226,8 @@ def _save(
                     actor=None,
                     invite=sends_welcome_mail(session, token.municipality_id),
                     unit_optional=True,
+                    # As an import's: an initial sync enrolls thousands in a row.
+                    mail_written_when_sent=True,
                 )
             else:
                 update_employee(session, employee, mapped.data, actor=None, unit_optional=True)
