@@ -18,7 +18,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests import factories
-from tests.conftest import MailCatcher, mail_text
+from tests.conftest import MailCatcher, counting_statements, mail_text
 from tests.scim_helpers import ENTERPRISE, Directory, directory, user_payload
 from training_tracker import clock
 from training_tracker.extensions import db
@@ -35,6 +35,7 @@ from training_tracker.models import (
 from training_tracker.services.compliance.audit import describe_events
 from training_tracker.services.core.dates import shown_date
 from training_tracker.services.messaging import outbox
+from training_tracker.services.people.scim import users
 
 NCK = "nck-webbkurs-om-vald"
 ANNA = "anna.andersson@jarfalla.example"
@@ -270,6 +271,35 @@ def test_filters_find_a_user_by_user_name_external_id_or_work_email(entra):
         assert [u["id"] for u in find(entra, expression)] == [created["id"]], expression
     assert find(entra, 'userName eq "nobody@jarfalla.example"') == []
     assert find(entra, 'externalId eq "0A21F0F2-8D2A-4F8E-BF98-7363C4AED4EF"') == []
+
+
+def test_the_does_this_user_exist_filter_answers_as_any_other_filter_in_few_statements(
+    entra, ifo, monkeypatch
+):
+    """Sent before each create, it is answered by a statement built once: the same answer,
+    with its paging, as the general filter gives."""
+    linked = entra.post("/Users", user_payload()).get_json()["id"]
+    enrolled = factories.employee(unit=ifo, email="enrolled@jarfalla.example")  # not claimed
+    gone = entra.post("/Users", user_payload("gone@jarfalla.example", external_id="g"))
+    assert entra.delete(f"/Users/{gone.get_json()['id']}").status_code == 204
+
+    def answer(expression: str, paging: str = "") -> tuple[int, list[str]]:
+        body = entra.get(f"/Users?{paging}filter={quote(expression)}").get_json()
+        return body["totalResults"], [user["id"] for user in body["Resources"]]
+
+    for spelled in (f'userName eq "{ANNA.upper()}"', f' username EQ "{ANNA}" '):
+        with monkeypatch.context() as patched:
+            patched.setattr(users, "filter_clause", None)  # not parsed, not translated
+            with counting_statements() as statements:
+                assert answer(spelled) == (1, [linked])
+        # The token, the user with their unit, their link: no count, no second query.
+        assert len(statements) <= 4, statements
+        assert answer(f"{spelled} and active eq true") == (1, [linked])  # the general way
+    assert answer('userName eq "Enrolled@Jarfalla.example"') == (1, [str(enrolled.id)])
+    assert answer('userName eq "gone@jarfalla.example"') == (0, [])
+    # A page that may not hold the whole answer takes the general way, with its count.
+    assert answer(f'userName eq "{ANNA}"', "count=1&") == (1, [linked])
+    assert answer(f'userName eq "{ANNA}"', "startIndex=2&") == (1, [])
 
 
 def test_a_filter_the_tracker_cannot_answer_is_refused_with_invalid_filter(entra):
