@@ -267,7 +267,7 @@ def queue_invitation(
     key = key or _invitation_key(employee)
     if written_when_sent:
         unwritten = _unwritten_invitation(key, employee.id, employee.email)
-        queued = bool(outbox.queue_many(session, [unwritten]))
+        queued = outbox.queue_one_unwritten(session, unwritten)
     else:
         assignments = _open_assignments(session, [employee.id])[employee.id]
         mail = _invitation(session, employee, assignments)

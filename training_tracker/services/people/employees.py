@@ -130,10 +130,20 @@ def _check(
         raise EmployeeError(_("Enheten hör inte till den valda kommunen."), "unit_id")
     elif not unit.active and (employee is None or employee.unit_id != unit.id):
         raise EmployeeError(_("Enheten %(unit)s är avvecklad.", unit=unit.name), "unit_id")
-    others = sa.select(Employee).where(Employee.email == data.email)
+    # Whoever holds the address, or the employee number in the municipality: one query.
+    holders = [Employee.email == data.email]
+    if data.employee_number:
+        holders.append(
+            sa.and_(
+                Employee.municipality_id == data.municipality_id,
+                Employee.employee_number == data.employee_number,
+            )
+        )
+    others = sa.select(Employee).where(sa.or_(*holders))
     if employee is not None:
         others = others.where(Employee.id != employee.id)
-    if (other := session.scalars(others).first()) is not None:
+    found = session.scalars(others).all()
+    if (other := next((o for o in found if o.email == data.email), None)) is not None:
         name = _name_for(session, actor, other)
         if name is None:
             message = _(
@@ -149,21 +159,15 @@ def _check(
                 name=name,
             )
         raise EmployeeError(message, "email")
-    if data.employee_number:
-        others = sa.select(Employee).where(
-            Employee.municipality_id == data.municipality_id,
-            Employee.employee_number == data.employee_number,
+    if found:  # no one else holds the address: this is the employee number's holder
+        other = found[0]
+        raise EmployeeError(
+            _(
+                "Anställningsnumret används redan av %(name)s.",
+                name=_name_for(session, actor, other) or other.employee_number,
+            ),
+            "employee_number",
         )
-        if employee is not None:
-            others = others.where(Employee.id != employee.id)
-        if (other := session.scalars(others).first()) is not None:
-            raise EmployeeError(
-                _(
-                    "Anställningsnumret används redan av %(name)s.",
-                    name=_name_for(session, actor, other) or other.employee_number,
-                ),
-                "employee_number",
-            )
     if data.manager_email:
         current_id = employee.manager_id if employee is not None else None
         data.manager_id = find_manager(
