@@ -29,9 +29,9 @@ from training_tracker.services.people.scim.resources import ENTERPRISE_URN, User
 
 Clause = ColumnElement[bool]
 MunicipalityId = int | ColumnElement[int]  # a bound parameter in a statement built once
-# The filter a directory sends before each create, without escapes in the value: answered by a
-# statement built once (:func:`user_name_is`) rather than parsed and translated each time.
-_USER_NAME_EQUALS = re.compile(r'\s*userName\s+eq\s+"([^"\\]*)"\s*', re.IGNORECASE)
+# The filter a directory sends before each create (a value without characters JSON escapes)
+# is answered by a statement built once rather than parsed and translated each time.
+_USER_NAME_EQUALS = re.compile(r'\s*userName\s+eq\s+"([^"\\\x00-\x1f]*)"\s*', re.IGNORECASE)
 
 
 def _linked(municipality_id: MunicipalityId, condition: Clause) -> Clause:
