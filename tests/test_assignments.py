@@ -26,6 +26,7 @@ from training_tracker.models import (
     Sector,
     Unit,
 )
+from training_tracker.services.people.employees import EmployeeData, create_employee
 from training_tracker.services.training.assignments import (
     AssignmentChanges,
     open_assignment,
@@ -424,3 +425,45 @@ def test_the_number_of_statements_does_not_grow_with_the_number_of_employees(cou
     assert (ten.created, two_hundred.created) == (10, 200)
     assert len(for_ten) == len(for_two_hundred), (for_ten, for_two_hundred)
     assert len(for_ten) <= 10
+
+
+@pytest.mark.parametrize(
+    ("hired", "end_date", "due_dates"),
+    [
+        # a new hire: the earliest due date of the two rules, and the new hires' course
+        (date(2026, 6, 1), None, [date(2026, 6, 21), date(2026, 7, 1)]),
+        (date(2019, 2, 1), None, [RULE_START + timedelta(days=20)]),  # existing staff
+        (date(2026, 7, 1), None, [date(2026, 7, 21), date(2026, 7, 31)]),  # hired next month
+        (date(2026, 1, 1), TODAY, []),  # enrolled on their last day: nothing
+    ],
+)
+def test_enrolling_someone_makes_what_a_recomputation_would(
+    course, ifo, hired, end_date, due_dates
+):
+    make_rule(course, due_days=90)
+    make_rule(course, due_days=20, municipality_name="Järfälla")
+    make_rule(factories.synced_catalog()["skolverket-arbeta-mot-hrv"], for_existing_staff=False)
+    data = EmployeeData(
+        first_name="Nyanställd",
+        last_name="Person",
+        email="ny.person@jarfalla.example",
+        municipality_id=ifo.municipality_id,
+        unit_id=ifo.id,
+        hire_date=hired,
+        end_date=end_date,
+    )
+
+    with counting_statements() as statements:
+        employee = create_employee(db.session, data, actor=None, invite=False, today=TODAY)
+    db.session.commit()
+    enrolled = db.session.scalars(
+        sa.select(Assignment.due_date)
+        .where(Assignment.employee_id == employee.id, Assignment.source == AssignmentSource.RULE)
+        .order_by(Assignment.due_date)
+    ).all()
+
+    assert enrolled == due_dates
+    # Nothing left for a recomputation to make, change or close …
+    assert recompute_assignments(db.session, Employee.id == employee.id, today=TODAY).total == 0
+    # … and it took one statement, not the recomputation's scratch table.
+    assert not any("required_assignments" in s for s in statements)

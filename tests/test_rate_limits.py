@@ -14,6 +14,7 @@ import pytest
 import sqlalchemy as sa
 import time_machine
 from flask import Flask
+from limits import parse
 from werkzeug.test import TestResponse
 
 import config
@@ -34,7 +35,12 @@ from training_tracker.models import (
     Role,
     Sector,
 )
-from training_tracker.ratelimit import KEY_MAX_LENGTH, PURGE_INTERVAL_SECONDS, DatabaseStorage
+from training_tracker.ratelimit import (
+    KEY_MAX_LENGTH,
+    PURGE_INTERVAL_SECONDS,
+    DatabaseStorage,
+    LeasedFixedWindow,
+)
 from training_tracker.services.people import accounts
 from training_tracker.services.people.accounts import TokenPurpose
 
@@ -130,8 +136,9 @@ def files_in(folder: Path) -> list[Path]:
 
 def test_the_counters_are_kept_in_the_database_with_fixed_windows(app: Flask) -> None:
     assert app.config["RATELIMIT_STORAGE_URI"] == "database://"
-    assert app.config["RATELIMIT_STRATEGY"] == "fixed-window"
+    assert app.config["RATELIMIT_STRATEGY"] == "leased-fixed-window"
     assert isinstance(limiter.storage, DatabaseStorage)
+    assert isinstance(limiter.limiter, LeasedFixedWindow)
     assert config.DevelopmentConfig().RATELIMIT_STORAGE_URI == "database://"
 
 
@@ -254,6 +261,66 @@ def test_ended_windows_are_deleted_now_and_then(storage: DatabaseStorage) -> Non
         traveller.shift(PURGE_INTERVAL_SECONDS)
         storage.incr("new", 3600)
         assert set(counters()) == {"new"}
+
+
+# --- large limits, counted in leases --------------------------------------------------------
+
+
+def test_a_large_limit_is_drawn_in_leases_of_a_hundredth_not_a_write_a_hit(
+    storage: DatabaseStorage,
+) -> None:
+    directory = parse("1000 per minute")
+    strategy = LeasedFixedWindow(storage)
+    with time_machine.travel(START, tick=False):
+        assert all(strategy.hit(directory, "scim:token") for _ in range(10))
+        assert list(counters().values()) == [10]  # one lease: hits 1-10 of the window
+
+        assert strategy.hit(directory, "scim:token")  # the 11th: a second lease
+        assert list(counters().values()) == [20]
+        assert strategy.get_window_stats(directory, "scim:token") == (
+            START.timestamp() + 60,
+            1000 - 11,
+        )
+
+
+def test_processes_drawing_leases_together_never_allow_more_than_the_limit(
+    storage: DatabaseStorage,
+) -> None:
+    directory = parse("300 per minute")  # leases of 3
+    workers = [LeasedFixedWindow(storage) for _ in range(4)]  # four processes, one counter
+    with time_machine.travel(START, tick=False) as traveller:
+        allowed = sum(workers[n % 4].hit(directory, "scim:token") for n in range(400))
+        assert allowed == 300  # each process's last lease ran out exactly at the limit
+        assert not any(worker.hit(directory, "scim:token") for worker in workers)
+
+        workers[0].hit(directory, "scim:token")  # a lease of 3, one of it used …
+        assert sum(workers[1].hit(directory, "scim:token") for _ in range(400)) == 0
+
+        traveller.shift(60)  # … and a new window starts afresh for every process
+        assert all(worker.hit(directory, "scim:token") for worker in workers)
+        assert list(counters().values()) == [12]
+
+
+def test_a_lease_left_unused_makes_the_others_refuse_at_most_that_much_earlier(
+    storage: DatabaseStorage,
+) -> None:
+    directory = parse("200 per minute")  # leases of 2
+    idle, busy = LeasedFixedWindow(storage), LeasedFixedWindow(storage)
+    with time_machine.travel(START, tick=False):
+        assert idle.hit(directory, "scim:token")  # leases hits 1-2 and uses one
+        assert sum(busy.hit(directory, "scim:token") for _ in range(300)) == 198
+        assert idle.hit(directory, "scim:token")  # its second, leased before the limit
+        assert not idle.hit(directory, "scim:token")
+
+
+def test_small_limits_are_counted_hit_by_hit(storage: DatabaseStorage) -> None:
+    sign_in = parse("10 per minute")
+    one, other = LeasedFixedWindow(storage), LeasedFixedWindow(storage)
+    with time_machine.travel(START, tick=False):
+        assert one.hit(sign_in, "address:1")
+        assert other.hit(sign_in, "address:1")
+        assert list(counters().values()) == [2]
+        assert other.get_window_stats(sign_in, "address:1").remaining == 8
 
 
 def test_check_tells_whether_the_database_answers(storage: DatabaseStorage, tmp_path: Path) -> None:

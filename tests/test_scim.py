@@ -10,6 +10,7 @@ tests/test_scim_entra.py, the RFC compliance checker in tests/test_scim_complian
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import timedelta
 from urllib.parse import quote
 
@@ -17,6 +18,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests import factories
+from tests.conftest import MailCatcher, counting_statements, mail_text
 from tests.scim_helpers import ENTERPRISE, Directory, directory, user_payload
 from training_tracker import clock
 from training_tracker.extensions import db
@@ -31,6 +33,9 @@ from training_tracker.models import (
     Sector,
 )
 from training_tracker.services.compliance.audit import describe_events
+from training_tracker.services.core.dates import shown_date
+from training_tracker.services.messaging import outbox
+from training_tracker.services.people.scim import users
 
 NCK = "nck-webbkurs-om-vald"
 ANNA = "anna.andersson@jarfalla.example"
@@ -178,6 +183,34 @@ def test_a_new_hire_from_the_directory_is_enrolled_as_hr_would(client, entra, if
     assert read[ENTERPRISE]["employeeHireDate"].startswith(hire_date.isoformat())
 
 
+def test_the_welcome_mail_is_written_when_it_is_sent_with_the_courses_and_a_password_link(
+    client, entra, ifo, smtp_server: MailCatcher
+):
+    courses = factories.synced_catalog()
+    factories.rule(courses[NCK], sector=Sector.SOCIAL_SERVICES, due_days=30)
+    hire_date = clock.today() - timedelta(days=3)
+    entra.post(
+        "/Users",
+        user_payload(department="IFO Barn och unga", hire_date=f"{hire_date.isoformat()}"),
+    )
+    # Queued unwritten, as an import's: a sync enrolls thousands in a row.
+    [queued] = db.session.scalars(sa.select(OutboxMessage)).all()
+    assert (queued.kind, queued.subject) == ("invitation", "")
+
+    assert outbox.deliver_outbox(db.session).sent == 1
+
+    [mail] = smtp_server.to(ANNA)
+    text = mail_text(mail)
+    assert "Hej Anna," in text
+    assert f"Webbkurs om våld, senast {shown_date(hire_date + timedelta(days=30))}" in text
+    assert re.search(r"https?://\S+/invitation/\S+", text)
+    assert person().invited_at is not None
+    [event] = db.session.scalars(
+        sa.select(AuditEvent).where(AuditEvent.action == "auth.invitation_queued")
+    ).all()
+    assert describe_events(db.session, [event])[0].actor_name == "SCIM (Entra ID)"
+
+
 def test_where_the_municipality_requires_sso_a_new_hire_gets_no_password_mail(entra, ifo):
     jarfalla = factories.municipality("Järfälla")
     jarfalla.sso_required = True
@@ -238,6 +271,35 @@ def test_filters_find_a_user_by_user_name_external_id_or_work_email(entra):
         assert [u["id"] for u in find(entra, expression)] == [created["id"]], expression
     assert find(entra, 'userName eq "nobody@jarfalla.example"') == []
     assert find(entra, 'externalId eq "0A21F0F2-8D2A-4F8E-BF98-7363C4AED4EF"') == []
+
+
+def test_the_does_this_user_exist_filter_answers_as_any_other_filter_in_few_statements(
+    entra, ifo, monkeypatch
+):
+    """Sent before each create, it is answered by a statement built once: the same answer,
+    with its paging, as the general filter gives."""
+    linked = entra.post("/Users", user_payload()).get_json()["id"]
+    enrolled = factories.employee(unit=ifo, email="enrolled@jarfalla.example")  # not claimed
+    gone = entra.post("/Users", user_payload("gone@jarfalla.example", external_id="g"))
+    assert entra.delete(f"/Users/{gone.get_json()['id']}").status_code == 204
+
+    def answer(expression: str, paging: str = "") -> tuple[int, list[str]]:
+        body = entra.get(f"/Users?{paging}filter={quote(expression)}").get_json()
+        return body["totalResults"], [user["id"] for user in body["Resources"]]
+
+    for spelled in (f'userName eq "{ANNA.upper()}"', f' username EQ "{ANNA}" '):
+        with monkeypatch.context() as patched:
+            patched.setattr(users, "filter_clause", None)  # not parsed, not translated
+            with counting_statements() as statements:
+                assert answer(spelled) == (1, [linked])
+        # The token, the user with their unit, their link: no count, no second query.
+        assert len(statements) <= 4, statements
+        assert answer(f"{spelled} and active eq true") == (1, [linked])  # the general way
+    assert answer('userName eq "Enrolled@Jarfalla.example"') == (1, [str(enrolled.id)])
+    assert answer('userName eq "gone@jarfalla.example"') == (0, [])
+    # A page that may not hold the whole answer takes the general way, with its count.
+    assert answer(f'userName eq "{ANNA}"', "count=1&") == (1, [linked])
+    assert answer(f'userName eq "{ANNA}"', "startIndex=2&") == (1, [])
 
 
 def test_a_filter_the_tracker_cannot_answer_is_refused_with_invalid_filter(entra):

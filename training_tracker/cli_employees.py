@@ -109,6 +109,8 @@ def employees_import(
             f"{result.assignments.updated} updated, {result.assignments.closed} closed; "
             f"{result.invitations} invitations queued"
         )
+    for planned in plan.kept_rows:  # the directory's (SCIM) values stay; the file's are skipped
+        click.echo(f"line {planned.row.line}: kept from the directory: {', '.join(planned.kept)}")
     for problem in plan.problems:
         click.echo(
             f"line {problem.line}: {problem.column or '-'}: {problem.value!r}: {problem.message}"

@@ -16,6 +16,11 @@ That engine has a pool of its own, separate from the sessions' pool: a request h
 connection while its limits are counted, so counting through the same pool would let enough
 concurrent requests (a threaded server) hold every connection and wait for a second one.
 
+A large limit (a directory's few hundred requests a minute) is counted in leases
+(:class:`LeasedFixedWindow`, the ``leased-fixed-window`` strategy): a process takes a block of
+hits from the shared counter in one write and hands them out from memory, so a sync does not
+write a counter on every request. Small limits (sign-in, uploads) are counted hit by hit.
+
 Caveat: an in-memory SQLite database (``sqlite://``) has a single connection, which the counter
 then shares with the request's session; use a file or PostgreSQL wherever limits matter.
 """
@@ -26,13 +31,17 @@ import hashlib
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app, request
 from flask_login import current_user
 from limits.errors import ConfigurationError
+from limits.limits import RateLimitItem
 from limits.storage import Storage
+from limits.strategies import STRATEGIES, FixedWindowRateLimiter
+from limits.util import WindowStats
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
@@ -176,6 +185,74 @@ class DatabaseStorage(Storage):
         table = _COUNTERS
         with engine.begin() as connection:
             connection.execute(table.delete().where(table.c.expires_at <= now))
+
+
+LEASE_SHARE = 100  # a lease is this share of its limit: a hundredth
+LEASES_KEPT = 1000  # above this many keys, leases whose window has ended are forgotten
+
+
+@dataclass
+class _Lease:
+    next: int  # the number the next hit gets in the window's shared count
+    last: int  # the last number this lease holds
+    ends: float  # the Unix time the window ends
+
+
+class LeasedFixedWindow(FixedWindowRateLimiter):
+    """Fixed windows as ``fixed-window`` counts them, but a limit of at least
+    ``2 * LEASE_SHARE`` hits is drawn in leases: a process adds a hundredth of the limit to the
+    shared counter in one write and hands those hits out from memory, one number each.
+
+    - No more than the limit is ever allowed, however many processes count: every allowed hit
+      has its own number in the shared count, and a number above the limit is refused.
+    - What a process leased and did not use before the window ended counts as used, so the
+      others are refused that much earlier: at most a hundredth of the limit per process
+      (5 % of a directory's 30,000 with five workers).
+    - A lease lives in one process's memory: a restart forgets its unused part (counted as
+      used), and a reset of the counters (tests) leaves leases taken before it to be used up.
+    """
+
+    def __init__(self, storage: Any) -> None:
+        super().__init__(storage)
+        self._leases: dict[str, _Lease] = {}
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def lease_size(item: RateLimitItem) -> int:
+        return item.amount // LEASE_SHARE
+
+    def hit(self, item: RateLimitItem, *identifiers: str, cost: int = 1) -> bool:
+        size = self.lease_size(item)
+        if size < 2 or cost != 1:
+            return super().hit(item, *identifiers, cost=cost)
+        key = item.key_for(*identifiers)
+        with self._lock:
+            now = time.time()
+            lease = self._leases.get(key)
+            if lease is None or lease.ends <= now or lease.next > lease.last:
+                last = self.storage.incr(key, item.get_expiry(), amount=size)
+                lease = _Lease(last - size + 1, last, self.storage.get_expiry(key))
+                if len(self._leases) >= LEASES_KEPT:
+                    self._forget_ended(now)
+                self._leases[key] = lease
+            number, lease.next = lease.next, lease.next + 1
+        return number <= item.amount
+
+    def get_window_stats(self, item: RateLimitItem, *identifiers: str) -> WindowStats:
+        """From this process's lease, without asking the store (the response headers ask on
+        every request): the remaining hits as this process last saw the shared count."""
+        lease = self._leases.get(item.key_for(*identifiers))
+        if lease is None or lease.ends <= time.time():
+            return super().get_window_stats(item, *identifiers)
+        return WindowStats(lease.ends, max(0, item.amount - (lease.next - 1)))
+
+    def _forget_ended(self, now: float) -> None:
+        for key in [key for key, lease in self._leases.items() if lease.ends <= now]:
+            del self._leases[key]
+
+
+# Named in RATELIMIT_STRATEGY; Flask-Limiter looks strategies up in this registry.
+STRATEGIES["leased-fixed-window"] = LeasedFixedWindow
 
 
 def user_or_address() -> str:

@@ -23,6 +23,7 @@ from training_tracker.demo.municipalities import HOME_MUNICIPALITY
 from training_tracker.demo.seed import DemoResult
 from training_tracker.extensions import db
 from training_tracker.models import Employee, Municipality, Sector, Unit
+from training_tracker.services.people.scim import tokens, users
 
 pytestmark = pytest.mark.browser
 
@@ -216,3 +217,34 @@ def test_the_audit_log_reads_on_a_phone(
     ]
     assert_no_sideways_scroll(page)
     assert_accessible(page)
+
+
+def test_the_preview_on_a_phone_shows_what_the_directory_keeps(
+    phone_page: Any, live_server: str, demo: DemoResult
+) -> None:
+    """A person the municipality's directory manages (SCIM): the preview explains that the
+    file's values for them are skipped and lists where the file differs."""
+    page = phone_page
+    unit = _home_unit()
+    home = db.session.scalars(sa.select(Municipality).filter_by(code=HOME_MUNICIPALITY)).one()
+    token, _secret = tokens.create_token(db.session, home, label="Entra ID", actor=None)
+    payload = {
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+        "userName": "ida.lind@jarfalla.example",
+        "name": {"givenName": "Ida", "familyName": "Lind"},
+        "emails": [{"type": "work", "primary": True, "value": "ida.lind@jarfalla.example"}],
+        "active": True,
+    }
+    users.create_user(db.session, token, payload, lambda user_id: user_id)
+    db.session.commit()
+    sign_in(page, live_server, demo_email(demo, "hr"))
+    page.goto(f"{live_server}/employees/import/")
+    _upload(page, (f"{HEADER}\nIda;Lindqvist;ida.lind@jarfalla.example;{unit};\n").encode())
+
+    expect(page.get_by_role("heading", name="Hanteras av kommunens katalog (SCIM)")).to_be_visible()
+    expect(page.get_by_text("De värdena i filen sparas inte", exact=False)).to_be_visible()
+    kept = page.get_by_role("table", name=re.compile("Rader där filen skiljer sig från katalogen"))
+    expect(kept.get_by_role("rowheader")).to_contain_text(["Ida Lindqvist"])
+    expect(kept).to_contain_text("Efternamn: Lind (filen: Lindqvist)")
+    assert_accessible(page)
+    assert_no_sideways_scroll(page)

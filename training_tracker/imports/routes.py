@@ -38,6 +38,7 @@ from training_tracker.services.imports.plan import UnknownUnits
 from training_tracker.services.imports.preview import (
     describe_changes,
     describe_creations,
+    describe_kept,
     file_format,
     rejection_counts,
 )
@@ -160,6 +161,7 @@ def preview(batch_id: int) -> Response | tuple[str, int]:
         file_format=file_format(plan.parsed),
         creations=describe_creations(db.session, plan, limit=PREVIEW_LIMIT),
         changes=describe_changes(db.session, plan, limit=PREVIEW_LIMIT),
+        kept=describe_kept(db.session, plan, limit=PREVIEW_LIMIT),
     ), 422 if form.errors else 200
 
 

@@ -125,7 +125,9 @@ def authenticate() -> Response | None:
         response = _error(401, "A valid bearer token is required.")
         response.headers["WWW-Authenticate"] = 'Bearer realm="scim"'
         return response
-    g.scim_token_id = token.id
+    # The object itself, not its id: the session holds what it loaded only weakly, so the
+    # token (and its municipality) would be read again by every later step of the request.
+    g.scim_token = token
     if db.session.dirty:  # the token's "last used", written every few minutes
         with committing(errors=()):
             pass
@@ -133,8 +135,7 @@ def authenticate() -> Response | None:
 
 
 def _token() -> ScimToken:
-    token = db.session.get(ScimToken, g.scim_token_id)
-    assert token is not None  # authenticated above, in this request
+    token: ScimToken = g.scim_token  # authenticated above, in this request
     return token
 
 

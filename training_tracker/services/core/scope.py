@@ -124,10 +124,11 @@ def employee_in_scope(
 _BEYOND_PROVISIONING = (Role.HR, Role.COORDINATOR, Role.ADMIN)
 
 
-def provisioning_scope(municipality_id: int) -> ColumnElement[bool]:
+def provisioning_scope(municipality_id: int | ColumnElement[int]) -> ColumnElement[bool]:
     """A WHERE clause on :class:`Employee` matching those a municipality's directory may see
     and change over SCIM: staff of that municipality who hold no role of HR or wider (only
-    admins change those accounts)."""
+    admins change those accounts). ``municipality_id`` may be a bound parameter, for a
+    statement built once."""
     wider = sa.select(RoleGrant.id).where(
         RoleGrant.employee_id == Employee.id, RoleGrant.role.in_(_BEYOND_PROVISIONING)
     )

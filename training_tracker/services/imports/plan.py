@@ -68,6 +68,9 @@ class PlannedRow:
     unit_key: tuple[int, str] | None = None  # a unit to be created
     leaves: bool = False  # the import deactivates them (end date reached)
     returns: bool = False  # they had left; the import makes them active again
+    # What the file would change that the municipality's directory manages (SCIM): field:
+    # [the stored value, the file's]. Skipped, the stored value kept (:mod:`..people.scim.managed`).
+    kept: dict[str, list[Any]] = field(default_factory=dict)
 
 
 @dataclass
@@ -78,6 +81,13 @@ class ImportPlan:
     warnings: list[RowProblem]  # accepted rows with something to know (an unknown manager)
     new_units: list[NewUnit]  # units the file names that do not exist (created if HR chose)
     rejected_lines: set[int]
+    # The municipalities of the file whose directory provisions their staff over SCIM.
+    provisioned: list[str] = field(default_factory=list)
+
+    @property
+    def kept_rows(self) -> list[PlannedRow]:
+        """The rows whose file values the directory manages and the import skips."""
+        return [planned for planned in self.rows if planned.kept]
 
     def count(self, action: RowAction) -> int:
         return sum(1 for planned in self.rows if planned.action == action)

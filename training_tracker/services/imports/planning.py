@@ -34,6 +34,10 @@ from training_tracker.services.imports.plan import (
     unit_token,
 )
 from training_tracker.services.people.account_guard import refusals
+from training_tracker.services.people.scim.managed import (
+    directory_managed,
+    provisioned_municipalities,
+)
 
 __all__ = ["lock_imports", "plan_import"]
 
@@ -65,6 +69,26 @@ class _Planner(Matcher):
             )
         }
         self.new_units: dict[tuple[int, str], dict[str, Any]] = {}
+        # The fields the municipality's directory manages, of the people the file matches: the
+        # import leaves them to it (skips the file's values) rather than fight it.
+        self.directory = directory_managed(
+            session,
+            {record["id"] for record in self.by_email.values()}
+            | {record["id"] for record in self.by_number.values()},
+        )
+
+    def directory_fields(self, existing: dict[str, Any] | None) -> frozenset[str]:
+        return self.directory.get(existing["id"], frozenset()) if existing else frozenset()
+
+    def directory_unit(
+        self, row: ImportRow, municipality_id: int, existing: dict[str, Any], kept: dict[str, Any]
+    ) -> tuple[int | None, None]:
+        """The stored unit of someone whose unit the directory sets; notes the file's if it
+        names another (by name when it is not a unit here)."""
+        named = self.units.get((municipality_id, name_key(row.unit))) if row.unit else None
+        if row.unit and named != existing["unit_id"]:
+            kept["unit_id"] = [existing["unit_id"], named if named is not None else row.unit]
+        return existing["unit_id"], None
 
     def unit_of(
         self, row: ImportRow, municipality_id: int, existing: dict[str, Any] | None
@@ -109,6 +133,11 @@ class _Planner(Matcher):
         if existing is False:
             return None
         assert existing is None or isinstance(existing, dict)
+        managed = self.directory_fields(existing)
+        if existing is not None and managed and municipality_id != existing["municipality_id"]:
+            message = _("kommunens katalog (SCIM) hanterar personen; flytta personen i katalogen")
+            self.reject(row, "municipality", row.municipality or "", message)
+            return None
         if (
             existing is not None
             and not row.employee_number
@@ -123,13 +152,20 @@ class _Planner(Matcher):
             and row.hire_date is None
             and existing["hire_date"] is not None
             and row.end_date < existing["hire_date"]
+            and "end_date" not in managed
         ):
             # Checked before the unit, so a rejected row never plans a unit to create.
             self.reject(
                 row, "end_date", row.end_date.isoformat(), _("slutdatum är före anställningsdatum")
             )
             return None
-        unit = self.unit_of(row, municipality_id, existing)
+        kept: dict[str, list[Any]] = {}
+        if existing is not None and "unit_id" in managed:
+            unit: tuple[int | None, tuple[int, str] | None] | None = self.directory_unit(
+                row, municipality_id, existing, kept
+            )
+        else:
+            unit = self.unit_of(row, municipality_id, existing)
         if unit is None:
             return None
         unit_id, unit_key = unit
@@ -152,6 +188,10 @@ class _Planner(Matcher):
             values.setdefault("hire_date", None)
             values.setdefault("end_date", None)
         if existing is not None:
+            for name in sorted(managed & values.keys()):
+                if values[name] != existing[name]:
+                    kept.setdefault(name, [iso(existing[name]), iso(values[name])])
+                    values[name] = existing[name]
             changes = {
                 name: [iso(existing[name]), iso(value)]
                 for name, value in values.items()
@@ -171,6 +211,7 @@ class _Planner(Matcher):
                 unit_key=unit_key,
                 leaves=existing["active"] and will_have_left,
                 returns=(not existing["active"] or left) and not will_have_left,
+                kept=kept,
             )
             if (planned.returns or planned.leaves) and planned.action == RowAction.UNCHANGED:
                 planned.action = RowAction.UPDATE
@@ -199,6 +240,10 @@ class _Planner(Matcher):
             current = planned.existing["manager_id"] if planned.existing else None
             named = in_file.get(email)
             stored = self.by_email.get(email)
+            if "manager_id" in self.directory_fields(planned.existing):
+                if stored is None or stored["id"] != current:
+                    planned.kept["manager_id"] = [current, email]
+                continue
             if email == planned.row.email:
                 self.warn(
                     planned.row,
@@ -300,6 +345,7 @@ def plan_import(
         )
         for (municipality_id, _name), spec in planner.new_units.items()
     ]
+    provisioned = provisioned_municipalities(session)
     return ImportPlan(
         parsed=parsed,
         rows=planned_rows,
@@ -307,6 +353,13 @@ def plan_import(
         warnings=sorted(planner.warnings, key=lambda p: p.line),
         new_units=new_units,
         rejected_lines=planner.rejected,
+        provisioned=sorted(
+            {
+                planner.municipality_names[p.municipality_id]
+                for p in planned_rows
+                if p.municipality_id in provisioned
+            }
+        ),
     )
 
 

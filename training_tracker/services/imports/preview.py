@@ -4,6 +4,7 @@ updates change, with ids turned into the names of units, municipalities and mana
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -23,6 +24,7 @@ __all__ = [
     "NewPerson",
     "describe_changes",
     "describe_creations",
+    "describe_kept",
     "file_format",
     "rejection_counts",
 ]
@@ -41,17 +43,18 @@ class ChangeLine:
     changes: list[tuple[str, str, str]]  # (field label, before, after)
 
 
-def describe_changes(session: Session, plan: ImportPlan, *, limit: int) -> list[ChangeLine]:
-    """The first ``limit`` updates in words: ids become unit, municipality and manager names."""
-    updates = [p for p in plan.rows if p.action == RowAction.UPDATE][:limit]
+def _namer(session: Session, pairs: list[dict[str, list[Any]]]) -> Callable[[str, Any], str]:
+    """Shows a field's value in words: ids become unit, municipality and manager names (a
+    value that is text already, such as an unknown unit's name, is shown as it is)."""
     unit_ids: set[int] = set()
     person_ids: set[int] = set()
-    for planned in updates:
-        for name, (before, after) in planned.changes.items():
+    for fields in pairs:
+        for name, values in fields.items():
+            ids = {v for v in values if isinstance(v, int)}
             if name == "unit_id":
-                unit_ids.update(v for v in (before, after) if v is not None)
+                unit_ids.update(ids)
             elif name == "manager_id":
-                person_ids.update(v for v in (before, after) if v is not None)
+                person_ids.update(ids)
     units = dict(
         session.execute(sa.select(Unit.id, Unit.name).where(Unit.id.in_(unit_ids))).tuples().all()
     )
@@ -71,10 +74,17 @@ def describe_changes(session: Session, plan: ImportPlan, *, limit: int) -> list[
         if value is None or value == "":
             return "–"
         lookup = {"unit_id": units, "manager_id": people, "municipality_id": municipalities}
-        if name in lookup:
+        if name in lookup and isinstance(value, int):
             return lookup[name].get(value, str(value))
         return str(value)
 
+    return shown
+
+
+def describe_changes(session: Session, plan: ImportPlan, *, limit: int) -> list[ChangeLine]:
+    """The first ``limit`` updates in words: ids become unit, municipality and manager names."""
+    updates = [p for p in plan.rows if p.action == RowAction.UPDATE][:limit]
+    shown = _namer(session, [p.changes for p in updates])
     lines = []
     for planned in updates:
         changes = [
@@ -92,6 +102,25 @@ def describe_changes(session: Session, plan: ImportPlan, *, limit: int) -> list[
             )
         )
     return lines
+
+
+def describe_kept(session: Session, plan: ImportPlan, *, limit: int) -> list[ChangeLine]:
+    """The first ``limit`` rows whose values the municipality's directory manages and the
+    import skips: (field, the directory's value that stays, the file's value skipped)."""
+    kept = plan.kept_rows[:limit]
+    shown = _namer(session, [p.kept for p in kept])
+    return [
+        ChangeLine(
+            planned.row.line,
+            f"{planned.row.first_name} {planned.row.last_name}",
+            planned.row.email,
+            [
+                (str(FIELD_LABELS.get(name, name)), shown(name, stored), shown(name, filed))
+                for name, (stored, filed) in planned.kept.items()
+            ],
+        )
+        for planned in kept
+    ]
 
 
 def file_format(parsed: ParsedFile) -> str:

@@ -75,6 +75,19 @@ def message_values(
     }
 
 
+def queue_one_unwritten(session: Session, message: dict[str, Any]) -> bool:
+    """:func:`queue_many` for one message, in one statement; False if its key was queued."""
+    now = clock.utcnow()
+    row = {"status": OutboxStatus.QUEUED.value, "attempts": 0, "next_attempt_at": now}
+    statement = (
+        conflict_insert(session, OutboxMessage.__table__)
+        .values(row | message | {"created_at": now})
+        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+        .returning(OutboxMessage.__table__.c.id)
+    )
+    return session.connection().execute(statement).first() is not None
+
+
 def queue_many(
     session: Session, messages: list[dict[str, Any]], *, now: datetime | None = None
 ) -> list[int]:

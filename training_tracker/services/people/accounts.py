@@ -252,19 +252,47 @@ def _invitation_key(employee: Employee) -> str:
 
 
 def queue_invitation(
-    session: Session, employee: Employee, *, actor: Employee | None, key: str | None = None
+    session: Session,
+    employee: Employee,
+    *,
+    actor: Employee | None,
+    key: str | None = None,
+    written_when_sent: bool = False,
 ) -> bool:
     """Queue the welcome mail: the required courses with their due dates and links, and a
     set-password link. Returns False if that mail was queued already (the same key), so a
-    double click sends one mail."""
+    double click sends one mail. ``written_when_sent``: queued unwritten, as an import's are
+    (:func:`queue_invitations`), for a directory enrolling thousands in a row."""
     session.flush()
-    mail = _invitation(session, employee, _open_assignments(session, [employee.id])[employee.id])
     key = key or _invitation_key(employee)
-    queued = outbox.queue_mail(session, key=key, kind="invitation", recipient=employee, mail=mail)
-    if queued is not None:
+    if written_when_sent:
+        unwritten = _unwritten_invitation(key, employee.id, employee.email)
+        queued = outbox.queue_one_unwritten(session, unwritten)
+    else:
+        assignments = _open_assignments(session, [employee.id])[employee.id]
+        mail = _invitation(session, employee, assignments)
+        message = outbox.queue_mail(
+            session, key=key, kind="invitation", recipient=employee, mail=mail
+        )
+        queued = message is not None
+    if queued:
         employee.invited_at = clock.utcnow()
         audit_trail.record(session, "auth.invitation_queued", actor=actor, subject=employee)
-    return queued is not None
+    return queued
+
+
+def _unwritten_invitation(key: str, employee_id: int, email: str) -> dict[str, object]:
+    """An outbox row of a welcome mail that :func:`_write_invitation` writes when it is sent."""
+    return {
+        "idempotency_key": key,
+        "kind": "invitation",
+        "template": "invitation",
+        "recipient_id": employee_id,
+        "recipient_email": email,
+        "subject": "",
+        "body_text": "",
+        "body_html": None,
+    }
 
 
 def queue_invitations(
@@ -294,18 +322,7 @@ def queue_invitations(
                 f"invitation:{employee_id}:{_fingerprint(password_hash)}"
                 f":{email_fingerprint(email)}:{today}"
             )
-            messages.append(
-                {
-                    "idempotency_key": key,
-                    "kind": "invitation",
-                    "template": "invitation",
-                    "recipient_id": employee_id,
-                    "recipient_email": email,
-                    "subject": "",
-                    "body_text": "",
-                    "body_html": None,
-                }
-            )
+            messages.append(_unwritten_invitation(key, employee_id, email))
     queued_ids = outbox.queue_many(session, messages, now=now)
     for chunk in _chunks(queued_ids) if mark_invited else []:
         session.execute(

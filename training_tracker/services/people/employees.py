@@ -23,7 +23,10 @@ from training_tracker.services.people.account_guard import may_change_account
 from training_tracker.services.people.accounts import queue_invitation
 from training_tracker.services.people.email_change import email_changed
 from training_tracker.services.people.employment import apply_employment_dates
-from training_tracker.services.training.assignments import recompute_assignments
+from training_tracker.services.training.assignments import (
+    assign_new_employee,
+    recompute_assignments,
+)
 
 
 class EmployeeError(FieldError):
@@ -127,10 +130,20 @@ def _check(
         raise EmployeeError(_("Enheten hör inte till den valda kommunen."), "unit_id")
     elif not unit.active and (employee is None or employee.unit_id != unit.id):
         raise EmployeeError(_("Enheten %(unit)s är avvecklad.", unit=unit.name), "unit_id")
-    others = sa.select(Employee).where(Employee.email == data.email)
+    # Whoever holds the address, or the employee number in the municipality: one query.
+    holders = [Employee.email == data.email]
+    if data.employee_number:
+        holders.append(
+            sa.and_(
+                Employee.municipality_id == data.municipality_id,
+                Employee.employee_number == data.employee_number,
+            )
+        )
+    others = sa.select(Employee).where(sa.or_(*holders))
     if employee is not None:
         others = others.where(Employee.id != employee.id)
-    if (other := session.scalars(others).first()) is not None:
+    found = session.scalars(others).all()
+    if (other := next((o for o in found if o.email == data.email), None)) is not None:
         name = _name_for(session, actor, other)
         if name is None:
             message = _(
@@ -146,21 +159,15 @@ def _check(
                 name=name,
             )
         raise EmployeeError(message, "email")
-    if data.employee_number:
-        others = sa.select(Employee).where(
-            Employee.municipality_id == data.municipality_id,
-            Employee.employee_number == data.employee_number,
+    if found:  # no one else holds the address: this is the employee number's holder
+        other = found[0]
+        raise EmployeeError(
+            _(
+                "Anställningsnumret används redan av %(name)s.",
+                name=_name_for(session, actor, other) or other.employee_number,
+            ),
+            "employee_number",
         )
-        if employee is not None:
-            others = others.where(Employee.id != employee.id)
-        if (other := session.scalars(others).first()) is not None:
-            raise EmployeeError(
-                _(
-                    "Anställningsnumret används redan av %(name)s.",
-                    name=_name_for(session, actor, other) or other.employee_number,
-                ),
-                "employee_number",
-            )
     if data.manager_email:
         current_id = employee.manager_id if employee is not None else None
         data.manager_id = find_manager(
@@ -183,10 +190,12 @@ def create_employee(
     invite: bool = True,
     today: date | None = None,
     unit_optional: bool = False,
+    mail_written_when_sent: bool = False,
 ) -> Employee:
     """Enroll one person: the required courses are assigned at once and, unless held, the
     welcome mail with the courses, their due dates and the set-password link is queued.
-    ``unit_optional``: the directory may enroll someone whose unit is not known yet."""
+    ``unit_optional``: the directory may enroll someone whose unit is not known yet;
+    ``mail_written_when_sent``: the mail is written when it is sent, as an import's are."""
     today = today or clock.today()
     data = _clean(data)
     _check(session, data, actor=actor, unit_optional=unit_optional)
@@ -203,9 +212,9 @@ def create_employee(
         after=snapshot(employee),
     )
     apply_employment_dates(session, employee, actor=actor, today=today)
-    recompute_assignments(session, Employee.id == employee.id, today=today)
+    assign_new_employee(session, employee.id, today=today)
     if invite and employee.active:
-        queue_invitation(session, employee, actor=actor)
+        queue_invitation(session, employee, actor=actor, written_when_sent=mail_written_when_sent)
     return employee
 
 

@@ -8,6 +8,7 @@ the same transaction as the change itself.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Protocol
@@ -47,14 +48,18 @@ _required = sa.Table(
 )
 
 
-def rule_in_force(today: date) -> ColumnElement[bool]:
+# A day: a date, or a bound parameter in a statement built once.
+Day = date | ColumnElement[date]
+
+
+def rule_in_force(today: Day) -> ColumnElement[bool]:
     return sa.and_(
         RequirementRule.active,
         sa.or_(RequirementRule.ends_on.is_(None), RequirementRule.ends_on > today),
     )
 
 
-def employed_on(today: date) -> ColumnElement[bool]:
+def employed_on(today: Day) -> ColumnElement[bool]:
     """Active and not past their end date (the nightly job may not have run yet)."""
     return sa.and_(Employee.active, sa.or_(Employee.end_date.is_(None), Employee.end_date > today))
 
@@ -110,7 +115,7 @@ def rule_due_date() -> ColumnElement[date]:
     return add_days(start, RequirementRule.due_days)
 
 
-def required_by_rules(today: date, employees: ColumnElement[bool]) -> sa.Select:
+def required_by_rules(today: Day, employees: ColumnElement[bool]) -> sa.Select:
     """(employee, course, rule, due date) for every course a rule in force requires of an
     employed person matching ``employees``; the earliest due date wins when rules overlap."""
     due = rule_due_date()
@@ -143,6 +148,50 @@ def required_by_rules(today: date, employees: ColumnElement[bool]) -> sa.Select:
     return sa.select(
         ranked.c.employee_id, ranked.c.course_id, ranked.c.rule_id, ranked.c.due_date
     ).where(ranked.c.rank == 1)
+
+
+def assign_new_employee(session: Session, employee_id: int, *, today: date | None = None) -> int:
+    """The rule-made assignments of someone just enrolled: what :func:`recompute_assignments`
+    would make for them, in one INSERT … SELECT. A new person has no assignment yet, so there
+    is nothing to update or close, no scratch table, and no loaded object to expire (the one
+    statement costs a fifth of a recomputation, which counts for a directory's initial sync).
+    Returns how many were made."""
+    session.flush()
+    parameters = {
+        "employee_id": employee_id,
+        "today": today or clock.today(),
+        "assigned_at": clock.utcnow(),
+    }
+    return session.connection().execute(_new_employee_assignments(), parameters).rowcount
+
+
+@functools.cache
+def _new_employee_assignments() -> sa.Insert:
+    """:func:`assign_new_employee`'s statement, built once: building it (and hashing it for
+    SQLAlchemy's cache) cost more than running it."""
+    today = sa.bindparam("today", type_=sa.Date())
+    employee_id = sa.bindparam("employee_id", type_=sa.Integer())
+    required = required_by_rules(today, Employee.id == employee_id).subquery("required")
+    held = sa.exists().where(
+        Assignment.employee_id == required.c.employee_id,
+        Assignment.course_id == required.c.course_id,
+    )
+    return (
+        sa.insert(Assignment)
+        .from_select(
+            ["employee_id", "course_id", "rule_id", "due_date", "source", "assigned_at", "exempt"],
+            sa.select(
+                required.c.employee_id,
+                required.c.course_id,
+                required.c.rule_id,
+                required.c.due_date,
+                sa.literal(AssignmentSource.RULE.value),
+                sa.bindparam("assigned_at", type_=sa.DateTime()),
+                sa.false(),
+            ).where(~held),  # none for someone new: a guard, not a filter
+        )
+        .execution_options(preserve_rowcount=True)
+    )
 
 
 @dataclass

@@ -47,6 +47,9 @@ class Mapped:
     user_name: str
     external_id: str | None
     document: dict[str, Any]
+    # The department's unit, held for the request: the session keeps what it loaded only
+    # weakly, and the checks and the answer read it again.
+    unit: Unit | None = None
 
 
 def _aware(moment: datetime) -> datetime:
@@ -97,11 +100,11 @@ def _names(user: User, email: str) -> tuple[str, str]:
     return first, last
 
 
-def _unit_id(session: Session, municipality_id: int, department: str | None) -> int | None:
+def _unit(session: Session, municipality_id: int, department: str | None) -> Unit | None:
     if not department or not department.strip():
         return None
     return session.scalar(
-        sa.select(Unit.id).where(
+        sa.select(Unit).where(
             Unit.municipality_id == municipality_id,
             sa.func.lower(Unit.name) == " ".join(department.split()).lower(),
             Unit.active,
@@ -150,7 +153,8 @@ def to_employee(session: Session, token: ScimToken, user: User, current: Employe
         )
     first, last = _names(user, email)
     extension = user[EnterpriseUser]
-    unit_id = _unit_id(session, token.municipality_id, extension.department if extension else None)
+    unit = _unit(session, token.municipality_id, extension.department if extension else None)
+    unit_id = unit.id if unit is not None else None
     if unit_id is None and current is not None:
         unit_id = current.unit_id  # an unknown department leaves the unit HR chose
     hire_date = _hire_date(token, extension) or (current.hire_date if current else None)
@@ -189,6 +193,7 @@ def to_employee(session: Session, token: ScimToken, user: User, current: Employe
         user_name=user.user_name.strip(),
         external_id=(user.external_id or "").strip() or None,
         document=document,
+        unit=unit,
     )
 
 

@@ -4,6 +4,7 @@ and its tree is turned into a WHERE clause on the attributes the tracker keeps, 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -27,9 +28,13 @@ from training_tracker.models import Employee, ScimLink, Unit
 from training_tracker.services.people.scim.resources import ENTERPRISE_URN, User
 
 Clause = ColumnElement[bool]
+MunicipalityId = int | ColumnElement[int]  # a bound parameter in a statement built once
+# The filter a directory sends before each create (a value without characters JSON escapes)
+# is answered by a statement built once rather than parsed and translated each time.
+_USER_NAME_EQUALS = re.compile(r'\s*userName\s+eq\s+"([^"\\\x00-\x1f]*)"\s*', re.IGNORECASE)
 
 
-def _linked(municipality_id: int, condition: Clause) -> Clause:
+def _linked(municipality_id: MunicipalityId, condition: Clause) -> Clause:
     """Employees whose live link to this directory matches ``condition``."""
     return Employee.id.in_(
         sa.select(ScimLink.employee_id).where(
@@ -40,7 +45,7 @@ def _linked(municipality_id: int, condition: Clause) -> Clause:
     )
 
 
-def _unlinked(municipality_id: int) -> Clause:
+def _unlinked(municipality_id: MunicipalityId) -> Clause:
     return ~Employee.id.in_(
         sa.select(ScimLink.employee_id).where(ScimLink.municipality_id == municipality_id)
     )
@@ -179,13 +184,7 @@ class _Translator:
         if op is None:
             return sa.true()
         if op == CompareOperator.eq and isinstance(value, str):
-            # Two indexed lookups: the directory's userName, or (someone HR enrolled, not yet
-            # claimed by the directory) the e-mail address.
-            key = value.strip().lower()
-            return sa.or_(
-                _linked(self.municipality_id, ScimLink.user_name_key == key),
-                sa.and_(Employee.email == key, _unlinked(self.municipality_id)),
-            )
+            return user_name_is(self.municipality_id, value.strip().lower())
         return sa.or_(
             _linked(self.municipality_id, _compare(ScimLink.user_name_key, op, value)),
             sa.and_(_compare(Employee.email, op, value), _unlinked(self.municipality_id)),
@@ -212,6 +211,22 @@ class _Translator:
         if op is None:
             return Employee.unit_id.is_not(None)
         return Employee.unit_id.in_(sa.select(Unit.id).where(_compare(Unit.name, op, value)))
+
+
+def user_name_is(municipality_id: MunicipalityId, key: str | ColumnElement[str]) -> Clause:
+    """``userName eq key`` (``key`` lower-cased) in two indexed lookups: the directory's
+    userName, or (someone HR enrolled, not yet claimed by the directory) the e-mail address."""
+    return sa.or_(
+        _linked(municipality_id, ScimLink.user_name_key == key),
+        sa.and_(Employee.email == key, _unlinked(municipality_id)),
+    )
+
+
+def user_name_equals(expression: str) -> str | None:
+    """The userName of the filter ``userName eq "…"`` (lower-cased, as compared), if
+    ``expression`` is that filter with a value without escapes; else None."""
+    match = _USER_NAME_EQUALS.fullmatch(expression)
+    return match.group(1).strip().lower() if match else None
 
 
 def filter_clause(municipality_id: int, expression: str) -> Clause:

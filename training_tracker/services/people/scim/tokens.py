@@ -3,6 +3,7 @@ by an admin (the admin page and ``flask scim token``), stored as a digest, shown
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 from datetime import timedelta
@@ -107,16 +108,25 @@ def authenticate(session: Session, secret: str) -> ScimToken | None:
     """The live token with this secret, or None; notes when it was last used."""
     if not secret.startswith(PREFIX):
         return None
-    token = session.scalars(
-        sa.select(ScimToken)
-        .options(joinedload(ScimToken.municipality))
-        .where(ScimToken.secret_hash == digest(secret), ScimToken.revoked_at.is_(None))
-    ).one_or_none()
+    token = session.scalars(_live_token(), {"secret_hash": digest(secret)}).one_or_none()
     if token is not None:
         now = clock.utcnow()
         if token.last_used_at is None or now - token.last_used_at > _LAST_USED_RESOLUTION:
             token.last_used_at = now
     return token
+
+
+@functools.cache
+def _live_token() -> sa.Select[tuple[ScimToken]]:
+    """:func:`authenticate`'s query, built once: every request of a sync runs it."""
+    return (
+        sa.select(ScimToken)
+        .options(joinedload(ScimToken.municipality))
+        .where(
+            ScimToken.secret_hash == sa.bindparam("secret_hash", type_=sa.String()),
+            ScimToken.revoked_at.is_(None),
+        )
+    )
 
 
 def _audit(session: Session, action: str, token: ScimToken, actor: Employee | None) -> None:

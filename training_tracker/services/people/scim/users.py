@@ -10,6 +10,7 @@ found by e-mail, employee number or external id is claimed, never duplicated.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -39,7 +40,12 @@ from training_tracker.services.people.employees import (
     update_employee,
 )
 from training_tracker.services.people.scim.mapping import Mapped, has_left, to_employee, to_user
-from training_tracker.services.people.scim.queries import filter_clause
+from training_tracker.services.people.scim.queries import (
+    MunicipalityId,
+    filter_clause,
+    user_name_equals,
+    user_name_is,
+)
 from training_tracker.services.people.scim.resources import POLICY, User
 
 MAX_PAGE_SIZE = 200
@@ -65,14 +71,29 @@ def sends_welcome_mail(session: Session, municipality_id: int) -> bool:
     return municipality is not None and not municipality.sso_required
 
 
-def _visible(token: ScimToken) -> ColumnElement[bool]:
+def _visible(municipality_id: MunicipalityId) -> ColumnElement[bool]:
     released = sa.select(ScimLink.employee_id).where(
-        ScimLink.municipality_id == token.municipality_id, ScimLink.released_at.is_not(None)
+        ScimLink.municipality_id == municipality_id, ScimLink.released_at.is_not(None)
     )
     return sa.and_(
-        provisioning_scope(token.municipality_id),
+        provisioning_scope(municipality_id),
         Employee.anonymised_at.is_(None),
         ~Employee.id.in_(released),
+    )
+
+
+@functools.cache
+def _found_by_user_name() -> sa.Select[tuple[Employee]]:
+    """The users ``userName eq :key`` finds for ``:municipality_id``: built once (building
+    and hashing the scope's statement cost more than running it), since a directory sends
+    this filter before each create. Two at most: userName and e-mail are each unique."""
+    municipality_id = sa.bindparam("municipality_id", type_=sa.Integer())
+    key = sa.bindparam("key", type_=sa.String())
+    return (
+        sa.select(Employee)
+        .options(selectinload(Employee.unit))
+        .where(_visible(municipality_id), user_name_is(municipality_id, key))
+        .order_by(Employee.id)
     )
 
 
@@ -80,7 +101,7 @@ def _find(session: Session, token: ScimToken, user_id: str) -> Employee:
     employee = None
     if user_id.isdigit() and len(user_id) < 12:
         employee = session.scalars(
-            sa.select(Employee).where(Employee.id == int(user_id), _visible(token))
+            sa.select(Employee).where(Employee.id == int(user_id), _visible(token.municipality_id))
         ).one_or_none()
     if employee is None:
         raise NotFoundException(detail=f"No user {user_id!r}.")
@@ -115,33 +136,51 @@ def list_users(
     location_of: LocationOf,
 ) -> Page:
     """One page of the directory's users, oldest first; ``start_index`` counts from 1."""
-    condition = _visible(token)
-    if filter_expression:
-        condition = sa.and_(condition, filter_clause(token.municipality_id, filter_expression))
     start_index = max(1, start_index)
     size = MAX_PAGE_SIZE if count is None else max(0, min(count, MAX_PAGE_SIZE))
-    total = session.scalar(sa.select(sa.func.count()).select_from(Employee).where(condition))
-    users: list[User] = []
+    key = user_name_equals(filter_expression) if filter_expression else None
+    if key is not None and start_index == 1 and size > 2:
+        # The "does this user exist" before each create: two at most, so all on this page.
+        parameters = {"municipality_id": token.municipality_id, "key": key}
+        people = list(session.scalars(_found_by_user_name(), parameters))
+        return Page(len(people), 1, _as_users(session, token, people, location_of))
+    condition = _visible(token.municipality_id)
+    if filter_expression:
+        condition = sa.and_(condition, filter_clause(token.municipality_id, filter_expression))
+    people = []
     if size:
-        people = session.scalars(
-            sa.select(Employee)
-            .options(selectinload(Employee.unit))
-            .where(condition)
-            .order_by(Employee.id)
-            .offset(start_index - 1)
-            .limit(size)
-        ).all()
-        links = {
-            link.employee_id: link
-            for link in session.scalars(
-                sa.select(ScimLink).where(
-                    ScimLink.employee_id.in_([p.id for p in people]),
-                    ScimLink.municipality_id == token.municipality_id,
-                )
+        people = list(
+            session.scalars(
+                sa.select(Employee)
+                .options(selectinload(Employee.unit))
+                .where(condition)
+                .order_by(Employee.id)
+                .offset(start_index - 1)
+                .limit(size)
             )
-        }
-        users = [to_user(p, links.get(p.id), token, location_of(str(p.id))) for p in people]
-    return Page(total=total or 0, start_index=start_index, users=users)
+        )
+    if start_index == 1 and len(people) < size:
+        total: int | None = len(people)  # the whole result is on this page: nothing to count
+    else:
+        total = session.scalar(sa.select(sa.func.count()).select_from(Employee).where(condition))
+    return Page(total or 0, start_index, _as_users(session, token, people, location_of))
+
+
+def _as_users(
+    session: Session, token: ScimToken, people: list[Employee], location_of: LocationOf
+) -> list[User]:
+    if not people:
+        return []
+    links = {
+        link.employee_id: link
+        for link in session.scalars(
+            sa.select(ScimLink).where(
+                ScimLink.employee_id.in_([p.id for p in people]),
+                ScimLink.municipality_id == token.municipality_id,
+            )
+        )
+    }
+    return [to_user(p, links.get(p.id), token, location_of(str(p.id))) for p in people]
 
 
 def _taken(session: Session, token: ScimToken, mapped: Mapped, employee_id: int | None) -> None:
@@ -209,15 +248,18 @@ def _save(
 ) -> User:
     """Create or change the employee through HR's services, and keep the link."""
     _taken(session, token, mapped, employee.id if employee else None)
+    created = None
     with audit_trail.acting_as(token.actor_label):
         try:
             if employee is None:
-                employee = create_employee(
+                employee = created = create_employee(
                     session,
                     mapped.data,
                     actor=None,
                     invite=sends_welcome_mail(session, token.municipality_id),
                     unit_optional=True,
+                    # As an import's: an initial sync enrolls thousands in a row.
+                    mail_written_when_sent=True,
                 )
             else:
                 update_employee(session, employee, mapped.data, actor=None, unit_optional=True)
@@ -228,7 +270,9 @@ def _save(
                     detail=f"The {error.field.replace('_', ' ')} belongs to someone else."
                 ) from error
             raise InvalidValueException(detail=str(error)) from error
-    link = session.get(ScimLink, employee.id) or ScimLink(employee_id=employee.id)
+    # Someone just created has no link yet (a person claimed may have one from before).
+    link = session.get(ScimLink, employee.id) if created is None else None
+    link = link or ScimLink(employee_id=employee.id)
     link.municipality_id = token.municipality_id
     link.token_id = token.id
     link.user_name = mapped.user_name
