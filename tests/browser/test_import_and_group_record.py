@@ -181,7 +181,10 @@ def test_the_import_preview_and_the_group_record_fit_a_phone(
     page.goto(f"{live_server}/employees/import/")
     _upload(page, _import_file(unit))
     page.get_by_label("Skapa enheterna, med sektorn du väljer").check()
-    page.get_by_role("button", name="Uppdatera förhandsgranskningen").click()
+    # The widths are read at once, so the new page must have loaded (with its stylesheet):
+    # read mid-load, once on PostgreSQL, the table was still unstyled and 393 px wide.
+    with page.expect_navigation(wait_until="load"):
+        page.get_by_role("button", name="Uppdatera förhandsgranskningen").click()
     for name in ("Anställda som läggs till", "Enheter som inte finns"):
         table = page.get_by_role("table", name=name)
         # Stacked rows: each value under its column's name, nothing to scroll sideways to.
