@@ -59,7 +59,8 @@ def test_a_regional_coordinator_compares_the_municipalities_and_drills_down(
     expect(page.get_by_label("Rader")).to_have_value("sector")
     assert_accessible(page)
     page.get_by_label("Rader").select_option("unit")
-    page.get_by_role("button", name="Visa").click()
+    with page.expect_navigation():  # the units' page, not the sectors' still showing
+        page.get_by_role("button", name="Visa").click()
     first_unit = page.locator("table.coverage-table tbody th a").first
     unit_name = first_unit.inner_text()
     first_unit.click()
