@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 import secrets
 import sys
 from datetime import date, datetime
@@ -22,11 +25,21 @@ from training_tracker.services.core.emails import normalise_email
 from training_tracker.services.core.scope import ReportScope
 from training_tracker.services.core.spreadsheets import neutralise
 from training_tracker.services.people import accounts, roles
+from training_tracker.services.people.municipalities import find_municipality
 from training_tracker.services.programme import reminders as programme_reminders
 from training_tracker.services.reporting import coverage, coverage_cache_store
 from training_tracker.services.training import catalog, reminders
 
 bp = Blueprint("cli", __name__, cli_group=None)
+
+
+def municipality_named(name: str) -> Municipality:
+    """The municipality an operator named (its name or kommunkod), or the command ends
+    saying it is unknown."""
+    found = find_municipality(db.session, name)
+    if found is None:
+        raise click.ClickException(f"unknown municipality: {name}")
+    return found
 
 
 @bp.cli.group("catalog")
@@ -296,26 +309,12 @@ def reports_coverage(
 ) -> None:
     """Print coverage per municipality and course (or, for one municipality, per sector):
     covered / required, verified and reported separately, overdue, exempt, fully trained."""
-    import csv
-    import io
-    import json
 
     def safe(value: object) -> object:
         """Text a spreadsheet could take for a formula is neutralised (ASVS 1.2.10)."""
         return neutralise(value) if isinstance(value, str) else value
 
-    municipality = None
-    if municipality_name:
-        municipality = db.session.scalars(
-            sa.select(Municipality).where(
-                sa.or_(
-                    sa.func.lower(Municipality.name) == municipality_name.strip().lower(),
-                    Municipality.code == municipality_name.strip(),
-                )
-            )
-        ).first()
-        if municipality is None:
-            raise click.ClickException(f"unknown municipality: {municipality_name}")
+    municipality = municipality_named(municipality_name) if municipality_name else None
     day = as_of.date() if as_of else None
     if day is not None and day > clock.today():
         raise click.ClickException("--as-of cannot be in the future")

@@ -8,12 +8,11 @@ from datetime import date
 from pathlib import Path
 
 import click
-import sqlalchemy as sa
 from flask import Blueprint, current_app
 
 from training_tracker import clock, schema_check
+from training_tracker.cli import municipality_named
 from training_tracker.extensions import db
-from training_tracker.models import Municipality
 from training_tracker.services.imports.applying import apply_import
 from training_tracker.services.imports.parsing import parse_employee_file
 from training_tracker.services.imports.plan import UnknownUnits
@@ -55,18 +54,7 @@ def employees_import(
     rejected row; exits with status 1 when rows were rejected (the others are imported), 2
     when the file cannot be read."""
 
-    municipality_id = None
-    if municipality_name:
-        municipality_id = db.session.scalar(
-            sa.select(Municipality.id).where(
-                sa.or_(
-                    sa.func.lower(Municipality.name) == municipality_name.strip().lower(),
-                    Municipality.code == municipality_name.strip(),
-                )
-            )
-        )
-        if municipality_id is None:
-            raise click.ClickException(f"unknown municipality: {municipality_name}")
+    municipality_id = municipality_named(municipality_name).id if municipality_name else None
     data = file.read_bytes()
     policy = UnknownUnits.CREATE if create_units else UnknownUnits.REJECT
     try:

@@ -6,14 +6,15 @@ from __future__ import annotations
 import os
 import sys
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import click
 import sqlalchemy as sa
 from flask import Blueprint, Flask, current_app
 
 from training_tracker import schema_check
-from training_tracker.cli import demo_group
+from training_tracker.cli import demo_group, municipality_named
 from training_tracker.demo.oidc_test_provider import OidcTestProvider, Serving
 from training_tracker.extensions import db
 from training_tracker.models import Employee, IdentityProvider, Municipality, SsoProtocol
@@ -21,22 +22,20 @@ from training_tracker.services.core.scope import identity_provider_scope
 from training_tracker.services.messaging.mail_rendering import absolute_url
 from training_tracker.services.people import saml_providers, saml_settings, sso_providers
 from training_tracker.services.people.sso_providers import SsoConfigError
+from training_tracker.transactions import committing
 
 bp = Blueprint("sso_cli", __name__, cli_group=None)
 
 
-def _municipality(name: str) -> Municipality:
-    found = db.session.scalars(
-        sa.select(Municipality).where(
-            sa.or_(
-                sa.func.lower(Municipality.name) == name.strip().lower(),
-                Municipality.code == name.strip(),
-            )
-        )
-    ).one_or_none()
-    if found is None:
-        raise click.ClickException(f"unknown municipality: {name}")
-    return found
+@contextmanager
+def _committed() -> Iterator[None]:
+    """Commit what the block wrote; when the SSO services refuse, nothing is kept and the
+    command ends with their message."""
+    with committing(errors=()):
+        try:
+            yield
+        except SsoConfigError as error:
+            raise click.ClickException(str(error)) from error
 
 
 @bp.cli.group("sso")
@@ -72,10 +71,10 @@ def add_oidc(
     if client_secret_stdin == bool(client_secret_env):
         raise click.ClickException("give exactly one of --client-secret-stdin, --client-secret-env")
     secret = sys.stdin.readline().rstrip("\r\n") if client_secret_stdin else None
-    try:
+    with _committed():
         provider = sso_providers.add_oidc_provider(
             db.session,
-            municipality=_municipality(municipality_name),
+            municipality=municipality_named(municipality_name),
             issuer=issuer,
             client_id=client_id,
             domains=list(domains),
@@ -84,10 +83,6 @@ def add_oidc(
             client_secret_env=client_secret_env,
             actor=None,
         )
-        db.session.commit()
-    except SsoConfigError as error:
-        db.session.rollback()
-        raise click.ClickException(str(error)) from error
     click.echo(f"added provider {provider.id}: {provider.label} ({provider.municipality.name})")
     click.echo(f"redirect URI to register at the provider: {absolute_url('sso.callback')}")
 
@@ -116,11 +111,11 @@ def add_saml(
 ) -> None:
     """Add a SAML 2.0 identity provider to a municipality from its metadata, and print the
     URL of our metadata for it (import that at the provider)."""
-    try:
+    with _committed():
         xml = saml_settings.read_metadata(metadata_source)
         provider = saml_providers.add_saml_provider(
             db.session,
-            municipality=_municipality(municipality_name),
+            municipality=municipality_named(municipality_name),
             metadata_xml=xml,
             metadata_source=metadata_source,
             domains=list(domains),
@@ -128,10 +123,6 @@ def add_saml(
             subject_attribute=subject_attribute,
             actor=None,
         )
-        db.session.commit()
-    except SsoConfigError as error:
-        db.session.rollback()
-        raise click.ClickException(str(error)) from error
     urls = saml_settings.sp_urls(provider.id)
     click.echo(f"added provider {provider.id}: {provider.label} ({provider.municipality.name})")
     click.echo(f"identity provider: {provider.issuer}")
@@ -159,15 +150,11 @@ def refresh_saml(provider_id: int, metadata_source: str | None, new_key: bool) -
     source = metadata_source or (provider.saml_metadata_source if provider else None)
     if provider is None or not source:
         raise click.ClickException(f"no SAML provider {provider_id} with a metadata source")
-    try:
+    with _committed():
         xml = saml_settings.read_metadata(source)
         saml_providers.refresh_saml_metadata(
             db.session, provider_id, metadata_xml=xml, new_key=new_key, actor=None
         )
-        db.session.commit()
-    except SsoConfigError as error:
-        db.session.rollback()
-        raise click.ClickException(str(error)) from error
     click.echo(f"metadata of provider {provider_id} read again from {source}")
 
 
@@ -181,7 +168,7 @@ def set_secret(provider_id: int, client_secret_stdin: bool, client_secret_env: s
     if client_secret_stdin == bool(client_secret_env):
         raise click.ClickException("give exactly one of --client-secret-stdin, --client-secret-env")
     secret = sys.stdin.readline().rstrip("\r\n") if client_secret_stdin else None
-    try:
+    with _committed():
         sso_providers.set_client_secret(
             db.session,
             provider_id,
@@ -189,10 +176,6 @@ def set_secret(provider_id: int, client_secret_stdin: bool, client_secret_env: s
             client_secret_env=client_secret_env,
             actor=None,
         )
-        db.session.commit()
-    except SsoConfigError as error:
-        db.session.rollback()
-        raise click.ClickException(str(error)) from error
     click.echo(f"new secret for provider {provider_id}")
 
 
@@ -253,12 +236,8 @@ def list_providers() -> None:
 @click.argument("provider_id", type=int)
 def remove(provider_id: int) -> None:
     """Remove a provider with its domains and sign-in links."""
-    try:
+    with _committed():
         label = sso_providers.remove_provider(db.session, provider_id, actor=None)
-        db.session.commit()
-    except SsoConfigError as error:
-        db.session.rollback()
-        raise click.ClickException(str(error)) from error
     click.echo(f"removed provider {provider_id}: {label}")
 
 
@@ -268,13 +247,9 @@ def remove(provider_id: int) -> None:
 def require(municipality_name: str, off: bool) -> None:
     """Require sign-in through the municipality's provider for its people (admins keep their
     passwords), or with --off allow passwords again."""
-    municipality = _municipality(municipality_name)
-    try:
+    municipality = municipality_named(municipality_name)
+    with _committed():
         sso_providers.set_sso_required(db.session, municipality, not off, actor=None)
-        db.session.commit()
-    except SsoConfigError as error:
-        db.session.rollback()
-        raise click.ClickException(str(error)) from error
     state = "allows passwords" if off else "requires SSO"
     click.echo(f"{municipality.name} {state}")
 
@@ -310,7 +285,7 @@ def demo_test_provider(
     callback = absolute_url("sso.callback")
     mounts: dict[str, OidcTestProvider] = {}
     for name in municipalities:
-        municipality = _municipality(name)
+        municipality = municipality_named(name)
         mounts["/" + slug(municipality.name)] = OidcTestProvider(
             name=f"{municipality.name} (test)",
             client_id=client_id,

@@ -10,6 +10,7 @@ import click
 from training_tracker import schema_check
 from training_tracker.extensions import db
 from training_tracker.scim.routes import bp
+from training_tracker.services.people.municipalities import find_municipality
 from training_tracker.services.people.scim import tokens
 from training_tracker.services.people.scim.resources import HIRE_DATE_ATTRIBUTES
 from training_tracker.transactions import committing
@@ -32,7 +33,7 @@ def token_group() -> None:
 )
 def token_create(municipality_name: str, label: str, hire_date_attribute: str) -> None:
     """Create a token; it is printed once, on the last line, and never shown again."""
-    municipality = tokens.find_municipality(db.session, municipality_name)
+    municipality = find_municipality(db.session, municipality_name)
     if municipality is None:
         raise click.ClickException(f"unknown municipality: {municipality_name}")
     with committing(errors=()):

@@ -25,6 +25,17 @@ from training_tracker.services.training.reminders.policy import DEFAULT_POLICY, 
 SETTINGS = ("count_reported_in_coverage",)
 
 
+def find_municipality(session: Session, name_or_code: str) -> Municipality | None:
+    """A municipality by its name (any case) or its kommunkod: how operators and the import
+    name one."""
+    wanted = name_or_code.strip()
+    return session.scalars(
+        sa.select(Municipality).where(
+            sa.or_(sa.func.lower(Municipality.name) == wanted.lower(), Municipality.code == wanted)
+        )
+    ).one_or_none()
+
+
 def municipality_in_scope(
     session: Session, user: Employee, municipality_id: int
 ) -> Municipality | None:

@@ -141,16 +141,6 @@ def _audit(session: Session, action: str, token: ScimToken, actor: Employee | No
     )
 
 
-def find_municipality(session: Session, name_or_code: str) -> Municipality | None:
-    """A municipality by its name (any case) or its kommunkod."""
-    wanted = name_or_code.strip()
-    return session.scalars(
-        sa.select(Municipality).where(
-            sa.or_(sa.func.lower(Municipality.name) == wanted.lower(), Municipality.code == wanted)
-        )
-    ).one_or_none()
-
-
 def municipalities(session: Session) -> list[Municipality]:
     """The municipalities a token can be made for, by name."""
     return list(session.scalars(sa.select(Municipality).order_by(Municipality.name)))
