@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import pytest
+import sqlalchemy as sa
 
 from tests import factories
 from training_tracker.extensions import db
-from training_tracker.models import Role, Sector
+from training_tracker.models import Employee, Role, Sector
 from training_tracker.services.core.scope import (
     Access,
     employee_in_scope,
+    managers_clause,
     report_scope,
+    team_scope,
     visible_employees,
 )
 
@@ -117,3 +120,42 @@ def test_roles_add_up(world):
 
 def test_an_employee_without_roles_reads_no_reports(world):
     assert report_scope(world["people"]["Ali"]).is_empty
+
+
+def test_a_persons_managers_are_exactly_those_whose_team_holds_them(world):
+    """``managers_clause`` (who decides on a person's programme sign-ups) is ``team_scope``
+    read the other way: a unit's manager, a direct manager holding the role, not a direct
+    manager without it, never the person themselves, and nobody inactive."""
+    people = world["people"]
+    ifo, school, _ = world["units"]
+    factories.with_role(people["Ali"], Role.MANAGER, on_unit=ifo)  # manages their own unit
+    factories.with_role(people["Cem"], Role.MANAGER, on_unit=school)
+    people["Dan"].manager_id = people["Cem"].id  # in Cem's unit and Cem's report
+    people["Eva"].manager_id = people["Cem"].id  # Cem's report in another municipality
+    people["Fia"].manager_id = people["Bea"].id  # Bea holds no manager role
+    retired = factories.employee(unit=school, first_name="Gun")
+    factories.with_role(retired, Role.MANAGER, on_unit=school)
+    retired.active = False
+    db.session.commit()
+
+    everyone = [*people.values(), retired]
+    for person in everyone:
+        managers = {
+            m.first_name
+            for m in db.session.scalars(sa.select(Employee).where(managers_clause(person)))
+        }
+        holding = {
+            m.first_name
+            for m in everyone
+            if m.active
+            and m.id != person.id
+            and db.session.scalar(
+                sa.select(sa.func.count()).where(team_scope(m), Employee.id == person.id)
+            )
+        }
+        assert managers == holding, person.first_name
+    assert {
+        m.first_name
+        for m in db.session.scalars(sa.select(Employee).where(managers_clause(people["Dan"])))
+    } == {"Cem"}
+    assert not db.session.scalar(sa.select(sa.func.count()).where(managers_clause(people["Fia"])))

@@ -70,6 +70,24 @@ def team_scope(user: Employee) -> ColumnElement[bool]:
     return sa.or_(Employee.unit_id.in_(unit_ids), Employee.manager_id == user.id)
 
 
+def managers_clause(person: Employee) -> ColumnElement[bool]:
+    """A WHERE clause on :class:`Employee` matching those whose :func:`team_scope` holds
+    ``person``: the managers of their unit, and their own manager when that one holds the
+    manager role. Not ``person`` themselves, and only the active."""
+    of_unit = sa.select(RoleGrant.employee_id).where(
+        RoleGrant.role == Role.MANAGER, RoleGrant.unit_id == person.unit_id
+    )
+    has_manager_role = sa.select(RoleGrant.employee_id).where(RoleGrant.role == Role.MANAGER)
+    return sa.and_(
+        Employee.active,
+        Employee.id != person.id,
+        sa.or_(
+            Employee.id.in_(of_unit) if person.unit_id is not None else sa.false(),
+            sa.and_(Employee.id == person.manager_id, Employee.id.in_(has_manager_role)),
+        ),
+    )
+
+
 def reminder_scope(user: Employee) -> ColumnElement[bool]:
     """A WHERE clause on :class:`Employee` matching those ``user`` may remind by hand of an
     overdue course: their own staff as a manager (:func:`team_scope`) and, as HR, everyone of

@@ -23,11 +23,10 @@ from training_tracker.models import (
     ProgrammeRegistration,
     RegistrationStatus,
     Role,
-    RoleGrant,
 )
 from training_tracker.services.core import audit_trail
 from training_tracker.services.core.errors import FieldError
-from training_tracker.services.core.scope import team_scope
+from training_tracker.services.core.scope import managers_clause, team_scope
 from training_tracker.services.messaging import outbox, sso_links
 from training_tracker.services.programme.calendar import invitation
 from training_tracker.services.programme.listing import HOLDS_A_PLACE
@@ -128,24 +127,12 @@ def _notify(session: Session, registration: ProgrammeRegistration, what: str) ->
 
 
 def managers_of(session: Session, employee: Employee) -> list[Employee]:
-    """Who decides on ``employee``'s sign-ups: the active managers of their unit and their own
-    manager (when that person holds the manager role), never themselves; exactly those whose
-    ``team_scope`` holds them (:func:`may_sign_up_for_others`)."""
-    of_unit = sa.select(RoleGrant.employee_id).where(
-        RoleGrant.role == Role.MANAGER, RoleGrant.unit_id == employee.unit_id
-    )
-    has_manager_role = sa.select(RoleGrant.employee_id).where(RoleGrant.role == Role.MANAGER)
+    """Who decides on ``employee``'s sign-ups: those whose ``team_scope`` holds them
+    (:func:`~training_tracker.services.core.scope.managers_clause`)."""
     return list(
         session.scalars(
             sa.select(Employee)
-            .where(
-                Employee.active,
-                Employee.id != employee.id,
-                sa.or_(
-                    Employee.id.in_(of_unit) if employee.unit_id is not None else sa.false(),
-                    sa.and_(Employee.id == employee.manager_id, Employee.id.in_(has_manager_role)),
-                ),
-            )
+            .where(managers_clause(employee))
             .order_by(Employee.last_name, Employee.first_name, Employee.id)
         )
     )
