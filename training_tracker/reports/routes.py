@@ -38,7 +38,7 @@ bp = Blueprint("reports", __name__, url_prefix="/reports")
 bp.add_app_template_global(cell_renderer, "coverage_cell_renderer")
 
 READERS = (Role.MANAGER, Role.HR, Role.COORDINATOR, Role.ADMIN)
-VIEWS = ("municipality", "sector", "unit")
+VIEWS = coverage_exports.VIEWS
 # The trend has a line per municipality up to this many (the region's six; the chart has six
 # looks, reused twice). A country's 290 lines would be unreadable, and a 290-column table
 # under them: the total's trend only, as for one municipality.
@@ -74,18 +74,6 @@ def _sorted(table: CoverageTable) -> tuple[list[CoverageRow], str, bool]:
     unknown = [row for row in table.rows if percent_of(row) is None]
     known.sort(key=lambda row: percent_of(row) or 0.0, reverse=descending)
     return known + unknown, sort, descending
-
-
-def _view_title(view: str) -> str:
-    return {
-        "municipality": _("Per kommun"),
-        "sector": _("Per sektor"),
-        "unit": _("Per enhet"),
-    }[view]
-
-
-def _group_label(view: str) -> str:
-    return {"municipality": _("Kommun"), "sector": _("Sektor"), "unit": _("Enhet")}[view]
 
 
 def _axis(days: list[date]) -> list[Point]:
@@ -134,7 +122,7 @@ def coverage_page() -> str:
         rows=rows,
         sort=sort,
         descending=descending,
-        group_label=_group_label(view),
+        group_label=coverage_exports.group_label(view),
         trend=trend,
         trends=trends,
         trend_pending=any(point.pending for point in trend),
@@ -213,7 +201,7 @@ def new_hires_page() -> str:
         groups=groups,
         view=view,
         views=VIEWS,
-        group_label=_group_label(view),
+        group_label=coverage_exports.group_label(view),
         choices=choices,
         crumbs=trail(
             "reports.new_hires_page", scope, filters, choices.municipalities, _chosen_unit(filters)
@@ -229,7 +217,7 @@ def _new_hires_export(extension: str) -> Response:
     filters = coverage.parse_filters(request.args)
     view = _view_for(scope)
     groups = minimisation.shown_new_hire_groups(db.session, current_user, scope, filters, view)
-    sheet = coverage_exports.new_hire_groups_sheet(groups, _group_label(view))
+    sheet = coverage_exports.new_hire_groups_sheet(groups, coverage_exports.group_label(view))
     filename = export_filename(_("nyanställda"), groups.as_of, extension)
     if extension == "csv":
         return file_download(to_csv(sheet), filename, extension)
@@ -260,36 +248,14 @@ def _export(extension: str) -> Response:
     view = _view_for(scope)
     table = minimisation.shown_table(db.session, current_user, scope, filters, view)
     rows, _sort, _descending = _sorted(table)
-    sheet = coverage_exports.table_sheet(table, _("Täckning"), _group_label(view), rows)
     filename = export_filename(_("täckning"), table.as_of, extension)
     if extension == "csv":
-        body = to_csv(sheet)
+        label = coverage_exports.group_label(view)
+        body = to_csv(coverage_exports.table_sheet(table, _("Täckning"), label, rows))
     else:
-        # A sheet per view: the one on the page (in its order), then the other groupings.
-        others = [
-            coverage_exports.table_sheet(
-                minimisation.shown_table(db.session, current_user, scope, filters, other),
-                _view_title(other),
-                _group_label(other),
-            )
-            for other in VIEWS
-            if other != view
-        ]
-        sheet = coverage_exports.table_sheet(table, _view_title(view), _group_label(view), rows)
-        sheets = [
-            sheet,
-            *others,
-            coverage_exports.trend_sheet(
-                minimisation.shown_trend(db.session, current_user, scope, filters, table)
-            ),
-            coverage_exports.new_hire_sheet(
-                minimisation.shown_new_hires(db.session, current_user, scope, filters)
-            ),
-            coverage_exports.reach_sheet(
-                minimisation.shown_reach(db.session, current_user, scope, filters, view),
-                _group_label(view),
-            ),
-        ]
+        sheets = coverage_exports.coverage_workbook(
+            db.session, current_user, scope, filters, view, table, rows
+        )
         body = to_xlsx(sheets, definitions=coverage_exports.definitions())
     return file_download(body, filename, extension)
 

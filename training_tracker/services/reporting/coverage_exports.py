@@ -6,10 +6,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from flask_babel import gettext as _
+from sqlalchemy.orm import Session
 
+from training_tracker.models import Employee
+from training_tracker.services.core.scope import ReportScope
 from training_tracker.services.core.spreadsheets import Sheet
+from training_tracker.services.reporting import minimisation
 from training_tracker.services.reporting.coverage import (
     Cell,
+    CoverageFilters,
     CoverageRow,
     CoverageTable,
     NewHireGroups,
@@ -19,6 +24,53 @@ from training_tracker.services.reporting.coverage import (
 )
 from training_tracker.services.reporting.minimisation import withheld_text
 from training_tracker.services.reporting.programme_reach import ProgrammeReach, ReachRow
+
+# The report's groupings: a row per municipality, sector or unit.
+VIEWS = ("municipality", "sector", "unit")
+
+
+def view_title(view: str) -> str:
+    return {
+        "municipality": _("Per kommun"),
+        "sector": _("Per sektor"),
+        "unit": _("Per enhet"),
+    }[view]
+
+
+def group_label(view: str) -> str:
+    return {"municipality": _("Kommun"), "sector": _("Sektor"), "unit": _("Enhet")}[view]
+
+
+def coverage_workbook(
+    session: Session,
+    user: Employee,
+    scope: ReportScope,
+    filters: CoverageFilters,
+    view: str,
+    table: CoverageTable,
+    rows: Sequence[CoverageRow],
+) -> list[Sheet]:
+    """The coverage report's XLSX: the page's table (``rows``, in the page's order), then
+    the other groupings, the trend, the new hires and the programme's reach, each as
+    ``user`` may see it (small groups withheld alike)."""
+    others = [
+        table_sheet(
+            minimisation.shown_table(session, user, scope, filters, other),
+            view_title(other),
+            group_label(other),
+        )
+        for other in VIEWS
+        if other != view
+    ]
+    return [
+        table_sheet(table, view_title(view), group_label(view), rows),
+        *others,
+        trend_sheet(minimisation.shown_trend(session, user, scope, filters, table)),
+        new_hire_sheet(minimisation.shown_new_hires(session, user, scope, filters)),
+        reach_sheet(
+            minimisation.shown_reach(session, user, scope, filters, view), group_label(view)
+        ),
+    ]
 
 
 def rounded(value: float | None) -> int | None:
