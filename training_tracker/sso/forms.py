@@ -13,13 +13,27 @@ from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  #
 from wtforms.validators import DataRequired, Length, Optional
 
 
-class AddOidcProviderForm(FlaskForm):
-    municipality = SelectField(_l("Kommun"), coerce=int)
-    label = StringField(
+# The fields both kinds of provider have. A new field each call: WTForms orders a form's
+# fields by when they were made, so a shared one would come first in both forms.
+def _button_text_field() -> StringField:
+    return StringField(
         _l("Text på knappen"),
         validators=[Optional(), Length(max=100)],
         description=_l("T.ex. ”Järfälla kommun”. Tomt: kommunens namn."),
     )
+
+
+def _domains_field() -> TextAreaField:
+    return TextAreaField(
+        _l("E-postdomäner"),
+        validators=[DataRequired(_l("Fyll i minst en e-postdomän.")), Length(max=2000)],
+        description=_l("En per rad, t.ex. jarfalla.se"),
+    )
+
+
+class AddOidcProviderForm(FlaskForm):
+    municipality = SelectField(_l("Kommun"), coerce=int)
+    label = _button_text_field()
     issuer = StringField(
         _l("Utfärdare (issuer)"),
         validators=[DataRequired(_l("Fyll i utfärdarens adress.")), Length(max=500)],
@@ -43,21 +57,13 @@ class AddOidcProviderForm(FlaskForm):
         validators=[Optional(), Length(max=100)],
         description=_l("Namnet på en miljövariabel på servern, t.ex. SSO_JARFALLA_SECRET."),
     )
-    domains = TextAreaField(
-        _l("E-postdomäner"),
-        validators=[DataRequired(_l("Fyll i minst en e-postdomän.")), Length(max=2000)],
-        description=_l("En per rad, t.ex. jarfalla.se"),
-    )
+    domains = _domains_field()
     submit = SubmitField(_l("Lägg till inloggningstjänsten"))
 
 
 class AddSamlProviderForm(FlaskForm):
     municipality = SelectField(_l("Kommun"), coerce=int)
-    label = StringField(
-        _l("Text på knappen"),
-        validators=[Optional(), Length(max=100)],
-        description=_l("T.ex. ”Järfälla kommun”. Tomt: kommunens namn."),
-    )
+    label = _button_text_field()
     metadata_url = StringField(
         _l("Adress till metadata"),
         validators=[Optional(), Length(max=1000)],
@@ -76,11 +82,7 @@ class AddSamlProviderForm(FlaskForm):
         validators=[Optional(), Length(max=255)],
         description=_l("Tomt: beständigt NameID (persistent), som rekommenderas."),
     )
-    domains = TextAreaField(
-        _l("E-postdomäner"),
-        validators=[DataRequired(_l("Fyll i minst en e-postdomän.")), Length(max=2000)],
-        description=_l("En per rad, t.ex. jarfalla.se"),
-    )
+    domains = _domains_field()
     submit = SubmitField(_l("Lägg till SAML-tjänsten"))
 
 
