@@ -24,8 +24,7 @@ from training_tracker.models.identity import (
 )
 from training_tracker.models.importing import ImportBatch, ImportStatus
 from training_tracker.models.messaging import AuditEvent, OutboxMessage
-from training_tracker.models.organisation import Municipality, Unit
-from training_tracker.models.people import Employee, RoleGrant
+from training_tracker.models.people import Employee, Municipality, RoleGrant, Unit
 from training_tracker.models.programme import (
     EventFormat,
     ProgrammeAttendance,

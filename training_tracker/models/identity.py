@@ -15,8 +15,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from training_tracker import clock
 from training_tracker.extensions import Model
-from training_tracker.models.organisation import Municipality
-from training_tracker.models.people import Employee
+from training_tracker.models.people import Employee, Municipality
 
 
 class SsoProtocol(StrEnum):

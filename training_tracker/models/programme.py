@@ -20,8 +20,7 @@ from training_tracker.models.enums import Sector, enum_type
 
 if TYPE_CHECKING:
     from training_tracker.models.catalog import Course, Provider
-    from training_tracker.models.organisation import Municipality
-    from training_tracker.models.people import Employee
+    from training_tracker.models.people import Employee, Municipality
 
 
 class EventFormat(StrEnum):

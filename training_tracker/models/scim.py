@@ -13,8 +13,7 @@ from training_tracker import clock
 from training_tracker.extensions import Model
 
 if TYPE_CHECKING:
-    from training_tracker.models.organisation import Municipality
-    from training_tracker.models.people import Employee
+    from training_tracker.models.people import Employee, Municipality
 
 
 class ScimToken(Model):

@@ -15,8 +15,7 @@ from training_tracker.models.enums import CompletionStatus, Sector, enum_type
 
 if TYPE_CHECKING:
     from training_tracker.models.catalog import Course
-    from training_tracker.models.organisation import Municipality, Unit
-    from training_tracker.models.people import Employee
+    from training_tracker.models.people import Employee, Municipality, Unit
 
 
 class RequirementRule(Model):

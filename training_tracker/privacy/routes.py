@@ -16,7 +16,7 @@ from training_tracker import clock
 from training_tracker.access import role_required
 from training_tracker.extensions import db
 from training_tracker.models import Employee, Municipality, Role
-from training_tracker.models.organisation import DEFAULT_RETENTION_MONTHS
+from training_tracker.models.people import DEFAULT_RETENTION_MONTHS
 from training_tracker.services.compliance import personal_data
 from training_tracker.services.core.scope import Access, employee_in_scope
 
