@@ -39,7 +39,10 @@ def staffed():
 
 
 def row(page: str, name: str) -> list[str]:
-    match = re.search(rf"<th scope=\"row\">{re.escape(name)}</th>(.*?)</tr>", page, re.S)
+    """The figures of the summary row named ``name`` (its name may be a link)."""
+    match = re.search(
+        rf"<th scope=\"row\">(?:<a [^>]*>)?{re.escape(name)}(?:</a>)?</th>(.*?)</tr>", page, re.S
+    )
     assert match, f"no row for {name}"
     return re.findall(r'<td class="num"[^>]*>([^<]*)</td>', match.group(1))
 
@@ -109,6 +112,29 @@ def test_hr_sees_the_units_of_their_municipality_only(client, staffed):
     assert "Sigtuna" not in re.sub(r"<footer.*", "", page, flags=re.S)
 
 
+def test_hr_opens_a_unit_or_the_municipality_from_the_start_page(client, staffed):
+    """HR's first question is who is missing: the municipality and its units come before
+    HR's own courses, and each opens its report (the units their people, the municipality its
+    sectors)."""
+    hr = factories.with_role(
+        factories.employee(unit=staffed["ifo"], first_name="Hedda"),
+        Role.HR,
+        municipality_name="Järfälla",
+    )
+    client.sign_in(hr)
+    page = client.get("/").get_data(as_text=True)
+    ifo = staffed["ifo"]
+    unit_link = f'<a href="/reports/units/{ifo.id}">IFO Järfälla</a>'
+    municipality_link = (
+        f'<a href="/reports/?view=sector&amp;municipality_id={ifo.municipality_id}">Järfälla</a>'
+    )
+    assert unit_link in page and municipality_link in page
+    assert page.index("Kommuner") < page.index("Enheter") < page.index("Mina utbildningar")
+    sectors = f"/reports/?view=sector&municipality_id={ifo.municipality_id}"
+    assert client.get(f"/reports/units/{ifo.id}").status_code == 200
+    assert client.get(sectors).status_code == 200
+
+
 def test_a_regional_coordinator_sees_every_municipality_but_no_people(client, staffed):
     regional = factories.with_role(
         factories.employee(unit=staffed["marsta"], first_name="Rut"), Role.COORDINATOR
@@ -117,6 +143,7 @@ def test_a_regional_coordinator_sees_every_municipality_but_no_people(client, st
     page = client.get("/").get_data(as_text=True)
     # Järfälla's 3 people are too few to show outside Järfälla; Sigtuna is Rut's own.
     assert row(page, "Järfälla") == []
+    # A withheld row opens nothing: its figures are not shown anywhere.
     assert re.search(r"<th scope=\"row\">Järfälla</th>\s*<td[^>]*>färre än 5</td>", page)
     assert row(page, "Sigtuna") == ["2", "1", "0", "0", "0", "0 %"]
     assert "Bea" not in page

@@ -206,6 +206,7 @@ class GroupSummary:
     # The municipality's setting: do reported, not yet verified, completions count as covered?
     counts_reported: bool = True
     municipality_id: int | None = None  # whose people these are
+    unit_id: int | None = None  # the unit, in a summary by unit (its page is linked)
     withheld: bool = False  # withheld from this reader (scope.aggregate_withheld)
 
     @property
@@ -345,6 +346,7 @@ def summaries(
                 overdue=counted.overdue,
                 counts_reported=count_reported,
                 municipality_id=municipality_id,
+                unit_id=key if by_unit else None,
             )
         )
     return sorted(group_summaries, key=lambda summary: summary.name)
