@@ -3,7 +3,8 @@
 Signs in as each account of ``flask demo seed`` (its ``ROLE<TAB>E-MAIL`` lines), opens the
 pages of the menu and a fixed list of the product's screens (those a role may not open are
 skipped), then the first link of each list or table on them (a person, a review, a unit, …),
-and writes ``<role>/<NN>-<page>-<width>.png`` into the folder. Run through
+and writes ``<role>/<NN>-<page>-<width>.png`` into the folder, with ``<role>/sideways.txt``
+listing each page, at each width, where the page or a box in it scrolls sideways. Run through
 ``scripts/screenshots.sh``, which makes a fresh demo and serves it; see ``--help``.
 """
 
@@ -17,6 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from tests.browser.support import sideways_scrolling  # the tests' own check
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [  # as tests/browser/conftest.py
@@ -57,6 +61,12 @@ SCREENS = [
     "/admin/outbox",
     "/admin/roles",
     "/admin/courses",
+    "/admin/scim",
+    "/admin/sso",
+    "/programme/manage/",
+    "/programme/manage/new",
+    "/programme/manage/report",
+    "/programme/checkin",
     "/settings/notifications",
     "/my/data",
     "/privacy",
@@ -107,9 +117,13 @@ def sign_in(page: Any, base: str, email: str, password: str) -> None:
 
 
 def shoot(page: Any, folder: Path, name: str) -> int:
+    """A full-page screenshot at each width; what scrolls sideways is noted in sideways.txt."""
     for label, width in WIDTHS.items():
         page.set_viewport_size({"width": width, "height": HEIGHT})
         page.screenshot(path=str(folder / f"{name}-{label}.png"), full_page=True)
+        if sideways := sideways_scrolling(page):
+            with (folder / "sideways.txt").open("a", encoding="utf-8") as notes:
+                notes.write(f"{name}-{label}: {'; '.join(sideways)}\n")
     page.set_viewport_size({"width": WIDTHS["desktop"], "height": HEIGHT})
     return len(WIDTHS)
 
@@ -148,6 +162,7 @@ def shoot_role(
     page = context.new_page()
     folder = out / slug(account.role)
     folder.mkdir(parents=True, exist_ok=True)
+    (folder / "sideways.txt").unlink(missing_ok=True)  # this run's notes only
     count = 0
     try:
         sign_in(page, base, account.email, password)

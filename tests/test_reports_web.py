@@ -138,7 +138,7 @@ class TableCells(HTMLParser):
         self._cell: list[str] | None = None
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "table" and ("class", "coverage-table") in attrs:
+        if tag == "table" and "coverage-table" in (dict(attrs).get("class") or "").split():
             self._in_table = True
         elif self._in_table and tag == "tr":
             self.rows.append([])

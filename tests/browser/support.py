@@ -32,13 +32,40 @@ def sign_in(page: Any, base_url: str, email: str, password: str = DEMO_PASSWORD)
         page.get_by_role("button", name=SIGN_IN_BUTTON, exact=True).click()
 
 
+# What scrolls sideways: the page itself, or a box in it whose content is wider than the box
+# (a table in its scrolling region), each named by its label, caption or first heading.
+# scripts/screenshots.py notes the same for every page it shoots.
+SIDEWAYS_JS = """() => {
+    const name = e => (e.getAttribute('aria-label') || e.querySelector('caption, h2, h3, th')
+        ?.textContent || e.className || e.tagName).trim().replace(/\\s+/g, ' ').slice(0, 60);
+    const found = [];
+    if (document.documentElement.scrollWidth > window.innerWidth + 1) {
+        found.push(`the page (${document.documentElement.scrollWidth} px)`);
+    }
+    for (const e of document.querySelectorAll('main *')) {
+        const overflow = getComputedStyle(e).overflowX;
+        if ((overflow === 'auto' || overflow === 'scroll') && e.scrollWidth > e.clientWidth + 1) {
+            found.push(`${name(e)} (${e.scrollWidth} px in ${e.clientWidth})`);
+        }
+    }
+    return found;
+}"""
+
+
+def sideways_scrolling(page: Any) -> list[str]:
+    """What scrolls sideways on the page as it is now laid out (see SIDEWAYS_JS)."""
+    return list(page.evaluate(SIDEWAYS_JS))
+
+
 def assert_no_sideways_scroll(page: Any) -> None:
-    """The page fits its window's width: nothing to scroll sideways to. Measured once the page
-    has loaded its stylesheets: before, a wide table is not yet inside its scrolling box (this
-    failed once, on a CI leg running beside another)."""
+    """The page fits its window's width, and so does every table and box in it: nothing to
+    scroll sideways to (a table too wide for a phone stacks its rows instead). Measured once
+    the page has loaded its stylesheets: before, a wide table is not yet laid out as it will be
+    (this failed once, on a CI leg running beside another)."""
     page.wait_for_load_state("load")
-    width, window = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
-    assert width <= window, f"{page.url} is {width} px wide in a {window} px window"
+    found = sideways_scrolling(page)
+    window = page.evaluate("() => window.innerWidth")
+    assert not found, f"{page.url} scrolls sideways in a {window} px window: {'; '.join(found)}"
 
 
 # --- axe-core --------------------------------------------------------------------------------

@@ -8,12 +8,14 @@ import pytest
 from flask import Flask
 from playwright.sync_api import expect
 
+from tests.browser.conftest import PHONE
 from tests.browser.support import (
     accessibility_report,
     assert_accessible,
     assert_no_sideways_scroll,
     axe_violations,
     demo_email,
+    sideways_scrolling,
     sign_in,
 )
 from training_tracker.demo.seed import DemoResult
@@ -83,14 +85,19 @@ def _plain_get_pages(app: Flask) -> list[str]:
 
 
 def _assert_pages_accessible(page: Any, base_url: str, paths: list[str]) -> None:
-    """Open each page in turn; every one answers and passes axe-core, or all that fail are
-    reported together."""
+    """Open each page in turn; every one answers, passes axe-core, and has nothing that
+    scrolls sideways on a phone (390 px), or all that fail are reported together."""
     problems: list[str] = []
+    desktop = page.viewport_size
     for path in paths:
         response = page.goto(f"{base_url}{path}")
         assert response is not None and response.ok, f"{path}: HTTP {response and response.status}"
         if report := accessibility_report(page):
             problems.append(f"{path} ->\n{report}")
+        page.set_viewport_size(PHONE)
+        if sideways := sideways_scrolling(page):
+            problems.append(f"{path} scrolls sideways at 390 px: {'; '.join(sideways)}")
+        page.set_viewport_size(desktop)
     assert not problems, "\n\n".join(problems)
 
 

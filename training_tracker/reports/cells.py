@@ -65,7 +65,9 @@ def cell_renderer() -> Callable[[Cell], Markup]:
             )
         return "\n    ".join(parts)
 
-    def render(cell: Cell) -> Markup:
+    def render(cell: Cell, label: str | None = None) -> Markup:
+        """The cell; ``label`` (its column's name) is shown before it where the table stacks
+        on a phone."""
         value = cell.percent
         strong = f"<strong>{percent_text(value)}</strong>"
         if cell.required or cell.exempt:
@@ -75,6 +77,7 @@ def cell_renderer() -> Callable[[Cell], Markup]:
             )
         else:
             inner = strong
-        return Markup(f'<td class="num coverage-cell {band(value)}">{inner}</td>')
+        labelled = f' data-label="{escape(label)}"' if label else ""
+        return Markup(f'<td class="num coverage-cell {band(value)}"{labelled}>{inner}</td>')
 
     return render
