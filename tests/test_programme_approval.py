@@ -187,7 +187,7 @@ def test_the_approval_mail_goes_once_per_sign_up(client):
     db.session.commit()
     registration = signups.my_registration(db.session, mona, event.id)
     assert registration is not None
-    assert signups.ask_managers(db.session, registration) == 0  # queued already
+    assert signups.ask_approvers(db.session, registration) == 0  # queued already
     assert to_boss() == 1
     # Cancelled and signed up again: a new sign-up, a new question.
     signups.cancel(db.session, mona, registration)
