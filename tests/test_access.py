@@ -107,6 +107,11 @@ def the_manager(ok: int) -> dict[str, int]:
     return {**signed_in(404), "manager": ok}
 
 
+def the_hr(ok: int) -> dict[str, int]:
+    """Only HR (of Järfälla) gets ``ok``; every other signed-in user 404."""
+    return {**signed_in(404), "hr": ok}
+
+
 def organisers(ok: int = 200, *, organiser: int | None = None) -> dict[str, int]:
     """The programme's organisers (of Järfälla) and admins; ``organiser`` overrides the
     organiser's outcome (404 for an event of Sigtuna)."""
@@ -531,12 +536,15 @@ EXPECTED: dict[str, list[Case]] = {
         Case("POST", "/programme/events/{own_event_id}/decide", programme_users(400)),
         Case("POST", "/programme/events/{other_event_id}/decide", programme_users(400, other=True)),
     ],
-    # A sign-up awaiting approval: of a colleague in IFO Järfälla (whose manager decides) and
-    # of someone in Sigtuna; everyone else gets 404.
+    # A sign-up awaiting approval: of a colleague in IFO Järfälla (whose manager decides), of
+    # someone in Järfälla without a manager (HR of Järfälla decides) and of someone in Sigtuna
+    # (HR of Sigtuna decides); everyone else gets 404.
     "programme.approval": [
         Case("GET", "/programme/approvals/{own_registration_id}", the_manager(200)),
+        Case("GET", "/programme/approvals/{unmanaged_registration_id}", the_hr(200)),
         Case("GET", "/programme/approvals/{other_registration_id}", the_manager(404)),
         Case("POST", "/programme/approvals/{own_registration_id}", the_manager(422)),
+        Case("POST", "/programme/approvals/{unmanaged_registration_id}", the_hr(422)),
         Case("POST", "/programme/approvals/{other_registration_id}", the_manager(404)),
     ],
     "programme.calendar_file": [
@@ -788,7 +796,19 @@ def placeholders(path: str) -> dict[str, object]:
     if "registration_id}" in path:
         asks = factories.programme_event(title="Med godkännande", requires_approval=True)
         colleague = factories.employee(unit=jarfalla)
-        for prefix, person in (("own", colleague), ("other", sigtuna_manager)):
+        # IFO Järfälla has a manager in every world, not only in the manager's: HR never
+        # decides for the colleague.
+        factories.with_role(factories.employee(unit=jarfalla), Role.MANAGER, on_unit=jarfalla)
+        # Nobody manages the school's teacher or the Sigtuna manager: HR of their
+        # municipality decides (a sign-up with nobody to decide is refused).
+        teacher = factories.employee(unit=factories.unit("Järfälla", Sector.SCHOOL, "Skolan"))
+        factories.hr_staff("Järfälla")
+        factories.hr_staff("Sigtuna")
+        for prefix, person in (
+            ("own", colleague),
+            ("unmanaged", teacher),
+            ("other", sigtuna_manager),
+        ):
             values[f"{prefix}_registration_id"] = signups.sign_up(
                 db.session, person, asks, person
             ).id

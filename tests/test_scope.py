@@ -10,6 +10,7 @@ from training_tracker.extensions import db
 from training_tracker.models import Employee, Role, Sector
 from training_tracker.services.core.scope import (
     Access,
+    approvers_clause,
     employee_in_scope,
     managers_clause,
     report_scope,
@@ -159,3 +160,33 @@ def test_a_persons_managers_are_exactly_those_whose_team_holds_them(world):
         for m in db.session.scalars(sa.select(Employee).where(managers_clause(people["Dan"])))
     } == {"Cem"}
     assert not db.session.scalar(sa.select(sa.func.count()).where(managers_clause(people["Fia"])))
+
+
+def test_a_persons_approvers_are_their_managers_else_hr_of_their_own_municipality(world):
+    """``approvers_clause`` (who decides on a person's programme sign-ups): their managers
+    when they have any; otherwise the active HR of their own municipality, never the person
+    themselves; otherwise nobody."""
+    people = world["people"]
+    ifo, school, _ = world["units"]
+    factories.with_role(factories.employee(unit=ifo, first_name="Boss"), Role.MANAGER, on_unit=ifo)
+    hedda = factories.with_role(
+        factories.employee(unit=school, first_name="Hedda"), Role.HR, municipality_name="Järfälla"
+    )
+    retired = factories.with_role(
+        factories.employee(unit=school, first_name="Ivar"), Role.HR, municipality_name="Järfälla"
+    )
+    retired.active = False
+    factories.with_role(people["Fia"], Role.HR, municipality_name="Sigtuna")
+    db.session.commit()
+
+    def approvers(person: Employee) -> set[str]:
+        return {
+            m.first_name
+            for m in db.session.scalars(sa.select(Employee).where(approvers_clause(person)))
+        }
+
+    assert approvers(people["Ali"]) == {"Boss"}  # HR stays out while a manager decides
+    assert approvers(people["Cem"]) == {"Hedda"}  # no manager: HR of Järfälla, active only
+    assert approvers(hedda) == set()  # the only active HR of Järfälla is Hedda herself
+    assert approvers(people["Eva"]) == {"Fia"}  # Sigtuna's HR, not Järfälla's
+    assert approvers(people["Fia"]) == set()

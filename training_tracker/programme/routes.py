@@ -83,6 +83,7 @@ def event_detail(event_id: int) -> str:
     row = _row_or_404(event_id)
     organises = events.organised_event(db.session, current_user, event_id) is not None
     staff, team_registrations = _team(event_id)
+    mine_pending = row.mine is not None and row.mine.status == RegistrationStatus.PENDING
     signup_form = SignupForm()
     signup_form.employee.choices = [SelectChoice("", "")] + [
         SelectChoice(str(person.id), person.full_name)
@@ -100,6 +101,9 @@ def event_detail(event_id: int) -> str:
         signup_form=signup_form,
         cancel_form=ConfirmForm(),
         decision_form=DecisionForm(),
+        deciding_hr=signups.deciding_hr(db.session, current_user)
+        if row.event.requires_approval or mine_pending
+        else None,
         staff_signups=[
             (person, team_registrations[person.id])
             for person in staff
@@ -139,6 +143,11 @@ def sign_up(event_id: int) -> Response:
         registration = signups.sign_up(db.session, current_user, row.event, person)
         status = registration.status
         name = person.full_name
+        deciding_hr = (
+            signups.deciding_hr(db.session, person)
+            if status == RegistrationStatus.PENDING
+            else None
+        )
     if attempt.ok:
         own = person.id == current_user.id
         if status == RegistrationStatus.CONFIRMED:
@@ -148,7 +157,15 @@ def sign_up(event_id: int) -> Response:
                 else _("%(name)s har en plats.", name=name)
             )
         elif status == RegistrationStatus.PENDING:
-            message = _("Anmälan väntar på din chefs godkännande. Platsen är reserverad.")
+            message = (
+                _(
+                    "Anmälan väntar på godkännande av HR i %(municipality)s. Platsen är "
+                    "reserverad.",
+                    municipality=deciding_hr,
+                )
+                if deciding_hr
+                else _("Anmälan väntar på din chefs godkännande. Platsen är reserverad.")
+            )
         else:
             message = (
                 _(
@@ -209,9 +226,9 @@ def decide(event_id: int) -> Response:
 @bp.route("/approvals/<int:registration_id>", methods=["GET", "POST"])
 @login_required
 def approval(registration_id: int) -> str | Response | tuple[str, int]:
-    """The page a manager's mail links to: a sign-up of their staff awaiting approval, to
-    approve or decline (or its state, once decided). 404 for anyone but the person's
-    managers."""
+    """The page an approver's mail links to: a sign-up awaiting approval, to approve or
+    decline (or its state, once decided). 404 for anyone but the person's approvers (their
+    managers, or HR of their municipality when they have none)."""
     registration = signups.awaiting_decision(db.session, current_user, registration_id)
     if registration is None:
         abort(404)
@@ -235,6 +252,7 @@ def approval(registration_id: int) -> str | Response | tuple[str, int]:
         event=registration.event,
         form=form,
         pending=registration.status == RegistrationStatus.PENDING,
+        deciding_hr=signups.deciding_hr(db.session, registration.employee),
     ), (422 if form.errors else 200)
 
 

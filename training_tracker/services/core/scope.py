@@ -88,6 +88,31 @@ def managers_clause(person: Employee) -> ColumnElement[bool]:
     )
 
 
+def hr_clause(municipality_id: int | None) -> ColumnElement[bool]:
+    """A WHERE clause on :class:`Employee` matching the active HR of a municipality (holding
+    the HR role for it); nobody for no municipality."""
+    if municipality_id is None:
+        return sa.false()
+    holds_hr = sa.select(RoleGrant.employee_id).where(
+        RoleGrant.role == Role.HR, RoleGrant.municipality_id == municipality_id
+    )
+    return sa.and_(Employee.active, Employee.id.in_(holds_hr))
+
+
+def approvers_clause(person: Employee) -> ColumnElement[bool]:
+    """A WHERE clause on :class:`Employee` matching who decides on ``person``'s programme
+    sign-ups awaiting approval: their managers (:func:`managers_clause`) and, only when they
+    have none, the HR of their own municipality, so that no sign-up waits for nobody. Never
+    ``person`` themselves, and only the active."""
+    managers = managers_clause(person)
+    # Not correlated with the outer query's employees: "has any manager at all".
+    has_managers = sa.select(Employee.id).where(managers).correlate(None).exists()
+    return sa.or_(
+        managers,
+        sa.and_(~has_managers, Employee.id != person.id, hr_clause(person.municipality_id)),
+    )
+
+
 def reminder_scope(user: Employee) -> ColumnElement[bool]:
     """A WHERE clause on :class:`Employee` matching those ``user`` may remind by hand of an
     overdue course: their own staff as a manager (:func:`team_scope`) and, as HR, everyone of

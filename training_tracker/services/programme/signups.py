@@ -26,7 +26,7 @@ from training_tracker.models import (
 )
 from training_tracker.services.core import audit_trail
 from training_tracker.services.core.errors import FieldError
-from training_tracker.services.core.scope import managers_clause, team_scope
+from training_tracker.services.core.scope import approvers_clause, managers_clause, team_scope
 from training_tracker.services.messaging import outbox, sso_links
 from training_tracker.services.programme.calendar import invitation
 from training_tracker.services.programme.listing import HOLDS_A_PLACE
@@ -109,6 +109,9 @@ def _notify(session: Session, registration: ProgrammeRegistration, what: str) ->
         link=link,
         url=url,
         with_calendar=with_calendar,
+        deciding_hr=deciding_hr(session, employee)
+        if what in ("pending", "approved", "declined")
+        else None,
     )
     # A change of the event raises its sessions' sequences, not the registration's.
     changes = (
@@ -126,31 +129,44 @@ def _notify(session: Session, registration: ProgrammeRegistration, what: str) ->
     )
 
 
-def managers_of(session: Session, employee: Employee) -> list[Employee]:
-    """Who decides on ``employee``'s sign-ups: those whose ``team_scope`` holds them
-    (:func:`~training_tracker.services.core.scope.managers_clause`)."""
+def approvers_of(session: Session, employee: Employee) -> list[Employee]:
+    """Who decides on ``employee``'s sign-ups awaiting approval: their managers or, when they
+    have none, HR of their municipality
+    (:func:`~training_tracker.services.core.scope.approvers_clause`)."""
     return list(
         session.scalars(
             sa.select(Employee)
-            .where(managers_clause(employee))
+            .where(approvers_clause(employee))
             .order_by(Employee.last_name, Employee.first_name, Employee.id)
         )
     )
 
 
-def ask_managers(session: Session, registration: ProgrammeRegistration) -> int:
-    """Mail the employee's managers (:func:`managers_of`) that a sign-up awaits their
-    decision, with a link to the page where they approve or decline it; once per manager and
+def deciding_hr(session: Session, employee: Employee) -> str | None:
+    """The name of the municipality whose HR decides on ``employee``'s sign-ups, because they
+    have no manager (:func:`~training_tracker.services.core.scope.approvers_clause`); None
+    when their managers decide. What the pages and mails say about who decides."""
+    if employee.municipality is None:
+        return None
+    has_managers = session.scalar(sa.select(sa.exists().where(managers_clause(employee))))
+    return None if has_managers else employee.municipality.name
+
+
+def ask_approvers(session: Session, registration: ProgrammeRegistration) -> int:
+    """Mail the employee's approvers (:func:`approvers_of`) that a sign-up awaits their
+    decision, with a link to the page where they approve or decline it; once per approver and
     sign-up (the outbox's key). Returns how many were queued."""
     event, employee = registration.event, registration.employee
+    hr_of = deciding_hr(session, employee)
     queued = 0
-    for manager in managers_of(session, employee):
+    for manager in approvers_of(session, employee):
         mail = outbox.render_mail(
             "programme_approval",
             manager.preferred_language,
             manager=manager,
             employee=employee,
             event=event,
+            deciding_hr=hr_of,
             url=sso_links.mail_link(
                 session, manager, "programme.approval", registration_id=registration.id
             ),
@@ -169,22 +185,31 @@ def ask_managers(session: Session, registration: ProgrammeRegistration) -> int:
 def awaiting_decision(
     session: Session, actor: Employee, registration_id: int
 ) -> ProgrammeRegistration | None:
-    """A sign-up ``actor`` decides on (one of their staff's, never their own), in whatever
-    state it is now; None otherwise (views answer 404, revealing nothing)."""
+    """A sign-up ``actor`` decides on (as one of the person's approvers, never their own), in
+    whatever state it is now; None otherwise (views answer 404, revealing nothing)."""
     registration = session.get(ProgrammeRegistration, registration_id)
-    if registration is None or registration.employee_id == actor.id:
-        return None
-    if not may_sign_up_for_others(session, actor, registration.employee):
+    if registration is None or not may_decide(session, actor, registration.employee):
         return None
     return registration
+
+
+def may_decide(session: Session, actor: Employee, employee: Employee) -> bool:
+    """Whether ``actor`` is one of ``employee``'s approvers (never ``employee`` themselves)."""
+    return (
+        session.scalar(
+            sa.select(sa.func.count()).where(approvers_clause(employee), Employee.id == actor.id)
+        )
+        == 1
+    )
 
 
 def sign_up(
     session: Session, actor: Employee, event: ProgrammeEvent, employee: Employee
 ) -> ProgrammeRegistration:
     """Sign ``employee`` up (themselves, or their manager for them): a place while there is
-    one, else the waiting list. An event that asks for the manager's approval holds the place
-    until the manager approves, unless the manager signs up."""
+    one, else the waiting list. An event that asks for approval holds the place until an
+    approver (:func:`approvers_of`) decides, unless the manager signs up; someone with nobody
+    to decide is refused."""
     if actor.id != employee.id and not may_sign_up_for_others(session, actor, employee):
         raise SignupError(_("Du kan bara anmäla dig själv eller din egen personal."))
     if event.cancelled_at is not None:
@@ -194,6 +219,15 @@ def sign_up(
     now = clock.utcnow()
     if now >= event.signup_deadline:
         raise SignupError(_("Sista anmälningsdag har passerat."))
+    if event.requires_approval and actor.id == employee.id and not approvers_of(session, employee):
+        raise SignupError(
+            _(
+                "Evenemanget kräver godkännande, men ingen kan godkänna din anmälan: du har "
+                "ingen chef i utbildningsuppföljningen och det finns ingen HR i %(municipality)s. "
+                "Kontakta en administratör.",
+                municipality=employee.municipality.name if employee.municipality else "",
+            )
+        )
     lock_event(session, event.id)
     registration = session.scalars(
         sa.select(ProgrammeRegistration).where(
@@ -234,7 +268,7 @@ def sign_up(
     }[status]
     _notify(session, registration, what)
     if status == RegistrationStatus.PENDING:
-        ask_managers(session, registration)
+        ask_approvers(session, registration)
     return registration
 
 
@@ -273,12 +307,17 @@ def cancel(session: Session, actor: Employee, registration: ProgrammeRegistratio
 def decide(
     session: Session, actor: Employee, registration: ProgrammeRegistration, *, approve: bool
 ) -> None:
-    """The manager approves a sign-up awaiting approval (it keeps its place), or declines it
-    (the place goes to the waiting list). Only the person's manager decides, never for
-    themselves."""
+    """An approver (:func:`approvers_of`: the person's manager, or HR of their municipality
+    when they have none) approves a sign-up awaiting approval (it keeps its place), or declines
+    it (the place goes to the waiting list). Never for themselves."""
     employee = registration.employee
-    if actor.id == employee.id or not may_sign_up_for_others(session, actor, employee):
-        raise SignupError(_("Bara medarbetarens chef kan godkänna anmälan."))
+    if not may_decide(session, actor, employee):
+        raise SignupError(
+            _(
+                "Bara medarbetarens chef, eller HR när medarbetaren saknar chef, kan godkänna "
+                "anmälan."
+            )
+        )
     if registration.status != RegistrationStatus.PENDING:
         raise SignupError(_("Anmälan väntar inte på godkännande."))
     lock_event(session, registration.event_id)
@@ -306,8 +345,8 @@ def decide(
 
 def fill_places(session: Session, event: ProgrammeEvent) -> list[ProgrammeRegistration]:
     """Move people up the waiting list, first come first served, while places are free; each
-    gets a mail with the invitation (or, where the manager must approve, a mail that the place
-    awaits approval, and their managers are asked). The caller holds the event's lock."""
+    gets a mail with the invitation (or, where approval is asked for, a mail that the place
+    awaits approval, and their approvers are asked). The caller holds the event's lock."""
     moved: list[ProgrammeRegistration] = []
     free = event.capacity - _taken(session, event.id)
     if free <= 0 or event.cancelled_at is not None:
@@ -324,7 +363,7 @@ def fill_places(session: Session, event: ProgrammeEvent) -> list[ProgrammeRegist
     now = clock.utcnow()
     for registration in waiting:
         # Someone who signed themselves up for an event that asks for approval moves up to a
-        # place held for them until their manager decides.
+        # place held for them until an approver decides.
         approval = (
             event.requires_approval and registration.signed_up_by_id == registration.employee_id
         )
@@ -344,7 +383,7 @@ def fill_places(session: Session, event: ProgrammeEvent) -> list[ProgrammeRegist
         )
         if approval:
             _notify(session, registration, "pending")
-            ask_managers(session, registration)
+            ask_approvers(session, registration)
         else:
             _notify(session, registration, "promoted")
         moved.append(registration)
