@@ -344,7 +344,7 @@ def test_the_list_shows_rules_in_force_and_ended_ones(client, course, staffed):
     in_force, ended_part = page.split("Avslutade regler", 1)
     assert "Webbkurs om våld" in in_force and "Järfälla" in in_force
     assert "Nyanställda och befintlig personal" in in_force
-    assert re.search(r'<td class="num">2</td>', in_force)  # open assignments: anna and bo
+    assert re.search(r'<td [^>]*class="num">2</td>', in_force)  # open assignments: anna and bo
     assert "Alla kommuner" in ended_part and "Skola och förskola" in ended_part
     assert "Endast läsbar" in ended_part  # HR reads the all-municipality rule, cannot change it
     assert '<caption id="in-force-caption">' in page and 'scope="row"' in page
