@@ -5,8 +5,8 @@ DIR: a file is claimed by creating ``DIR/claims/<file>`` exclusively, so each fi
 exactly one of the processes sharing DIR (each with its own database). scripts/test.sh uses it
 so that the core whose leg ends first takes over files of the other leg, instead of idling.
 
-Files are claimed heaviest first (browser tests, then by number of tests), so what is left for
-a process that joins late is many small files, which divide evenly. Each process records how
+Files are claimed longest first (an estimate: see ``_estimated_seconds``), so what is left for a
+process that joins late is many short files, which divide evenly. Each process records how
 many tests it ran in ``DIR/ran/<pid>`` and the number collected in ``DIR/collected``; the
 script checks that together they ran every test. ``DIR/exhausted`` appears once every file is
 claimed, so the script starts no process that would find nothing to do.
@@ -19,8 +19,18 @@ from pathlib import Path
 
 import pytest
 
-# A browser test costs about as much as ten others: a real page loads, scripts run.
-BROWSER_TEST_WEIGHT = 10
+# Rough seconds per test on the 2-core CI machine, for the order in which files are claimed
+# (only the balance of the two workers depends on them, never which tests run).
+SECONDS_PER_TEST = 0.3
+SECONDS_PER_BROWSER_TEST = 3.0  # a real page loads in Chromium, scripts run
+# Files whose tests start processes of their own (gunicorn, flask commands, the bench): about
+# this long whatever their number of tests. Left to the end, one of them would run alone.
+SECONDS_OF_FILES_THAT_START_PROCESSES = {
+    "tests/test_multi_process.py": 120.0,
+    "tests/test_bench.py": 70.0,
+    "tests/test_sso_saml_processes.py": 65.0,
+    "tests/test_scheduler.py": 30.0,
+}
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -35,17 +45,22 @@ def _file_of(item: pytest.Item) -> str:
     return item.nodeid.split("::", 1)[0]
 
 
-def _heaviest_first(items: list[pytest.Item]) -> list[list[pytest.Item]]:
-    """The items grouped by file (in collection order within a file), heaviest file first."""
+def _estimated_seconds(file: str, tests: int) -> float:
+    per_test = SECONDS_PER_BROWSER_TEST if file.startswith("tests/browser/") else SECONDS_PER_TEST
+    return SECONDS_OF_FILES_THAT_START_PROCESSES.get(file, 0.0) + per_test * tests
+
+
+def _longest_first(items: list[pytest.Item]) -> list[list[pytest.Item]]:
+    """The items grouped by file (in collection order within a file), longest file first."""
     files: dict[str, list[pytest.Item]] = {}
     for item in items:
         files.setdefault(_file_of(item), []).append(item)
-
-    def weight(name: str) -> int:
-        per_test = BROWSER_TEST_WEIGHT if name.startswith("tests/browser/") else 1
-        return per_test * len(files[name])
-
-    return [files[name] for name in sorted(files, key=weight, reverse=True)]
+    return [
+        files[name]
+        for name in sorted(
+            files, key=lambda name: _estimated_seconds(name, len(files[name])), reverse=True
+        )
+    ]
 
 
 def _claim(queue: Path, file: str) -> bool:
@@ -67,7 +82,7 @@ def pytest_runtestloop(session: pytest.Session) -> bool | None:
     (queue / "ran").mkdir(exist_ok=True)
     (queue / "collected").write_text(f"{len(session.items)}\n")
 
-    groups = _heaviest_first(session.items)
+    groups = _longest_first(session.items)
     pending = iter(groups)
 
     def next_claimed() -> list[pytest.Item] | None:
