@@ -9,7 +9,7 @@ Files are claimed longest first (an estimate: see ``_estimated_seconds``), so wh
 process that joins late is many short files, which divide evenly. Each process records how
 many tests it ran in ``DIR/ran/<pid>`` and the number collected in ``DIR/collected``; the
 script checks that together they ran every test. ``DIR/exhausted`` appears once every file is
-claimed, so the script starts no process that would find nothing to do.
+claimed (when the last one is), so the script starts no process that would find nothing to do.
 """
 
 from __future__ import annotations
@@ -63,8 +63,12 @@ def _longest_first(items: list[pytest.Item]) -> list[list[pytest.Item]]:
     ]
 
 
+def _claim_of(queue: Path, file: str) -> Path:
+    return queue / "claims" / file.replace("/", "__")
+
+
 def _claim(queue: Path, file: str) -> bool:
-    claim = queue / "claims" / file.replace("/", "__")
+    claim = _claim_of(queue, file)
     try:
         os.close(os.open(claim, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
     except FileExistsError:
@@ -85,9 +89,13 @@ def pytest_runtestloop(session: pytest.Session) -> bool | None:
     groups = _longest_first(session.items)
     pending = iter(groups)
 
+    files = [_file_of(group[0]) for group in groups]
+
     def next_claimed() -> list[pytest.Item] | None:
         for group in pending:
             if _claim(queue, _file_of(group[0])):
+                if all(_claim_of(queue, file).exists() for file in files):
+                    (queue / "exhausted").touch()
                 return group
         (queue / "exhausted").touch()
         return None
