@@ -25,7 +25,6 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, logout_user
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from saml2.metadata import entity_descriptor
 from werkzeug.wrappers import Response
 
 from training_tracker.auth.routes import SIGNED_IN_WITH
@@ -73,6 +72,10 @@ def saml_metadata(provider_id: int) -> Response:
     if not key_pem:
         abort(404)
     settings = saml_settings.config(provider, key_pem)
+    # Late: saml2.metadata builds pysaml2's XML schemas when imported (about a second), which
+    # every process that starts the app would pay, though only SAML sign-in needs them.
+    from saml2.metadata import entity_descriptor
+
     descriptor = entity_descriptor(settings)
     response = make_response(str(descriptor))
     response.headers["Content-Type"] = "application/samlmetadata+xml; charset=utf-8"

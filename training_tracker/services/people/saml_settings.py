@@ -20,7 +20,7 @@ import threading
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import requests
@@ -30,7 +30,6 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 from flask_babel import gettext as _
 from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
-from saml2.config import SPConfig
 from saml2.saml import NAMEID_FORMAT_PERSISTENT
 from saml2.xmldsig import DIGEST_SHA256, SIG_RSA_SHA256
 
@@ -38,6 +37,9 @@ from training_tracker import clock
 from training_tracker.models import IdentityProvider
 from training_tracker.services.messaging.mail_rendering import absolute_url
 from training_tracker.services.people.sso_providers import SsoConfigError
+
+if TYPE_CHECKING:
+    from saml2.config import SPConfig
 
 # The most clock skew tolerated between us and the provider (NotBefore, NotOnOrAfter).
 SKEW_SECONDS = 120
@@ -123,6 +125,10 @@ def parse_metadata(xml: str) -> IdpMetadata:
     least one signing certificate) and take its entity id and endpoints from it."""
     if "<!DOCTYPE" in xml or "<!ENTITY" in xml:
         raise SamlMetadataError(_("Metadata med DTD eller entiteter tas inte emot."), "metadata")
+    # Late: saml2.config builds pysaml2's XML schemas when imported (about a second), which
+    # every process that starts the app would pay, though only SAML sign-in needs them.
+    from saml2.config import SPConfig
+
     config = SPConfig()
     try:
         config.load(
@@ -268,6 +274,10 @@ def config(provider: IdentityProvider, key_pem: str) -> SPConfig:
     if not provider.saml_subject_attribute:
         sp["name_id_policy_format"] = NAMEID_FORMAT_PERSISTENT
         sp["name_id_format_allow_create"] = True
+    # Late: saml2.config builds pysaml2's XML schemas when imported (about a second), which
+    # every process that starts the app would pay, though only SAML sign-in needs them.
+    from saml2.config import SPConfig
+
     settings = SPConfig()
     settings.load(
         {

@@ -30,7 +30,7 @@ import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 import sqlalchemy as sa
@@ -39,7 +39,6 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
-from saml2.client import Saml2Client
 from saml2.saml import NAMEID_FORMAT_PERSISTENT, name_id_from_string
 from saml2.xmldsig import SIG_RSA_SHA256
 from sqlalchemy.exc import IntegrityError
@@ -50,6 +49,9 @@ from training_tracker.models import IdentityProvider, SamlSeenAssertion
 from training_tracker.services.people import saml_settings
 from training_tracker.services.people.saml_settings import SKEW_SECONDS
 from training_tracker.services.people.sso_providers import saml_sp_key
+
+if TYPE_CHECKING:
+    from saml2.client import Saml2Client
 
 # A sign-in started longer ago than this is refused on return.
 PENDING_MAX_AGE_SECONDS = 15 * 60
@@ -110,6 +112,10 @@ def _client(provider: IdentityProvider) -> Saml2Client:
         settings = saml_settings.config(provider, key_pem)
     except saml_settings.SamlMetadataError as error:
         raise SamlRefusal(str(error)) from error
+    # Late: saml2.client builds pysaml2's XML schemas when imported (about a second), which
+    # every process that starts the app would pay, though only SAML sign-in needs them.
+    from saml2.client import Saml2Client
+
     return Saml2Client(config=settings)
 
 
