@@ -175,15 +175,18 @@ def _big_read(connection: Session | Connection) -> Iterator[None]:
     statement aborts the transaction, whose end resets them)."""
     bind = connection if isinstance(connection, Connection) else connection.get_bind()
     postgresql = bind.dialect.name == "postgresql"
-    if postgresql:
-        connection.execute(sa.text("SET LOCAL jit = off"))
-        connection.execute(sa.text(f"SET LOCAL work_mem = '{WORK_MEM}'"))
-        for name in NO_HASHING:
-            connection.execute(sa.text(f"SET LOCAL {name} = off"))
+    if postgresql:  # one statement each way: set_config(..., true) is SET LOCAL
+        settings = {"jit": "off", "work_mem": WORK_MEM} | dict.fromkeys(NO_HASHING, "off")
+        connection.execute(
+            sa.select(*(sa.func.set_config(name, value, True) for name, value in settings.items()))
+        )
     yield
-    if postgresql:
-        for name in NO_HASHING:
-            connection.execute(sa.text(f"RESET {name}"))
+    if postgresql:  # back to the session's values
+        connection.execute(
+            sa.text(
+                "SELECT set_config(name, reset_val, true) FROM pg_settings WHERE name IN :names"
+            ).bindparams(sa.bindparam("names", list(NO_HASHING), expanding=True))
+        )
 
 
 def grouped_counts(
