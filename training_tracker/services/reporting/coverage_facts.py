@@ -55,6 +55,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import visitors
 from sqlalchemy.sql.elements import ColumnElement
 
 from training_tracker.models import (
@@ -175,6 +176,30 @@ def _people_clauses(scope: ReportScope, filters: CoverageFilters) -> list[Column
     return clauses
 
 
+def reads_units(filters: CoverageFilters, *expressions: Any) -> bool:
+    """Whether a query of the people needs the units table: for the sector filter, or an
+    expression (a grouping key, a column, an ``extra`` clause) that reads it. Otherwise the
+    join to units is left out (a hash of 21,659 units and a probe per assignment at national
+    scale, for nothing) and :func:`with_units` keeps only what it filtered: people in a unit."""
+    if filters.sector is not None:
+        return True
+    units = Unit.__table__
+    for expression in expressions:
+        element = getattr(expression, "__clause_element__", lambda e=expression: e)()
+        for part in visitors.iterate(element):
+            if isinstance(part, sa.Column) and part.table is units:
+                return True
+    return False
+
+
+def with_units(select: sa.Select[Any], needed: bool) -> sa.Select[Any]:
+    """``select`` (from the employees) joined to their units when ``needed``; else narrowed to
+    the people who have one, as the join would (the cache counts per unit)."""
+    if needed:
+        return select.join(Unit, Unit.id == Employee.unit_id)
+    return select.where(Employee.unit_id.is_not(None))
+
+
 def course_clauses(filters: CoverageFilters) -> list[ColumnElement[bool]]:
     clauses = []
     if filters.course_id is not None:
@@ -244,12 +269,9 @@ def completion_summary(
         else select.select_from(Completion)
     )
     if _narrowed(scope, filters, extra):
+        chosen = with_units(sa.select(Employee.id), reads_units(filters, *extra))
         select = select.where(
-            Completion.employee_id.in_(
-                sa.select(Employee.id)
-                .join(Unit, Unit.id == Employee.unit_id)
-                .where(*_people_clauses(scope, filters), *extra)
-            )
+            Completion.employee_id.in_(chosen.where(*_people_clauses(scope, filters), *extra))
         )
     # Computed once, as a MATERIALIZED CTE: a planner that takes the tables for nearly empty
     # (not yet analysed) would otherwise nest-loop over the grouped completions, aggregating
@@ -305,10 +327,12 @@ def assignment_facts(
     )
     if days is not None:
         done_of = sa.and_(done_of, done.c.day == days.c.day)
+    select = with_units(
+        select.join(Employee, Employee.id == Assignment.employee_id),
+        reads_units(filters, *columns, *extra),
+    )
     select = (
-        select.join(Employee, Employee.id == Assignment.employee_id)
-        .join(Unit, Unit.id == Employee.unit_id)
-        .join(Municipality, Municipality.id == Employee.municipality_id)
+        select.join(Municipality, Municipality.id == Employee.municipality_id)
         .outerjoin(done, done_of)
         .where(
             *population(scope, filters, day, today),
