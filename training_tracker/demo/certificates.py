@@ -69,15 +69,15 @@ def attach_certificates(session: Session, rng: random.Random, *, home_municipali
     into ``UPLOAD_FOLDER`` before the caller commits, as an upload's file is."""
     folder = Path(current_app.config["UPLOAD_FOLDER"])
     max_bytes = int(current_app.config["EVIDENCE_MAX_BYTES"])
-    chosen = [
-        completion
-        for completion in _candidates(session, home_municipality_id, CompletionStatus.REPORTED)
-        if rng.random() < REPORTED_WITH_CERTIFICATE
-    ] + [
-        completion
-        for completion in _candidates(session, home_municipality_id, CompletionStatus.VERIFIED)
-        if rng.random() < VERIFIED_WITH_CERTIFICATE
-    ]
+    chosen = _share(
+        rng,
+        _candidates(session, home_municipality_id, CompletionStatus.REPORTED),
+        REPORTED_WITH_CERTIFICATE,
+    ) + _share(
+        rng,
+        _candidates(session, home_municipality_id, CompletionStatus.VERIFIED),
+        VERIFIED_WITH_CERTIFICATE,
+    )
     for number, completion in enumerate(chosen, start=1):
         shown_on = completion.completed_on
         if number % OTHER_DATE_EVERY == 0:
@@ -105,6 +105,13 @@ def attach_certificates(session: Session, rng: random.Random, *, home_municipali
         )
     session.flush()
     return len(chosen)
+
+
+def _share(rng: random.Random, completions: list[Completion], share: float) -> list[Completion]:
+    """``share`` of ``completions`` (rounded), drawn at random, in their order: exactly so,
+    not by a draw per completion, so that a small demo's few reports still show both kinds."""
+    drawn = set(rng.sample(range(len(completions)), round(share * len(completions))))
+    return [completion for index, completion in enumerate(completions) if index in drawn]
 
 
 def _candidates(
