@@ -3,20 +3,26 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time
+from pathlib import Path
 
 import sqlalchemy as sa
 import time_machine
+from flask import current_app
 
 from tests.conftest import count
 from training_tracker import clock
 from training_tracker.demo import DemoError
+from training_tracker.demo import certificates as demo_certificates
+from training_tracker.demo.municipalities import HOME_MUNICIPALITY
 from training_tracker.demo.seed import seed_demo
 from training_tracker.extensions import db
 from training_tracker.models import (
     Assignment,
     Completion,
+    CompletionStatus,
     Course,
     Employee,
+    Evidence,
     Municipality,
     ProgrammeEvent,
     ProgrammeRegistration,
@@ -29,6 +35,13 @@ from training_tracker.services.core.scope import ReportScope
 from training_tracker.services.people import accounts
 from training_tracker.services.programme.listing import campaign_year
 from training_tracker.services.reporting import coverage
+from training_tracker.services.training.certificates import (
+    CertificateReading,
+    Check,
+    ExpectedFacts,
+    read_certificate,
+)
+from training_tracker.services.training.evidence import path_of
 
 PASSWORD = "demo-lösenord-för-test"
 TODAY = date(2026, 11, 23)
@@ -92,6 +105,23 @@ def snapshot() -> dict[str, list[tuple]]:
                 .order_by(Completion.id)
             )
         ],
+        "certificates": [
+            (employee(row[0]), *row[1:])
+            for row in db.session.execute(
+                sa.select(
+                    Completion.employee_id,
+                    Course.key,
+                    Completion.completed_on,
+                    Completion.status,
+                    Evidence.original_filename,
+                    Evidence.sha256,
+                    Evidence.reading,
+                )
+                .join(Completion, Completion.id == Evidence.completion_id)
+                .join(Course)
+                .order_by(Completion.id)
+            )
+        ],
     }
 
 
@@ -111,6 +141,7 @@ def test_the_same_seed_and_day_give_the_same_data():
     empty_database()
     seed_demo(db.session, employees=200, seed=7, password=PASSWORD, today=TODAY)
     db.session.commit()
+    assert first["certificates"], "the demo's reports come with certificates"
     assert snapshot() == first
     empty_database()
     seed_demo(db.session, employees=200, seed=8, password=PASSWORD, today=TODAY)
@@ -228,3 +259,83 @@ def test_the_demo_has_a_history_for_the_coverage_trend():
     assert len(trend) == 12
     assert all(point.required > 0 for point in trend)
     assert trend[0].percent < trend[-1].percent
+
+
+def _home_completions_of_certificate_courses(status: CompletionStatus) -> list[Completion]:
+    return list(
+        db.session.scalars(
+            sa.select(Completion)
+            .join(Course)
+            .join(Employee, Employee.id == Completion.employee_id)
+            .join(Unit)
+            .join(Municipality)
+            .where(
+                Municipality.code == HOME_MUNICIPALITY,
+                Course.issues_certificate,
+                Completion.status == status,
+            )
+        )
+    )
+
+
+def test_most_reports_awaiting_review_come_with_a_certificate_the_reader_finds_matching():
+    seed_demo(db.session, employees=300, seed=1, password=PASSWORD, today=TODAY)
+    db.session.commit()
+    reported = _home_completions_of_certificate_courses(CompletionStatus.REPORTED)
+    with_file = [completion for completion in reported if completion.evidence]
+    # About 3 in 4: the queue shows both kinds, and bulk approval has something to approve.
+    assert 0.6 * len(reported) <= len(with_file) < len(reported)
+    verified = _home_completions_of_certificate_courses(CompletionStatus.VERIFIED)
+    assert 0 < sum(bool(completion.evidence) for completion in verified) < len(verified)
+    # Courses that issue no certificate never get one.
+    assert not db.session.scalar(
+        sa.select(sa.func.count(Evidence.id))
+        .join(Completion)
+        .join(Course)
+        .where(~Course.issues_certificate)
+    )
+
+    folder = Path(current_app.config["UPLOAD_FOLDER"])
+    readings = []
+    for evidence in db.session.scalars(sa.select(Evidence)):
+        path = path_of(folder, evidence.storage_name)
+        assert path.read_bytes().startswith(b"%PDF-")
+        assert path.stat().st_size == evidence.size_bytes
+        assert evidence.content_type == "application/pdf"
+        completion, course = evidence.completion, evidence.completion.course
+        stored = CertificateReading.from_json(evidence.reading)
+        assert stored is not None
+        # The stored reading is what the reader makes of the file on disk today.
+        again = read_certificate(
+            path,
+            content_type=evidence.content_type,
+            expected=ExpectedFacts(
+                employee_name=completion.employee.full_name,
+                course_titles=(course.title,),
+                provider_names=(course.provider.name,),
+                completed_on=completion.completed_on,
+            ),
+            provider_key=course.provider.key,
+        )
+        assert again == stored
+        readings.append(stored)
+    matching = [reading for reading in readings if reading.all_matched]
+    another_date = [reading for reading in readings if reading.date is Check.DIFFERENT]
+    assert len(matching) >= 0.8 * len(readings)
+    assert another_date, "one certificate in ten shows another date: the reviewer is warned"
+    assert all(reading.name is Check.MATCHED for reading in matching)
+
+
+def test_the_number_of_certificates_is_bounded_whatever_the_size(monkeypatch, uploads):
+    monkeypatch.setattr(demo_certificates, "MAX_REPORTED", 4)
+    monkeypatch.setattr(demo_certificates, "MAX_VERIFIED", 2)
+    seed_demo(db.session, employees=300, seed=1, password=PASSWORD, today=TODAY)
+    db.session.commit()
+    reported = _home_completions_of_certificate_courses(CompletionStatus.REPORTED)
+    assert len(reported) > 4
+    with_file = sum(bool(completion.evidence) for completion in reported)
+    assert 0 < with_file <= 4
+    assert count(Evidence) <= 6
+    assert sorted(path.name for path in uploads.iterdir()) == sorted(
+        db.session.scalars(sa.select(Evidence.storage_name))
+    )

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from training_tracker import clock
 from training_tracker.demo import DemoError
 from training_tracker.demo.bulk import BulkWriter, keys_and_indexes_built_at_the_end, reserve_ids
+from training_tracker.demo.certificates import attach_certificates
 from training_tracker.demo.municipalities import (
     HOME_MUNICIPALITY,
     MUNICIPALITIES,
@@ -222,6 +223,13 @@ class _Seeder:
         )
         self._phase("the joint programme …")
         seed_programme(self.session, self.rng, self.today, self.slot_ids["organiser"])
+        self._phase("certificates …")
+        # Their own generator, drawn last from the seed's: nothing before them changes.
+        attach_certificates(
+            self.session,
+            random.Random(self.rng.getrandbits(64)),
+            home_municipality_id=home.id,
+        )
         if self.writer.postgres:
             # Whatever the size: where autovacuum is off or has not come by yet, a planner
             # without statistics takes the tables for empty and nest-loops over thousands
