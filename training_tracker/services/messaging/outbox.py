@@ -86,7 +86,7 @@ def queue_one_unwritten(session: Session, message: dict[str, Any]) -> bool:
 
 
 @functools.cache
-def _insert_unless_queued(columns: tuple[str, ...]) -> sa.TextClause:
+def _insert_unless_queued(columns: tuple[str, ...]) -> sa.TextualSelect:
     """``INSERT … ON CONFLICT (idempotency_key) DO NOTHING RETURNING id`` of these columns,
     spelt as both databases read it and built once: SQLAlchemy compiles its dialects' ON
     CONFLICT statements again at every execution (they have no cache key), which cost more
