@@ -72,13 +72,17 @@ def sends_welcome_mail(session: Session, municipality_id: int) -> bool:
 
 
 def _visible(municipality_id: MunicipalityId) -> ColumnElement[bool]:
-    released = sa.select(ScimLink.employee_id).where(
-        ScimLink.municipality_id == municipality_id, ScimLink.released_at.is_not(None)
+    # NOT EXISTS on the person's own link, not NOT IN: PostgreSQL computed the NOT IN's whole
+    # list (a scan of the links) for every query; the same answer, as a link's id is never null.
+    released = sa.exists().where(
+        ScimLink.employee_id == Employee.id,
+        ScimLink.municipality_id == municipality_id,
+        ScimLink.released_at.is_not(None),
     )
     return sa.and_(
         provisioning_scope(municipality_id),
         Employee.anonymised_at.is_(None),
-        ~Employee.id.in_(released),
+        ~released,
     )
 
 
@@ -89,10 +93,24 @@ def _found_by_user_name() -> sa.Select[tuple[Employee]]:
     this filter before each create. Two at most: userName and e-mail are each unique."""
     municipality_id = sa.bindparam("municipality_id", type_=sa.Integer())
     key = sa.bindparam("key", type_=sa.String())
+    # The two people the key may name, by their indexes: without this (redundant) condition
+    # PostgreSQL read all the municipality's staff to test each (5 ms at 18,000 employees).
+    candidates = sa.union_all(
+        sa.select(ScimLink.employee_id).where(
+            ScimLink.municipality_id == municipality_id,
+            ScimLink.user_name_key == key,
+            ScimLink.released_at.is_(None),
+        ),
+        sa.select(Employee.id).where(Employee.email == key),
+    )
     return (
         sa.select(Employee)
         .options(selectinload(Employee.unit))
-        .where(_visible(municipality_id), user_name_is(municipality_id, key))
+        .where(
+            Employee.id.in_(candidates),
+            _visible(municipality_id),
+            user_name_is(municipality_id, key),
+        )
         .order_by(Employee.id)
     )
 
