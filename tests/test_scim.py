@@ -302,6 +302,61 @@ def test_the_does_this_user_exist_filter_answers_as_any_other_filter_in_few_stat
     assert answer(f'userName eq "{ANNA}"', "startIndex=2&") == (1, [])
 
 
+def test_an_initial_sync_create_takes_few_statements(entra, ifo):
+    """Entra ID's filter and POST for each of thousands of users: the statements it runs are
+    the round trips PostgreSQL waits on. Pinned so that the count cannot grow back unnoticed:
+    the filter 2 (token, user); the create 9 (token, unit, one query for everyone the user may
+    be or collide with, the employee, the assignments, the mail, the two audit events in one
+    INSERT, the invitation's date, the link). SQLite writes the two audit events one by one
+    (SQLAlchemy batches an INSERT … RETURNING only where the order of the rows is certain)."""
+    courses = factories.synced_catalog()
+    factories.rule(courses[NCK], sector=Sector.SOCIAL_SERVICES)
+
+    def sync(user_name: str, number: str) -> None:
+        found = entra.get(f"/Users?filter={quote(f'userName eq {chr(34)}{user_name}{chr(34)}')}")
+        assert found.get_json()["totalResults"] == 0
+        payload = user_payload(
+            user_name,
+            external_id=number,
+            department="IFO Barn och unga",
+            employee_number=number,
+            hire_date="2026-01-05T00:00:00Z",
+        )
+        assert entra.post("/Users", payload).status_code == 201
+
+    sync("first@jarfalla.example", "J-1")  # the token's "last used" is written once
+    with counting_statements() as statements:
+        sync(ANNA, "J-2")
+
+    limit = 11 if db.engine.dialect.name == "postgresql" else 12
+    assert len(statements) <= limit, "\n".join(statements)
+    anna = person()
+    assert (
+        db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(Assignment)
+            .where(Assignment.employee_id == anna.id)
+        )
+        == 1
+    )
+    events = db.session.scalars(
+        sa.select(AuditEvent.action)
+        .where(AuditEvent.subject_employee_id == anna.id)
+        .order_by(AuditEvent.id)
+    ).all()
+    assert events == ["employee.created", "auth.invitation_queued"]
+
+
+def test_a_user_name_another_user_holds_is_a_conflict_whatever_the_address(entra):
+    assert entra.post("/Users", user_payload(external_id=None)).status_code == 201
+    elsewhere = user_payload(external_id=None, email="anna.a@jarfalla.example")
+    assert error_of(entra.post("/Users", elsewhere)) == (409, "uniqueness")
+    assert (
+        entra.post("/Users", user_payload("anna.a@jarfalla.example", external_id=None)).status_code
+        == 201
+    )
+
+
 def test_a_filter_the_tracker_cannot_answer_is_refused_with_invalid_filter(entra):
     for expression in ('title eq "x"', 'userName eq "unterminated', "userName zz 1"):
         response = entra.get(f"/Users?filter={quote(expression)}")

@@ -21,6 +21,8 @@ from training_tracker.models import AuditEvent, Employee
 # Who acts when no person does: a directory over SCIM ("SCIM (label)"). Set for a block of
 # work by :func:`acting_as`; every event recorded without an actor in it carries the name.
 _ACTING_AS: ContextVar[str | None] = ContextVar("audit_acting_as", default=None)
+# The events held back by :func:`recorded_together`: (the session, the events in order).
+_HELD: ContextVar[tuple[Session, list[AuditEvent]] | None] = ContextVar("audit_held", default=None)
 
 
 @contextmanager
@@ -32,6 +34,24 @@ def acting_as(name: str) -> Iterator[None]:
         yield
     finally:
         _ACTING_AS.reset(token)
+
+
+@contextmanager
+def recorded_together(session: Session) -> Iterator[None]:
+    """Events recorded in ``session`` within the block are added to it when the block ends
+    (also when it fails), in the order recorded: the block's own flushes leave them out, so the
+    next flush writes them in one INSERT (an enrolment's "created" and "invitation queued")
+    instead of one each. Nothing inside may look for its events in the database."""
+    if _HELD.get() is not None:
+        yield  # an outer block holds them already
+        return
+    held: list[AuditEvent] = []
+    token = _HELD.set((session, held))
+    try:
+        yield
+    finally:
+        _HELD.reset(token)
+        session.add_all(held)
 
 
 def record(
@@ -55,7 +75,11 @@ def record(
         object_id=object_id,
         details=details,
     )
-    session.add(event)
+    held = _HELD.get()
+    if held is not None and held[0] is session:
+        held[1].append(event)
+    else:
+        session.add(event)
     return event
 
 

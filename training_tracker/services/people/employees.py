@@ -104,33 +104,11 @@ def find_manager(
     return manager
 
 
-def _check(
-    session: Session,
-    data: EmployeeData,
-    employee: Employee | None = None,
-    *,
-    actor: Employee | None = None,
-    unit_optional: bool = False,
+def _check_holders(
+    session: Session, data: EmployeeData, employee: Employee | None, *, actor: Employee | None
 ) -> None:
-    """Refuse what the database would refuse, with a message HR can act on."""
-    if not data.first_name:
-        raise EmployeeError(_("Fyll i förnamnet."), "first_name")
-    if not data.last_name:
-        raise EmployeeError(_("Fyll i efternamnet."), "last_name")
-    if not data.email or "@" not in data.email:
-        raise EmployeeError(_("Fyll i en giltig e-postadress."), "email")
-    if data.preferred_language not in ("sv", "en"):
-        raise EmployeeError(_("Välj svenska eller engelska."), "preferred_language")
-    if data.end_date and data.hire_date and data.end_date < data.hire_date:
-        raise EmployeeError(_("Slutdatum kan inte vara före anställningsdatum."), "end_date")
-    unit = session.get(Unit, data.unit_id) if data.unit_id is not None else None
-    if unit is None and data.unit_id is None and unit_optional:
-        pass  # the directory's unknown department: on HR's list of people without a unit
-    elif unit is None or unit.municipality_id != data.municipality_id:
-        raise EmployeeError(_("Enheten hör inte till den valda kommunen."), "unit_id")
-    elif not unit.active and (employee is None or employee.unit_id != unit.id):
-        raise EmployeeError(_("Enheten %(unit)s är avvecklad.", unit=unit.name), "unit_id")
-    # Whoever holds the address, or the employee number in the municipality: one query.
+    """Refuse an e-mail address, or an employee number in the municipality, someone else
+    holds. Whoever holds either: one query."""
     holders = [Employee.email == data.email]
     if data.employee_number:
         holders.append(
@@ -168,6 +146,38 @@ def _check(
             ),
             "employee_number",
         )
+
+
+def _check(
+    session: Session,
+    data: EmployeeData,
+    employee: Employee | None = None,
+    *,
+    actor: Employee | None = None,
+    unit_optional: bool = False,
+    holders_checked: bool = False,
+) -> None:
+    """Refuse what the database would refuse, with a message HR can act on.
+    ``holders_checked``: see :func:`create_employee`."""
+    if not data.first_name:
+        raise EmployeeError(_("Fyll i förnamnet."), "first_name")
+    if not data.last_name:
+        raise EmployeeError(_("Fyll i efternamnet."), "last_name")
+    if not data.email or "@" not in data.email:
+        raise EmployeeError(_("Fyll i en giltig e-postadress."), "email")
+    if data.preferred_language not in ("sv", "en"):
+        raise EmployeeError(_("Välj svenska eller engelska."), "preferred_language")
+    if data.end_date and data.hire_date and data.end_date < data.hire_date:
+        raise EmployeeError(_("Slutdatum kan inte vara före anställningsdatum."), "end_date")
+    unit = session.get(Unit, data.unit_id) if data.unit_id is not None else None
+    if unit is None and data.unit_id is None and unit_optional:
+        pass  # the directory's unknown department: on HR's list of people without a unit
+    elif unit is None or unit.municipality_id != data.municipality_id:
+        raise EmployeeError(_("Enheten hör inte till den valda kommunen."), "unit_id")
+    elif not unit.active and (employee is None or employee.unit_id != unit.id):
+        raise EmployeeError(_("Enheten %(unit)s är avvecklad.", unit=unit.name), "unit_id")
+    if not holders_checked:
+        _check_holders(session, data, employee, actor=actor)
     if data.manager_email:
         current_id = employee.manager_id if employee is not None else None
         data.manager_id = find_manager(
@@ -191,30 +201,39 @@ def create_employee(
     today: date | None = None,
     unit_optional: bool = False,
     mail_written_when_sent: bool = False,
+    holders_checked: bool = False,
 ) -> Employee:
     """Enroll one person: the required courses are assigned at once and, unless held, the
     welcome mail with the courses, their due dates and the set-password link is queued.
     ``unit_optional``: the directory may enroll someone whose unit is not known yet;
-    ``mail_written_when_sent``: the mail is written when it is sent, as an import's are."""
+    ``mail_written_when_sent``: the mail is written when it is sent, as an import's are;
+    ``holders_checked``: the caller found, in this transaction, that no one holds the e-mail
+    address or the employee number (the directory's same-person lookup), so it is not asked
+    twice (the unique constraints still refuse a person created meanwhile).
+
+    The audit events are written together at the next flush (one INSERT)."""
     today = today or clock.today()
     data = _clean(data)
-    _check(session, data, actor=actor, unit_optional=unit_optional)
+    _check(session, data, actor=actor, unit_optional=unit_optional, holders_checked=holders_checked)
     employee = Employee(**{name: getattr(data, name) for name in AUDITED_FIELDS})
     session.add(employee)
     session.flush()
-    audit_trail.record(
-        session,
-        "employee.created",
-        actor=actor,
-        subject=employee,
-        object_type="employee",
-        object_id=employee.id,
-        after=snapshot(employee),
-    )
-    apply_employment_dates(session, employee, actor=actor, today=today)
-    assign_new_employee(session, employee.id, today=today)
-    if invite and employee.active:
-        queue_invitation(session, employee, actor=actor, written_when_sent=mail_written_when_sent)
+    with audit_trail.recorded_together(session):
+        audit_trail.record(
+            session,
+            "employee.created",
+            actor=actor,
+            subject=employee,
+            object_type="employee",
+            object_id=employee.id,
+            after=snapshot(employee),
+        )
+        apply_employment_dates(session, employee, actor=actor, today=today)
+        assign_new_employee(session, employee.id, today=today)
+        if invite and employee.active:
+            queue_invitation(
+                session, employee, actor=actor, written_when_sent=mail_written_when_sent
+            )
     return employee
 
 

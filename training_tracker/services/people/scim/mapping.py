@@ -9,6 +9,7 @@ the attribute the token names → hire date; ``preferredLanguage`` → language;
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import Any
@@ -100,16 +101,22 @@ def _names(user: User, email: str) -> tuple[str, str]:
     return first, last
 
 
+@functools.cache
+def _unit_named() -> sa.Select[tuple[Unit]]:
+    """The active unit of ``:municipality_id`` named ``:name`` (lower-cased): built once, as
+    every create and replace asks it."""
+    return sa.select(Unit).where(
+        Unit.municipality_id == sa.bindparam("municipality_id", type_=sa.Integer()),
+        sa.func.lower(Unit.name) == sa.bindparam("name", type_=sa.String()),
+        Unit.active,
+    )
+
+
 def _unit(session: Session, municipality_id: int, department: str | None) -> Unit | None:
     if not department or not department.strip():
         return None
-    return session.scalar(
-        sa.select(Unit).where(
-            Unit.municipality_id == municipality_id,
-            sa.func.lower(Unit.name) == " ".join(department.split()).lower(),
-            Unit.active,
-        )
-    )
+    name = " ".join(department.split()).lower()
+    return session.scalar(_unit_named(), {"municipality_id": municipality_id, "name": name})
 
 
 def _manager_id(

@@ -46,8 +46,9 @@ def _linked(municipality_id: MunicipalityId, condition: Clause) -> Clause:
 
 
 def _unlinked(municipality_id: MunicipalityId) -> Clause:
-    return ~Employee.id.in_(
-        sa.select(ScimLink.employee_id).where(ScimLink.municipality_id == municipality_id)
+    # NOT EXISTS, not NOT IN: PostgreSQL would list every link of the municipality first.
+    return ~sa.exists().where(
+        ScimLink.employee_id == Employee.id, ScimLink.municipality_id == municipality_id
     )
 
 
