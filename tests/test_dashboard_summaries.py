@@ -107,6 +107,7 @@ def reference_summaries(
                 overdue=counts[key]["overdue"],
                 counts_reported=counts_reported[key],
                 municipality_id=municipality_of[key],
+                unit_id=key if by_unit else None,
             )
             for key in headcounts
         ),
