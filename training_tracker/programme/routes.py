@@ -214,13 +214,15 @@ def decide(event_id: int) -> Response:
         signups.decide(db.session, current_user, registration, approve=approve)
         name = person.full_name
     if attempt.ok:
-        flash(
-            _("%(name)s har en plats.", name=name)
-            if approve
-            else _("Anmälan för %(name)s är inte godkänd.", name=name),
-            "success",
-        )
+        flash(_decided(name, approve=approve), "success")
     return redirect(url_for("programme.event_detail", event_id=event_id))
+
+
+def _decided(name: str, *, approve: bool) -> str:
+    """What an approver is told once their decision on ``name``'s sign-up is saved."""
+    if approve:
+        return _("%(name)s har en plats.", name=name)
+    return _("Anmälan för %(name)s är inte godkänd.", name=name)
 
 
 @bp.route("/approvals/<int:registration_id>", methods=["GET", "POST"])
@@ -239,12 +241,7 @@ def approval(registration_id: int) -> str | Response | tuple[str, int]:
             signups.decide(db.session, current_user, registration, approve=approve)
             name = registration.employee.full_name
         if attempt.ok:
-            flash(
-                _("%(name)s har en plats.", name=name)
-                if approve
-                else _("Anmälan för %(name)s är inte godkänd.", name=name),
-                "success",
-            )
+            flash(_decided(name, approve=approve), "success")
             return redirect(url_for("programme.approval", registration_id=registration_id))
     return render_template(
         "programme/approval.html",

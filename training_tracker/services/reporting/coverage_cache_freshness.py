@@ -192,6 +192,20 @@ def stale_units(
     )
 
 
+def _units_now(selection: Sequence[ColumnElement[bool]]) -> sa.Subquery:
+    """The chosen units now, in one row: how many (``units``) and their change counts summed
+    (``changes``), what :func:`all_fresh` and :func:`fresh_days` hold the cached rows to."""
+    counted = change_counts(selection).subquery("counted")
+    return (
+        sa.select(
+            sa.func.count().label("units"),
+            sa.func.coalesce(sa.func.sum(counted.c.changes), 0).label("changes"),
+        )
+        .select_from(counted)
+        .subquery("now")
+    )
+
+
 def all_fresh(
     variant: str, days: Sequence[date], today: date, selection: Sequence[ColumnElement[bool]]
 ) -> sa.Select[tuple[bool]]:
@@ -203,16 +217,8 @@ def all_fresh(
     never more than its unit's count now. So the rows are all fresh iff every unit has a
     row on every date that its dates allow, and the sum of their stored counts equals the
     sum of the units' counts now, each once per date."""
-    counted = change_counts(selection).subquery("counted")
     cached = CoverageUnitCache
-    now = (
-        sa.select(
-            sa.func.count().label("units"),
-            sa.func.coalesce(sa.func.sum(counted.c.changes), 0).label("changes"),
-        )
-        .select_from(counted)
-        .subquery("now")
-    )
+    now = _units_now(selection)
     rows = (
         sa.select(sa.func.count().label("rows"), sa.func.sum(cached.changes_seen).label("seen"))
         .select_from(cached)
@@ -284,16 +290,8 @@ def fresh_days(
 ) -> sa.Select[tuple[date]]:
     """The dates among ``days`` on which every chosen unit's row of ``variant`` is fresh, by
     :func:`all_fresh`'s reasoning applied to each date: one statement."""
-    counted = change_counts(selection).subquery("counted")
     cached = CoverageUnitCache
-    now = (
-        sa.select(
-            sa.func.count().label("units"),
-            sa.func.coalesce(sa.func.sum(counted.c.changes), 0).label("changes"),
-        )
-        .select_from(counted)
-        .subquery("now")
-    )
+    now = _units_now(selection)
     rows = (
         sa.select(
             cached.as_of.label("as_of"),
