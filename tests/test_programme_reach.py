@@ -18,8 +18,9 @@ from training_tracker.extensions import db
 from training_tracker.models import Employee, ProgrammeEvent, Role, Sector
 from training_tracker.services.core.scope import ReportScope
 from training_tracker.services.programme import attendance, signups
+from training_tracker.services.reporting.coverage import coverage_table
 from training_tracker.services.reporting.coverage_types import CoverageFilters
-from training_tracker.services.reporting.programme_reach import programme_reach
+from training_tracker.services.reporting.programme_reach import ProgrammeReach, programme_reach
 
 EVERYTHING = ReportScope(True, frozenset(), frozenset())
 # Sessions on 12 November 2026, 13:00–15:00 Swedish time; sign-ups in October.
@@ -41,6 +42,14 @@ def staff(municipality: str, sector: Sector, unit: str, n: int, prefix: str) -> 
         factories.employee(unit=place, email=f"{prefix}{i}@{municipality.lower()}.example")
         for i in range(n)
     ]
+
+
+def reach_of(
+    scope: ReportScope, filters: CoverageFilters, group_by: str = "municipality"
+) -> ProgrammeReach:
+    """The reach beside the coverage table of the same scope, filters and grouping."""
+    table = coverage_table(db.session, scope, filters, group_by=group_by)
+    return programme_reach(db.session, scope, filters, table)
 
 
 def row_of(reach, label):  # type: ignore[no-untyped-def]
@@ -77,7 +86,7 @@ def test_reach_counts_each_person_once_among_this_years_events_and_nothing_else(
     )
     db.session.commit()
 
-    reach = programme_reach(db.session, EVERYTHING, CoverageFilters(), "municipality")
+    reach = reach_of(EVERYTHING, CoverageFilters(), "municipality")
     assert reach.year == 2026
     jarfalla, sigtuna_row = row_of(reach, "Järfälla"), row_of(reach, "Sigtuna")
     assert (jarfalla.people, jarfalla.signed_up, jarfalla.attended) == (11, 5, 3)
@@ -86,14 +95,14 @@ def test_reach_counts_each_person_once_among_this_years_events_and_nothing_else(
     assert (reach.total.signed_up, reach.total.attended) == (6, 3)
 
     drilled = CoverageFilters(municipality_id=ifo[0].municipality_id)
-    by_sector = programme_reach(db.session, EVERYTHING, drilled, "sector")
+    by_sector = reach_of(EVERYTHING, drilled, "sector")
     assert [row.label for row in by_sector.rows] == ["Socialtjänst", "Skola och förskola"]
     social, schools = by_sector.rows
     assert (social.people, social.signed_up, social.attended) == (6, 4, 2)
     assert (schools.people, schools.signed_up, schools.attended) == (5, 1, 1)
 
     # The report of a date last year reads last year's programme.
-    before = programme_reach(db.session, EVERYTHING, CoverageFilters(as_of=date(2025, 12, 1)))
+    before = reach_of(EVERYTHING, CoverageFilters(as_of=date(2025, 12, 1)))
     assert before.year == 2025 and before.total.signed_up == 1
 
 
@@ -164,8 +173,9 @@ def test_the_reach_takes_one_query_however_many_events_and_sign_ups(client):
     scope = ReportScope(False, frozenset({people[0].municipality_id}), frozenset())
 
     def statements() -> int:
+        table = coverage_table(db.session, scope, CoverageFilters(), group_by="sector")
         with counting_statements() as seen:
-            programme_reach(db.session, scope, CoverageFilters(), "sector")
+            programme_reach(db.session, scope, CoverageFilters(), table)
         return len(seen)
 
     with time_machine.travel(AFTER, tick=False):
@@ -177,7 +187,7 @@ def test_the_reach_takes_one_query_however_many_events_and_sign_ups(client):
         signed_up(event, people)
     with time_machine.travel(AFTER, tick=False):
         assert statements() == none == 1
-        reach = programme_reach(db.session, scope, CoverageFilters(), "sector")
+        reach = reach_of(scope, CoverageFilters(), "sector")
     assert reach.total.signed_up == 6
 
 

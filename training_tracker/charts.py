@@ -108,9 +108,9 @@ def _bars(
             end = plot_width * _fraction(value, max_value)
             parts.append(
                 Markup(
-                    '<rect class="chart-bar" x="{}" y="{}" width="{}" height="{}"'
-                    ' fill="currentColor"/>'
-                ).format(_n(plot_left), _n(y), _n(end), bar_height)
+                    f'<rect class="chart-bar" x="{_n(plot_left)}" y="{_n(y)}" width="{_n(end)}"'
+                    f' height="{bar_height}" fill="currentColor"/>'
+                )
             )
         text = format_value(value, unit)
         parts.append(
@@ -180,8 +180,9 @@ def _trend(
         runs[-1].append((x, y))
         markers.append(
             Markup(
-                '<circle class="chart-marker" cx="{}" cy="{}" r="4" fill="currentColor"/>'
-            ).format(_n(x), _n(y))
+                f'<circle class="chart-marker" cx="{_n(x)}" cy="{_n(y)}" r="4"'
+                ' fill="currentColor"/>'
+            )
         )
         text = format_value(value, "")
         half = len(text) * 12 * CHAR_WIDTH / 2 + 3
@@ -250,11 +251,7 @@ def _lines(
             run.append((axes.x_of(index), axes.y_of(value)))
             drawn.append(_marker(MARKERS[look], *run[-1]))
         drawn.insert(0, _polyline(run, DASHES[look]))
-        parts.append(
-            Markup('<g class="chart-series chart-series-{}">{}</g>').format(
-                look, Markup("").join(drawn)
-            )
-        )
+        parts.append(Markup(f'<g class="chart-series chart-series-{look}">{_joined(drawn)}</g>'))
     columns = 2 if width < WIDE else 3
     column_width = (width - axes.left) / columns
     y = axes.height
@@ -289,13 +286,8 @@ def _polyline(run: Sequence[tuple[float, float]], dashes: str) -> Markup:
 
 
 def _marker(shape: str, x: float, y: float) -> Markup:
-    """A series' marker centred on (x, y), about 10 units across."""
-    paths = {
-        "square": f"M{_n(x - 4)} {_n(y - 4)}h8v8h-8Z",
-        "triangle": f"M{_n(x)} {_n(y - 6)}L{_n(x + 5.5)} {_n(y + 4)}H{_n(x - 5.5)}Z",
-        "diamond": f"M{_n(x)} {_n(y - 6)}l6 6l-6 6l-6 -6Z",
-        "triangle-down": f"M{_n(x)} {_n(y + 6)}L{_n(x + 5.5)} {_n(y - 4)}H{_n(x - 5.5)}Z",
-    }
+    """A series' marker centred on (x, y), about 10 units across (only the shape asked for is
+    drawn: a trend of 290 lines draws thousands)."""
     if shape == "circle":
         return Markup(
             f'<circle class="chart-point" data-marker="circle" cx="{_n(x)}" cy="{_n(y)}"'
@@ -310,10 +302,17 @@ def _marker(shape: str, x: float, y: float) -> Markup:
             f'<path class="chart-point chart-point-open" data-marker="cross" d="{d}" fill="none"'
             ' stroke="currentColor" stroke-width="2.5"/>'
         )
-    return Markup(
-        f'<path class="chart-point" data-marker="{escape(shape)}" d="{paths[shape]}"'
-        ' fill="currentColor"/>'
-    )
+    if shape == "square":
+        d = f"M{_n(x - 4)} {_n(y - 4)}h8v8h-8Z"
+    elif shape == "triangle":
+        d = f"M{_n(x)} {_n(y - 6)}L{_n(x + 5.5)} {_n(y + 4)}H{_n(x - 5.5)}Z"
+    elif shape == "diamond":
+        d = f"M{_n(x)} {_n(y - 6)}l6 6l-6 6l-6 -6Z"
+    elif shape == "triangle-down":
+        d = f"M{_n(x)} {_n(y + 6)}L{_n(x + 5.5)} {_n(y - 4)}H{_n(x - 5.5)}Z"
+    else:
+        raise ValueError(f"unknown marker: {shape}")
+    return Markup(f'<path class="chart-point" data-marker="{shape}" d="{d}" fill="currentColor"/>')
 
 
 class Axes:
@@ -414,21 +413,24 @@ def _figure(
                 id=ident,
                 title=title,
                 desc=description,
-                parts=Markup("").join(parts),
+                parts=_joined(parts),
             )
         )
     note = (
         Markup('<p class="visually-hidden">{}</p>').format(table_note) if table_note else Markup()
     )
-    return Markup('<figure class="chart {}">{}{}</figure>').format(
-        kind, Markup("").join(svgs), note
-    )
+    return Markup('<figure class="chart {}">{}{}</figure>').format(kind, _joined(svgs), note)
+
+
+def _joined(parts: Sequence[Markup]) -> Markup:
+    """Parts that are all markup already, joined without escaping each again."""
+    return Markup("".join(parts))
 
 
 def _grid(path: str) -> Markup:
     return Markup(
-        '<path class="chart-grid" d="{}" fill="none" stroke="currentColor" stroke-width="1"/>'
-    ).format(path)
+        f'<path class="chart-grid" d="{path}" fill="none" stroke="currentColor" stroke-width="1"/>'
+    )
 
 
 def _text(
@@ -442,10 +444,13 @@ def _text(
     bold: bool = False,
 ) -> Markup:
     weight = ' font-weight="600"' if bold else ""
+    # Only the content may come from outside (a name, a label): it alone is escaped; the rest
+    # are this module's numbers and names (a country's bar chart draws thousands of texts, and
+    # Markup.format escapes and formats every argument: several times slower).
     return Markup(
-        '<text class="{}" x="{}" y="{}" font-size="{}" text-anchor="{}" fill="currentColor"{}>'
-        "{}</text>"
-    ).format(css_class, _n(x), _n(y), size, anchor, Markup(weight), content)
+        f'<text class="{css_class}" x="{_n(x)}" y="{_n(y)}" font-size="{size}"'
+        f' text-anchor="{anchor}" fill="currentColor"{weight}>{escape(content)}</text>'
+    )
 
 
 def _wrap(label: str, chars: int) -> list[str]:

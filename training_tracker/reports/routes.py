@@ -147,7 +147,7 @@ def coverage_page() -> str:
         ),
         sectors=list(Sector),
         definitions=coverage_exports.definitions(),
-        reach=minimisation.shown_reach(db.session, current_user, scope, filters, view),
+        reach=minimisation.shown_reach(db.session, scope, filters, table),
     )
 
 

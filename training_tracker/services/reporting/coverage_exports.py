@@ -67,9 +67,7 @@ def coverage_workbook(
         *others,
         trend_sheet(minimisation.shown_trend(session, user, scope, filters, table)),
         new_hire_sheet(minimisation.shown_new_hires(session, user, scope, filters)),
-        reach_sheet(
-            minimisation.shown_reach(session, user, scope, filters, view), group_label(view)
-        ),
+        reach_sheet(minimisation.shown_reach(session, scope, filters, table), group_label(view)),
     ]
 
 

@@ -32,7 +32,6 @@ from training_tracker.services.reporting.coverage import (
 from training_tracker.services.reporting.dashboard import GroupSummary
 from training_tracker.services.reporting.programme_reach import (
     ProgrammeReach,
-    ReachRow,
     programme_reach,
 )
 
@@ -237,39 +236,10 @@ def shown_summaries(user: Employee, rows: Sequence[GroupSummary]) -> list[GroupS
 
 
 def shown_reach(
-    session: Session,
-    user: Employee,
-    scope: ReportScope,
-    filters: CoverageFilters,
-    group_by: str,
+    session: Session, scope: ReportScope, filters: CoverageFilters, table: CoverageTable
 ) -> ProgrammeReach:
-    """:func:`programme_reach` as ``user`` may see it: a group withheld when its people are
-    few, by the coverage table's rule (a unit's and a municipality's reach their own
-    municipality, a sector's the population's)."""
-    reach = programme_reach(session, scope, filters, group_by)
-    population = population_municipalities(session, scope, filters)
-    unit_municipality: dict[int, int] = {}
-    if group_by == "unit" and reach.rows:
-        unit_municipality = {
-            unit_id: municipality_id
-            for unit_id, municipality_id in session.execute(
-                sa.select(Unit.id, Unit.municipality_id).where(
-                    Unit.id.in_([row.key for row in reach.rows])
-                )
-            )
-        }
-
-    def shown(row: ReachRow, municipalities: Iterable[int] | None) -> ReachRow:
-        if not aggregate_withheld(user, row.people, municipalities):
-            return row
-        return replace(row, people=0, signed_up=0, attended=0, withheld=True)
-
-    rows = []
-    for row in reach.rows:
-        reach_of: Iterable[int] | None = population
-        if group_by == "municipality":
-            reach_of = {row.key}
-        elif group_by == "unit":
-            reach_of = {unit_municipality[row.key]}
-        rows.append(shown(row, reach_of))
-    return replace(reach, rows=rows, total=shown(reach.total, population))
+    """:func:`programme_reach` as the reader of ``table`` (as :func:`shown_table` gave it) may
+    see it: a group the table withholds is withheld, by the table's rule on the same people
+    (a unit's and a municipality's reach their own municipality, a sector's the
+    population's)."""
+    return programme_reach(session, scope, filters, table)

@@ -24,7 +24,6 @@ from sqlalchemy.orm import Session
 from training_tracker import clock
 from training_tracker.models import (
     Employee,
-    Municipality,
     ProgrammeAttendance,
     ProgrammeEvent,
     ProgrammeRegistration,
@@ -36,7 +35,12 @@ from training_tracker.services.core.scope import ReportScope
 from training_tracker.services.programme.listing import HOLDS_A_PLACE
 from training_tracker.services.programme.times import end_of_day, to_utc
 from training_tracker.services.reporting.coverage_facts import population
-from training_tracker.services.reporting.coverage_types import CoverageFilters, percent
+from training_tracker.services.reporting.coverage_types import (
+    CoverageFilters,
+    CoverageRow,
+    CoverageTable,
+    percent,
+)
 
 
 @dataclass
@@ -78,13 +82,13 @@ def year_bounds(year: int) -> tuple[datetime, datetime]:
     return to_utc(date(year, 1, 1), time(0, 0)), to_utc(date(year + 1, 1, 1), time(0, 0))
 
 
-def _grouping(group_by: str) -> tuple[Any, list[Any]]:
+def _group_key(group_by: str) -> Any:
     if group_by == "municipality":
-        return Employee.municipality_id, [Municipality.name]
+        return Employee.municipality_id
     if group_by == "sector":
-        return Unit.sector, []
+        return Unit.sector
     if group_by == "unit":
-        return Employee.unit_id, [Unit.name, Municipality.name]
+        return Employee.unit_id
     raise ValueError(f"unknown grouping: {group_by}")
 
 
@@ -140,57 +144,56 @@ def programme_reach(
     session: Session,
     scope: ReportScope,
     filters: CoverageFilters,
-    group_by: str = "municipality",
+    table: CoverageTable,
 ) -> ProgrammeReach:
     """The reach of the report date's year's programme in the report's population (the
     coverage table's: ``scope`` and ``filters``, employed on the report date), grouped like
-    the table. One query."""
+    ``table``, the coverage table of the same scope and filters.
+
+    Each group's people are the table's: the same population, grouped alike, so they are
+    not counted again (at a country's size, counting them was most of the page's own SQL).
+    A group the table withholds from its reader is withheld here too, by the same rule on
+    the same numbers. One query, which starts from the people who joined this year's
+    programme (a few thousand at most) rather than from the whole population."""
     day = filters.day()
-    reach = ProgrammeReach(day.year, group_by)
+    reach = ProgrammeReach(day.year, table.group_by)
     if scope.is_empty:
         return reach
-    key, names = _grouping(group_by)
+    key = _group_key(table.group_by)
     joined = _per_person(day)
     query = (
         sa.select(
             key,
-            *names,
-            sa.func.count(Employee.id),
             sa.func.coalesce(sa.func.sum(joined.c.signed_up), 0),
             sa.func.coalesce(sa.func.sum(joined.c.attended), 0),
         )
-        .select_from(Employee)
+        .select_from(joined)
+        .join(Employee, Employee.id == joined.c.employee_id)
         .join(Unit, Unit.id == Employee.unit_id)
-        .join(Municipality, Municipality.id == Employee.municipality_id)
-        .outerjoin(joined, joined.c.employee_id == Employee.id)
         .where(*population(scope, filters, day, clock.today()))
-        .group_by(key, *names)
+        .group_by(key)
     )
-    for group, *labels, people, signed_up, attended in session.execute(query):
-        municipality = None
-        if group_by == "sector":
-            label = Sector(group).label
-        elif group_by == "unit":
-            label, municipality = labels
-        else:
-            label = labels[0]
-        reach.rows.append(
-            ReachRow(
-                key=group.value if isinstance(group, Sector) else group,
-                label=label,
-                municipality=municipality,
-                people=int(people or 0),
-                signed_up=int(signed_up or 0),
-                attended=int(attended or 0),
-            )
-        )
-    if group_by == "sector":
+    joined_by_group = {
+        group.value if isinstance(group, Sector) else group: (int(signed_up), int(attended))
+        for group, signed_up, attended in session.execute(query)
+    }
+    reach.rows = [_reach_row(row, *joined_by_group.get(row.key, (0, 0))) for row in table.rows]
+    if table.group_by == "sector":
         order = {sector.value: n for n, sector in enumerate(Sector)}
         reach.rows.sort(key=lambda row: order[row.key])
     else:
         reach.rows.sort(key=lambda row: (row.municipality or "", row.label, row.key))
-    for row in reach.rows:
-        reach.total.people += row.people
-        reach.total.signed_up += row.signed_up
-        reach.total.attended += row.attended
+    # The total counts everyone who joined, those of a withheld group too (as its people).
+    reach.total = _reach_row(
+        table.total,
+        sum(signed_up for signed_up, _ in joined_by_group.values()),
+        sum(attended for _, attended in joined_by_group.values()),
+    )
     return reach
+
+
+def _reach_row(row: CoverageRow, signed_up: int, attended: int) -> ReachRow:
+    """The table's group with its joiners; nothing but its name when the table withholds it."""
+    if row.withheld:
+        return ReachRow(row.key, row.label, row.municipality, withheld=True)
+    return ReachRow(row.key, row.label, row.municipality, row.people, signed_up, attended)
