@@ -53,6 +53,7 @@ from training_tracker.services.reporting import coverage_cache_store
 from training_tracker.services.reporting.coverage_cache_freshness import (
     all_fresh,
     fresh_days,
+    summed_with_freshness,
     unit_selection,
     variant_of,
 )
@@ -118,6 +119,48 @@ def _fresh(
         log.exception("coverage cache: recomputing %s failed; answering live", variant)
         return "failed"
     return "fresh"
+
+
+def fresh_sums(
+    session: Session,
+    scope: ReportScope,
+    filters: CoverageFilters,
+    days: Sequence[date],
+    today: date,
+    keys: Sequence[sa.SQLColumnExpression[Any]] = (),
+    sums: Sequence[sa.SQLColumnExpression[Any]] = (),
+    with_municipality: bool = False,
+) -> list[tuple[Any, ...]] | None:
+    """The cache read in one statement when it is fresh, as it is on most reads: the chosen
+    units' rows on ``days`` summed per date and ``keys`` (``sums``), as rows (date, *keys,
+    *sums); None when some row is missing or stale (the caller then goes the general way,
+    :func:`complete_days`, which recomputes them or leaves them to the fill job)."""
+    found = session.execute(
+        summed_with_freshness(
+            variant_of(filters),
+            days,
+            today,
+            unit_selection(scope, filters),
+            keys,
+            sums,
+            with_municipality,
+        )
+    ).all()
+    if not found:
+        return None
+    lead = 1 + len(keys)
+    *_, units, changes = found[0]
+    per_day: dict[date, tuple[int, int]] = {}
+    summed = []
+    for row in found:
+        day = a_date(row[0])
+        rows, seen = per_day.get(day, (0, 0))
+        per_day[day] = (rows + int(row[lead]), seen + int(row[lead + 1]))
+        summed.append((day, *row[1:lead], *row[lead + 2 : -2]))
+    fresh = (int(units), int(changes))
+    if set(per_day) != set(days) or any(both != fresh for both in per_day.values()):
+        return None
+    return summed
 
 
 def complete_days(
@@ -200,15 +243,21 @@ def cached_trend(
     :func:`~.coverage.coverage_trend` counts them (dates with nobody required are left out),
     and the dates still pending (too many stale rows: the fill job computes them). None when
     the stale rows could not be recomputed (the caller then answers live). Two queries when
-    nothing is stale (three on PostgreSQL)."""
+    nothing is stale (one, and one more on PostgreSQL: :func:`fresh_sums`)."""
+    head = CoverageUnitCache
+    totals = [sa.func.sum(head.required), sa.func.sum(head.covered)]
+    fast = fresh_sums(session, scope, filters, days, today, sums=totals)
+    if fast is not None:
+        return {
+            day: (int(required or 0), int(covered or 0)) for day, required, covered in fast
+        }, frozenset()
     known = complete_days(session, scope, filters, days, today)
     if known is None:
         return None
     ready, pending = known
     if not ready:
         return {}, pending
-    head = CoverageUnitCache
-    query = sa.select(head.as_of, sa.func.sum(head.required), sa.func.sum(head.covered)).where(
+    query = sa.select(head.as_of, *totals).where(
         head.variant == variant_of(filters),
         head.as_of.in_(ready),
     )

@@ -29,6 +29,7 @@ import json
 import sqlite3
 from collections.abc import Sequence
 from datetime import date
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
@@ -36,7 +37,13 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, scoped_session
 from sqlalchemy.sql.elements import ColumnElement
 
-from training_tracker.models import CoverageChange, CoverageChangeTotal, CoverageUnitCache, Unit
+from training_tracker.models import (
+    CoverageChange,
+    CoverageChangeTotal,
+    CoverageUnitCache,
+    Municipality,
+    Unit,
+)
 from training_tracker.models.coverage_cache import EVERY_UNIT
 from training_tracker.services.core.scope import ReportScope
 from training_tracker.services.reporting.coverage_facts import dates_table
@@ -233,6 +240,43 @@ def all_fresh(
             sa.func.coalesce(rows.c.seen, 0) == now.c.changes * n,
         )
     ).select_from(now.join(rows, sa.true()))
+
+
+def summed_with_freshness(
+    variant: str,
+    days: Sequence[date],
+    today: date,
+    selection: Sequence[ColumnElement[bool]],
+    keys: Sequence[sa.SQLColumnExpression[Any]],
+    sums: Sequence[sa.SQLColumnExpression[Any]],
+    with_municipality: bool = False,
+) -> sa.Select[Any]:
+    """Per date and ``keys`` (columns of the unit, or of its municipality
+    ``with_municipality``), the ``sums`` of the
+    chosen units' rows of ``variant`` that ``today`` allows, with what :func:`all_fresh`
+    compares: the rows' count and stored change counts, and the chosen units' count and
+    change counts now (the same on every row). Rows: (date, *keys, rows, seen, *sums, units,
+    changes). A fresh cache is then read in one pass over its rows rather than two (at a
+    country's size, the trend's 260,000 rows were read once to check and once to sum)."""
+    cached = CoverageUnitCache
+    now = _units_now(selection)
+    query = sa.select(
+        cached.as_of,
+        *keys,
+        sa.func.count(),
+        sa.func.coalesce(sa.func.sum(cached.changes_seen), 0),
+        *sums,
+    ).join(Unit, Unit.id == cached.unit_id)
+    if with_municipality:
+        query = query.join(Municipality, Municipality.id == Unit.municipality_id)
+    summed = (
+        query.where(
+            cached.variant == variant, cached.as_of.in_(days), _dated_fresh(today), *selection
+        )
+        .group_by(cached.as_of, *keys)
+        .subquery("summed")
+    )
+    return sa.select(summed, now.c.units, now.c.changes).select_from(summed.join(now, sa.true()))
 
 
 class TooManyStale(Exception):
