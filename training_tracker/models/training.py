@@ -112,12 +112,13 @@ class Completion(Model):
             "completed_on",
             postgresql_include=["status", "reported_at", "reviewed_at", "expires_on"],
         ),
+        # The review queue's count in the menu: the waiting reports of a municipality's or a
+        # unit's people, found person by person (migration a7c3e9d1f4b2).
+        sa.Index("ix_completions_employee_status", "employee_id", "status"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    employee_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("employees.id", ondelete="CASCADE"), index=True
-    )
+    employee_id: Mapped[int] = mapped_column(sa.ForeignKey("employees.id", ondelete="CASCADE"))
     course_id: Mapped[int] = mapped_column(
         sa.ForeignKey("courses.id", ondelete="RESTRICT"), index=True
     )
