@@ -624,11 +624,11 @@ def test_the_number_of_queries_does_not_grow_with_the_staff():
     )
     many = statements_per_report(large)
     assert few == many
-    # Cached (the check for uncommitted writes is one more on PostgreSQL): the table is the
-    # stale check, two sums and the course columns; the trend one sum that also tells whether
-    # its rows are fresh (cache.fresh_sums).
+    # Cached (the check for uncommitted writes is one more on PostgreSQL): the table is two
+    # sums (one of them also tells whether the rows are fresh: cache.fresh_sums) and the
+    # course columns; the trend one sum that also tells whether its rows are fresh.
     check = 1 if db.engine.dialect.name == "postgresql" else 0
-    assert many[1] == 4 + check and many[3] == 1 + check
+    assert many[1] == 3 + check and many[3] == 1 + check
     assert all(n <= 16 for n in many[0::2])  # recomputing what is stale
     assert many[4:] == [2, 2]  # live: the unit's people, new hires
     table = coverage_table(db.session, EVERYTHING, as_of(), "unit")

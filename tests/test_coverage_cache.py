@@ -730,7 +730,7 @@ def test_the_number_of_queries_does_not_grow_with_the_staff_or_the_units(world: 
     many = counts()
     assert few == many
     dialect_check = 1 if db.engine.dialect.name == "postgresql" else 0
-    assert many[0] == 4 + dialect_check  # stale units?, two sums, the course columns
+    assert many[0] == 3 + dialect_check  # two sums (one tells whether fresh), the courses
     assert many[1] <= 16
 
 

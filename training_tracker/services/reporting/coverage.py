@@ -204,14 +204,23 @@ def report_choices(
         .where(unit_in_scope)
         .order_by(Municipality.name, Unit.name)
     )
-    units = session.execute(units_query.limit(MAX_UNIT_CHOICES + 1)).all()
-    too_many = len(units) > MAX_UNIT_CHOICES
+    # Whether there are too many, before any are sorted (a country has 20,000 units).
+    too_many = (
+        len(
+            session.scalars(
+                sa.select(Unit.id).where(unit_in_scope).limit(MAX_UNIT_CHOICES + 1)
+            ).all()
+        )
+        > MAX_UNIT_CHOICES
+    )
     if too_many:
         units = (
             session.execute(units_query.where(Unit.municipality_id == municipality_id)).all()
             if municipality_id is not None
             else []
         )
+    else:
+        units = session.execute(units_query).all()
     courses = session.execute(sa.select(Course.id, Course.title).order_by(Course.title)).all()
     providers = session.execute(sa.select(Provider.id, Provider.name).order_by(Provider.name)).all()
     return ReportChoices(

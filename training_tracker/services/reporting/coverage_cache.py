@@ -194,16 +194,47 @@ def cached_table(
     today: date,
 ) -> CoverageTable:
     """:func:`~.coverage.coverage_table` on the filters' date (today or a past one):
-    recompute the chosen units that are stale, then sum the cached rows. Four queries when
-    nothing is stale (five on PostgreSQL, with the check for uncommitted writes), about
-    fifteen when something is, whatever the number of units or people."""
+    recompute the chosen units that are stale, then sum the cached rows. Three queries when
+    nothing is stale (the groups' sums, which tell whether they are fresh: :func:`fresh_sums`;
+    the cells' sums; the course columns; one more on PostgreSQL, the check for uncommitted
+    writes), about fifteen when something is, whatever the number of units or people."""
     day = filters.day()
-    if _fresh(session, scope, filters, [day], today) != "fresh":
-        return coverage_table_live(session, scope, filters, group_by)
     key, names = _sum_grouping(group_by)
+    head = CoverageUnitCache
+    totals: list[sa.SQLColumnExpression[Any]] = [
+        sa.func.sum(head.people),
+        sa.func.sum(head.fully_trained),
+        sa.func.sum(head.exempt_people),
+        sa.func.min(head.counts_reported_min),
+        sa.func.max(head.counts_reported_max),
+    ]
+    fast = fresh_sums(
+        session, scope, filters, [day], today, [key, *names], totals, with_municipality=True
+    )
+    if fast is not None:
+        # (key, *names, people, …) of the groups with people, as the general way reads them:
+        # a unit nobody is in adds nothing to a sum (its minimum and maximum are NULL).
+        people = 1 + len(names)
+        rows: Any = [summed[1:] for summed in fast if summed[1 + people]]
+    elif _fresh(session, scope, filters, [day], today) != "fresh":
+        return coverage_table_live(session, scope, filters, group_by)
+    else:
+        rows = session.execute(
+            sa.select(key, *names, *totals)
+            .select_from(head)
+            .join(Unit, Unit.id == head.unit_id)
+            .join(Municipality, Municipality.id == Unit.municipality_id)
+            .where(
+                head.variant == variant_of(filters),
+                head.as_of == day,
+                head.people > 0,
+                *unit_selection(scope, filters),
+            )
+            .group_by(key, *names)
+        )
     variant = variant_of(filters)
     selection = unit_selection(scope, filters)
-    cell, head = CoverageUnitCell, CoverageUnitCache
+    cell = CoverageUnitCell
     cells = (
         sa.select(key, cell.course_id, *(sa.func.sum(getattr(cell, name)) for name in COUNTS))
         .select_from(cell)
@@ -211,25 +242,7 @@ def cached_table(
         .where(cell.variant == variant, cell.as_of == day, *selection)
         .group_by(key, cell.course_id)
     )
-    rows = (
-        sa.select(
-            key,
-            *names,
-            sa.func.sum(head.people),
-            sa.func.sum(head.fully_trained),
-            sa.func.sum(head.exempt_people),
-            sa.func.min(head.counts_reported_min),
-            sa.func.max(head.counts_reported_max),
-        )
-        .select_from(head)
-        .join(Unit, Unit.id == head.unit_id)
-        .join(Municipality, Municipality.id == Unit.municipality_id)
-        .where(head.variant == variant, head.as_of == day, head.people > 0, *selection)
-        .group_by(key, *names)
-    )
-    return assemble_table(
-        session, day, filters, group_by, session.execute(cells), session.execute(rows)
-    )
+    return assemble_table(session, day, filters, group_by, session.execute(cells), rows)
 
 
 def cached_trend(
