@@ -5,6 +5,7 @@ from training_tracker.models.coverage_cache import (
     CoverageChange,
     CoverageChangeTotal,
     CoverageFillRequest,
+    CoverageSummary,
     CoverageUnitCache,
     CoverageUnitCell,
 )
@@ -55,6 +56,7 @@ __all__ = [
     "CoverageChange",
     "CoverageChangeTotal",
     "CoverageFillRequest",
+    "CoverageSummary",
     "CoverageUnitCache",
     "CoverageUnitCell",
     "Employee",

@@ -92,6 +92,25 @@ class CoverageChangeTotal(Model):
     folded: Mapped[int] = mapped_column(sa.BigInteger)
 
 
+class CoverageSummary(Model):
+    """One read of the whole population (every unit): the trend, or the table by
+    municipality, sector or unit, of one filter variant, summed from the cached rows of every
+    unit, with what they were fresh for: the units' count, their ids summed and their change
+    counts summed, read in the statement that summed them. It answers while all three and
+    the date are still the same: any change to any unit's figures, or a unit created or
+    deleted, makes it stale (see services/reporting/coverage_summary.py). A country's page
+    then reads one row instead of summing twenty thousand units' rows on every request."""
+
+    __tablename__ = "coverage_summaries"
+
+    read_key: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
+    computed_for: Mapped[date]
+    units: Mapped[int]
+    unit_ids: Mapped[int] = mapped_column(sa.BigInteger)
+    changes: Mapped[int] = mapped_column(sa.BigInteger)
+    payload: Mapped[str] = mapped_column(sa.Text)
+
+
 class CoverageFillRequest(Model):
     """A variant of the filters a reader asked for while its rows were too many to compute
     during the request: the scheduler's fill job computes them and removes the request."""

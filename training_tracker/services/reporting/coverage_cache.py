@@ -42,7 +42,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from datetime import date
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -60,6 +60,12 @@ from training_tracker.services.reporting.coverage_cache_freshness import (
 from training_tracker.services.reporting.coverage_cache_store import COUNTS
 from training_tracker.services.reporting.coverage_facts import a_date
 from training_tracker.services.reporting.coverage_live import assemble_table, coverage_table_live
+from training_tracker.services.reporting.coverage_summary import (
+    Signature,
+    read_summary,
+    store_summary,
+    summary_key,
+)
 from training_tracker.services.reporting.coverage_types import CoverageFilters, CoverageTable
 
 log = logging.getLogger(__name__)
@@ -121,6 +127,13 @@ def _fresh(
     return "fresh"
 
 
+class FreshSums(NamedTuple):
+    rows: list[tuple[Any, ...]]  # (date, *keys, *sums)
+    # The chosen units' count, their ids summed and their change counts summed, read in the
+    # statement that found the rows fresh: what a summary of them stays fresh for.
+    signature: Signature
+
+
 def fresh_sums(
     session: Session,
     scope: ReportScope,
@@ -130,7 +143,7 @@ def fresh_sums(
     keys: Sequence[sa.SQLColumnExpression[Any]] = (),
     sums: Sequence[sa.SQLColumnExpression[Any]] = (),
     with_municipality: bool = False,
-) -> list[tuple[Any, ...]] | None:
+) -> FreshSums | None:
     """The cache read in one statement when it is fresh, as it is on most reads: the chosen
     units' rows on ``days`` summed per date and ``keys`` (``sums``), as rows (date, *keys,
     *sums); None when some row is missing or stale (the caller then goes the general way,
@@ -149,18 +162,18 @@ def fresh_sums(
     if not found:
         return None
     lead = 1 + len(keys)
-    *_, units, changes = found[0]
+    *_, units, changes, ids = found[0]
     per_day: dict[date, tuple[int, int]] = {}
     summed = []
     for row in found:
         day = a_date(row[0])
         rows, seen = per_day.get(day, (0, 0))
         per_day[day] = (rows + int(row[lead]), seen + int(row[lead + 1]))
-        summed.append((day, *row[1:lead], *row[lead + 2 : -2]))
+        summed.append((day, *row[1:lead], *row[lead + 2 : -3]))
     fresh = (int(units), int(changes))
     if set(per_day) != set(days) or any(both != fresh for both in per_day.values()):
         return None
-    return summed
+    return FreshSums(summed, Signature(int(units), int(ids), int(changes)))
 
 
 def complete_days(
@@ -208,6 +221,12 @@ def cached_table(
         sa.func.min(head.counts_reported_min),
         sa.func.max(head.counts_reported_max),
     ]
+    # Everyone's table (a country's: 21,659 units) is kept summed.
+    read = (
+        None if unit_selection(scope, filters) else summary_key(f"table-{group_by}", filters, [day])
+    )
+    if read is not None and (summary := read_summary(session, read, today)) is not None:
+        return assemble_table(session, day, filters, group_by, summary["cells"], summary["rows"])
     fast = fresh_sums(
         session, scope, filters, [day], today, [key, *names], totals, with_municipality=True
     )
@@ -215,7 +234,7 @@ def cached_table(
         # (key, *names, people, …) of the groups with people, as the general way reads them:
         # a unit nobody is in adds nothing to a sum (its minimum and maximum are NULL).
         people = 1 + len(names)
-        rows: Any = [summed[1:] for summed in fast if summed[1 + people]]
+        rows: Any = [summed[1:] for summed in fast.rows if summed[1 + people]]
     elif _fresh(session, scope, filters, [day], today) != "fresh":
         return coverage_table_live(session, scope, filters, group_by)
     else:
@@ -242,7 +261,11 @@ def cached_table(
         .where(cell.variant == variant, cell.as_of == day, *selection)
         .group_by(key, cell.course_id)
     )
-    return assemble_table(session, day, filters, group_by, session.execute(cells), rows)
+    if fast is None or read is None:
+        return assemble_table(session, day, filters, group_by, session.execute(cells), rows)
+    summed_cells = [list(row) for row in session.execute(cells)]
+    store_summary(session, read, today, fast.signature, {"rows": rows, "cells": summed_cells})
+    return assemble_table(session, day, filters, group_by, summed_cells, rows)
 
 
 def cached_trend(
@@ -257,13 +280,23 @@ def cached_trend(
     and the dates still pending (too many stale rows: the fill job computes them). None when
     the stale rows could not be recomputed (the caller then answers live). Two queries when
     nothing is stale (one, and one more on PostgreSQL: :func:`fresh_sums`)."""
+    # Everyone's trend (a country's: 21,659 units on 12 dates) is kept summed.
+    key = None if unit_selection(scope, filters) else summary_key("trend", filters, days)
+    if key is not None and (summary := read_summary(session, key, today)) is not None:
+        return {
+            date.fromisoformat(day): (required, covered) for day, required, covered in summary
+        }, frozenset()
     head = CoverageUnitCache
     totals = [sa.func.sum(head.required), sa.func.sum(head.covered)]
     fast = fresh_sums(session, scope, filters, days, today, sums=totals)
     if fast is not None:
-        return {
-            day: (int(required or 0), int(covered or 0)) for day, required, covered in fast
-        }, frozenset()
+        sums = {
+            day: (int(required or 0), int(covered or 0)) for day, required, covered in fast.rows
+        }
+        if key is not None:
+            payload = [[day, *both] for day, both in sums.items()]
+            store_summary(session, key, today, fast.signature, payload)
+        return sums, frozenset()
     known = complete_days(session, scope, filters, days, today)
     if known is None:
         return None

@@ -199,14 +199,16 @@ def stale_units(
     )
 
 
-def _units_now(selection: Sequence[ColumnElement[bool]]) -> sa.Subquery:
+def units_now(selection: Sequence[ColumnElement[bool]]) -> sa.Subquery:
     """The chosen units now, in one row: how many (``units``) and their change counts summed
-    (``changes``), what :func:`all_fresh` and :func:`fresh_days` hold the cached rows to."""
+    (``changes``), what :func:`all_fresh` and :func:`fresh_days` hold the cached rows to, and
+    their ids summed (``ids``), which with the other two a summary is held to."""
     counted = change_counts(selection).subquery("counted")
     return (
         sa.select(
             sa.func.count().label("units"),
             sa.func.coalesce(sa.func.sum(counted.c.changes), 0).label("changes"),
+            sa.func.coalesce(sa.func.sum(counted.c.id), 0).label("ids"),
         )
         .select_from(counted)
         .subquery("now")
@@ -225,7 +227,7 @@ def all_fresh(
     row on every date that its dates allow, and the sum of their stored counts equals the
     sum of the units' counts now, each once per date."""
     cached = CoverageUnitCache
-    now = _units_now(selection)
+    now = units_now(selection)
     rows = (
         sa.select(sa.func.count().label("rows"), sa.func.sum(cached.changes_seen).label("seen"))
         .select_from(cached)
@@ -255,11 +257,12 @@ def summed_with_freshness(
     ``with_municipality``), the ``sums`` of the
     chosen units' rows of ``variant`` that ``today`` allows, with what :func:`all_fresh`
     compares: the rows' count and stored change counts, and the chosen units' count and
-    change counts now (the same on every row). Rows: (date, *keys, rows, seen, *sums, units,
-    changes). A fresh cache is then read in one pass over its rows rather than two (at a
-    country's size, the trend's 260,000 rows were read once to check and once to sum)."""
+    change counts now (the same on every row), and their ids summed. Rows: (date, *keys,
+    rows, seen, *sums, units, changes, ids). A fresh cache is then read in one pass over its
+    rows rather than two (at a country's size, the trend's 260,000 rows were read once to
+    check and once to sum)."""
     cached = CoverageUnitCache
-    now = _units_now(selection)
+    now = units_now(selection)
     query = sa.select(
         cached.as_of,
         *keys,
@@ -276,7 +279,9 @@ def summed_with_freshness(
         .group_by(cached.as_of, *keys)
         .subquery("summed")
     )
-    return sa.select(summed, now.c.units, now.c.changes).select_from(summed.join(now, sa.true()))
+    return sa.select(summed, now.c.units, now.c.changes, now.c.ids).select_from(
+        summed.join(now, sa.true())
+    )
 
 
 class TooManyStale(Exception):
@@ -335,7 +340,7 @@ def fresh_days(
     """The dates among ``days`` on which every chosen unit's row of ``variant`` is fresh, by
     :func:`all_fresh`'s reasoning applied to each date: one statement."""
     cached = CoverageUnitCache
-    now = _units_now(selection)
+    now = units_now(selection)
     rows = (
         sa.select(
             cached.as_of.label("as_of"),

@@ -104,7 +104,7 @@ def _snapshot(engine: Engine) -> Iterator[Connection]:
 
 
 @contextmanager
-def _writing(engine: Engine) -> Iterator[Connection]:
+def writing(engine: Engine) -> Iterator[Connection]:
     """A write transaction of its own. On SQLite it takes the write lock first (BEGIN
     IMMEDIATE), which a busy timeout waits for, rather than upgrading a read on its first
     write, which fails at once when someone committed in between."""
@@ -257,7 +257,7 @@ def _store(
                     }
                 )
     dialect = engine.dialect.name
-    with _writing(engine) as connection:
+    with writing(engine) as connection:
         if dialect == "postgresql":
             connection.execute(sa.select(sa.func.pg_advisory_xact_lock(_lock_key(variant))))
         for part in computed:  # each part: all its units on all its dates
@@ -309,7 +309,7 @@ def compact(engine: Engine) -> int:
     waits for those rows and then skips them, where REPEATABLE READ would fail it. On SQLite
     one write transaction, which nobody writes beside."""
     if engine.dialect.name == "postgresql":
-        with _writing(engine) as connection:
+        with writing(engine) as connection:
             return int(
                 connection.execute(
                     sa.text(
@@ -325,7 +325,7 @@ def compact(engine: Engine) -> int:
                     )
                 ).scalar_one()
             )
-    with _writing(engine) as connection:
+    with writing(engine) as connection:
         folded = int(
             connection.execute(sa.select(sa.func.count()).select_from(CoverageChange)).scalar_one()
         )
@@ -350,7 +350,7 @@ def warm_cache(session: Session, today: date | None = None) -> WarmReport:
     today = today or clock.today()
     days = trend_days(today)
     report = WarmReport(folded=compact(engine))
-    with _writing(engine) as connection:
+    with writing(engine) as connection:
         for table in (CACHE, CELLS):
             gone = sa.or_(
                 ~sa.exists().where(Unit.id == table.c.unit_id), table.c.as_of.not_in(days)
@@ -363,7 +363,7 @@ def warm_cache(session: Session, today: date | None = None) -> WarmReport:
     for variant in sorted({DEFAULT_VARIANT, *cached}):
         filters = filters_of_variant(variant)
         if filters is None:  # not a key this module makes: drop it
-            with _writing(engine) as connection:
+            with writing(engine) as connection:
                 for table in (CELLS, CACHE):
                     connection.execute(table.delete().where(table.c.variant == variant))
             continue
@@ -375,7 +375,7 @@ def warm_cache(session: Session, today: date | None = None) -> WarmReport:
 def request_fill(engine: Engine, filters: CoverageFilters, today: date) -> None:
     """Ask the fill job to compute ``filters``' variant (see :func:`fill_cache`)."""
     variant = variant_of(filters)
-    with _writing(engine) as connection:
+    with writing(engine) as connection:
         exists = connection.execute(
             sa.select(REQUESTS.c.variant).where(REQUESTS.c.variant == variant)
         ).first()
@@ -409,7 +409,7 @@ def fill_cache(session: Session, today: date | None = None) -> dict[str, int]:
             if not fresh:
                 filled[variant] = sum(recompute(engine, filters, [day], today) for day in days)
         if variant in requested:
-            with _writing(engine) as connection:
+            with writing(engine) as connection:
                 connection.execute(REQUESTS.delete().where(REQUESTS.c.variant == variant))
     return filled
 
