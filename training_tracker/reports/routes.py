@@ -18,7 +18,7 @@ from training_tracker.downloads import file_download
 from training_tracker.extensions import db
 from training_tracker.models import Role, Sector, Unit
 from training_tracker.reports.breadcrumbs import trail
-from training_tracker.reports.cells import cell_renderer
+from training_tracker.reports.cells import RowRenderer, row_links
 from training_tracker.services.core.scope import ReportScope, names_visible, report_scope
 from training_tracker.services.core.spreadsheets import export_filename, to_csv, to_xlsx
 from training_tracker.services.reporting import (
@@ -35,7 +35,8 @@ from training_tracker.services.reporting.coverage import (
 )
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
-bp.add_app_template_global(cell_renderer, "coverage_cell_renderer")
+bp.add_app_template_global(RowRenderer, "coverage_row_renderer")
+bp.add_app_template_global(row_links, "coverage_row_links")
 
 READERS = (Role.MANAGER, Role.HR, Role.COORDINATOR, Role.ADMIN)
 VIEWS = coverage_exports.VIEWS
