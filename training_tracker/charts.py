@@ -455,6 +455,8 @@ def _text(
 
 def _wrap(label: str, chars: int) -> list[str]:
     """At most two lines; a longer label ends in "…" (the table has it in full)."""
+    if len(label) <= chars and " ".join(label.split()) == label:
+        return [label]  # most do, and textwrap is slow to say so
     return textwrap.wrap(label, width=chars, max_lines=2, placeholder=" …") or [label]
 
 

@@ -41,36 +41,26 @@ def band(value: float | None) -> str:
 
 def cell_renderer() -> Callable[[Cell, str | None], Markup]:
     """A function rendering one compact cell (``coverage_cell(cell)`` of the macros), with
-    the request's translations bound."""
+    the request's translations bound: each text escaped once, each count's plural form
+    looked up once (a country's table writes some 40,000 of them)."""
     translations = get_translations()
     _ = translations.gettext
-    ngettext = translations.ngettext
     show = escape(_("visa antal"))
-    covered_of = _("%(covered)d av %(required)d")
-
-    def detail(text: str, css: str = "cell-detail") -> str:
-        return f'<span class="{css}">{escape(text)}</span>'
+    # Escaped before the numbers go in: a number needs no escaping.
+    covered_of = str(escape(_("%(covered)d av %(required)d")))
+    reported = _counted("%(num)d rapporterad", "%(num)d rapporterade", "cell-detail")
+    overdue = _counted("%(num)d försenad", "%(num)d försenade", "cell-detail overdue-text")
+    exempt = _counted("%(num)d undantagen", "%(num)d undantagna", "cell-detail")
 
     def counts(cell: Cell) -> str:
-        parts = [detail(covered_of % {"covered": cell.covered, "required": cell.required})]
+        covered = covered_of % {"covered": cell.covered, "required": cell.required}
+        parts = [f'<span class="cell-detail">{covered}</span>']
         if cell.reported:
-            n = cell.reported
-            parts.append(
-                detail(ngettext("%(num)d rapporterad", "%(num)d rapporterade", n) % {"num": n})
-            )
+            parts.append(reported(cell.reported))
         if cell.overdue:
-            n = cell.overdue
-            parts.append(
-                detail(
-                    ngettext("%(num)d försenad", "%(num)d försenade", n) % {"num": n},
-                    "cell-detail overdue-text",
-                )
-            )
+            parts.append(overdue(cell.overdue))
         if cell.exempt:
-            n = cell.exempt
-            parts.append(
-                detail(ngettext("%(num)d undantagen", "%(num)d undantagna", n) % {"num": n})
-            )
+            parts.append(exempt(cell.exempt))
         return "\n    ".join(parts)
 
     def render(cell: Cell, label: str | None = None) -> Markup:
@@ -89,6 +79,21 @@ def cell_renderer() -> Callable[[Cell, str | None], Markup]:
         return Markup(f'<td class="num coverage-cell {band(value)}"{labelled}>{inner}</td>')
 
     return render
+
+
+def _counted(singular: str, plural: str, css: str) -> Callable[[int], str]:
+    """ "3 rapporterade" as a detail span, in the request's language, kept per number."""
+    ngettext = get_translations().ngettext
+    written: dict[int, str] = {}
+
+    def detail(n: int) -> str:
+        found = written.get(n)
+        if found is None:
+            text = escape(ngettext(singular, plural, n) % {"num": n})
+            found = written[n] = f'<span class="{css}">{text}</span>'
+        return found
+
+    return detail
 
 
 class RowRenderer:
