@@ -14,6 +14,7 @@ import sqlalchemy as sa
 import time_machine
 
 from tests import factories
+from tests.conftest import counting_statements
 from training_tracker.extensions import db
 from training_tracker.models import Course, CoverageSummary, Employee, Sector
 from training_tracker.services.core.scope import ReportScope
@@ -130,3 +131,15 @@ def test_a_reader_of_fewer_units_neither_reads_nor_stores_a_summary(staff) -> No
         coverage_trend(db.session, one, CoverageFilters())
         coverage_table(db.session, EVERYONE, CoverageFilters(sector=Sector.SCHOOL), "unit")
     assert summaries() == {}
+
+
+@time_machine.travel(NOW, tick=False)
+def test_a_page_reads_the_units_once_for_its_table_and_its_trend(staff) -> None:
+    read_everyone()
+    db.session.commit()  # a new transaction, as a new request has
+    with counting_statements() as statements:
+        coverage_table(db.session, EVERYONE, CoverageFilters(), "municipality")
+        coverage_trend(db.session, EVERYONE, CoverageFilters())
+    summaries_read = [s for s in statements if "coverage_summaries" in s]
+    units_read = [s for s in summaries_read if "coverage_change_totals" in s]
+    assert (len(summaries_read), len(units_read)) == (2, 1)

@@ -25,13 +25,14 @@ from __future__ import annotations
 
 import json
 import logging
+import weakref
 from collections.abc import Sequence
 from datetime import date
 from enum import Enum
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, scoped_session
 
 from training_tracker.models import CoverageSummary
 from training_tracker.services.reporting import coverage_cache_store
@@ -41,6 +42,8 @@ from training_tracker.services.reporting.coverage_types import CoverageFilters
 log = logging.getLogger(__name__)
 
 SUMMARY = CoverageSummary.__table__
+# session.info's key for the units' signature its transaction has read.
+_SIGNATURE = "coverage_summary_signature"
 
 
 class Signature(NamedTuple):
@@ -59,28 +62,35 @@ def summary_key(read: str, filters: CoverageFilters, days: Sequence[date]) -> st
 
 def read_summary(session: Session, key: str, today: date) -> Any | None:
     """The summary of ``key`` (its payload, as stored) when it is still fresh; else None.
-    One statement."""
-    now = units_now([])
-    found = session.execute(
-        sa.select(
-            SUMMARY.c.payload,
-            SUMMARY.c.units,
-            SUMMARY.c.unit_ids,
-            SUMMARY.c.changes,
-            now.c.units,
-            now.c.ids,
-            now.c.changes,
+    One statement: the summary with the units' signature now, or the summary alone when the
+    session's transaction has read the signature already (a page reads its table and then
+    its trend: the units are read once, and both answer for the same moment)."""
+    if isinstance(session, scoped_session):  # Flask-SQLAlchemy's db.session
+        session = session()
+    transaction = session.get_transaction()
+    known = session.info.get(_SIGNATURE)
+    signature_now = None
+    if transaction is not None and known is not None and known[0]() is transaction:
+        signature_now = known[1]
+    query = sa.select(
+        SUMMARY.c.payload, SUMMARY.c.units, SUMMARY.c.unit_ids, SUMMARY.c.changes
+    ).where(SUMMARY.c.read_key == key, SUMMARY.c.computed_for == today)
+    if signature_now is None:
+        now = units_now([])
+        query = query.add_columns(now.c.units, now.c.ids, now.c.changes).select_from(
+            SUMMARY.join(now, sa.true())
         )
-        .select_from(SUMMARY.join(now, sa.true()))
-        .where(SUMMARY.c.read_key == key, SUMMARY.c.computed_for == today)
-    ).first()
+    found = session.execute(query).first()
     if found is None:
         return None
-    payload, *stored = found
-    stored_signature, signature_now = stored[:3], stored[3:]
-    if [int(n) for n in stored_signature] != [int(n) for n in signature_now]:
-        return None
-    return json.loads(payload)
+    payload, *numbers = found
+    stored = Signature(*map(int, numbers[:3]))
+    if signature_now is None:
+        signature_now = Signature(*map(int, numbers[3:]))
+        held = session.get_transaction()
+        if held is not None:
+            session.info[_SIGNATURE] = (weakref.ref(held), signature_now)
+    return json.loads(payload) if stored == signature_now else None
 
 
 def store_summary(
