@@ -75,9 +75,14 @@ def cell_renderer() -> Callable[[Cell, str | None], Markup]:
             )
         else:
             inner = strong
-        labelled = f' data-label="{escape(label)}"' if label else ""
+        labelled = ""
+        if label:
+            labelled = attributes.get(label) or attributes.setdefault(
+                label, f' data-label="{escape(label)}"'
+            )
         return Markup(f'<td class="num coverage-cell {band(value)}"{labelled}>{inner}</td>')
 
+    attributes: dict[str, str] = {}  # a column's name, escaped once
     return render
 
 
