@@ -120,6 +120,9 @@ def test_a_summary_answers_on_its_own_day_only(staff) -> None:
         trend = coverage_trend(db.session, EVERYONE, yesterday)
         assert not doctored(trend)
         assert trend == coverage_trend_live(db.session, EVERYONE, yesterday)
+        # Stored again today, the day before's summaries are gone.
+        coverage_trend(db.session, EVERYONE, yesterday)
+        assert {row.computed_for for row in summaries().values()} == {date(2026, 3, 3)}
 
 
 @time_machine.travel(NOW, tick=False)

@@ -103,7 +103,12 @@ def store_summary(
     text = json.dumps(payload, default=_plain, separators=(",", ":"))
     try:
         with coverage_cache_store.writing(engine) as connection:
-            connection.execute(SUMMARY.delete().where(SUMMARY.c.read_key == key))
+            # This key's, and any day's before (their keys, the dates, do not come back).
+            connection.execute(
+                SUMMARY.delete().where(
+                    sa.or_(SUMMARY.c.read_key == key, SUMMARY.c.computed_for < today)
+                )
+            )
             connection.execute(
                 SUMMARY.insert().values(
                     read_key=key,
