@@ -26,9 +26,8 @@ SECONDS_PER_BROWSER_TEST = 3.0  # a real page loads in Chromium, scripts run
 # Files whose tests start processes of their own (gunicorn, flask commands, the bench): about
 # this long whatever their number of tests. Left to the end, one of them would run alone.
 SECONDS_OF_FILES_THAT_START_PROCESSES = {
-    "tests/test_multi_process.py": 120.0,
+    "tests/test_multi_process.py": 130.0,
     "tests/test_bench.py": 70.0,
-    "tests/test_sso_saml_processes.py": 65.0,
     "tests/test_scheduler.py": 30.0,
 }
 

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 import time_machine
 from flask import current_app
 
-from tests.conftest import count
+from tests.conftest import count, fresh_database
 from training_tracker import clock
 from training_tracker.demo import DemoError
 from training_tracker.demo import certificates as demo_certificates
@@ -126,12 +126,7 @@ def snapshot() -> dict[str, list[tuple]]:
 
 
 def empty_database() -> None:
-    from tests.conftest import _empty_all_tables
-    from training_tracker.demo.municipalities import ensure_municipalities
-
-    _empty_all_tables()
-    ensure_municipalities(db.session)
-    db.session.commit()
+    fresh_database()
 
 
 def test_the_same_seed_and_day_give_the_same_data():

@@ -4,7 +4,8 @@ deploy/gunicorn.conf.py on two ports, in production configuration behind a (simu
 proxy, share the suite's database: an SQLite file, or PostgreSQL when TEST_DATABASE_URL names
 one. A change made through one is seen through the other, a sign-in refused by one after
 attempts counted by the other, two ``flask reminders run`` at once beside them send each mail
-once, and both answer the load balancer's health check.
+once, both answer the load balancer's health check, and a SAML response spent at one is refused
+at the other (issue #18).
 
 The requests carry what deploy/nginx.conf.example sends: ``Host`` the public name,
 ``X-Forwarded-Proto: https`` and ``X-Forwarded-For`` the client's address (one proxy:
@@ -31,15 +32,17 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from email.message import Message
 from pathlib import Path
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import pytest
+import requests
 import sqlalchemy as sa
 from flask import Flask
 
 from config import Config, ProductionConfig
 from tests import factories
 from tests.conftest import MailCatcher, free_port
+from tests.saml_idp import SamlTestIdp, form_fields
 from tests.samples import certificate_pdf
 from training_tracker import clock
 from training_tracker.extensions import db
@@ -48,8 +51,10 @@ from training_tracker.models import (
     CompletionStatus,
     Employee,
     Evidence,
+    IdentityProvider,
     OutboxMessage,
     OutboxStatus,
+    SamlSeenAssertion,
     Sector,
 )
 from training_tracker.models.security import RateLimitCounter
@@ -547,6 +552,78 @@ def test_the_access_log_has_the_request_time_and_neither_tokens_nor_queries(
     assert re.search(r'"GET /invitation/\[token\] HTTP/1\.1" \d{3} \d+ \d+ms ', log)
     assert token not in log
     assert "Lisa" not in log
+
+
+# --- (e) a SAML assertion spent once, whichever process it reaches (issue #18) -----------------
+# The replay cache is shared by every web process: a person signs in through one, and the same
+# response, with the same request's cookie, is refused by the other.
+
+
+@pytest.fixture()
+def idp() -> Iterator[SamlTestIdp]:
+    provider = SamlTestIdp().start()
+    yield provider
+    provider.stop()
+
+
+def test_an_assertion_spent_at_one_process_is_refused_at_the_other(
+    deployment: Deployment,
+    idp: SamlTestIdp,
+) -> None:
+    factories.municipality("Järfälla")
+    anna = factories.employee(
+        unit=factories.unit("Järfälla"), email="anna@saml.jarfalla.se", password=None
+    )
+    db.session.commit()
+    # The operator adds the provider as in production (our key is encrypted with its
+    # SECRET_KEY, which the processes share).
+    added = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "flask"),
+            "sso",
+            "add-saml",
+            "--municipality",
+            "Järfälla",
+            "--metadata",
+            idp.metadata_url,
+            "--domain",
+            "saml.jarfalla.se",
+        ],
+        cwd=PROJECT_ROOT,
+        env=deployment.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert added.returncode == 0, added.stdout + added.stderr
+    provider_id = db.session.scalars(
+        sa.select(IdentityProvider.id).where(IdentityProvider.protocol == "saml")
+    ).one()
+    browser = Browser("203.0.113.50")
+    metadata = browser.get(deployment.a, f"/login/saml/{provider_id}/metadata")
+    assert metadata.status == 200 and f"https://{SITE}/login/saml/" in metadata.text
+    idp.trust(metadata.text)
+    idp.person = {"name_id": "anna-guid", "attributes": {"mail": [anna.email]}}
+
+    started = browser.get(deployment.a, f"/login/saml/{provider_id}/start")
+    assert started.status == 302 and started.location
+    assert browser.cookie_flags["saml_pending"] >= {"secure", "httponly", "samesite"}
+    pending = browser.cookies["saml_pending"]
+    action, saml_response = form_fields(requests.get(started.location, timeout=10).text)
+    assert action == f"https://{SITE}/login/saml/{provider_id}/acs"
+    body = urlencode({"SAMLResponse": saml_response}).encode()
+    form = "application/x-www-form-urlencoded"
+
+    signed_in = browser.request(deployment.a, "POST", urlsplit(action).path, body, form)
+    assert signed_in.status == 302, signed_in.text
+    assert browser.get(deployment.a, "/").status == 200
+
+    # Someone who copied the response and the request's cookie tries it at the other process.
+    thief = Browser("198.51.100.7", cookies={"saml_pending": pending})
+    replayed = thief.request(deployment.b, "POST", urlsplit(action).path, body, form)
+    assert replayed.status == 400
+    assert "replay" in deployment.b.output()
+    assert db.session.scalar(sa.select(sa.func.count(SamlSeenAssertion.id))) == 1
 
 
 # --- the configuration files -----------------------------------------------------------------

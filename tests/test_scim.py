@@ -10,8 +10,12 @@ tests/test_scim_entra.py, the RFC compliance checker in tests/test_scim_complian
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+import subprocess
+import sys
 from datetime import timedelta
+from pathlib import Path
 from urllib.parse import quote
 
 import pytest
@@ -508,3 +512,37 @@ def test_a_manager_is_provisioned_like_anyone_else(entra, ifo):
     factories.with_role(manager, Role.MANAGER, on_unit=ifo)
 
     assert [u["id"] for u in find(entra, f'userName eq "{ANNA}"')] == [str(manager.id)]
+
+
+def test_a_web_process_imports_scim2_models_only_at_its_first_scim_request(app) -> None:  # type: ignore[no-untyped-def]
+    """The library costs about a second of CPU to import (pydantic reads each model's source):
+    what gunicorn loads leaves it out, and the endpoint's first request brings it in."""
+    probe = (
+        "import sys, wsgi; "
+        "print('scim2_models' in sys.modules); "
+        "answer = wsgi.app.test_client().get('/scim/v2/Users'); "
+        "print(answer.status_code, answer.mimetype, answer.get_json()['schemas']); "
+        "print('scim2_models' in sys.modules)"
+    )
+    env = dict(os.environ)
+    env.update(
+        TRAINING_TRACKER_ENV="testing",
+        DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"],
+        UPLOAD_FOLDER=app.config["UPLOAD_FOLDER"],
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=Path(__file__).resolve().parent.parent,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "False",
+        "401 application/scim+json ['urn:ietf:params:scim:api:messages:2.0:Error']",
+        "True",
+    ]

@@ -14,6 +14,7 @@ from flask import Flask
 from werkzeug.serving import make_server
 
 from tests.browser.support import DEMO_EMPLOYEES, DEMO_PASSWORD
+from tests.demo_readings import readings_remembered
 from training_tracker import clock
 from training_tracker.demo.seed import DemoResult, seed_demo
 from training_tracker.extensions import db
@@ -109,12 +110,13 @@ def phone_page(browser: Any, live_server: str) -> Iterator[Any]:
 @pytest.fixture()
 def demo(app: Flask) -> DemoResult:
     """The demo data, committed so that the server thread sees it."""
-    result = seed_demo(
-        db.session,
-        employees=DEMO_EMPLOYEES,
-        seed=1,
-        password=DEMO_PASSWORD,
-        today=clock.today(),
-    )
+    with readings_remembered():  # the same certificates every time: read once
+        result = seed_demo(
+            db.session,
+            employees=DEMO_EMPLOYEES,
+            seed=1,
+            password=DEMO_PASSWORD,
+            today=clock.today(),
+        )
     db.session.commit()
     return result

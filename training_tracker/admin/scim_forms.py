@@ -8,7 +8,7 @@ from wtforms import SelectField, StringField, SubmitField
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # stubs predate WTForms 3.3
 from wtforms.validators import DataRequired, Length
 
-from training_tracker.services.people.scim.resources import HIRE_DATE_ATTRIBUTES
+from training_tracker.services.people.scim.attributes import HIRE_DATE_ATTRIBUTES
 
 
 class NewScimTokenForm(FlaskForm):

@@ -12,7 +12,7 @@ from training_tracker.extensions import db
 from training_tracker.scim.routes import bp
 from training_tracker.services.people.municipalities import find_municipality
 from training_tracker.services.people.scim import tokens
-from training_tracker.services.people.scim.resources import HIRE_DATE_ATTRIBUTES
+from training_tracker.services.people.scim.attributes import HIRE_DATE_ATTRIBUTES
 from training_tracker.transactions import committing
 
 

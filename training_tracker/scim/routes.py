@@ -4,52 +4,39 @@ JSON in and out (``application/scim+json``), no session and no CSRF token: each 
 carries a bearer token of one municipality (``Authorization: Bearer …``), and is rate-limited
 per token. Errors are SCIM's error JSON with the right status. The views parse, call one
 service of :mod:`training_tracker.services.people.scim`, and answer.
+
+This module is the blueprint: its rules, rate limit, authentication and error handlers. The
+views are in views.py, imported at the endpoint's first request: they speak scim2-models,
+whose import costs about a second of CPU (pydantic reads the source of each of its models),
+which no other page, no ``flask`` command and no process that never serves SCIM should pay.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
+from collections.abc import Callable
+from types import ModuleType
 from typing import Any
 
-from flask import Blueprint, current_app, g, request, url_for
+from flask import Blueprint, current_app, g, request
 from flask_limiter.util import get_remote_address
-from pydantic import ValidationError
-from scim2_models import (
-    Context,
-    Error,
-    InvalidSyntaxException,
-    InvalidValueException,
-    ListResponse,
-    NotFoundException,
-    ResponseParameters,
-    SCIMException,
-    SearchRequest,
-)
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from training_tracker.extensions import csrf, db, limiter
-from training_tracker.models import ScimToken
-from training_tracker.services.people.scim import tokens, users
-from training_tracker.services.people.scim.resources import (
-    POLICY,
-    User,
-    resource_types,
-    schemas,
-    service_provider_config,
-)
+from training_tracker.services.people.scim import tokens
 from training_tracker.transactions import committing
 
 bp = Blueprint("scim", __name__, url_prefix="/scim/v2")
-# Parameterised once: pydantic builds a class for each parameterisation, which costs more
-# than the rest of a request.
-UserList = ListResponse[User]
-UserSearch = SearchRequest[User]
 csrf.exempt(bp)
 
-MEDIA_TYPE = "application/scim+json"
+
+def _views() -> ModuleType:
+    # Late, at the first SCIM request: scim2-models costs about a second of CPU to import.
+    from training_tracker.scim import views
+
+    return views
 
 
 def _bearer() -> str:
@@ -73,25 +60,9 @@ def _limit() -> str:
 limiter.limit(_limit, key_func=_limit_key)(bp)
 
 
-def _answer(body: dict[str, Any] | None, status: int = 200, **headers: str) -> Response:
-    text = json.dumps(body, ensure_ascii=False) if body is not None else ""
-    response = Response(text, status=status, mimetype=MEDIA_TYPE if body is not None else None)
-    response.headers["Cache-Control"] = "no-store"  # people's data, without a session
-    for name, value in headers.items():
-        response.headers[name.replace("_", "-")] = value
-    return response
-
-
 def _error(status: int, detail: str, scim_type: str | None = None) -> Response:
-    error = Error(status=status, detail=detail, scim_type=scim_type)
-    return _answer(error.model_dump(scim_ctx=Context.RESOURCE_QUERY_RESPONSE), status)
-
-
-@bp.errorhandler(SCIMException)
-def scim_error(error: SCIMException) -> Response:
-    db.session.rollback()
-    body = error.to_error().model_dump(scim_ctx=Context.RESOURCE_QUERY_RESPONSE)
-    return _answer(body, int(error.to_error().status or 400))
+    answer: Response = _views().error_answer(status, detail, scim_type)
+    return answer
 
 
 @bp.errorhandler(IntegrityError)
@@ -134,176 +105,43 @@ def authenticate() -> Response | None:
     return None
 
 
-def _token() -> ScimToken:
-    token: ScimToken = g.scim_token  # authenticated above, in this request
-    return token
+def _view(name: str) -> Callable[..., Response]:
+    """The view ``name`` of views.py; a SCIM exception it raises (a refusal: a bad filter, an
+    unknown user, a value the mapping rejects) is answered with SCIM's error JSON, rolled back."""
+
+    def view(**arguments: Any) -> Response:
+        views = _views()
+        try:
+            answer: Response = getattr(views, name)(**arguments)
+        except views.SCIMException as error:
+            answer = views.scim_error(error)
+        return answer
+
+    view.__name__ = view.__qualname__ = name
+    return view
 
 
-def _location(user_id: str) -> str:
-    return url_for("scim.user", user_id=user_id, _external=True)
-
-
-def _payload() -> Any:
-    payload = request.get_json(force=True, silent=True)
-    if not isinstance(payload, dict):
-        raise InvalidSyntaxException(detail="The request body must be a JSON object.")
-    return payload
-
-
-def _parameters() -> ResponseParameters[Any] | None:
-    attributes = request.args.get("attributes")
-    excluded = request.args.get("excludedAttributes")
-    if not attributes and not excluded:
-        return None
-    try:
-        return ResponseParameters.model_validate(
-            {"attributes": attributes, "excludedAttributes": excluded}
-        )
-    except ValueError as error:
-        raise InvalidValueException(detail=str(error)) from error
-
-
-def _user_answer(user: User, status: int = 200, **headers: str) -> Response:
-    body = user.model_dump(
-        scim_ctx=Context.RESOURCE_QUERY_RESPONSE, response_parameters=_parameters()
-    )
-    return _answer(body, status, **headers)
-
-
-def _integer(name: str, default: int | None) -> int | None:
-    value = request.args.get(name)
-    if value is None or value == "":
-        return default
-    try:
-        return int(value)
-    except ValueError:
-        raise InvalidValueException(detail=f"{name} must be an integer.") from None
-
-
-@bp.route("/ServiceProviderConfig")
-def service_provider() -> Response:
-    config = service_provider_config(users.MAX_PAGE_SIZE)
-    return _answer(config.model_dump(scim_ctx=Context.RESOURCE_QUERY_RESPONSE))
-
-
-def _listed(resources: list[Any]) -> Response:
-    # A ListResponse of discovery resources, spelled out: the library's ListResponse is
-    # parameterised by the resource types it may hold.
-    body = {
-        "schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
-        "totalResults": len(resources),
-        "startIndex": 1,
-        "itemsPerPage": len(resources),
-        "Resources": [r.model_dump(scim_ctx=Context.RESOURCE_QUERY_RESPONSE) for r in resources],
-    }
-    return _answer(body)
-
-
-@bp.route("/ResourceTypes")
-def resource_type_list() -> Response:
-    return _listed(resource_types())
-
-
-@bp.route("/ResourceTypes/<name>")
-def resource_type(name: str) -> Response:
-    for found in resource_types():
-        if found.id == name:
-            return _answer(found.model_dump(scim_ctx=Context.RESOURCE_QUERY_RESPONSE))
-    raise NotFoundException(detail=f"No resource type {name!r}.")
-
-
-@bp.route("/Schemas")
-def schema_list() -> Response:
-    return _listed(schemas())
-
-
-@bp.route("/Schemas/<urn>")
-def schema(urn: str) -> Response:
-    for found in schemas():
-        if found.id == urn:
-            return _answer(found.model_dump(scim_ctx=Context.RESOURCE_QUERY_RESPONSE))
-    raise NotFoundException(detail=f"No schema {urn!r}.")
-
-
-def _search(
-    filter_expression: str | None,
-    start_index: int | None,
-    count: int | None,
-    parameters: ResponseParameters[Any] | None,
-) -> Response:
-    page = users.list_users(
-        db.session,
-        _token(),
-        filter_expression=filter_expression,
-        start_index=start_index or 1,
-        count=count,
-        location_of=_location,
-    )
-    listing = UserList(
-        total_results=page.total,
-        start_index=page.start_index,
-        items_per_page=len(page.users),
-        resources=page.users,
-    )
-    body = listing.model_dump(scim_ctx=Context.SEARCH_RESPONSE, response_parameters=parameters)
-    return _answer(body)
-
-
-@bp.route("/Users", methods=["GET"])
-def user_list() -> Response:
-    return _search(
-        request.args.get("filter"),
-        _integer("startIndex", 1),
-        _integer("count", None),
-        _parameters(),
-    )
-
-
-@bp.route("/Users/.search", methods=["POST"])
-@bp.route("/.search", methods=["POST"])
-def user_search() -> Response:
-    """A query sent as a SearchRequest in the body (RFC 7644 §3.4.3); users are the only
-    resources, so the root search is the same."""
-    try:
-        with POLICY:
-            search = UserSearch.model_validate(_payload(), scim_ctx=Context.SEARCH_REQUEST)
-    except ValidationError as error:
-        raise SCIMException.from_error(Error.from_validation_errors(error)[0]) from error
-    expression = str(search.filter) if search.filter is not None else None
-    return _search(expression, search.start_index, search.count, search)
-
-
-@bp.route("/Users", methods=["POST"])
-def user_create() -> Response:
-    with committing(errors=()):
-        user = users.create_user(db.session, _token(), _payload(), _location)
-    return _user_answer(user, 201, Location=str(user.meta.location if user.meta else ""))
-
-
-@bp.route("/Users/<user_id>", methods=["GET"])
-def user(user_id: str) -> Response:
-    return _user_answer(users.get_user(db.session, _token(), user_id, _location))
-
-
-@bp.route("/Users/<user_id>", methods=["PUT"])
-def user_replace(user_id: str) -> Response:
-    with committing(errors=()):
-        user = users.replace_user(db.session, _token(), user_id, _payload(), _location)
-    return _user_answer(user)
-
-
-@bp.route("/Users/<user_id>", methods=["PATCH"])
-def user_patch(user_id: str) -> Response:
-    with committing(errors=()):
-        user = users.patch_user(db.session, _token(), user_id, _payload(), _location)
-    return _user_answer(user)
-
-
-@bp.route("/Users/<user_id>", methods=["DELETE"])
-def user_delete(user_id: str) -> Response:
-    with committing(errors=()):
-        users.delete_user(db.session, _token(), user_id)
-    return _answer(None, 204)
+# (rule, methods, the view of views.py): each endpoint is named after its view, "scim.user" etc.
+_RULES = [
+    ("/ServiceProviderConfig", ["GET"], "service_provider"),
+    ("/ResourceTypes", ["GET"], "resource_type_list"),
+    ("/ResourceTypes/<name>", ["GET"], "resource_type"),
+    ("/Schemas", ["GET"], "schema_list"),
+    ("/Schemas/<urn>", ["GET"], "schema"),
+    ("/Users", ["GET"], "user_list"),
+    # A query sent as a SearchRequest in the body (RFC 7644 §3.4.3); users are the only
+    # resources, so the root search is the same.
+    ("/Users/.search", ["POST"], "user_search"),
+    ("/.search", ["POST"], "user_search"),
+    ("/Users", ["POST"], "user_create"),
+    ("/Users/<user_id>", ["GET"], "user"),
+    ("/Users/<user_id>", ["PUT"], "user_replace"),
+    ("/Users/<user_id>", ["PATCH"], "user_patch"),
+    ("/Users/<user_id>", ["DELETE"], "user_delete"),
+]
+_VIEWS = {name: _view(name) for _rule, _methods, name in _RULES}
+for _rule, _methods, _name in _RULES:
+    bp.add_url_rule(_rule, _name, _VIEWS[_name], methods=_methods)
 
 
 _KNOWN = ("ServiceProviderConfig", "ResourceTypes", "Schemas", "Users")

@@ -34,6 +34,9 @@ _PRELOAD = [
     "__main__",  # else each child would import the parent's main script again
     "training_tracker.services.training.certificates",
     "training_tracker.services.imports.table",
+    # What those import only when they read (late, so that the web processes start faster).
+    "pypdf",
+    "openpyxl",
 ]
 
 

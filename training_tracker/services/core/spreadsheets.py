@@ -42,12 +42,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.worksheet import Worksheet
-from openpyxl.xml.functions import tostring
+if TYPE_CHECKING:
+    from openpyxl.worksheet.worksheet import Worksheet
+
 
 CellValue = str | int | float | Decimal | date | None
 
@@ -212,11 +211,16 @@ def _write_cell(worksheet: Worksheet, row: int, column: int, value: object) -> i
 
 
 def _set_width(worksheet: Worksheet, column: int, width: int) -> None:
+    from openpyxl.utils import get_column_letter  # late: see to_xlsx
+
     width = min(max(width + 2, _MIN_WIDTH), _MAX_WIDTH)
     worksheet.column_dimensions[get_column_letter(column)].width = width
 
 
 def _write_sheet(worksheet: Worksheet, sheet: Sheet) -> None:
+    from openpyxl.styles import Font  # late: see to_xlsx
+    from openpyxl.utils import get_column_letter
+
     bold = Font(bold=True)
     widths = [0] * len(sheet.header)
     for column, title in enumerate(sheet.header, start=1):
@@ -239,6 +243,8 @@ def _write_sheet(worksheet: Worksheet, sheet: Sheet) -> None:
 
 
 def _write_definitions(worksheet: Worksheet, definitions: Sequence[str]) -> None:
+    from openpyxl.styles import Alignment  # late: see to_xlsx
+
     wrap = Alignment(wrap_text=True, vertical="top")
     for row, line in enumerate(definitions, start=1):
         _write_cell(worksheet, row, 1, str(line))
@@ -284,6 +290,11 @@ def to_xlsx(
     """
     if not sheets and not definitions:
         raise ValueError("A workbook needs at least one sheet")
+    # Late: openpyxl costs about 0.1 s of CPU to import, which only an XLSX export needs,
+    # not every process that starts the app.
+    from openpyxl import Workbook
+    from openpyxl.xml.functions import tostring
+
     workbook = Workbook()
     workbook.remove(workbook.worksheets[0])  # the empty sheet a new workbook starts with
     names = [sheet.title for sheet in sheets]

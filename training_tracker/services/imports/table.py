@@ -21,7 +21,6 @@ from datetime import date, datetime
 from itertools import islice
 from typing import TypeAlias
 
-import openpyxl
 from flask_babel import lazy_gettext as _l
 
 __all__ = ["Cell", "ImportFileError", "Table", "read_table"]
@@ -149,6 +148,9 @@ def _xlsx_rows(data: bytes) -> Generator[tuple[int, list[Cell]]]:
     """The rows of the first worksheet, numbered as in Excel."""
     _check_xlsx_size(data)
     try:
+        # Late: openpyxl costs about 0.1 s of CPU to import, which only an XLSX file needs.
+        import openpyxl
+
         workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as error:  # a damaged or foreign ZIP fails in many ways inside openpyxl
         raise _not_a_table() from error

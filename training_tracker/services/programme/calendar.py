@@ -14,7 +14,6 @@ from datetime import UTC
 from urllib.parse import urlsplit
 
 from flask import current_app
-from icalendar import Calendar, Event, vCalAddress
 
 from training_tracker import clock
 from training_tracker.models import (
@@ -51,6 +50,9 @@ def invitation(
     """The .ics of ``event`` for the person of ``registration`` (None: the event as such, for
     its organisers). ``link`` is the digital event's link, given only to those with a place;
     ``url`` the event's page in the tracker."""
+    # Late: icalendar costs about 0.1 s of CPU to import, which only an invitation needs.
+    from icalendar import Calendar, Event, vCalAddress
+
     everything_cancelled = _cancelled(event, registration)
     calendar = Calendar()
     calendar.add("prodid", PRODID)

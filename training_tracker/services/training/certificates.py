@@ -38,9 +38,6 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-import pypdf
-from pypdf import PasswordType, PdfReader
-
 from training_tracker.providers import CertificateFields, registry
 from training_tracker.providers.toolkit import find_dates, fold, join_broken_words, prepare_text
 from training_tracker.services.core import bounded_reading
@@ -217,6 +214,11 @@ def extract_pdf_text(
 ) -> tuple[str | None, str | None]:
     """In the bounded child: the text of the PDF's first pages and None, or None and why not.
     The bounds come as arguments so that the parent's values (and tests' changes) hold."""
+    # Late: pypdf costs about 0.1 s of CPU to import, which only the reading of a PDF needs;
+    # the reading child has it preloaded (bounded_reading's forkserver).
+    import pypdf
+    from pypdf import PasswordType, PdfReader
+
     started = time.monotonic()
     parts: list[str] = []
     length = 0

@@ -19,8 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from training_tracker.models import ScimLink, ScimToken, Unit
-from training_tracker.services.people.scim.mapping import read_date
-from training_tracker.services.people.scim.resources import ENTERPRISE_URN
+from training_tracker.services.people.scim.attributes import ENTERPRISE_URN, read_date
 
 __all__ = ["ALWAYS_MANAGED", "directory_managed", "provisioned_municipalities"]
 

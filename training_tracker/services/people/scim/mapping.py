@@ -23,6 +23,7 @@ from training_tracker.models import Employee, ScimLink, ScimToken, Unit
 from training_tracker.services.core.emails import normalise_email
 from training_tracker.services.core.scope import provisioning_scope
 from training_tracker.services.people.employees import EmployeeData
+from training_tracker.services.people.scim.attributes import read_date
 from training_tracker.services.people.scim.resources import (
     POLICY,
     EnterpriseUser,
@@ -130,15 +131,6 @@ def _manager_id(
     return session.scalar(
         sa.select(Employee.id).where(Employee.id == int(value), provisioning_scope(municipality_id))
     )
-
-
-def read_date(value: str | None) -> date | None:
-    """A date the directory wrote, as a date or the start of a dateTime; None if unreadable."""
-    text = (value or "").strip()
-    try:
-        return date.fromisoformat(text[:10]) if len(text) >= 10 else None
-    except ValueError:
-        return None
 
 
 def _hire_date(token: ScimToken, extension: EnterpriseUser | None) -> date | None:

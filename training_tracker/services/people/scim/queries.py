@@ -25,7 +25,8 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from training_tracker import clock
 from training_tracker.models import Employee, ScimLink, Unit
-from training_tracker.services.people.scim.resources import ENTERPRISE_URN, User
+from training_tracker.services.people.scim.attributes import ENTERPRISE_URN
+from training_tracker.services.people.scim.resources import User
 
 Clause = ColumnElement[bool]
 MunicipalityId = int | ColumnElement[int]  # a bound parameter in a statement built once

@@ -30,11 +30,7 @@ from scim2_models import (
     Uniqueness,
 )
 
-ENTERPRISE_URN = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
-
-# The enterprise extension's attributes a directory may carry the hire date in; the admin
-# chooses one per token (Entra ID maps employeeHireDate by default).
-HIRE_DATE_ATTRIBUTES = ("employeeHireDate", "hireDate", "startDate")
+from training_tracker.services.people.scim.attributes import ENTERPRISE_URN
 
 
 class ManagerReference(ComplexAttribute):

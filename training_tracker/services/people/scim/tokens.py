@@ -16,7 +16,7 @@ from training_tracker import clock
 from training_tracker.models import Employee, Municipality, ScimToken
 from training_tracker.services.core import audit_trail
 from training_tracker.services.core.errors import FieldError
-from training_tracker.services.people.scim.resources import HIRE_DATE_ATTRIBUTES
+from training_tracker.services.people.scim.attributes import HIRE_DATE_ATTRIBUTES
 
 PREFIX = "ttscim_"
 # How often a token's "last used" is written: not on every request of a sync.
