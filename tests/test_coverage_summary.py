@@ -18,6 +18,7 @@ from tests.conftest import counting_statements
 from training_tracker.extensions import db
 from training_tracker.models import Course, CoverageSummary, Employee, Sector
 from training_tracker.services.core.scope import ReportScope
+from training_tracker.services.reporting import coverage_summary
 from training_tracker.services.reporting.coverage import (
     CoverageFilters,
     coverage_table,
@@ -29,6 +30,12 @@ from training_tracker.services.training.assignments import recompute_assignments
 
 NOW = datetime(2026, 3, 2, 9, tzinfo=UTC)
 EVERYONE = ReportScope(True, frozenset(), frozenset())
+
+
+@pytest.fixture(autouse=True)
+def summaries_of_two_units(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Summaries are kept for a thousand units or more: here for the two of these tests."""
+    monkeypatch.setattr(coverage_summary, "MIN_UNITS", 2)
 
 
 @pytest.fixture()
@@ -100,6 +107,13 @@ def test_a_change_to_anyones_figures_makes_the_summary_stale(staff) -> None:
     table = coverage_table(db.session, EVERYONE, CoverageFilters(), "municipality")
     assert table == coverage_table_live(db.session, EVERYONE, CoverageFilters(), "municipality")
     assert table.total.cell(course.id).covered == 1
+
+
+@time_machine.travel(NOW, tick=False)
+def test_fewer_units_than_the_least_are_summed_from_their_rows(staff, monkeypatch) -> None:
+    monkeypatch.setattr(coverage_summary, "MIN_UNITS", 3)
+    read_everyone()
+    assert summaries() == {}
 
 
 @time_machine.travel(NOW, tick=False)

@@ -42,6 +42,9 @@ from training_tracker.services.reporting.coverage_types import CoverageFilters
 log = logging.getLogger(__name__)
 
 SUMMARY = CoverageSummary.__table__
+# Below this many units, summing their cached rows costs what reading a summary does (a
+# thousand rows or so), and storing one after every change would be a write per read.
+MIN_UNITS = 1_000
 # session.info's key for the units' signature its transaction has read.
 _SIGNATURE = "coverage_summary_signature"
 
@@ -98,7 +101,10 @@ def store_summary(
 ) -> None:
     """Store ``payload`` (JSON-able; an Enum is stored as its value) as the summary of
     ``key``, fresh for ``signature``, in a transaction of its own. Losing a race with another
-    request storing the same summary, or failing to write, costs nothing but speed."""
+    request storing the same summary, or failing to write, costs nothing but speed. Not
+    stored for fewer units than :data:`MIN_UNITS`."""
+    if signature.units < MIN_UNITS:
+        return
     engine = coverage_cache_store.engine_of(session)
     text = json.dumps(payload, default=_plain, separators=(",", ":"))
     try:
