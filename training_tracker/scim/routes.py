@@ -40,7 +40,7 @@ from training_tracker.services.people.scim.resources import (
     schemas,
     service_provider_config,
 )
-from training_tracker.transactions import committing
+from training_tracker.transactions import committing, reading_without_transaction
 
 bp = Blueprint("scim", __name__, url_prefix="/scim/v2")
 # Parameterised once: pydantic builds a class for each parameterisation, which costs more
@@ -120,6 +120,8 @@ def server_error(error: Exception) -> Response:
 
 @bp.before_request
 def authenticate() -> Response | None:
+    if request.method == "GET":
+        reading_without_transaction()
     token = tokens.authenticate(db.session, _bearer())
     if token is None:
         response = _error(401, "A valid bearer token is required.")
