@@ -39,7 +39,13 @@ from training_tracker.services.people.employees import (
     create_employee,
     update_employee,
 )
-from training_tracker.services.people.scim.mapping import Mapped, has_left, to_employee, to_user
+from training_tracker.services.people.scim.mapping import (
+    Mapped,
+    has_left,
+    to_employee,
+    to_user,
+    user_body,
+)
 from training_tracker.services.people.scim.queries import (
     MunicipalityId,
     filter_clause,
@@ -51,13 +57,15 @@ from training_tracker.services.people.scim.resources import POLICY, User
 MAX_PAGE_SIZE = 200
 UserPatch = PatchOp[User]  # parameterised once: pydantic builds a class each time
 LocationOf = Callable[[str], str]
+# A user as the directory reads them: the JSON of a User in an answer (see user_body).
+UserBody = dict[str, Any]
 
 
 @dataclass
 class Page:
     total: int
     start_index: int
-    users: list[User]
+    users: list[UserBody]
 
 
 def sends_welcome_mail(session: Session, municipality_id: int) -> bool:
@@ -139,9 +147,9 @@ def _parse(payload: Any, context: Context) -> User:
         raise SCIMException.from_error(Error.from_validation_errors(error)[0]) from error
 
 
-def get_user(session: Session, token: ScimToken, user_id: str, location_of: LocationOf) -> User:
+def get_user(session: Session, token: ScimToken, user_id: str, location_of: LocationOf) -> UserBody:
     employee = _find(session, token, user_id)
-    return to_user(employee, _link(session, token, employee), token, location_of(user_id))
+    return user_body(employee, _link(session, token, employee), token, location_of(user_id))
 
 
 def list_users(
@@ -186,7 +194,7 @@ def list_users(
 
 def _as_users(
     session: Session, token: ScimToken, people: list[Employee], location_of: LocationOf
-) -> list[User]:
+) -> list[UserBody]:
     if not people:
         return []
     links = {
@@ -198,7 +206,7 @@ def _as_users(
             )
         )
     }
-    return [to_user(p, links.get(p.id), token, location_of(str(p.id))) for p in people]
+    return [user_body(p, links.get(p.id), token, location_of(str(p.id))) for p in people]
 
 
 def _taken(session: Session, token: ScimToken, mapped: Mapped, employee_id: int | None) -> None:
@@ -326,7 +334,7 @@ def _save(
     location_of: LocationOf,
     *,
     checked: bool = False,
-) -> User:
+) -> UserBody:
     """Create or change the employee through HR's services, and keep the link. ``checked``:
     :func:`_same_person` found the userName, externalId, e-mail address and employee number
     free (or held by ``employee`` alone), so they are not looked up again."""
@@ -368,10 +376,12 @@ def _save(
     link.updated_at = clock.utcnow()
     session.add(link)
     session.flush()
-    return to_user(employee, link, token, location_of(str(employee.id)))
+    return user_body(employee, link, token, location_of(str(employee.id)))
 
 
-def create_user(session: Session, token: ScimToken, payload: Any, location_of: LocationOf) -> User:
+def create_user(
+    session: Session, token: ScimToken, payload: Any, location_of: LocationOf
+) -> UserBody:
     user = _parse(payload, Context.RESOURCE_CREATION_REQUEST)
     mapped = to_employee(session, token, user, None)
     existing = _same_person(session, token, mapped)
@@ -382,7 +392,7 @@ def create_user(session: Session, token: ScimToken, payload: Any, location_of: L
 
 def replace_user(
     session: Session, token: ScimToken, user_id: str, payload: Any, location_of: LocationOf
-) -> User:
+) -> UserBody:
     employee = _find(session, token, user_id)
     user = _parse(payload, Context.RESOURCE_REPLACEMENT_REQUEST)
     mapped = to_employee(session, token, user, employee)
@@ -404,7 +414,7 @@ def _entra_patch(payload: Any) -> Any:
 
 def patch_user(
     session: Session, token: ScimToken, user_id: str, payload: Any, location_of: LocationOf
-) -> User:
+) -> UserBody:
     employee = _find(session, token, user_id)
     user = to_user(employee, _link(session, token, employee), token, location_of(user_id))
     try:
