@@ -93,6 +93,24 @@ def test_a_token_is_stored_as_a_digest_and_a_revoked_token_stops_working(entra, 
     assert error_of(entra.get("/Users")) == (401, None)
 
 
+def test_a_token_notes_when_it_was_last_used_every_few_minutes(entra):
+    def last_used():
+        db.session.expire_all()
+        return db.session.get(ScimToken, entra.token_id).last_used_at
+
+    assert last_used() is None
+    assert entra.get("/Users").status_code == 200
+    first = last_used()
+    assert first is not None
+    assert entra.post("/Users", user_payload()).status_code == 201
+    assert last_used() == first  # not at every request of a sync
+    token = db.session.get(ScimToken, entra.token_id)
+    token.last_used_at = first - timedelta(minutes=6)
+    db.session.commit()
+    assert entra.get("/Users").status_code == 200
+    assert last_used() > first
+
+
 def test_the_operator_creates_lists_and_revokes_tokens_from_the_command_line(client, runner):
     created = runner.invoke(
         args=["scim", "token", "create", "--municipality", "sigtuna", "--label", "Entra ID"]

@@ -113,5 +113,5 @@ def reading_without_transaction() -> None:
     statement (a session already in a transaction, as in tests that share it, stays in it).
     A write in such a request (a token's "last used") is committed by itself. On SQLite
     nothing changes: its transactions cost no round trip."""
-    if db.engine.dialect.name == "postgresql" and not db.session().in_transaction():
+    if db.engine.dialect.name == "postgresql" and not db.current_session().in_transaction():
         db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})

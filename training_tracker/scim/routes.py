@@ -31,7 +31,6 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from training_tracker.extensions import csrf, db, limiter
-from training_tracker.models import ScimToken
 from training_tracker.services.people.scim import tokens, users
 from training_tracker.services.people.scim.resources import (
     POLICY,
@@ -128,17 +127,15 @@ def authenticate() -> Response | None:
         response = _error(401, "A valid bearer token is required.")
         response.headers["WWW-Authenticate"] = 'Bearer realm="scim"'
         return response
-    # The object itself, not its id: the session holds what it loaded only weakly, so the
-    # token (and its municipality) would be read again by every later step of the request.
-    g.scim_token = token
-    if db.session.dirty:  # the token's "last used", written every few minutes
+    g.scim_token = token  # held for the request: every later step reads it
+    if tokens.note_use(db.session, token):  # the token's "last used", every few minutes
         with committing(errors=()):
             pass
     return None
 
 
-def _token() -> ScimToken:
-    token: ScimToken = g.scim_token  # authenticated above, in this request
+def _token() -> tokens.LiveToken:
+    token: tokens.LiveToken = g.scim_token  # authenticated above, in this request
     return token
 
 

@@ -20,7 +20,7 @@ from scim2_models import Context, Email, InvalidValueException, Meta
 from sqlalchemy.orm import Session
 
 from training_tracker import clock
-from training_tracker.models import Employee, ScimLink, ScimToken, Unit
+from training_tracker.models import Employee, ScimLink, Unit
 from training_tracker.services.core.emails import normalise_email
 from training_tracker.services.core.scope import provisioning_scope
 from training_tracker.services.people.employees import EmployeeData
@@ -33,6 +33,7 @@ from training_tracker.services.people.scim.resources import (
     User,
     WorkEmail,
 )
+from training_tracker.services.people.scim.tokens import DirectoryToken
 
 # The enterprise extension's hire-date attributes, by their field on the model.
 _HIRE_DATE_FIELDS = {
@@ -143,12 +144,14 @@ def read_date(value: str | None) -> date | None:
         return None
 
 
-def _hire_date(token: ScimToken, extension: EnterpriseUser | None) -> date | None:
+def _hire_date(token: DirectoryToken, extension: EnterpriseUser | None) -> date | None:
     field = _HIRE_DATE_FIELDS.get(token.hire_date_attribute or "")
     return read_date(getattr(extension, field)) if extension is not None and field else None
 
 
-def to_employee(session: Session, token: ScimToken, user: User, current: Employee | None) -> Mapped:
+def to_employee(
+    session: Session, token: DirectoryToken, user: User, current: Employee | None
+) -> Mapped:
     """The employee a SCIM user describes. What the directory leaves out keeps its value
     where HR may have set it (the unit when the department is unknown, the hire date)."""
     today = clock.today()
@@ -206,7 +209,9 @@ def to_employee(session: Session, token: ScimToken, user: User, current: Employe
     )
 
 
-def to_user(employee: Employee, link: ScimLink | None, token: ScimToken, location: str) -> User:
+def to_user(
+    employee: Employee, link: ScimLink | None, token: DirectoryToken, location: str
+) -> User:
     """The employee as the directory reads them: what it wrote, with what the tracker keeps
     (names, e-mail, unit, manager, hire date, whether they work here) as it is now."""
     with POLICY:
@@ -284,7 +289,7 @@ def _work_address(emails: list[dict[str, Any]], user_name: str) -> str | None:
 
 
 def user_body(
-    employee: Employee, link: ScimLink | None, token: ScimToken, location: str
+    employee: Employee, link: ScimLink | None, token: DirectoryToken, location: str
 ) -> dict[str, Any]:
     """:func:`to_user` as the answer's JSON (what its ``model_dump`` in a response gives),
     built as a plain dict: validating the stored user into the models and serialising it
