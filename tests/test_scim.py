@@ -36,6 +36,7 @@ from training_tracker.services.compliance.audit import describe_events
 from training_tracker.services.core.dates import shown_date
 from training_tracker.services.messaging import outbox
 from training_tracker.services.people.scim import users
+from training_tracker.services.training.assignments import recompute_assignments
 
 NCK = "nck-webbkurs-om-vald"
 ANNA = "anna.andersson@jarfalla.example"
@@ -242,10 +243,18 @@ def test_where_the_municipality_requires_sso_a_new_hire_gets_no_password_mail(en
 
 
 def test_an_unknown_department_puts_the_person_on_hrs_list_without_a_unit(client, entra):
-    response = entra.post("/Users", user_payload(department="Okänd avdelning"))
+    courses = factories.synced_catalog()
+    factories.rule(courses[NCK])  # everyone's, everywhere: still reached through a unit
+    with counting_statements() as statements:
+        response = entra.post("/Users", user_payload(department="Okänd avdelning"))
 
     assert response.status_code == 201
     assert person().unit_id is None
+    # No assignment (rules reach people through their unit), so no INSERT … SELECT asked;
+    # a recomputation finds nothing to add either.
+    assert not any(s.startswith("INSERT INTO assignments") for s in statements)
+    assert recompute_assignments(db.session, Employee.id == person().id).created == 0
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Assignment)) == 0
     hr = factories.hr_staff()
     client.sign_in(hr)
     page = client.get("/employees/?unit=none").get_data(as_text=True)

@@ -234,7 +234,10 @@ def create_employee(
             after=snapshot(employee),
         )
         apply_employment_dates(session, employee, actor=actor, today=today)
-        assign_new_employee(session, employee.id, today=today)
+        if employee.unit_id is not None:
+            # Rules reach people through their unit (assignments.required_by_rules joins it):
+            # someone without one (the directory's unknown department) has nothing to get.
+            assign_new_employee(session, employee.id, today=today)
         if invited:  # active: apply_employment_dates made them so
             queue_invitation(
                 session,
