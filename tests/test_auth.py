@@ -393,6 +393,21 @@ def test_inviting_twice_the_same_day_queues_one_mail(invitee: Employee) -> None:
     assert count(OutboxMessage) == 1
 
 
+def test_an_invitation_marked_beforehand_is_unmarked_when_no_mail_was_queued(
+    invitee: Employee,
+) -> None:
+    """A new employee is marked invited in their INSERT (create_employee); should the mail
+    not be queued after all, the mark is taken back rather than left without a mail."""
+    assert accounts.queue_invitation(db.session, invitee, actor=None) is True
+    first = invitee.invited_at
+    assert first is not None
+    assert accounts.queue_invitation(db.session, invitee, actor=None, marked_invited=True) is False
+    assert invitee.invited_at is None
+    invitee.invited_at = first
+    assert accounts.queue_invitation(db.session, invitee, actor=None) is False
+    assert invitee.invited_at == first  # not marked beforehand: left as it was
+
+
 def test_invitation_mail_arrives_in_swedish_with_a_link_from_base_url(
     app: Flask, invitee: Employee, smtp_server: MailCatcher
 ) -> None:

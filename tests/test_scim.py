@@ -40,6 +40,7 @@ from training_tracker.services.compliance.audit import describe_events
 from training_tracker.services.core.dates import shown_date
 from training_tracker.services.messaging import outbox
 from training_tracker.services.people.scim import users
+from training_tracker.services.training.assignments import recompute_assignments
 
 NCK = "nck-webbkurs-om-vald"
 ANNA = "anna.andersson@jarfalla.example"
@@ -95,6 +96,24 @@ def test_a_token_is_stored_as_a_digest_and_a_revoked_token_stops_working(entra, 
 
     assert result.exit_code == 0, result.output
     assert error_of(entra.get("/Users")) == (401, None)
+
+
+def test_a_token_notes_when_it_was_last_used_every_few_minutes(entra):
+    def last_used():
+        db.session.expire_all()
+        return db.session.get(ScimToken, entra.token_id).last_used_at
+
+    assert last_used() is None
+    assert entra.get("/Users").status_code == 200
+    first = last_used()
+    assert first is not None
+    assert entra.post("/Users", user_payload()).status_code == 201
+    assert last_used() == first  # not at every request of a sync
+    token = db.session.get(ScimToken, entra.token_id)
+    token.last_used_at = first - timedelta(minutes=6)
+    db.session.commit()
+    assert entra.get("/Users").status_code == 200
+    assert last_used() > first
 
 
 def test_the_operator_creates_lists_and_revokes_tokens_from_the_command_line(client, runner):
@@ -228,10 +247,18 @@ def test_where_the_municipality_requires_sso_a_new_hire_gets_no_password_mail(en
 
 
 def test_an_unknown_department_puts_the_person_on_hrs_list_without_a_unit(client, entra):
-    response = entra.post("/Users", user_payload(department="Okänd avdelning"))
+    courses = factories.synced_catalog()
+    factories.rule(courses[NCK])  # everyone's, everywhere: still reached through a unit
+    with counting_statements() as statements:
+        response = entra.post("/Users", user_payload(department="Okänd avdelning"))
 
     assert response.status_code == 201
     assert person().unit_id is None
+    # No assignment (rules reach people through their unit), so no INSERT … SELECT asked;
+    # a recomputation finds nothing to add either.
+    assert not any(s.startswith("INSERT INTO assignments") for s in statements)
+    assert recompute_assignments(db.session, Employee.id == person().id).created == 0
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Assignment)) == 0
     hr = factories.hr_staff()
     client.sign_in(hr)
     page = client.get("/employees/?unit=none").get_data(as_text=True)
@@ -309,10 +336,11 @@ def test_the_does_this_user_exist_filter_answers_as_any_other_filter_in_few_stat
 def test_an_initial_sync_create_takes_few_statements(entra, ifo):
     """Entra ID's filter and POST for each of thousands of users: the statements it runs are
     the round trips PostgreSQL waits on. Pinned so that the count cannot grow back unnoticed:
-    the filter 2 (token, user); the create 9 (token, unit, one query for everyone the user may
-    be or collide with, the employee, the assignments, the mail, the two audit events in one
-    INSERT, the invitation's date, the link). SQLite writes the two audit events one by one
-    (SQLAlchemy batches an INSERT … RETURNING only where the order of the rows is certain)."""
+    the filter 2 (token, user); the create 8 (token, unit, one query for everyone the user may
+    be or collide with, the employee with the invitation's date, the assignments, the mail,
+    the two audit events in one INSERT, the link). SQLite writes the two audit events one by
+    one (SQLAlchemy batches an INSERT … RETURNING only where the order of the rows is
+    certain)."""
     courses = factories.synced_catalog()
     factories.rule(courses[NCK], sector=Sector.SOCIAL_SERVICES)
 
@@ -329,12 +357,28 @@ def test_an_initial_sync_create_takes_few_statements(entra, ifo):
         assert entra.post("/Users", payload).status_code == 201
 
     sync("first@jarfalla.example", "J-1")  # the token's "last used" is written once
-    with counting_statements() as statements:
-        sync(ANNA, "J-2")
+    in_transaction: list[bool] = []
 
-    limit = 11 if db.engine.dialect.name == "postgresql" else 12
+    def note(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        # psycopg's own flag; Python 3.11's sqlite3 has none (a transaction, as before).
+        in_transaction.append(not getattr(conn.connection.dbapi_connection, "autocommit", False))
+
+    sa.event.listen(db.engine, "before_cursor_execute", note)
+    try:
+        with counting_statements() as statements:
+            sync(ANNA, "J-2")
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", note)
+
+    # On PostgreSQL the filter only reads, without BEGIN and ROLLBACK (two round trips, and
+    # the ROLLBACK made psycopg forget its prepared statements); the create is one transaction.
+    reads = db.engine.dialect.name != "postgresql"
+    assert in_transaction == [reads] * 2 + [True] * (len(statements) - 2), statements
+
+    limit = 10 if db.engine.dialect.name == "postgresql" else 11
     assert len(statements) <= limit, "\n".join(statements)
     anna = person()
+    assert anna.invited_at is not None  # in the INSERT, with no UPDATE after it
     assert (
         db.session.scalar(
             sa.select(sa.func.count())

@@ -44,6 +44,10 @@ class _SQLAlchemy(SQLAlchemy):
         """Close the current scope's Session and forget it (a scheduler job that is done)."""
         cast("scoped_session[Session]", self.session).remove()
 
+    def current_session(self) -> Session:
+        """The current scope's Session itself (what ``db.session`` hands its calls to)."""
+        return cast("scoped_session[Session]", self.session)()
+
 
 db = _SQLAlchemy(model_class=Base)
 

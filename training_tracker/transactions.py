@@ -104,3 +104,14 @@ def _give_up(undo: Callable[[], None] | None) -> None:
     db.session.rollback()
     if undo is not None:
         undo()
+
+
+def reading_without_transaction() -> None:
+    """For a request that only reads (a directory's "does this user exist" filter, before each
+    of thousands of creates): on PostgreSQL its statements run each on its own, without the
+    BEGIN and ROLLBACK that are two of its round trips. Call it before the request's first
+    statement (a session already in a transaction, as in tests that share it, stays in it).
+    A write in such a request (a token's "last used") is committed by itself. On SQLite
+    nothing changes: its transactions cost no round trip."""
+    if db.engine.dialect.name == "postgresql" and not db.current_session().in_transaction():
+        db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})

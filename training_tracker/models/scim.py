@@ -50,6 +50,11 @@ class ScimToken(Model):
         """How the audit trail names what this token changed."""
         return f"SCIM ({self.label})"
 
+    @property
+    def sso_required(self) -> bool:
+        """Whether the token's municipality requires single sign-on (no welcome mail)."""
+        return self.municipality.sso_required
+
     def __repr__(self) -> str:
         return f"<ScimToken {self.id} {self.label}>"
 

@@ -26,7 +26,7 @@ from werkzeug.wrappers import Response
 
 from training_tracker.extensions import csrf, db, limiter
 from training_tracker.services.people.scim import tokens
-from training_tracker.transactions import committing
+from training_tracker.transactions import committing, reading_without_transaction
 
 bp = Blueprint("scim", __name__, url_prefix="/scim/v2")
 csrf.exempt(bp)
@@ -91,15 +91,15 @@ def server_error(error: Exception) -> Response:
 
 @bp.before_request
 def authenticate() -> Response | None:
+    if request.method == "GET":
+        reading_without_transaction()
     token = tokens.authenticate(db.session, _bearer())
     if token is None:
         response = _error(401, "A valid bearer token is required.")
         response.headers["WWW-Authenticate"] = 'Bearer realm="scim"'
         return response
-    # The object itself, not its id: the session holds what it loaded only weakly, so the
-    # token (and its municipality) would be read again by every later step of the request.
-    g.scim_token = token
-    if db.session.dirty:  # the token's "last used", written every few minutes
+    g.scim_token = token  # held for the request: every later step reads it
+    if tokens.note_use(db.session, token):  # the token's "last used", every few minutes
         with committing(errors=()):
             pass
     return None

@@ -25,8 +25,7 @@ from scim2_models import (
 from werkzeug.wrappers import Response
 
 from training_tracker.extensions import db
-from training_tracker.models import ScimToken
-from training_tracker.services.people.scim import users
+from training_tracker.services.people.scim import tokens, users
 from training_tracker.services.people.scim.resources import (
     POLICY,
     User,
@@ -42,6 +41,7 @@ UserList = ListResponse[User]
 UserSearch = SearchRequest[User]
 
 MEDIA_TYPE = "application/scim+json"
+LIST_RESPONSE_URN = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
 
 
 def _answer(body: dict[str, Any] | None, status: int = 200, **headers: str) -> Response:
@@ -65,8 +65,8 @@ def scim_error(error: SCIMException) -> Response:
     return _answer(body, int(error.to_error().status or 400))
 
 
-def _token() -> ScimToken:
-    token: ScimToken = g.scim_token  # authenticated by routes.authenticate, in this request
+def _token() -> tokens.LiveToken:
+    token: tokens.LiveToken = g.scim_token  # authenticated by routes.authenticate, in this request
     return token
 
 
@@ -94,11 +94,18 @@ def _parameters() -> ResponseParameters[Any] | None:
         raise InvalidValueException(detail=str(error)) from error
 
 
-def _user_answer(user: User, status: int = 200, **headers: str) -> Response:
-    body = user.model_dump(
-        scim_ctx=Context.RESOURCE_QUERY_RESPONSE, response_parameters=_parameters()
-    )
-    return _answer(body, status, **headers)
+def _shown(body: users.UserBody, parameters: ResponseParameters[Any] | None) -> dict[str, Any]:
+    """The user's answer with only the attributes asked for (``attributes``,
+    ``excludedAttributes``), as the SCIM models choose them; without those, as it is."""
+    if parameters is None:
+        return body
+    with POLICY:
+        user = User.model_validate(body, scim_ctx=Context.DEFAULT)
+    return user.model_dump(scim_ctx=Context.RESOURCE_QUERY_RESPONSE, response_parameters=parameters)
+
+
+def _user_answer(body: users.UserBody, status: int = 200, **headers: str) -> Response:
+    return _answer(_shown(body, _parameters()), status, **headers)
 
 
 def _integer(name: str, default: int | None) -> int | None:
@@ -120,7 +127,7 @@ def _listed(resources: list[Any]) -> Response:
     # A ListResponse of discovery resources, spelled out: the library's ListResponse is
     # parameterised by the resource types it may hold.
     body = {
-        "schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
+        "schemas": [LIST_RESPONSE_URN],
         "totalResults": len(resources),
         "startIndex": 1,
         "itemsPerPage": len(resources),
@@ -165,14 +172,27 @@ def _search(
         count=count,
         location_of=_location,
     )
-    listing = UserList(
-        total_results=page.total,
-        start_index=page.start_index,
-        items_per_page=len(page.users),
-        resources=page.users,
+    if parameters is not None:
+        with POLICY:
+            resources = [User.model_validate(b, scim_ctx=Context.DEFAULT) for b in page.users]
+        listing = UserList(
+            total_results=page.total,
+            start_index=page.start_index,
+            items_per_page=len(page.users),
+            resources=resources,
+        )
+        body = listing.model_dump(scim_ctx=Context.SEARCH_RESPONSE, response_parameters=parameters)
+        return _answer(body)
+    # The ListResponse as the SCIM models write it, without validating the users again.
+    return _answer(
+        {
+            "schemas": [LIST_RESPONSE_URN],
+            "totalResults": page.total,
+            "startIndex": page.start_index,
+            "itemsPerPage": len(page.users),
+            "Resources": page.users,
+        }
     )
-    body = listing.model_dump(scim_ctx=Context.SEARCH_RESPONSE, response_parameters=parameters)
-    return _answer(body)
 
 
 def user_list() -> Response:
@@ -199,7 +219,7 @@ def user_search() -> Response:
 def user_create() -> Response:
     with committing(errors=()):
         user = users.create_user(db.session, _token(), _payload(), _location)
-    return _user_answer(user, 201, Location=str(user.meta.location if user.meta else ""))
+    return _user_answer(user, 201, Location=user["meta"]["location"])
 
 
 def user(user_id: str) -> Response:

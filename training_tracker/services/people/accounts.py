@@ -258,11 +258,14 @@ def queue_invitation(
     actor: Employee | None,
     key: str | None = None,
     written_when_sent: bool = False,
+    marked_invited: bool = False,
 ) -> bool:
     """Queue the welcome mail: the required courses with their due dates and links, and a
     set-password link. Returns False if that mail was queued already (the same key), so a
     double click sends one mail. ``written_when_sent``: queued unwritten, as an import's are
-    (:func:`queue_invitations`), for a directory enrolling thousands in a row."""
+    (:func:`queue_invitations`), for a directory enrolling thousands in a row.
+    ``marked_invited``: the caller set ``invited_at`` already (a new employee, in the INSERT);
+    it is taken back if no mail was queued."""
     session.flush()
     key = key or _invitation_key(employee)
     if written_when_sent:
@@ -276,8 +279,11 @@ def queue_invitation(
         )
         queued = message is not None
     if queued:
-        employee.invited_at = clock.utcnow()
+        if not marked_invited:
+            employee.invited_at = clock.utcnow()
         audit_trail.record(session, "auth.invitation_queued", actor=actor, subject=employee)
+    elif marked_invited:
+        employee.invited_at = None
     return queued
 
 

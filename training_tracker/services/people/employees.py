@@ -216,6 +216,11 @@ def create_employee(
     data = _clean(data)
     _check(session, data, actor=actor, unit_optional=unit_optional, holders_checked=holders_checked)
     employee = Employee(**{name: getattr(data, name) for name in AUDITED_FIELDS})
+    # Whoever is invited is marked so in the INSERT (the mail is queued in this transaction,
+    # below), not by an UPDATE after it; someone enrolled after their end date is not.
+    invited = invite and not (data.end_date is not None and data.end_date <= today)
+    if invited:
+        employee.invited_at = clock.utcnow()
     session.add(employee)
     session.flush()
     with audit_trail.recorded_together(session):
@@ -229,10 +234,17 @@ def create_employee(
             after=snapshot(employee),
         )
         apply_employment_dates(session, employee, actor=actor, today=today)
-        assign_new_employee(session, employee.id, today=today)
-        if invite and employee.active:
+        if employee.unit_id is not None:
+            # Rules reach people through their unit (assignments.required_by_rules joins it):
+            # someone without one (the directory's unknown department) has nothing to get.
+            assign_new_employee(session, employee.id, today=today)
+        if invited:  # active: apply_employment_dates made them so
             queue_invitation(
-                session, employee, actor=actor, written_when_sent=mail_written_when_sent
+                session,
+                employee,
+                actor=actor,
+                written_when_sent=mail_written_when_sent,
+                marked_invited=True,
             )
     return employee
 

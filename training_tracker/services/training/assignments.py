@@ -14,7 +14,7 @@ from datetime import date
 from typing import Any, Protocol
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import ColumnElement
 
 from training_tracker import clock
@@ -171,7 +171,14 @@ def _new_employee_assignments() -> sa.Insert:
     SQLAlchemy's cache) cost more than running it."""
     today = sa.bindparam("today", type_=sa.Date())
     employee_id = sa.bindparam("employee_id", type_=sa.Integer())
-    required = required_by_rules(today, Employee.id == employee_id).subquery("required")
+    # The person's unit, named again (it follows from the person): without it PostgreSQL's
+    # plan joined every unit with every rule first and found the person among each unit's
+    # staff, 0.5 ms a create; with it, one unit by its key.
+    person = aliased(Employee)
+    own_unit = sa.select(person.unit_id).where(person.id == employee_id).scalar_subquery()
+    required = required_by_rules(
+        today, sa.and_(Employee.id == employee_id, Unit.id == own_unit)
+    ).subquery("required")
     held = sa.exists().where(
         Assignment.employee_id == required.c.employee_id,
         Assignment.course_id == required.c.course_id,

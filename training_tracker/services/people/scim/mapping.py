@@ -9,6 +9,7 @@ the attribute the token names → hire date; ``preferredLanguage`` → language;
 
 from __future__ import annotations
 
+import copy
 import functools
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
@@ -19,12 +20,13 @@ from scim2_models import Context, Email, InvalidValueException, Meta
 from sqlalchemy.orm import Session
 
 from training_tracker import clock
-from training_tracker.models import Employee, ScimLink, ScimToken, Unit
+from training_tracker.models import Employee, ScimLink, Unit
 from training_tracker.services.core.emails import normalise_email
 from training_tracker.services.core.scope import provisioning_scope
 from training_tracker.services.people.employees import EmployeeData
 from training_tracker.services.people.scim.attributes import read_date
 from training_tracker.services.people.scim.resources import (
+    ENTERPRISE_URN,
     POLICY,
     EnterpriseUser,
     ManagerReference,
@@ -32,6 +34,7 @@ from training_tracker.services.people.scim.resources import (
     User,
     WorkEmail,
 )
+from training_tracker.services.people.scim.tokens import DirectoryToken
 
 # The enterprise extension's hire-date attributes, by their field on the model.
 _HIRE_DATE_FIELDS = {
@@ -133,12 +136,14 @@ def _manager_id(
     )
 
 
-def _hire_date(token: ScimToken, extension: EnterpriseUser | None) -> date | None:
+def _hire_date(token: DirectoryToken, extension: EnterpriseUser | None) -> date | None:
     field = _HIRE_DATE_FIELDS.get(token.hire_date_attribute or "")
     return read_date(getattr(extension, field)) if extension is not None and field else None
 
 
-def to_employee(session: Session, token: ScimToken, user: User, current: Employee | None) -> Mapped:
+def to_employee(
+    session: Session, token: DirectoryToken, user: User, current: Employee | None
+) -> Mapped:
     """The employee a SCIM user describes. What the directory leaves out keeps its value
     where HR may have set it (the unit when the department is unknown, the hire date)."""
     today = clock.today()
@@ -196,7 +201,9 @@ def to_employee(session: Session, token: ScimToken, user: User, current: Employe
     )
 
 
-def to_user(employee: Employee, link: ScimLink | None, token: ScimToken, location: str) -> User:
+def to_user(
+    employee: Employee, link: ScimLink | None, token: DirectoryToken, location: str
+) -> User:
     """The employee as the directory reads them: what it wrote, with what the tracker keeps
     (names, e-mail, unit, manager, hire date, whether they work here) as it is now."""
     with POLICY:
@@ -248,3 +255,97 @@ def to_user(employee: Employee, link: ScimLink | None, token: ScimToken, locatio
         location=location,
     )
     return user
+
+
+CORE_URN = "urn:ietf:params:scim:schemas:core:2.0:User"
+
+
+def _moment(moment: datetime) -> str:
+    """A stored (naive UTC) moment as the SCIM models write it: ISO 8601 with a ``Z``."""
+    return moment.isoformat() + "Z"
+
+
+def _work_address(emails: list[dict[str, Any]], user_name: str) -> str | None:
+    """:func:`_work_email` of a user as JSON."""
+    emails = [e for e in emails if e.get("value")]
+    for chosen in (
+        next((e for e in emails if e.get("type") == "work" and e.get("primary")), None),
+        next((e for e in emails if e.get("type") == "work"), None),
+        next((e for e in emails if e.get("primary")), None),
+    ):
+        if chosen is not None:
+            return str(chosen["value"])
+    if user_name and "@" in user_name:
+        return user_name
+    return str(emails[0]["value"]) if emails else None
+
+
+def user_body(
+    employee: Employee, link: ScimLink | None, token: DirectoryToken, location: str
+) -> dict[str, Any]:
+    """:func:`to_user` as the answer's JSON (what its ``model_dump`` in a response gives),
+    built as a plain dict: validating the stored user into the models and serialising it
+    again cost more than the rest of a create. ``tests/test_scim_answers.py`` holds the two
+    to the same answer."""
+    sent: dict[str, Any] = copy.deepcopy(link.document) if link else {}
+    body: dict[str, Any] = {"schemas": [CORE_URN], "id": str(employee.id)}
+    if link is not None and link.external_id is not None:
+        body["externalId"] = link.external_id
+    modified = max(employee.updated_at, link.updated_at) if link else employee.updated_at
+    body["meta"] = {
+        "resourceType": "User",
+        "created": _moment(employee.created_at),
+        "lastModified": _moment(modified),
+        "location": location,
+    }
+    extension: dict[str, Any] = sent.get(ENTERPRISE_URN) or {}
+    extension.pop("employeeNumber", None)
+    if employee.employee_number is not None:
+        extension["employeeNumber"] = employee.employee_number
+    if employee.unit is not None:
+        extension["department"] = employee.unit.name
+    if employee.manager_id is not None:
+        extension["manager"] = {"value": str(employee.manager_id)}
+    elif str((extension.get("manager") or {}).get("value") or "").isdigit():
+        del extension["manager"]  # a manager the tracker had, removed by HR or gone
+    attribute = token.hire_date_attribute or ""
+    if (
+        attribute in _HIRE_DATE_FIELDS
+        and employee.hire_date is not None
+        and read_date(extension.get(attribute)) != employee.hire_date
+    ):
+        extension[attribute] = _moment(datetime.combine(employee.hire_date, time()))
+    if extension:
+        body["schemas"].append(ENTERPRISE_URN)
+        body[ENTERPRISE_URN] = extension
+    user_name = link.user_name if link else employee.email
+    body["userName"] = user_name
+    name = sent.get("name") or {}
+    if name.get("givenName") != employee.first_name or name.get("familyName") != (
+        employee.last_name
+    ):
+        name["formatted"] = employee.full_name
+    name["familyName"], name["givenName"] = employee.last_name, employee.first_name
+    body["name"] = name
+    if "displayName" in sent:
+        body["displayName"] = sent["displayName"]
+    language = sent.get("preferredLanguage")
+    sent_language = _language(language, "")
+    if sent_language and sent_language != employee.preferred_language:
+        language = employee.preferred_language  # HR changed it
+    if language is not None:
+        body["preferredLanguage"] = language
+    if has_left(employee, clock.today()):
+        body["active"] = False
+    elif link is None or sent.get("active") is not None:
+        body["active"] = True
+    emails: list[dict[str, Any]] = sent.get("emails") or []
+    work = _work_address(emails, user_name)
+    if work is None or normalise_email(work) != employee.email:
+        emails = [e for e in emails if e.get("type") != "work"]
+        for email in emails:
+            email["primary"] = False
+        emails.insert(0, {"value": employee.email, "type": "work", "primary": True})
+    if emails:  # the models leave out an empty list
+        body["emails"] = emails
+    return body

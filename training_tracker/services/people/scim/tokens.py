@@ -6,7 +6,9 @@ from __future__ import annotations
 import functools
 import hashlib
 import secrets
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
@@ -104,24 +106,71 @@ def get_token(session: Session, token_id: int) -> ScimToken | None:
     return session.get(ScimToken, token_id)
 
 
-def authenticate(session: Session, secret: str) -> ScimToken | None:
-    """The live token with this secret, or None; notes when it was last used."""
+@dataclass(frozen=True)
+class LiveToken:
+    """A live token as its directory's requests use it: read in one statement, with whether
+    its municipality requires single sign-on, and held for the request (no ORM object, whose
+    loading cost more than the query)."""
+
+    id: int
+    municipality_id: int
+    label: str
+    hire_date_attribute: str | None
+    sso_required: bool
+    last_used_at: datetime | None
+
+    @property
+    def actor_label(self) -> str:
+        """How the audit trail names what this token changed (as ``ScimToken``'s)."""
+        return f"SCIM ({self.label})"
+
+
+class DirectoryToken(Protocol):
+    """What the SCIM services read of a token: a :class:`LiveToken`, or a ``ScimToken``."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def municipality_id(self) -> int: ...
+    @property
+    def hire_date_attribute(self) -> str | None: ...
+    @property
+    def sso_required(self) -> bool: ...
+    @property
+    def actor_label(self) -> str: ...
+
+
+def authenticate(session: Session, secret: str) -> LiveToken | None:
+    """The live token with this secret, or None."""
     if not secret.startswith(PREFIX):
         return None
-    token = session.scalars(_live_token(), {"secret_hash": digest(secret)}).one_or_none()
-    if token is not None:
-        now = clock.utcnow()
-        if token.last_used_at is None or now - token.last_used_at > _LAST_USED_RESOLUTION:
-            token.last_used_at = now
-    return token
+    row = session.execute(_live_token(), {"secret_hash": digest(secret)}).one_or_none()
+    return LiveToken(*row) if row is not None else None
+
+
+def note_use(session: Session, token: LiveToken) -> bool:
+    """Write when ``token`` was last used, every few minutes of a sync rather than at every
+    request; True if it wrote (the caller commits)."""
+    now = clock.utcnow()
+    if token.last_used_at is not None and now - token.last_used_at <= _LAST_USED_RESOLUTION:
+        return False
+    session.execute(sa.update(ScimToken).where(ScimToken.id == token.id).values(last_used_at=now))
+    return True
 
 
 @functools.cache
-def _live_token() -> sa.Select[tuple[ScimToken]]:
+def _live_token() -> sa.Select[tuple[int, int, str, str | None, bool, datetime | None]]:
     """:func:`authenticate`'s query, built once: every request of a sync runs it."""
     return (
-        sa.select(ScimToken)
-        .options(joinedload(ScimToken.municipality))
+        sa.select(
+            ScimToken.id,
+            ScimToken.municipality_id,
+            ScimToken.label,
+            ScimToken.hire_date_attribute,
+            Municipality.sso_required,
+            ScimToken.last_used_at,
+        )
+        .join(Municipality, Municipality.id == ScimToken.municipality_id)
         .where(
             ScimToken.secret_hash == sa.bindparam("secret_hash", type_=sa.String()),
             ScimToken.revoked_at.is_(None),

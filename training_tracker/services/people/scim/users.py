@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.sql.elements import ColumnElement
 
 from training_tracker import clock
-from training_tracker.models import Employee, Municipality, ScimLink, ScimToken
+from training_tracker.models import Employee, ScimLink
 from training_tracker.services.core import audit_trail
 from training_tracker.services.core.scope import provisioning_scope
 from training_tracker.services.people.employees import (
@@ -39,7 +39,13 @@ from training_tracker.services.people.employees import (
     create_employee,
     update_employee,
 )
-from training_tracker.services.people.scim.mapping import Mapped, has_left, to_employee, to_user
+from training_tracker.services.people.scim.mapping import (
+    Mapped,
+    has_left,
+    to_employee,
+    to_user,
+    user_body,
+)
 from training_tracker.services.people.scim.queries import (
     MunicipalityId,
     filter_clause,
@@ -47,28 +53,30 @@ from training_tracker.services.people.scim.queries import (
     user_name_is,
 )
 from training_tracker.services.people.scim.resources import POLICY, User
+from training_tracker.services.people.scim.tokens import DirectoryToken
 
 MAX_PAGE_SIZE = 200
 UserPatch = PatchOp[User]  # parameterised once: pydantic builds a class each time
 LocationOf = Callable[[str], str]
+# A user as the directory reads them: the JSON of a User in an answer (see user_body).
+UserBody = dict[str, Any]
 
 
 @dataclass
 class Page:
     total: int
     start_index: int
-    users: list[User]
+    users: list[UserBody]
 
 
-def sends_welcome_mail(session: Session, municipality_id: int) -> bool:
-    """Whether a person the directory creates in ``municipality_id`` gets the welcome mail
-    with the set-password link (a leaver never does).
+def sends_welcome_mail(token: DirectoryToken) -> bool:
+    """Whether a person the directory creates gets the welcome mail with the set-password
+    link (a leaver never does).
 
     The one place that decides it for SCIM: a municipality that requires single sign-on sends
     none, since its staff sign in through their identity provider and have no password to set.
     """
-    municipality = session.get(Municipality, municipality_id)
-    return municipality is not None and not municipality.sso_required
+    return not token.sso_required
 
 
 def _visible(municipality_id: MunicipalityId) -> ColumnElement[bool]:
@@ -115,7 +123,7 @@ def _found_by_user_name() -> sa.Select[tuple[Employee]]:
     )
 
 
-def _find(session: Session, token: ScimToken, user_id: str) -> Employee:
+def _find(session: Session, token: DirectoryToken, user_id: str) -> Employee:
     employee = None
     if user_id.isdigit() and len(user_id) < 12:
         employee = session.scalars(
@@ -126,7 +134,7 @@ def _find(session: Session, token: ScimToken, user_id: str) -> Employee:
     return employee
 
 
-def _link(session: Session, token: ScimToken, employee: Employee) -> ScimLink | None:
+def _link(session: Session, token: DirectoryToken, employee: Employee) -> ScimLink | None:
     link = session.get(ScimLink, employee.id)
     return link if link is not None and link.municipality_id == token.municipality_id else None
 
@@ -139,14 +147,16 @@ def _parse(payload: Any, context: Context) -> User:
         raise SCIMException.from_error(Error.from_validation_errors(error)[0]) from error
 
 
-def get_user(session: Session, token: ScimToken, user_id: str, location_of: LocationOf) -> User:
+def get_user(
+    session: Session, token: DirectoryToken, user_id: str, location_of: LocationOf
+) -> UserBody:
     employee = _find(session, token, user_id)
-    return to_user(employee, _link(session, token, employee), token, location_of(user_id))
+    return user_body(employee, _link(session, token, employee), token, location_of(user_id))
 
 
 def list_users(
     session: Session,
-    token: ScimToken,
+    token: DirectoryToken,
     *,
     filter_expression: str | None,
     start_index: int,
@@ -185,8 +195,8 @@ def list_users(
 
 
 def _as_users(
-    session: Session, token: ScimToken, people: list[Employee], location_of: LocationOf
-) -> list[User]:
+    session: Session, token: DirectoryToken, people: list[Employee], location_of: LocationOf
+) -> list[UserBody]:
     if not people:
         return []
     links = {
@@ -198,10 +208,12 @@ def _as_users(
             )
         )
     }
-    return [to_user(p, links.get(p.id), token, location_of(str(p.id))) for p in people]
+    return [user_body(p, links.get(p.id), token, location_of(str(p.id))) for p in people]
 
 
-def _taken(session: Session, token: ScimToken, mapped: Mapped, employee_id: int | None) -> None:
+def _taken(
+    session: Session, token: DirectoryToken, mapped: Mapped, employee_id: int | None
+) -> None:
     """Refuse a userName or externalId another user of this directory holds."""
     conditions = [ScimLink.user_name_key == mapped.user_name.lower()]
     if mapped.external_id:
@@ -248,7 +260,7 @@ def _same_or_taken() -> sa.Select[tuple[Employee, ScimLink]]:
     )
 
 
-def _same_person(session: Session, token: ScimToken, mapped: Mapped) -> Employee | None:
+def _same_person(session: Session, token: DirectoryToken, mapped: Mapped) -> Employee | None:
     """The person a create describes, if the tracker knows them already (HR enrolled them,
     an import did, or the directory deleted them earlier): by e-mail, employee number or
     external id. Someone the token may not reach, or two different people, is a conflict; so
@@ -301,7 +313,7 @@ def _same_person(session: Session, token: ScimToken, mapped: Mapped) -> Employee
     return existing
 
 
-def _reachable(session: Session, token: ScimToken, found: list[Employee]) -> Employee:
+def _reachable(session: Session, token: DirectoryToken, found: list[Employee]) -> Employee:
     """The one person of ``found`` the token reaches and the directory holds no live link to."""
     reachable = session.scalars(
         sa.select(Employee).where(
@@ -320,13 +332,13 @@ def _reachable(session: Session, token: ScimToken, found: list[Employee]) -> Emp
 
 def _save(
     session: Session,
-    token: ScimToken,
+    token: DirectoryToken,
     mapped: Mapped,
     employee: Employee | None,
     location_of: LocationOf,
     *,
     checked: bool = False,
-) -> User:
+) -> UserBody:
     """Create or change the employee through HR's services, and keep the link. ``checked``:
     :func:`_same_person` found the userName, externalId, e-mail address and employee number
     free (or held by ``employee`` alone), so they are not looked up again."""
@@ -340,7 +352,7 @@ def _save(
                     session,
                     mapped.data,
                     actor=None,
-                    invite=sends_welcome_mail(session, token.municipality_id),
+                    invite=sends_welcome_mail(token),
                     unit_optional=True,
                     # As an import's: an initial sync enrolls thousands in a row.
                     mail_written_when_sent=True,
@@ -368,10 +380,12 @@ def _save(
     link.updated_at = clock.utcnow()
     session.add(link)
     session.flush()
-    return to_user(employee, link, token, location_of(str(employee.id)))
+    return user_body(employee, link, token, location_of(str(employee.id)))
 
 
-def create_user(session: Session, token: ScimToken, payload: Any, location_of: LocationOf) -> User:
+def create_user(
+    session: Session, token: DirectoryToken, payload: Any, location_of: LocationOf
+) -> UserBody:
     user = _parse(payload, Context.RESOURCE_CREATION_REQUEST)
     mapped = to_employee(session, token, user, None)
     existing = _same_person(session, token, mapped)
@@ -381,8 +395,8 @@ def create_user(session: Session, token: ScimToken, payload: Any, location_of: L
 
 
 def replace_user(
-    session: Session, token: ScimToken, user_id: str, payload: Any, location_of: LocationOf
-) -> User:
+    session: Session, token: DirectoryToken, user_id: str, payload: Any, location_of: LocationOf
+) -> UserBody:
     employee = _find(session, token, user_id)
     user = _parse(payload, Context.RESOURCE_REPLACEMENT_REQUEST)
     mapped = to_employee(session, token, user, employee)
@@ -403,8 +417,8 @@ def _entra_patch(payload: Any) -> Any:
 
 
 def patch_user(
-    session: Session, token: ScimToken, user_id: str, payload: Any, location_of: LocationOf
-) -> User:
+    session: Session, token: DirectoryToken, user_id: str, payload: Any, location_of: LocationOf
+) -> UserBody:
     employee = _find(session, token, user_id)
     user = to_user(employee, _link(session, token, employee), token, location_of(user_id))
     try:
@@ -419,7 +433,7 @@ def patch_user(
     return _save(session, token, mapped, employee, location_of)
 
 
-def delete_user(session: Session, token: ScimToken, user_id: str) -> None:
+def delete_user(session: Session, token: DirectoryToken, user_id: str) -> None:
     """The directory deleted the user: they leave today (sessions end, reminders stop,
     coverage stops counting them) and the directory no longer sees them; nothing is lost."""
     employee = _find(session, token, user_id)
