@@ -27,6 +27,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
+from itertools import islice
 from typing import Any
 
 import sqlalchemy as sa
@@ -44,6 +45,7 @@ from training_tracker.models import (
     Unit,
 )
 from training_tracker.services.core.scope import ReportScope
+from training_tracker.services.reporting.coverage_by_dates import numbers_by_date
 from training_tracker.services.reporting.coverage_cache_freshness import (
     TooManyStale,
     all_fresh,
@@ -53,7 +55,7 @@ from training_tracker.services.reporting.coverage_cache_freshness import (
     variant_of,
 )
 from training_tracker.services.reporting.coverage_facts import a_date
-from training_tracker.services.reporting.coverage_live import grouped_numbers
+from training_tracker.services.reporting.coverage_live import big_read, grouped_numbers
 from training_tracker.services.reporting.coverage_types import CoverageFilters, trend_days
 
 log = logging.getLogger(__name__)
@@ -133,9 +135,26 @@ def _live_numbers(
     and unit: (cells, people rows), in one statement
     (:func:`~.coverage_live.grouped_numbers`)."""
     extra = [] if units is None else [units]
-    return grouped_numbers(
+    cells, rows = grouped_numbers(
         connection, EVERYONE, filters, today, today, Employee.unit_id, extra=extra, days=days
     )
+    return [
+        [day, unit, course, *(int(n or 0) for n in sums)] for day, unit, course, *sums in cells
+    ], rows
+
+
+def _numbers_by_date(
+    connection: Connection,
+    filters: CoverageFilters,
+    days: Sequence[date],
+    today: date,
+    units: ColumnElement[bool] | None,
+) -> tuple[list[Any], list[Any]]:
+    """:func:`_live_numbers`' rows, for many units on several dates, in one statement that
+    reads the tables once (:func:`~.coverage_by_dates.numbers_by_date`)."""
+    extra = [] if units is None else [units]
+    with big_read(connection):
+        return numbers_by_date(connection, filters, days, today, extra)
 
 
 def _units(connection: Connection) -> int:
@@ -152,7 +171,7 @@ class _Computed:
 
     days: frozenset[date]
     units: list[int]
-    cells: list[Any]  # date, unit, course, the six counts
+    cells: list[Any]  # date, unit, course, the six counts (int)
     rows: list[Any]  # date, unit, people, fully trained, exempt people, min, max
 
 
@@ -191,21 +210,21 @@ def recompute(
             units_of[frozenset(its_days)].append(unit_id)
         computed = []
         for unit_days, units in units_of.items():
-            # A few units' dates in one query; many units (a cold cache) date by date, each
-            # date a literal the planner can estimate with (joined as a list of dates, a
-            # whole country's month ends got a plan that ran for many minutes).
-            batches = [sorted(unit_days)]
-            if len(units) > MANY_UNITS and len(unit_days) > 1:
-                batches = [[day] for day in sorted(unit_days)]
             # Every unit (a cold cache, a new day): no list of 20,000 ids to look each
             # person's unit up in.
             everyone = (
                 not selection and len(units) > MANY_UNITS and len(units) == _units(connection)
             )
             chosen = None if everyone else among(Employee.unit_id, units, dialect)
-            for batch in batches:
-                cells, rows = _live_numbers(connection, filters, batch, today, chosen)
-                computed.append(_Computed(frozenset(batch), units, cells, rows))
+            ordered = sorted(unit_days)
+            if len(units) > MANY_UNITS and len(unit_days) > 1:
+                # Many units (a cold cache) on several dates: the dates as columns of one
+                # pass over the tables (a list of dates joined to a whole country's rows got
+                # a plan that ran for many minutes; date by date read them twelve times).
+                cells, rows = _numbers_by_date(connection, filters, ordered, today, chosen)
+            else:
+                cells, rows = _live_numbers(connection, filters, ordered, today, chosen)
+            computed.append(_Computed(unit_days, units, cells, rows))
     _store(engine, variant, today, seen, computed)
     if len(stale) >= ANALYZE_AFTER_ROWS:
         _analyze(engine)
@@ -219,43 +238,8 @@ def _store(
     seen: dict[int, int],
     computed: Sequence[_Computed],
 ) -> None:
-    """Replace the rows of ``variant`` that one snapshot computed."""
-    headers: list[dict[str, Any]] = []
-    cell_rows: list[dict[str, Any]] = []
-    for part in computed:
-        numbers = {(day, unit_id): rest for day, unit_id, *rest in part.rows}
-        totals: dict[tuple[date, int], list[int]] = defaultdict(lambda: [0, 0])
-        for day, unit_id, course_id, *sums in part.cells:
-            counts = dict(zip(COUNTS, (int(value or 0) for value in sums), strict=True))
-            cell_rows.append(
-                {"variant": variant, "as_of": day, "unit_id": unit_id, "course_id": course_id}
-                | counts
-            )
-            total = totals[day, unit_id]
-            total[0] += counts["required"]
-            total[1] += counts["covered"]
-        for day in part.days:
-            for unit_id in part.units:
-                people, trained, exempt_people, low, high = numbers.get(
-                    (day, unit_id), (0, 0, 0, None, None)
-                )
-                required, covered = totals.get((day, unit_id), (0, 0))
-                headers.append(
-                    {
-                        "variant": variant,
-                        "as_of": day,
-                        "unit_id": unit_id,
-                        "computed_for": today,
-                        "changes_seen": seen[unit_id],
-                        "people": int(people or 0),
-                        "fully_trained": int(trained or 0),
-                        "exempt_people": int(exempt_people or 0),
-                        "required": required,
-                        "covered": covered,
-                        "counts_reported_min": low,
-                        "counts_reported_max": high,
-                    }
-                )
+    """Replace the rows of ``variant`` that one snapshot computed. The rows are made as they
+    are written (a country's twelve dates are 800,000 of them)."""
     dialect = engine.dialect.name
     with _writing(engine) as connection:
         if dialect == "postgresql":
@@ -269,9 +253,94 @@ def _store(
                         among(table.c.unit_id, part.units, dialect),
                     )
                 )
-        connection.execute(CACHE.insert(), headers)
-        if cell_rows:
-            connection.execute(CELLS.insert(), cell_rows)
+        _insert(connection, CACHE, HEADER_COLUMNS, _headers(variant, today, seen, computed))
+        _insert(connection, CELLS, CELL_COLUMNS, _cells(variant, computed))
+
+
+# The columns :func:`_headers` and :func:`_cells` give, in their order.
+HEADER_COLUMNS = (
+    "variant",
+    "as_of",
+    "unit_id",
+    "computed_for",
+    "changes_seen",
+    "people",
+    "fully_trained",
+    "exempt_people",
+    "required",
+    "covered",
+    "counts_reported_min",
+    "counts_reported_max",
+)
+CELL_COLUMNS = ("variant", "as_of", "unit_id", "course_id", *COUNTS)
+REQUIRED, COVERED = (COUNTS.index(name) for name in ("required", "covered"))
+
+
+def _cells(variant: str, computed: Sequence[_Computed]) -> Iterator[tuple[Any, ...]]:
+    """The rows of :class:`CoverageUnitCell`, as :data:`CELL_COLUMNS`."""
+    for part in computed:
+        for day, unit_id, course_id, *counts in part.cells:
+            yield (variant, day, unit_id, course_id, *counts)
+
+
+def _headers(
+    variant: str, today: date, seen: dict[int, int], computed: Sequence[_Computed]
+) -> Iterator[tuple[Any, ...]]:
+    """The rows of :class:`CoverageUnitCache`, as :data:`HEADER_COLUMNS`: one per unit and
+    date of each part, with the sums of its cells; a unit with nobody that day has zeros."""
+    for part in computed:
+        numbers = {(day, unit_id): rest for day, unit_id, *rest in part.rows}
+        totals: dict[tuple[date, int], list[int]] = defaultdict(lambda: [0, 0])
+        for day, unit_id, _course_id, *counts in part.cells:
+            total = totals[day, unit_id]
+            total[0] += counts[REQUIRED]
+            total[1] += counts[COVERED]
+        for day in sorted(part.days):
+            for unit_id in part.units:
+                people, trained, exempt_people, low, high = numbers.get(
+                    (day, unit_id), (0, 0, 0, None, None)
+                )
+                required, covered = totals.get((day, unit_id), (0, 0))
+                yield (
+                    variant,
+                    day,
+                    unit_id,
+                    today,
+                    seen[unit_id],
+                    int(people or 0),
+                    int(trained or 0),
+                    int(exempt_people or 0),
+                    required,
+                    covered,
+                    low,
+                    high,
+                )
+
+
+# Rows per INSERT … VALUES batch on SQLite.
+INSERT_BATCH = 5_000
+
+
+def _insert(
+    connection: Connection,
+    table: sa.Table,
+    columns: Sequence[str],
+    rows: Iterator[tuple[Any, ...]],
+) -> None:
+    """Insert ``rows`` (values of ``columns``) as they come: on PostgreSQL in one COPY (a
+    country's fill is 800,000 rows, which COPY writes several times faster than INSERT
+    batches), else in batches."""
+    if connection.dialect.name == "postgresql":
+        driver = connection.connection.driver_connection  # psycopg's
+        if driver is None:
+            raise RuntimeError("the connection is closed")
+        names = ", ".join(columns)
+        with driver.cursor().copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        return
+    while batch := list(islice(rows, INSERT_BATCH)):
+        connection.execute(table.insert(), [dict(zip(columns, row, strict=True)) for row in batch])
 
 
 # --- upkeep -------------------------------------------------------------------------------------
@@ -406,8 +475,8 @@ def fill_cache(session: Session, today: date | None = None) -> dict[str, int]:
         if filters is not None:
             with engine.connect() as connection:
                 fresh = connection.execute(all_fresh(variant, days, today, [])).scalar()
-            if not fresh:
-                filled[variant] = sum(recompute(engine, filters, [day], today) for day in days)
+            if not fresh:  # every date in one snapshot: a cold cache's in one statement
+                filled[variant] = recompute(engine, filters, days, today)
         if variant in requested:
             with _writing(engine) as connection:
                 connection.execute(REQUESTS.delete().where(REQUESTS.c.variant == variant))
