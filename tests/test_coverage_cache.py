@@ -721,9 +721,18 @@ def test_the_numbers_of_many_dates_in_one_pass_are_those_of_each_date(
                 cells += day_cells
                 rows += day_rows
             label = f"{filters}, {'some units' if units is not None else 'every unit'}"
-            assert sorted(map(tuple, by_date[0])) == sorted(map(tuple, cells)), label
-            assert sorted(map(tuple, by_date[1])) == sorted(map(tuple, rows)), label
-            assert len(by_date[1]) > len(days), "there are numbers to compare"
+            assert sorted(map(tuple, by_date.cells())) == sorted(map(tuple, cells)), label
+            assert sorted(map(tuple, by_date.rows())) == sorted(map(tuple, rows)), label
+            assert len(rows) > len(days), "there are numbers to compare"
+            # Each unit's required and covered on a date are the sums of its cells.
+            totals = {(day, unit): [0, 0] for day, unit, *_ in by_date.headers()}
+            for day, unit, _course, required, _v, _r, covered, *_ in cells:
+                totals[day, unit][0] += required
+                totals[day, unit][1] += covered
+            assert [
+                (day, unit, required, covered)
+                for day, unit, *_, required, covered, _, _ in by_date.headers()
+            ] == [(day, unit, *totals[day, unit]) for day, unit, *_ in by_date.headers()], label
 
 
 def test_a_large_recomputation_renews_postgresql_s_statistics_of_the_cache(

@@ -24,7 +24,8 @@ nobody in it that day).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -183,9 +184,14 @@ def statement(
             _count(s == OVERDUE),
             _count(s == EXEMPT),
         ]
-    cells = sa.select(sa.literal(0).label("kind"), f.group_key, f.course_id, *sums).group_by(
-        f.group_key, f.course_id
-    )
+    n = len(days)
+    cells = sa.select(
+        sa.literal(0).label("kind"),
+        f.group_key,
+        f.course_id,
+        *sums,
+        *([sa.null()] * n),  # as wide as the units' rows
+    ).group_by(f.group_key, f.course_id)
     per_person = (
         sa.select(
             f.group_key,
@@ -202,9 +208,11 @@ def statement(
             p.group_key,
             *(
                 _count(sa.and_(p[f"required_{i}"] > 0, p[f"covered_{i}"] == p[f"required_{i}"]))
-                for i in range(len(days))
+                for i in range(n)
             ),
-            *(_count(p[f"exempt_{i}"] > 0) for i in range(len(days))),
+            *(_count(p[f"exempt_{i}"] > 0) for i in range(n)),
+            *(sa.func.sum(p[f"required_{i}"]) for i in range(n)),
+            *(sa.func.sum(p[f"covered_{i}"]) for i in range(n)),
         )
         .group_by(p.group_key)
         .subquery("trained")
@@ -229,19 +237,52 @@ def statement(
         .subquery("people")
     )
     t, q = trained.c, people.c
-    n = len(days)
-    trained_of = list(t)[1:]  # n fully trained, then n exempt people
     rows = sa.select(
         sa.literal(1),
         q.group_key,
         sa.null(),  # no course
         *(q[f"people_{i}"] for i in range(n)),
-        *(sa.func.coalesce(column, 0) for column in trained_of),
+        # fully trained, exempt people, required and covered: n columns each
+        *(sa.func.coalesce(column, 0) for column in list(t)[1:]),
         *(q[f"low_{i}"] for i in range(n)),
         *(q[f"high_{i}"] for i in range(n)),
-        *([sa.null()] * (6 * n - 5 * n)),
     ).select_from(people.outerjoin(trained, t.group_key == q.group_key))
     return sa.union_all(cells, rows)
+
+
+@dataclass
+class ByDate:
+    """What :func:`statement` found, as it came (one row per unit and course, one per unit,
+    each with every date's numbers), turned into one row per date as it is read."""
+
+    days: list[date]
+    wide_cells: list[Sequence[Any]]  # unit, course, then six counts per date
+    wide_units: list[Sequence[Any]]  # unit, then people, …, max per date (see statement)
+
+    def cells(self) -> Iterator[list[Any]]:
+        """Date, unit, course, the six counts (int): the cells
+        :func:`~.coverage_live.grouped_numbers` finds on each date."""
+        for group, course, *values in self.wide_cells:
+            for i, day in enumerate(self.days):
+                six = [int(value or 0) for value in values[6 * i : 6 * i + 6]]
+                if six[0] or six[5]:  # something counted (required or exempt) that day
+                    yield [day, group, course, *six]
+
+    def headers(self) -> Iterator[list[Any]]:
+        """Date, unit, people, fully trained, exempt people, required, covered, min, max:
+        each unit's numbers on each date (zeros and None on a date when nobody is in it)."""
+        n = len(self.days)
+        for group, *values in self.wide_units:
+            for i, day in enumerate(self.days):
+                counts = (int(values[k * n + i] or 0) for k in range(5))
+                yield [day, group, *counts, values[5 * n + i], values[6 * n + i]]
+
+    def rows(self) -> Iterator[list[Any]]:
+        """Date, unit, people, fully trained, exempt people, min, max: the rows
+        :func:`~.coverage_live.grouped_numbers` finds on each date (someone is in the unit)."""
+        for day, group, people, trained, exempt, _required, _covered, low, high in self.headers():
+            if people:
+                yield [day, group, people, trained, exempt, low, high]
 
 
 def numbers_by_date(
@@ -250,33 +291,16 @@ def numbers_by_date(
     days: Sequence[date],
     today: date,
     extra: Sequence[ColumnElement[bool]] = (),
-) -> tuple[list[Any], list[Any]]:
-    """The rows :func:`~.coverage_live.grouped_numbers` gives for ``days``, grouped by unit
-    (cells: date, unit, course, the six counts; rows: date, unit, people, fully trained,
-    exempt people, min, max), from :func:`statement`."""
-    days = sorted(set(days))
-    cells: list[Any] = []
-    rows: list[Any] = []
-    n = len(days)
-    for kind, group, course, *values in connection.execute(statement(filters, days, today, extra)):
+) -> ByDate:
+    """The numbers of the units (every one, or those ``extra`` chooses) on ``days``, from
+    :func:`statement`: what :func:`~.coverage_live.grouped_numbers` gives date by date."""
+    ordered = sorted(set(days))
+    found = ByDate(ordered, [], [])
+    for kind, group, course, *values in connection.execute(
+        statement(filters, ordered, today, extra)
+    ):
         if kind == 0:
-            for i, day in enumerate(days):
-                six = [int(value or 0) for value in values[6 * i : 6 * i + 6]]
-                if six[0] or six[5]:  # something counted (required or exempt) that day
-                    cells.append([day, group, course, *six])
-            continue
-        for i, day in enumerate(days):
-            people = int(values[i] or 0)
-            if people:
-                rows.append(
-                    [
-                        day,
-                        group,
-                        people,
-                        values[n + i],
-                        values[2 * n + i],
-                        values[3 * n + i],
-                        values[4 * n + i],
-                    ]
-                )
-    return cells, rows
+            found.wide_cells.append((group, course, *values))
+        else:
+            found.wide_units.append((group, *values))
+    return found

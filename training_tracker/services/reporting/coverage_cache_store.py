@@ -23,7 +23,7 @@ from __future__ import annotations
 import logging
 import zlib
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
@@ -45,7 +45,7 @@ from training_tracker.models import (
     Unit,
 )
 from training_tracker.services.core.scope import ReportScope
-from training_tracker.services.reporting.coverage_by_dates import numbers_by_date
+from training_tracker.services.reporting.coverage_by_dates import ByDate, numbers_by_date
 from training_tracker.services.reporting.coverage_cache_freshness import (
     TooManyStale,
     all_fresh,
@@ -135,12 +135,9 @@ def _live_numbers(
     and unit: (cells, people rows), in one statement
     (:func:`~.coverage_live.grouped_numbers`)."""
     extra = [] if units is None else [units]
-    cells, rows = grouped_numbers(
+    return grouped_numbers(
         connection, EVERYONE, filters, today, today, Employee.unit_id, extra=extra, days=days
     )
-    return [
-        [day, unit, course, *(int(n or 0) for n in sums)] for day, unit, course, *sums in cells
-    ], rows
 
 
 def _numbers_by_date(
@@ -149,12 +146,49 @@ def _numbers_by_date(
     days: Sequence[date],
     today: date,
     units: ColumnElement[bool] | None,
-) -> tuple[list[Any], list[Any]]:
-    """:func:`_live_numbers`' rows, for many units on several dates, in one statement that
-    reads the tables once (:func:`~.coverage_by_dates.numbers_by_date`)."""
+) -> ByDate:
+    """The numbers of many units on several dates, in one statement that reads the tables
+    once (:func:`~.coverage_by_dates.numbers_by_date`)."""
     extra = [] if units is None else [units]
     with big_read(connection):
         return numbers_by_date(connection, filters, days, today, extra)
+
+
+def _live_part(
+    connection: Connection,
+    filters: CoverageFilters,
+    days: frozenset[date],
+    today: date,
+    units: list[int],
+    chosen: ColumnElement[bool] | None,
+) -> _Computed:
+    """The numbers of ``units`` on ``days`` from :func:`_live_numbers`: its cells, and each
+    unit's header numbers on each date (the sums of its cells)."""
+    cells, rows = _live_numbers(connection, filters, sorted(days), today, chosen)
+    cells = [
+        [day, unit, course, *(int(n or 0) for n in sums)] for day, unit, course, *sums in cells
+    ]
+    numbers = {(day, unit_id): rest for day, unit_id, *rest in rows}
+    totals: dict[tuple[date, int], list[int]] = defaultdict(lambda: [0, 0])
+    for day, unit_id, _course_id, *counts in cells:
+        total = totals[day, unit_id]
+        total[0] += counts[REQUIRED]
+        total[1] += counts[COVERED]
+    headers = []
+    for (day, unit_id), (people, trained, exempt_people, low, high) in numbers.items():
+        required, covered = totals.get((day, unit_id), (0, 0))
+        headers.append(
+            [
+                day,
+                unit_id,
+                *(int(n or 0) for n in (people, trained, exempt_people)),
+                required,
+                covered,
+                low,
+                high,
+            ]
+        )
+    return _Computed(days, units, cells, headers)
 
 
 def _units(connection: Connection) -> int:
@@ -171,8 +205,11 @@ class _Computed:
 
     days: frozenset[date]
     units: list[int]
-    cells: list[Any]  # date, unit, course, the six counts (int)
-    rows: list[Any]  # date, unit, people, fully trained, exempt people, min, max
+    # date, unit, course, the six counts (int); iterated once
+    cells: Iterable[Sequence[Any]]
+    # date, unit, people, fully trained, exempt people, required, covered (int), min, max of
+    # "awaiting reports count"; a unit and date not among them has nobody (zeros, None)
+    headers: Iterable[Sequence[Any]]
 
 
 def recompute(
@@ -221,10 +258,10 @@ def recompute(
                 # Many units (a cold cache) on several dates: the dates as columns of one
                 # pass over the tables (a list of dates joined to a whole country's rows got
                 # a plan that ran for many minutes; date by date read them twelve times).
-                cells, rows = _numbers_by_date(connection, filters, ordered, today, chosen)
+                found = _numbers_by_date(connection, filters, ordered, today, chosen)
+                computed.append(_Computed(unit_days, units, found.cells(), found.headers()))
             else:
-                cells, rows = _live_numbers(connection, filters, ordered, today, chosen)
-            computed.append(_Computed(unit_days, units, cells, rows))
+                computed.append(_live_part(connection, filters, unit_days, today, units, chosen))
     _store(engine, variant, today, seen, computed)
     if len(stale) >= ANALYZE_AFTER_ROWS:
         _analyze(engine)
@@ -287,34 +324,18 @@ def _headers(
     variant: str, today: date, seen: dict[int, int], computed: Sequence[_Computed]
 ) -> Iterator[tuple[Any, ...]]:
     """The rows of :class:`CoverageUnitCache`, as :data:`HEADER_COLUMNS`: one per unit and
-    date of each part, with the sums of its cells; a unit with nobody that day has zeros."""
+    date of each part; a unit with nobody that day has zeros."""
     for part in computed:
-        numbers = {(day, unit_id): rest for day, unit_id, *rest in part.rows}
-        totals: dict[tuple[date, int], list[int]] = defaultdict(lambda: [0, 0])
-        for day, unit_id, _course_id, *counts in part.cells:
-            total = totals[day, unit_id]
-            total[0] += counts[REQUIRED]
-            total[1] += counts[COVERED]
+        chosen = set(part.units)
+        done: set[tuple[date, int]] = set()
+        for day, unit_id, *numbers in part.headers:
+            if unit_id in chosen:
+                done.add((day, unit_id))
+                yield (variant, day, unit_id, today, seen[unit_id], *numbers)
         for day in sorted(part.days):
             for unit_id in part.units:
-                people, trained, exempt_people, low, high = numbers.get(
-                    (day, unit_id), (0, 0, 0, None, None)
-                )
-                required, covered = totals.get((day, unit_id), (0, 0))
-                yield (
-                    variant,
-                    day,
-                    unit_id,
-                    today,
-                    seen[unit_id],
-                    int(people or 0),
-                    int(trained or 0),
-                    int(exempt_people or 0),
-                    required,
-                    covered,
-                    low,
-                    high,
-                )
+                if (day, unit_id) not in done:
+                    yield (variant, day, unit_id, today, seen[unit_id], 0, 0, 0, 0, 0, None, None)
 
 
 # Rows per INSERT … VALUES batch on SQLite.
