@@ -59,6 +59,8 @@ NOT_COUNTED, EXEMPT, VERIFIED, REPORTED, OVERDUE, PENDING = range(6)
 HELD_VERIFIED, HELD_AWAITING = 2, 1
 
 EVERYONE = ReportScope(True, frozenset(), frozenset())
+# Rows fetched at a time from the server's cursor.
+STREAM_ROWS = 2_000
 
 
 def _completions(
@@ -211,8 +213,10 @@ def statement(
                 for i in range(n)
             ),
             *(_count(p[f"exempt_{i}"] > 0) for i in range(n)),
-            *(sa.func.sum(p[f"required_{i}"]) for i in range(n)),
-            *(sa.func.sum(p[f"covered_{i}"]) for i in range(n)),
+            # (a sum of sums is a NUMERIC on PostgreSQL, which would make the column of
+            # every row of the union one: a Decimal object per number in Python)
+            *(sa.cast(sa.func.sum(p[f"required_{i}"]), sa.BigInteger) for i in range(n)),
+            *(sa.cast(sa.func.sum(p[f"covered_{i}"]), sa.BigInteger) for i in range(n)),
         )
         .group_by(p.group_key)
         .subquery("trained")
@@ -296,9 +300,15 @@ def numbers_by_date(
     :func:`statement`: what :func:`~.coverage_live.grouped_numbers` gives date by date."""
     ordered = sorted(set(days))
     found = ByDate(ordered, [], [])
-    for kind, group, course, *values in connection.execute(
-        statement(filters, ordered, today, extra)
-    ):
+    if connection.dialect.name == "postgresql":
+        # Read through a cursor (below): planned for every row, not for the first tenth.
+        connection.execute(sa.select(sa.func.set_config("cursor_tuple_fraction", "1", True)))
+    # A cursor on the server, read in batches: a whole country's rows are 68,000 of 86
+    # numbers, which libpq would otherwise hold all at once beside Python's copy (350 MB).
+    query = statement(filters, ordered, today, extra).execution_options(
+        stream_results=True, max_row_buffer=STREAM_ROWS
+    )
+    for kind, group, course, *values in connection.execute(query):
         if kind == 0:
             found.wide_cells.append((group, course, *values))
         else:

@@ -62,7 +62,9 @@ log = logging.getLogger(__name__)
 
 EVERYONE = ReportScope(True, frozenset(), frozenset())
 COUNTS = ("required", "verified", "reported", "covered", "overdue", "exempt")
-# Above this many units to recompute, their dates are computed one query per date.
+# Above this many units to recompute on several dates, their numbers come from one pass over
+# the tables with the dates as columns (:mod:`.coverage_by_dates`); up to it, from the live
+# query with the dates joined as rows.
 MANY_UNITS = 200
 # After storing this many rows at once (a cold cache), PostgreSQL's statistics are renewed.
 ANALYZE_AFTER_ROWS = 5_000
@@ -227,7 +229,8 @@ def recompute(
 
     All is read in one snapshot: which rows are stale, then their numbers, one query per set
     of dates the units need (usually one or two: the units that changed need every date,
-    the others today's only), whatever the number of units. Then one write transaction."""
+    the others today's only), whatever the number of units; many units on several dates (an
+    empty cache) in one pass with the dates as columns. Then one write transaction."""
     variant = variant_of(filters)
     filters = filters_of_variant(variant) or CoverageFilters()  # only what the variant holds
     dialect = engine.dialect.name
@@ -435,7 +438,9 @@ def warm_cache(session: Session, today: date | None = None) -> WarmReport:
     """Compact the change log, drop the rows of units that are gone and of dates the report
     no longer shows, and recompute every stale row of today's trend dates (today and the
     month ends before it) of every cached variant (and of the default one, even before
-    anyone asked). One date at a time, so memory stays that of one date's rows."""
+    anyone asked). Each variant in one snapshot: usually every unit on today's date and the
+    units that changed on every date; an empty cache's dates in one pass (see
+    :func:`recompute`)."""
     engine = engine_of(session)
     today = today or clock.today()
     days = trend_days(today)
@@ -457,7 +462,7 @@ def warm_cache(session: Session, today: date | None = None) -> WarmReport:
                 for table in (CELLS, CACHE):
                     connection.execute(table.delete().where(table.c.variant == variant))
             continue
-        report.recomputed[variant] = sum(recompute(engine, filters, [day], today) for day in days)
+        report.recomputed[variant] = recompute(engine, filters, days, today)
     _analyze(engine)
     return report
 
