@@ -73,8 +73,14 @@ def _completions(
     held = [
         sa.func.max(
             sa.case(
-                (sa.and_(completion_held(day), verified_status(day)), HELD_VERIFIED),
-                (sa.and_(completion_held(day), awaiting_status(day)), HELD_AWAITING),
+                (
+                    completion_held(day),
+                    sa.case(
+                        (verified_status(day), HELD_VERIFIED),
+                        (awaiting_status(day), HELD_AWAITING),
+                        else_=0,
+                    ),
+                ),
                 else_=0,
             )
         ).label(f"held_{i}")
@@ -159,7 +165,9 @@ def _covered(facts: sa.CTE, state: ColumnElement[int]) -> ColumnElement[bool]:
 
 
 def _count(condition: sa.ColumnExpressionArgument[bool]) -> ColumnElement[int]:
-    return sa.func.sum(flag(condition))
+    """How many rows meet ``condition``: ``count(*) FILTER (WHERE …)``, cheaper than a sum of
+    CASEs when there are 72 of them per row."""
+    return sa.func.count().filter(condition)
 
 
 def statement(
@@ -268,7 +276,7 @@ class ByDate:
         :func:`~.coverage_live.grouped_numbers` finds on each date."""
         for group, course, *values in self.wide_cells:
             for i, day in enumerate(self.days):
-                six = [int(value or 0) for value in values[6 * i : 6 * i + 6]]
+                six = values[6 * i : 6 * i + 6]  # counts: never NULL
                 if six[0] or six[5]:  # something counted (required or exempt) that day
                     yield [day, group, course, *six]
 
