@@ -356,15 +356,9 @@ CHANGES: list[tuple[Callable[[random.Random, World], None], int]] = [
 # --- the property -------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "many_units", [coverage_cache_store.MANY_UNITS, 0], ids=["date by date", "dates in one pass"]
-)
 def test_after_each_of_many_random_changes_the_cached_table_is_the_live_one(
-    world: World, recomputations: list[int], monkeypatch: pytest.MonkeyPatch, many_units: int
+    world: World, recomputations: list[int]
 ) -> None:
-    # With "many units" at 0, every recomputation of several dates reads them in one pass
-    # (coverage_by_dates), as a cold cache's fill does; else only today's or one unit's.
-    monkeypatch.setattr(coverage_cache_store, "MANY_UNITS", many_units)
     rng = random.Random(SEED)
     changes, weights = zip(*CHANGES, strict=True)
     opening = [report, report, *changes]
