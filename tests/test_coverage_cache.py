@@ -41,7 +41,11 @@ from training_tracker.models import (
 )
 from training_tracker.services.core.scope import ReportScope
 from training_tracker.services.people.employment import deactivate_leavers
-from training_tracker.services.reporting import coverage_cache_freshness, coverage_cache_store
+from training_tracker.services.reporting import (
+    coverage_by_dates,
+    coverage_cache_freshness,
+    coverage_cache_store,
+)
 from training_tracker.services.reporting.coverage import (
     GROUPINGS,
     CoverageFilters,
@@ -645,28 +649,84 @@ def test_the_trend_s_past_month_ends_outlive_the_day_and_a_change_recomputes_one
     assert recomputations == [1, 11]  # the unit today (table), its month ends (trend)
 
 
-def test_many_units_are_recomputed_one_date_at_a_time_with_the_same_numbers(
+def test_many_units_on_several_dates_are_recomputed_in_one_pass_with_the_same_numbers(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    live_queries: list[list[date]] = []
-    original = coverage_cache_store._live_numbers
+    live_queries: list[tuple[str, list[date]]] = []
+    for name in ("_live_numbers", "_numbers_by_date"):
+        original = getattr(coverage_cache_store, name)
 
-    def recording(connection: Any, filters: Any, days: Any, *args: Any) -> Any:
-        live_queries.append(list(days))
-        return original(connection, filters, days, *args)
+        def recording(
+            connection: Any, filters: Any, days: Any, *args: Any, _f: Any = original, _n: str = name
+        ) -> Any:
+            live_queries.append((_n, list(days)))
+            return _f(connection, filters, days, *args)
 
-    monkeypatch.setattr(coverage_cache_store, "_live_numbers", recording)
+        monkeypatch.setattr(coverage_cache_store, name, recording)
     monkeypatch.setattr(coverage_cache_store, "MANY_UNITS", 2)
     days = trend_days(clock.today())
     assert coverage_trend(db.session, EVERYTHING, CoverageFilters()) == coverage_trend_live(
         db.session, EVERYTHING, CoverageFilters()
     )
-    assert live_queries == [[day] for day in days]  # six units: more than "many"
+    assert live_queries == [("_numbers_by_date", days)]  # six units: more than "many"
 
     live_queries.clear()
     monkeypatch.setattr(coverage_cache_store, "MANY_UNITS", 6)
     assert_cached_is_live(EVERYTHING, CoverageFilters(mode="verified"))
-    assert live_queries == [[days[-1]], days[:-1]]  # the table's date; the trend's others in one
+    # The table's date; the trend's others in one statement of the dates as rows.
+    assert live_queries == [("_live_numbers", [days[-1]]), ("_live_numbers", days[:-1])]
+
+
+@pytest.mark.parametrize("variant", ["setting|c=|p=", "verified|c=|p=", "reported|c=|p="])
+def test_the_numbers_of_many_dates_in_one_pass_are_those_of_each_date(
+    world: World, variant: str
+) -> None:
+    """:func:`coverage_by_dates.numbers_by_date` gives exactly the rows of the live query
+    run date by date, after changes of every kind, for every count mode, a course and a
+    provider, for every unit and for some."""
+    rng = random.Random(SEED + 1)
+    changes, weights = zip(*CHANGES, strict=True)
+    for change in [report, report, *changes, *rng.choices(changes, weights, k=40)]:
+        if change not in (days_pass, a_month_passes):  # the trend's dates stay in the past
+            change(rng, world)
+            db.session.commit()
+    today = clock.today()
+    days = trend_days(today)
+    base = coverage_cache_freshness.filters_of_variant(variant)
+    assert base is not None
+    h = world.courses["h"]
+    some = Employee.unit_id.in_([world.units[0].id, world.units[4].id])
+    with db.engine.connect() as connection:
+        for filters, units in [
+            (base, None),
+            (base.but(course_id=h.id), None),
+            (base.but(provider_id=h.provider_id), None),
+            (base, some),
+        ]:
+            by_date = coverage_by_dates.numbers_by_date(
+                connection, filters, days, today, [] if units is None else [units]
+            )
+            cells: list[Any] = []
+            rows: list[Any] = []
+            for day in days:
+                day_cells, day_rows = coverage_cache_store._live_numbers(
+                    connection, filters, [day], today, units
+                )
+                cells += day_cells
+                rows += day_rows
+            label = f"{filters}, {'some units' if units is not None else 'every unit'}"
+            assert sorted(map(tuple, by_date.cells())) == sorted(map(tuple, cells)), label
+            assert sorted(map(tuple, by_date.rows())) == sorted(map(tuple, rows)), label
+            assert len(rows) > len(days), "there are numbers to compare"
+            # Each unit's required and covered on a date are the sums of its cells.
+            totals = {(day, unit): [0, 0] for day, unit, *_ in by_date.headers()}
+            for day, unit, _course, required, _v, _r, covered, *_ in cells:
+                totals[day, unit][0] += required
+                totals[day, unit][1] += covered
+            assert [
+                (day, unit, required, covered)
+                for day, unit, *_, required, covered, _, _ in by_date.headers()
+            ] == [(day, unit, *totals[day, unit]) for day, unit, *_ in by_date.headers()], label
 
 
 def test_a_large_recomputation_renews_postgresql_s_statistics_of_the_cache(

@@ -51,9 +51,25 @@ def requested() -> list[str]:
     return list(db.session.scalars(sa.select(CoverageFillRequest.variant)))
 
 
+@pytest.mark.parametrize("many_units", [2, 200], ids=["in one pass", "dates as rows"])
 def test_an_empty_cache_answers_the_table_live_and_leaves_the_trend_to_the_fill_job(
-    world: World, few_inline: None, recomputations: list[int]
+    world: World,
+    few_inline: None,
+    recomputations: list[int],
+    monkeypatch: pytest.MonkeyPatch,
+    many_units: int,
 ) -> None:
+    # A country's fill computes its units' dates in one pass (coverage_by_dates): here the
+    # world's six units are "many" when the limit is 2.
+    monkeypatch.setattr(coverage_cache_store, "MANY_UNITS", many_units)
+    passes: list[int] = []
+    one_pass = coverage_cache_store._numbers_by_date
+
+    def counted(*args: Any) -> Any:
+        passes.append(1)
+        return one_pass(*args)
+
+    monkeypatch.setattr(coverage_cache_store, "_numbers_by_date", counted)
     filters = CoverageFilters(mode="verified")
     for group_by in GROUPINGS:
         table = coverage_table(db.session, EVERYTHING, filters, group_by)
@@ -74,10 +90,12 @@ def test_an_empty_cache_answers_the_table_live_and_leaves_the_trend_to_the_fill_
 
     rows = len(world.units) * len(trend_days(clock.today()))
     assert filled == {"setting|c=|p=": rows, "verified|c=|p=": rows}
+    assert passes == ([1, 1] if many_units < len(world.units) else [])  # one per variant
     assert requested() == []
     recomputations.clear()
     tables = assert_cached_is_live(EVERYTHING, filters)  # from the cache now, nothing stale
     assert not any(point.pending for point in tables["trend"])
+    assert_cached_is_live(EVERYTHING, CoverageFilters())
     assert recomputations == []
     assert coverage_cache_store.fill_cache(db.session) == {}  # all fresh: nothing to do
 

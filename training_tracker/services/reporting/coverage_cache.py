@@ -33,7 +33,8 @@ empty cache after a seed or a restore, a new day before the nightly warm-up): it
 computes them itself, so it never times out. Its table is answered live (one pass over the
 data), its trend shows the dates that are complete and marks the others pending, and it
 asks the scheduler's fill job (:func:`.coverage_cache_store.fill_cache`, every minute) to
-compute them. The other views of the report page (the people of a unit, new hires)
+compute them (an empty cache: every unit on the twelve dates in one pass over the data,
+:mod:`.coverage_by_dates`). The other views of the report page (the people of a unit, new hires)
 are live queries.
 """
 

@@ -300,7 +300,8 @@ def stale_rows(
     per unit, its rows with its count (two scans, rather than an index probe per unit and
     date), and only theirs are probed. With ``limit``, :class:`TooManyStale` is raised as
     soon as more rows than that are known to be stale (each suspected unit has one at
-    least), before probing twenty thousand units on twelve dates."""
+    least), before probing twenty thousand units on twelve dates. A suspected unit without
+    a row that its dates allow is stale on every date and needs no probe."""
     if len(days) == 1:
         return list(connection.execute(stale_units(variant, days, today, selection)).tuples())
     counts = dict(connection.execute(change_counts(selection)).tuples().all())
@@ -330,8 +331,19 @@ def stale_rows(
         return []
     if limit is not None and len(suspects) > limit:
         raise TooManyStale(f"more than {limit}")
-    suspected = [among(Unit.id, suspects, connection.dialect.name)]
-    return list(connection.execute(stale_units(variant, days, today, suspected)).tuples())
+    # A unit without a row that its dates allow is stale on every date, with its count read
+    # above: only the others are probed (a cold cache: none).
+    stale = [
+        (unit_id, day, counts[unit_id])
+        for unit_id in suspects
+        if unit_id not in rows
+        for day in days
+    ]
+    probed = [unit_id for unit_id in suspects if unit_id in rows]
+    if probed:
+        suspected = [among(Unit.id, probed, connection.dialect.name)]
+        stale += connection.execute(stale_units(variant, days, today, suspected)).tuples()
+    return stale
 
 
 def fresh_days(

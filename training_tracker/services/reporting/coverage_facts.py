@@ -229,6 +229,27 @@ def _narrowed(scope: ReportScope, filters: CoverageFilters, extra: Sequence[Any]
     )
 
 
+def completion_held(day: Day) -> ColumnElement[bool]:
+    """The completion row is done and reported by ``day`` and not expired on it (whether it
+    is verified or awaiting then: :func:`verified_status`, :func:`awaiting_status`)."""
+    return sa.and_(
+        Completion.completed_on <= as_sql(day),
+        as_date(Completion.reported_at) <= as_sql(day),
+        _not_expired(day),
+    )
+
+
+def expiry_by(day: Day) -> ColumnElement[date | None]:
+    """The completion row's expiry if it counts and expired on or before ``day``, else NULL:
+    the maximum over a course's completions is :func:`~..training.assignments.last_expiry`."""
+    return sa.case(
+        (
+            sa.and_(Completion.status.in_(COUNTING), Completion.expires_on <= as_sql(day)),
+            Completion.expires_on,
+        )
+    )
+
+
 def completion_summary(
     scope: ReportScope,
     filters: CoverageFilters,
@@ -243,17 +264,7 @@ def completion_summary(
     joined to it once, rather than each evaluating an EXISTS per flag (three probes of the
     completions per assignment, and PostgreSQL repeated each wherever a sum used it). Narrowed
     to the chosen people's completions when the population is narrowed."""
-    known = sa.and_(
-        Completion.completed_on <= as_sql(day),
-        as_date(Completion.reported_at) <= as_sql(day),
-        _not_expired(day),
-    )
-    expiry = sa.case(
-        (
-            sa.and_(Completion.status.in_(COUNTING), Completion.expires_on <= as_sql(day)),
-            Completion.expires_on,
-        )
-    )
+    known = completion_held(day)
     by_day = [days.c.day] if days is not None else []
     select = sa.select(
         *by_day,
@@ -261,7 +272,7 @@ def completion_summary(
         Completion.course_id.label("course_id"),
         sa.func.max(flag(sa.and_(known, verified_status(day)))).label("verified"),
         sa.func.max(flag(sa.and_(known, awaiting_status(day)))).label("awaiting"),
-        sa.func.max(expiry).label("expired_on"),
+        sa.func.max(expiry_by(day)).label("expired_on"),
     )
     select = (
         select.select_from(days).join(Completion, sa.true())

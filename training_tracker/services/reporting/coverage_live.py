@@ -137,7 +137,7 @@ def grouped_numbers(
             sa.literal(1), *r[: lead + 1], sa.null(), *r[lead + 1 :], sa.null()
         ),
     )
-    with _big_read(connection):
+    with big_read(connection):
         numbers = connection.execute(both).all()
     found: tuple[list[Any], list[Any]] = ([], [])
     for kind, *values in numbers:
@@ -157,12 +157,12 @@ def grouped_numbers(
 WORK_MEM = "256MB"
 
 
-# Planner choices :func:`_big_read` turns off on PostgreSQL for one statement.
+# Planner choices :func:`big_read` turns off on PostgreSQL for one statement.
 NO_HASHING = ("enable_hashjoin", "enable_hashagg")
 
 
 @contextmanager
-def _big_read(connection: Session | Connection) -> Iterator[None]:
+def big_read(connection: Session | Connection) -> Iterator[None]:
     """On PostgreSQL: for the rest of the transaction, no JIT compilation (it took half a
     second to compile what runs in a few) and :data:`WORK_MEM`; for the statement run
     inside, no hash joins or hash aggregates. The completions, the assignments and the
