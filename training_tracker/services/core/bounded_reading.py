@@ -137,6 +137,11 @@ def _child(
     logging.disable(logging.WARNING)
     try:
         message: tuple[str, Any] = ("ok", function(*args, **kwargs))
+        # A library may swallow a failed allocation: zlib's "insufficient memory" is a
+        # zlib.error, which pypdf logs and reads on past, returning less than the file holds.
+        # A child that cannot take one more megabyte was at its limit: its answer is not the
+        # file's.
+        bytearray(_MB)
     except MemoryError:
         message = ("memory", None)
     except Exception as error:  # noqa: BLE001 - the parent decides what it means
