@@ -98,14 +98,18 @@ def test_a_manager_sees_their_unit_counted(client, staffed):
     assert "IFO Märsta" not in page
 
 
-def test_hr_sees_the_units_of_their_municipality_only(client, staffed):
+def start_page_of_jarfallas_hr(client, staffed) -> str:  # type: ignore[no-untyped-def]
     hr = factories.with_role(
         factories.employee(unit=staffed["ifo"], first_name="Hedda"),
         Role.HR,
         municipality_name="Järfälla",
     )
     client.sign_in(hr)
-    page = client.get("/").get_data(as_text=True)
+    return client.get("/").get_data(as_text=True)
+
+
+def test_hr_sees_the_units_of_their_municipality_only(client, staffed):
+    page = start_page_of_jarfallas_hr(client, staffed)
     assert "IFO Järfälla" in page
     assert "IFO Märsta" not in page
     assert row(page, "Järfälla")[0] == "4"
@@ -116,13 +120,7 @@ def test_hr_opens_a_unit_or_the_municipality_from_the_start_page(client, staffed
     """HR's first question is who is missing: the municipality and its units come before
     HR's own courses, and each opens its report (the units their people, the municipality its
     sectors)."""
-    hr = factories.with_role(
-        factories.employee(unit=staffed["ifo"], first_name="Hedda"),
-        Role.HR,
-        municipality_name="Järfälla",
-    )
-    client.sign_in(hr)
-    page = client.get("/").get_data(as_text=True)
+    page = start_page_of_jarfallas_hr(client, staffed)
     ifo = staffed["ifo"]
     unit_link = f'<a href="/reports/units/{ifo.id}">IFO Järfälla</a>'
     municipality_link = (

@@ -4,15 +4,18 @@ whose last crumb is the page itself) on every level."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from html.parser import HTMLParser
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from flask import url_for
 
 from tests import factories
 from training_tracker import clock
 from training_tracker.models import Role, Sector
+from training_tracker.reports.cells import row_links
+from training_tracker.services.reporting.coverage_types import CoverageFilters
 
 
 class Links(HTMLParser):
@@ -180,3 +183,40 @@ def test_the_new_hire_report_drills_down_the_same_way(client, region):
     assert [label for label, _, _ in units.crumbs] == ["Alla kommuner", "Järfälla", "Socialtjänst"]
     assert list(dict(units.row_links)) == ["IFO Järfälla"]
     assert args_of(dict(units.row_links)["IFO Järfälla"])["mode"] == "verified"
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [
+        CoverageFilters(),
+        CoverageFilters(as_of=date(2026, 3, 1), course_id=7, mode="verified"),
+        CoverageFilters(municipality_id=3, sector=Sector.SCHOOL, provider_id=2),
+    ],
+)
+def test_each_rows_link_is_the_link_url_for_builds(app, filters):
+    """The table builds its rows' links once, with a stand-in for the key (row_links): each
+    is the one url_for gives for its row, every other filter kept."""
+    with app.test_request_context():
+        expected = {
+            "municipality": lambda key: url_for(
+                "reports.coverage_page",
+                view="sector",
+                **filters.but(municipality_id=key).to_args(),
+            ),
+            "sector": lambda key: url_for(
+                "reports.coverage_page",
+                view="unit",
+                sector=key,
+                **filters.but(sector=None).to_args(),
+            ),
+            "unit": lambda key: url_for("reports.unit_page", unit_id=key, **filters.to_args()),
+        }
+        keys = {
+            "municipality": [1, 290],
+            "sector": ["school", "health_and_care"],
+            "unit": [5, 21659],
+        }
+        for view, link in expected.items():
+            link_of = row_links(view, filters)
+            for key in keys[view]:
+                assert link_of(key) == link(key), (view, key)

@@ -144,8 +144,10 @@ class RowRenderer:
         )
 
 
-# A stand-in for a row's key in a link built once (no filter value is ever this).
+# Stand-ins for a row's key in a link built once (no filter value is ever either): a word in
+# the query, a number where the key is in the path.
 _KEY = "ROWKEY"
+_KEY_ID = 2**31 - 1
 
 
 def row_links(view: str, filters: CoverageFilters) -> Callable[[Any], str]:
@@ -153,21 +155,18 @@ def row_links(view: str, filters: CoverageFilters) -> Callable[[Any], str]:
     its sectors → a sector's units → a unit's page). Built once with a stand-in for the
     row's key, which each row's link replaces: ``url_for`` for each of a country's 290 rows
     was a tenth of the page."""
+    # Typed as url_for takes them (its stubs type the keyword arguments it has).
+    args: dict[str, Any] = {**filters.to_args()}
     if view == "unit":
         # The unit's id is in the path, which comes before any filter in the query.
-        built = url_for("reports.unit_page", unit_id=2**31 - 1, **_any(filters.to_args()))
-        head, _, tail = built.partition(f"/{2**31 - 1}")
+        built = url_for("reports.unit_page", unit_id=_KEY_ID, **args)
+        head, _, tail = built.partition(f"/{_KEY_ID}")
         return lambda key: f"{head}/{int(key)}{tail}"
     if view == "municipality":
-        args = filters.but(municipality_id=_KEY).to_args()  # _KEY, in its place among them
-        built = url_for("reports.coverage_page", view="sector", **_any(args))
+        args = {**filters.but(municipality_id=_KEY).to_args()}  # _KEY in its place among them
+        built = url_for("reports.coverage_page", view="sector", **args)
     else:
-        args = filters.but(sector=None).to_args()
-        built = url_for("reports.coverage_page", view="unit", sector=_KEY, **_any(args))
+        args = {**filters.but(sector=None).to_args()}
+        built = url_for("reports.coverage_page", view="unit", sector=_KEY, **args)
     head, _, tail = built.partition(_KEY)
     return lambda key: f"{head}{quote(str(key), safe='')}{tail}"
-
-
-def _any(args: dict[str, str]) -> dict[str, Any]:
-    """Query arguments as url_for takes them (its stubs type the keyword arguments it has)."""
-    return dict(args)
