@@ -78,6 +78,10 @@ class Config:
     COVERAGE_WARM_TIME = "00:15"
     # How often the scheduler computes the coverage rows a request left to it (seconds).
     COVERAGE_FILL_SECONDS = 60
+    # A coverage page whose cache is too stale to answer from (empty after a restore) computes
+    # its table live for at most this long, else says the figures are being computed (the fill
+    # job computes them); with the rest of the page, a reader waits under 5 s (#21).
+    COVERAGE_LIVE_BUDGET_SECONDS = 4.0
     OUTBOX_DELIVERY_SECONDS = 60
     SCHEDULER_MISFIRE_GRACE_HOURS = 12  # a planning run missed by less is made late, once
 

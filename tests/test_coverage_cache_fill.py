@@ -2,12 +2,14 @@
 cache after a seed or a restore, or the morning before the nightly warm-up): the request
 answers at once, the table live and the trend with the dates it has, the others marked as
 being computed; the scheduler's fill job computes them, and then everything is the live
-computation again, from the cache."""
+computation again, from the cache. A reader's page and downloads give the live table a time
+budget: past it, the table too is being computed, and the reader is told so."""
 
 # ruff: noqa: F811  (the fixtures of test_coverage_cache, imported, are parameters here)
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -45,6 +47,16 @@ NOTICE = "Utvecklingen räknas fram, ladda om om en stund."
 def few_inline(monkeypatch: pytest.MonkeyPatch) -> None:
     """A request computes at most 5 rows itself: the world's six units on one date are more."""
     monkeypatch.setattr(coverage_cache, "INLINE_ROWS", 5)
+
+
+@pytest.fixture()
+def no_time_to_wait(app: Any) -> Iterator[None]:
+    """The live table's budget is spent before it starts, so the database always stops it
+    (SQLite at its first progress check, PostgreSQL after a millisecond)."""
+    budget = app.config["COVERAGE_LIVE_BUDGET_SECONDS"]
+    app.config["COVERAGE_LIVE_BUDGET_SECONDS"] = 0
+    yield
+    app.config["COVERAGE_LIVE_BUDGET_SECONDS"] = budget
 
 
 def requested() -> list[str]:
@@ -147,9 +159,62 @@ def test_the_page_says_the_trend_is_being_computed(
     html = client.get("/reports/").get_data(as_text=True)
     assert f'role="status" id="trend-pending">{NOTICE}' in html
     assert "räknas fram</td>" in html
+    assert "coverage-table" in html and "table-pending" not in html  # within its budget
     coverage_cache_store.fill_cache(db.session)
     html = client.get("/reports/").get_data(as_text=True)
     assert NOTICE not in html and "räknas fram</td>" not in html
+
+
+TABLE_NOTICE = (
+    "Siffrorna räknas fram just nu, efter en återställning eller en stor ändring. Det tar en"
+    " minut eller två:"
+)
+
+
+def test_a_live_table_past_its_budget_is_pending_and_left_to_the_fill_job(
+    world: World, few_inline: None
+) -> None:
+    filters = CoverageFilters(mode="verified")
+    live = coverage_table_live(db.session, EVERYTHING, filters, "unit")
+
+    pending = coverage_table(db.session, EVERYTHING, filters, "unit", live_budget=0)
+
+    assert pending.pending and pending.rows == [] and pending.as_of == live.as_of
+    assert requested() == ["verified|c=|p="]
+    # Within its budget, the same request answers live, in full.
+    assert coverage_table(db.session, EVERYTHING, filters, "unit", live_budget=30) == live
+    coverage_cache_store.fill_cache(db.session)
+    # A fresh cache needs no budget: even none at all is enough.
+    assert coverage_table(db.session, EVERYTHING, filters, "unit", live_budget=0) == live
+
+
+def test_the_page_says_the_table_is_being_computed_and_downloads_say_when_to_come_back(
+    client: Any, world: World, few_inline: None, no_time_to_wait: None
+) -> None:
+    regional = factories.with_role(factories.employee(), Role.COORDINATOR)
+    client.sign_in(regional)
+
+    page = client.get("/reports/?mode=verified")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert f'role="status" id="table-pending">{TABLE_NOTICE}' in html
+    assert '<a href="/reports/?mode=verified">ladda om sidan</a>' in html
+    assert "coverage-table" not in html  # no table of zeros
+    assert "Räknas fram, med täckningen ovan." in html  # nor a programme nobody joined
+    assert "Ingen i urvalet" not in html
+    for download in ("/reports/coverage.csv", "/reports/coverage.xlsx"):
+        response = client.get(download)
+        assert response.status_code == 503, download
+        assert response.headers["Retry-After"] == "60"
+        assert "Försök igen om en minut eller två." in response.get_data(as_text=True)
+
+    coverage_cache_store.fill_cache(db.session)  # the scheduler's job, a minute later
+
+    html = client.get("/reports/?mode=verified").get_data(as_text=True)
+    assert "table-pending" not in html and "coverage-table" in html
+    assert "Järfälla" in html and "Sigtuna" in html
+    for download in ("/reports/coverage.csv", "/reports/coverage.xlsx"):
+        assert client.get(download).status_code == 200, download
 
 
 def test_the_scheduler_fills_the_cache_every_minute_and_at_start(app: Any) -> None:

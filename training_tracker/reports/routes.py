@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, Response, abort, render_template, request
+from flask import Blueprint, Response, abort, current_app, render_template, request
 from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -99,7 +99,10 @@ def coverage_page() -> str:
         abort(403)
     filters = coverage.parse_filters(request.args)
     view = _view_for(scope)
-    table = minimisation.shown_table(db.session, current_user, scope, filters, view)
+    # A cache too stale to answer from (empty after a restore) is not waited for: past the
+    # budget the page says the figures are being computed.
+    budget = current_app.config["COVERAGE_LIVE_BUDGET_SECONDS"]
+    table = minimisation.shown_table(db.session, current_user, scope, filters, view, budget)
     rows, sort, descending = _sorted(table)
     if (
         view == "municipality"
@@ -247,7 +250,10 @@ def _export(extension: str) -> Response:
         abort(403)
     filters = coverage.parse_filters(request.args)
     view = _view_for(scope)
-    table = minimisation.shown_table(db.session, current_user, scope, filters, view)
+    budget = current_app.config["COVERAGE_LIVE_BUDGET_SECONDS"]
+    table = minimisation.shown_table(db.session, current_user, scope, filters, view, budget)
+    if table.pending:
+        return _being_computed()
     rows, _sort, _descending = _sorted(table)
     filename = export_filename(_("täckning"), table.as_of, extension)
     if extension == "csv":
@@ -259,6 +265,17 @@ def _export(extension: str) -> Response:
         )
         body = to_xlsx(sheets, definitions=coverage_exports.definitions())
     return file_download(body, filename, extension)
+
+
+def _being_computed() -> Response:
+    """A download whose figures are still being computed (see the page's notice): no file
+    with nothing in it, but a page that says when to try again."""
+    message = _(
+        "Siffrorna räknas fram just nu, efter en återställning eller en stor ändring. "
+        "Försök igen om en minut eller två."
+    )
+    page = render_template("errors/error.html", code=503, message=message)
+    return Response(page, 503, headers={"Retry-After": "60"})
 
 
 @bp.route("/coverage.csv")

@@ -114,6 +114,7 @@ def coverage_table(
     scope: ReportScope,
     filters: CoverageFilters,
     group_by: str = "municipality",
+    live_budget: float | None = None,
 ) -> CoverageTable:
     """One row per municipality, sector or unit of the population on the report date, one
     cell per course (and all required courses together), and the totals.
@@ -122,11 +123,14 @@ def coverage_table(
     which recomputes the units that changed first and gives exactly what
     :func:`coverage_table_live` gives; a fixed number of queries whatever the size. A
     session holding writes it has not committed is answered live (the cache only knows
-    committed data)."""
+    committed data). A cache too stale to recompute during the request (empty after a restore)
+    is answered live too, and then, given ``live_budget``, within that many seconds or
+    ``pending`` (the fill job computes it meanwhile: see
+    :func:`~.coverage_cache.live_or_pending`)."""
     today = clock.today()
     if scope.is_empty or filters.day() > today or has_uncommitted_writes(session):
         return coverage_table_live(session, scope, filters, group_by)
-    return cached_table(session, scope, filters, group_by, today)
+    return cached_table(session, scope, filters, group_by, today, live_budget)
 
 
 def coverage_trend(

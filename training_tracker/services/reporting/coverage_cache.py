@@ -31,11 +31,12 @@ query reads the person's.
 committed data only), and a request that finds more than :data:`INLINE_ROWS` rows stale (an
 empty cache after a seed or a restore, a new day before the nightly warm-up): it never
 computes them itself, so it never times out. Its table is answered live (one pass over the
-data), its trend shows the dates that are complete and marks the others pending, and it
-asks the scheduler's fill job (:func:`.coverage_cache_store.fill_cache`, every minute) to
-compute them (an empty cache: every unit on the twelve dates in one pass over the data,
-:mod:`.coverage_by_dates`). The other views of the report page (the people of a unit, new hires)
-are live queries.
+data; a reader's page gives that pass a time budget, past which the table too is pending,
+:func:`live_or_pending`), its trend shows the dates that are complete and marks the others
+pending, and it asks the scheduler's fill job (:func:`.coverage_cache_store.fill_cache`,
+every minute) to compute them (an empty cache: every unit on the twelve dates in one pass
+over the data, :mod:`.coverage_by_dates`). The other views of the report page (the people
+of a unit, new hires) are live queries.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ from sqlalchemy.orm import Session
 
 from training_tracker.models import CoverageUnitCache, CoverageUnitCell, Municipality, Unit
 from training_tracker.services.core.scope import ReportScope
+from training_tracker.services.core.time_budget import OverBudget, time_budget
 from training_tracker.services.reporting import coverage_cache_store
 from training_tracker.services.reporting.coverage_cache_freshness import (
     all_fresh,
@@ -67,7 +69,11 @@ from training_tracker.services.reporting.coverage_summary import (
     store_summary,
     summary_key,
 )
-from training_tracker.services.reporting.coverage_types import CoverageFilters, CoverageTable
+from training_tracker.services.reporting.coverage_types import (
+    CoverageFilters,
+    CoverageRow,
+    CoverageTable,
+)
 
 log = logging.getLogger(__name__)
 
@@ -206,12 +212,15 @@ def cached_table(
     filters: CoverageFilters,
     group_by: str,
     today: date,
+    live_budget: float | None = None,
 ) -> CoverageTable:
     """:func:`~.coverage.coverage_table` on the filters' date (today or a past one):
     recompute the chosen units that are stale, then sum the cached rows. Three queries when
     nothing is stale (the groups' sums, which tell whether they are fresh: :func:`fresh_sums`;
     the cells' sums; the course columns; one more on PostgreSQL, the check for uncommitted
-    writes), about fifteen when something is, whatever the number of units or people."""
+    writes), about fifteen when something is, whatever the number of units or people. With
+    too many stale to recompute, live within ``live_budget`` seconds (see
+    :func:`live_or_pending`)."""
     day = filters.day()
     key, names = _sum_grouping(group_by)
     head = CoverageUnitCache
@@ -236,8 +245,9 @@ def cached_table(
         # a unit nobody is in adds nothing to a sum (its minimum and maximum are NULL).
         people = 1 + len(names)
         rows: Any = [summed[1:] for summed in fast.rows if summed[1 + people]]
-    elif _fresh(session, scope, filters, [day], today) != "fresh":
-        return coverage_table_live(session, scope, filters, group_by)
+    elif (freshness := _fresh(session, scope, filters, [day], today)) != "fresh":
+        budget = live_budget if freshness == "pending" else None
+        return live_or_pending(session, scope, filters, group_by, budget)
     else:
         rows = session.execute(
             sa.select(key, *names, *totals)
@@ -267,6 +277,29 @@ def cached_table(
     summed_cells = [list(row) for row in session.execute(cells)]
     store_summary(session, read, today, fast.signature, {"rows": rows, "cells": summed_cells})
     return assemble_table(session, day, filters, group_by, summed_cells, rows)
+
+
+def live_or_pending(
+    session: Session,
+    scope: ReportScope,
+    filters: CoverageFilters,
+    group_by: str,
+    budget: float | None,
+) -> CoverageTable:
+    """The table computed live; past ``budget`` seconds (None: however long it takes) a
+    ``pending`` one, without rows, which tells the reader that the figures are being computed:
+    the fill job, already asked (:func:`_fresh`), computes them within a minute or two, and
+    the reader is not kept waiting meanwhile (at 850,000 people the live pass takes about
+    5 s, and grows with the data)."""
+    if budget is None:
+        return coverage_table_live(session, scope, filters, group_by)
+    try:
+        with time_budget(session, budget):
+            return coverage_table_live(session, scope, filters, group_by)
+    except OverBudget:
+        log.info("coverage table: live past %s s, left to the fill job", budget)
+        empty = CoverageRow(key=None, label="")
+        return CoverageTable(filters.day(), filters.mode, group_by, [], [], empty, pending=True)
 
 
 def cached_trend(

@@ -176,6 +176,9 @@ class CoverageTable:
     courses: list[CourseColumn]
     rows: list[CoverageRow]
     total: CoverageRow
+    # Not computed yet: the cache is being filled and the live computation ran past its time
+    # budget (see coverage_cache.live_or_pending); no rows, and the page says so.
+    pending: bool = False
 
 
 @dataclass(frozen=True)

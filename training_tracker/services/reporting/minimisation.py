@@ -72,9 +72,10 @@ def shown_table(
     scope: ReportScope,
     filters: CoverageFilters,
     group_by: str,
+    live_budget: float | None = None,
 ) -> CoverageTable:
-    """:func:`coverage.coverage_table` as ``user`` may see it."""
-    table = coverage.coverage_table(session, scope, filters, group_by=group_by)
+    """:func:`coverage.coverage_table` as ``user`` may see it (``live_budget``: see there)."""
+    table = coverage.coverage_table(session, scope, filters, group_by, live_budget)
     population = population_municipalities(session, scope, filters)
     if group_by == "unit":
         unit_municipality: dict[int, int] = {

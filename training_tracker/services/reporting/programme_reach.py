@@ -70,6 +70,7 @@ class ProgrammeReach:
     group_by: str
     rows: list[ReachRow] = field(default_factory=list)
     total: ReachRow = field(default_factory=lambda: ReachRow(key=None, label=""))
+    pending: bool = False  # its coverage table is being computed (the people are the table's)
 
     @property
     def any(self) -> bool:
@@ -156,8 +157,8 @@ def programme_reach(
     the same numbers. One query, which starts from the people who joined this year's
     programme (a few thousand at most) rather than from the whole population."""
     day = filters.day()
-    reach = ProgrammeReach(day.year, table.group_by)
-    if scope.is_empty:
+    reach = ProgrammeReach(day.year, table.group_by, pending=table.pending)
+    if scope.is_empty or table.pending:
         return reach
     key = _group_key(table.group_by)
     joined = _per_person(day)
