@@ -181,6 +181,8 @@ def test_a_live_table_past_its_budget_is_pending_and_left_to_the_fill_job(
 
     assert pending.pending and pending.rows == [] and pending.as_of == live.as_of
     assert requested() == ["verified|c=|p="]
+    # The trend waits for the fill job too, not computed live after the stopped table.
+    assert all(point.pending for point in coverage_trend(db.session, EVERYTHING, filters))
     # Within its budget, the same request answers live, in full.
     assert coverage_table(db.session, EVERYTHING, filters, "unit", live_budget=30) == live
     coverage_cache_store.fill_cache(db.session)

@@ -9,10 +9,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
+from flask import Flask
 from playwright.sync_api import expect
 
-from tests.browser.support import assert_accessible, demo_email, sign_in
+from tests.browser.support import (
+    assert_accessible,
+    assert_no_sideways_scroll,
+    demo_email,
+    sign_in,
+)
 from training_tracker.demo.seed import DemoResult
+from training_tracker.extensions import db
+from training_tracker.models import CoverageSummary, CoverageUnitCache, CoverageUnitCell
+from training_tracker.services.reporting import coverage_cache
 
 pytestmark = pytest.mark.browser
 
@@ -74,3 +84,39 @@ def test_a_regional_coordinator_compares_the_municipalities_and_drills_down(
     assert path is not None
     assert Path(path).read_bytes().startswith(b"\xef\xbb\xbf")
     assert download.value.suggested_filename.endswith(".csv")
+
+
+def test_figures_still_being_computed_are_said_so_on_a_computer_and_a_phone(
+    page: Any,
+    phone_page: Any,
+    live_server: str,
+    demo: DemoResult,
+    app: Flask,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """After a restore the cache is empty; past the live table's budget (none here) the page
+    says the figures are being computed, with a link to reload, and a download says when to
+    come back, not an empty file (issue #21)."""
+    for model in (CoverageUnitCell, CoverageUnitCache, CoverageSummary):
+        db.session.execute(sa.delete(model))
+    db.session.commit()
+    monkeypatch.setattr(coverage_cache, "INLINE_ROWS", 0)  # every stale row is too many
+    monkeypatch.setitem(app.config, "COVERAGE_LIVE_BUDGET_SECONDS", 0)
+    for one in (page, phone_page):
+        sign_in(one, live_server, demo_email(demo, "regional-coordinator"))
+        one.goto(f"{live_server}/reports/")
+        notice = one.get_by_role("status").filter(has_text="Siffrorna räknas fram just nu")
+        expect(notice).to_be_visible()
+        expect(one.locator("table.coverage-table")).to_have_count(0)
+        expect(one.locator("#trend-pending")).to_be_visible()  # the trend waits too
+        expect(notice.get_by_role("link", name="ladda om sidan")).to_have_attribute(
+            "href", "/reports/"
+        )
+        assert_accessible(one)
+        assert_no_sideways_scroll(one)
+
+    response = page.goto(f"{live_server}/reports/coverage.csv")
+    assert response is not None and response.status == 503
+    assert response.headers["retry-after"] == "60"
+    expect(page.get_by_role("heading", level=1)).to_have_text("Försök igen om en stund")
+    assert_accessible(page)

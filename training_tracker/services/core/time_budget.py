@@ -6,7 +6,8 @@ The database stops the work itself, so nothing is left running after the request
 PostgreSQL by ``statement_timeout``, set before each statement to what is left of the budget
 (within a savepoint, so the transaction goes on as it was), SQLite by a progress handler that
 interrupts a statement running past the deadline (an interrupted SELECT leaves the
-transaction alone). A statement that would start after the deadline is not sent at all.
+transaction alone; reads only, there: an interrupted write would roll back the
+transaction). A statement that would start after the deadline is not sent at all.
 """
 
 from __future__ import annotations
@@ -37,19 +38,23 @@ def time_budget(session: Session, seconds: float) -> Iterator[None]:
     """Run the block's statements within ``seconds`` altogether, else stop them and raise
     :class:`OverBudget`, with the session's transaction, and what it wrote, as before."""
     deadline = time.monotonic() + seconds
-    postgresql = session.get_bind().dialect.name == "postgresql"
     try:
-        with session.begin_nested():
-            connection = session.connection()
-            with _stopped_at(connection, deadline, postgresql):
+        if session.get_bind().dialect.name != "postgresql":
+            # No savepoint: on SQLite it would open a transaction that outlives the block, and
+            # an interrupted SELECT needs none.
+            with _stopped_at(session.connection(), deadline, postgresql=False):
                 yield
-            if postgresql:  # SET LOCAL outlives the savepoint's release: back to the session's
-                session.execute(
-                    sa.text(
-                        "SELECT set_config(name, reset_val, true) FROM pg_settings"
-                        " WHERE name = 'statement_timeout'"
-                    )
+            return
+        with session.begin_nested():
+            with _stopped_at(session.connection(), deadline, postgresql=True):
+                yield
+            # SET LOCAL outlives the savepoint's release: back to the session's own value.
+            session.execute(
+                sa.text(
+                    "SELECT set_config(name, reset_val, true) FROM pg_settings"
+                    " WHERE name = 'statement_timeout'"
                 )
+            )
     except sa.exc.OperationalError as error:
         if getattr(error.orig, "sqlstate", None) == QUERY_CANCELED:
             raise OverBudget from error
