@@ -40,9 +40,10 @@ def test_a_statement_past_its_budget_is_stopped_and_the_transaction_goes_on(app)
     assert took < 3  # stopped by the database, not run to its end (5 s and more)
     # The transaction is usable, and what it wrote before is still there.
     assert db.session.get(Employee, unsaved.id) is unsaved
-    assert db.session.scalar(
-        sa.select(sa.func.count()).where(Employee.id.in_([kept.id, unsaved.id]))
-    ) == 2
+    assert (
+        db.session.scalar(sa.select(sa.func.count()).where(Employee.id.in_([kept.id, unsaved.id])))
+        == 2
+    )
     db.session.commit()
     db.session.expire_all()
     assert db.session.scalar(sa.select(Employee.first_name).where(Employee.id == unsaved.id)) == (
@@ -70,12 +71,15 @@ def test_the_budget_ends_with_its_block(app) -> None:
     else:
         time.sleep(0.06)  # past the block's deadline
         # A statement of a hundred thousand steps, long after the deadline: not interrupted.
-        assert db.session.execute(
-            sa.text(
-                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100000)"
-                " SELECT count(*) FROM n"
-            )
-        ).scalar() == 100000
+        assert (
+            db.session.execute(
+                sa.text(
+                    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100000)"
+                    " SELECT count(*) FROM n"
+                )
+            ).scalar()
+            == 100000
+        )
 
 
 def test_other_database_errors_are_not_taken_for_the_budget(app) -> None:
