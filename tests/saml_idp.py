@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pytest
+import saml2.cryptography.asymmetric
 from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
 from saml2.config import IdPConfig
 from saml2.metadata import entity_descriptor
@@ -43,6 +45,17 @@ def _key(common_name: str) -> tuple[str, str]:
     Each name is a different key, so the rogue key of :meth:`SamlTestIdp.new_key` is still
     one the published metadata does not have."""
     return new_sp_key(common_name)
+
+
+def keys_validated_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """pysaml2 reads its key file again for every client and server it makes (each request of
+    ours, each of the IdP's), and the key's RSA check costs 37 ms each time, 170 times in
+    tests/test_sso_saml.py: the same PEM bytes give the key read the first time in the run. A
+    key that cannot be read still fails at each reading (an exception is not remembered)."""
+    monkeypatch.setattr(saml2.cryptography.asymmetric, "load_pem_private_key", _read_key)
+
+
+_read_key = functools.cache(saml2.cryptography.asymmetric.load_pem_private_key)
 
 
 class _Quiet(WSGIRequestHandler):
