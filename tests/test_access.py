@@ -730,8 +730,12 @@ def _write_param(endpoint: str, case: Case, roles: list[str]):  # type: ignore[n
     )
 
 
-WRITE_CASES = [(endpoint, case) for endpoint, cases in EXPECTED.items() for case in cases]
-WRITE_CASES = [(endpoint, case) for endpoint, case in WRITE_CASES if case.method != "GET"]
+WRITE_CASES = [
+    (endpoint, case)
+    for endpoint, cases in EXPECTED.items()
+    for case in cases
+    if case.method != "GET"
+]
 REFUSED_WRITES = [
     _write_param(endpoint, case, turned_away)
     for endpoint, case in WRITE_CASES
