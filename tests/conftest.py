@@ -78,9 +78,20 @@ def _six_municipalities() -> sa.Insert:
     return sa.insert(table).values(rows)
 
 
+_resets = 0  # how many times fresh_database ran in this process
+
+
+def database_resets() -> int:
+    """A number that changes whenever the database is emptied: data a module keeps across its
+    tests (tests/test_access.py's shared world) is still there while this stays the same."""
+    return _resets
+
+
 def fresh_database() -> None:
     """Every table emptied and the six municipalities back, in one transaction: on
     PostgreSQL in one round trip, which is most of what a short test costs there."""
+    global _resets
+    _resets += 1
     tables = list(reversed(db.metadata.sorted_tables))  # children before their parents
     with db.engine.begin() as connection:
         if connection.dialect.name == "postgresql":
@@ -96,13 +107,18 @@ def fresh_database() -> None:
             connection.execute(_six_municipalities())
 
 
+def fresh_state() -> None:
+    """The database as :func:`fresh_database` leaves it, and no rate limit counted."""
+    fresh_database()
+    if not isinstance(limiter.storage, DatabaseStorage):
+        limiter.reset()  # the database's counters went with the tables
+
+
 @pytest.fixture(autouse=True)
 def _clean_state(app: Flask) -> Iterator[None]:
     """Each test starts with the six municipalities and nothing else."""
     with app.app_context():
-        fresh_database()
-        if not isinstance(limiter.storage, DatabaseStorage):
-            limiter.reset()  # the database's counters went with the tables
+        fresh_state()
         yield
         db.session.rollback()
         db.session.remove()

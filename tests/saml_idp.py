@@ -13,6 +13,7 @@ and an auto-posting form with the response out, HTTP-POST binding) and single lo
 from __future__ import annotations
 
 import base64
+import functools
 import html
 import re
 import shutil
@@ -22,6 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pytest
+import saml2.cryptography.asymmetric
 from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
 from saml2.config import IdPConfig
 from saml2.metadata import entity_descriptor
@@ -34,6 +37,25 @@ from werkzeug.wrappers import Request, Response
 from training_tracker.services.people.saml_settings import new_sp_key
 
 PASSWORD_CONTEXT = "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport"
+
+
+@functools.cache
+def _key(common_name: str) -> tuple[str, str]:
+    """The IdP's key and certificate (PEM), made once per run: an RSA key takes 50 ms to make.
+    Each name is a different key, so the rogue key of :meth:`SamlTestIdp.new_key` is still
+    one the published metadata does not have."""
+    return new_sp_key(common_name)
+
+
+def keys_validated_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """pysaml2 reads its key file again for every client and server it makes (each request of
+    ours, each of the IdP's), and the key's RSA check costs 37 ms each time, 170 times in
+    tests/test_sso_saml.py: the same PEM bytes give the key read the first time in the run. A
+    key that cannot be read still fails at each reading (an exception is not remembered)."""
+    monkeypatch.setattr(saml2.cryptography.asymmetric, "load_pem_private_key", _read_key)
+
+
+_read_key = functools.cache(saml2.cryptography.asymmetric.load_pem_private_key)
 
 
 class _Quiet(WSGIRequestHandler):
@@ -61,14 +83,17 @@ class SamlTestIdp:
 
     def __post_init__(self) -> None:
         self._folder = tempfile.mkdtemp(prefix="saml-test-idp-")
-        key_pem, cert_pem = new_sp_key("saml-test-idp")
+        key_pem, cert_pem = _key("saml-test-idp")
         self.key_file = str(Path(self._folder, "idp.key"))
         self.cert_file = str(Path(self._folder, "idp.crt"))
         Path(self.key_file).write_text(key_pem)
         Path(self.cert_file).write_text(cert_pem)
         self._http = make_server("127.0.0.1", 0, self.wsgi, threaded=True, request_handler=_Quiet)
         self.base = f"http://127.0.0.1:{self._http.server_port}"
-        self._thread = threading.Thread(target=self._http.serve_forever, name="saml-test-idp")
+        # stop() waits for the loop to look up: every half second by default, a test's wait.
+        self._thread = threading.Thread(
+            target=self._http.serve_forever, args=(0.02,), name="saml-test-idp"
+        )
 
     # ------------------------------------------------------------ set-up
 
@@ -115,7 +140,7 @@ class SamlTestIdp:
 
     def new_key(self) -> None:
         """Sign from now on with a key the published metadata (as read before) does not have."""
-        key_pem, cert_pem = new_sp_key("saml-test-idp-rogue")
+        key_pem, cert_pem = _key("saml-test-idp-rogue")
         Path(self.key_file).write_text(key_pem)
         Path(self.cert_file).write_text(cert_pem)
         self._server = None

@@ -6,13 +6,16 @@ nothing escapes the matrix. Later issues add their routes here.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
+from flask import Flask
 
 from tests import factories
+from tests.conftest import Client, database_resets, fresh_state
 from tests.test_employees import edit_data
-from training_tracker.extensions import db
+from training_tracker.extensions import db, limiter
 from training_tracker.models import (
     CompletionStatus,
     Employee,
@@ -697,11 +700,12 @@ def make_user(role: str):
     return person
 
 
-# Reading changes nothing, so one world serves every role of a GET case (one test per case).
-# A refused write changes nothing either, so the roles a POST case refuses share one world too;
-# each role a POST case lets through gets a world of its own (one test each). The organiser
-# (of the joint programme) is tested on the routes whose outcomes name it; on every other route
-# it is an employee (test_an_organiser_reaches_what_an_employee_does_outside_the_programme).
+# Reading changes nothing, and neither does a refused write: every GET case, and every POST
+# case's roles that are turned away, share one world (:func:`world`), each role signed in once
+# on a client of its own. Each role a POST case lets through gets a world of its own (one test
+# each). The organiser (of the joint programme) is tested on the routes whose outcomes name it;
+# on every other route it is an employee
+# (test_an_organiser_reaches_what_an_employee_does_outside_the_programme).
 def roles_of(case: Case) -> list[str]:
     return [*ROLES, *(["organiser"] if "organiser" in case.outcomes else [])]
 
@@ -720,20 +724,28 @@ def refused(case: Case, role: str) -> bool:
     return case.outcomes[role] in REFUSALS or (role == "anonymous" and case.outcomes[role] == 302)
 
 
-def write_groups(case: Case) -> list[tuple[str, ...]]:
-    """The refused roles together, then each role let through on its own."""
-    roles = roles_of(case)
-    turned_away = tuple(role for role in roles if refused(case, role))
-    let_through = [(role,) for role in roles if not refused(case, role)]
-    return [turned_away, *let_through] if turned_away else let_through
+def _write_param(endpoint: str, case: Case, roles: list[str]):  # type: ignore[no-untyped-def]
+    return pytest.param(
+        endpoint, case, roles, id=f"{case.method} {case.path} as {', '.join(roles)}"
+    )
 
 
 WRITE_CASES = [
-    pytest.param(endpoint, case, roles, id=f"{case.method} {case.path} as {', '.join(roles)}")
+    (endpoint, case)
     for endpoint, cases in EXPECTED.items()
     for case in cases
     if case.method != "GET"
-    for roles in write_groups(case)
+]
+REFUSED_WRITES = [
+    _write_param(endpoint, case, turned_away)
+    for endpoint, case in WRITE_CASES
+    if (turned_away := [role for role in roles_of(case) if refused(case, role)])
+]
+ALLOWED_WRITES = [
+    _write_param(endpoint, case, [role])
+    for endpoint, case in WRITE_CASES
+    for role in roles_of(case)
+    if not refused(case, role)
 ]
 
 
@@ -853,41 +865,96 @@ def _answer_problem(client, endpoint: str, case: Case, role: str, path: str) -> 
     return None
 
 
+# Every placeholder a case's path may name, for the shared world.
+EVERY_PLACEHOLDER = " ".join(case.path for cases in EXPECTED.values() for case in cases)
+
+
+@dataclass
+class World:
+    """Every placeholder's object, and every role (the organiser too) signed in on a client
+    of its own ("anonymous" signed in nowhere)."""
+
+    resets: int  # tests.conftest.database_resets() once it was made
+    values: dict[str, object]
+    clients: dict[str, Client]
+
+    def problems(self, endpoint: str, case: Case, roles: list[str]) -> str:
+        """What is wrong with each of ``roles``' answers to ``case``, or nothing."""
+        path = case.path.format(**self.values)
+        found = [_answer_problem(self.clients[role], endpoint, case, role, path) for role in roles]
+        wrong = [problem for problem in found if problem]
+        return f"{case.method} {path}:\n" + "\n".join(wrong) if wrong else ""
+
+
+_shared: World | None = None
+
+
+@pytest.fixture(autouse=True)
+def _clean_state(app: Flask, request: pytest.FixtureRequest) -> Iterator[None]:
+    """As tests/conftest.py's, but a test of the shared world starts from that world, which
+    :func:`world` makes or keeps."""
+    with app.app_context():
+        if "world" not in request.fixturenames:
+            fresh_state()
+        yield
+        db.session.rollback()
+        db.session.remove()
+
+
+@pytest.fixture()
+def world(app: Flask, _clean_state: None) -> World:
+    """The world of the tests that change nothing: made by the first of them, kept for the
+    others, made again only if a test between them emptied the database. Each test's rate
+    limits count from zero, as on a fresh database."""
+    global _shared
+    if _shared is None or _shared.resets != database_resets():
+        fresh_state()
+        values = placeholders(EVERY_PLACEHOLDER)
+        app.test_client_class = Client
+        clients: dict[str, Client] = {}
+        for role in [*ROLES, "organiser"]:
+            clients[role] = app.test_client()  # type: ignore[assignment]
+            user = make_user(role)
+            if user is not None:
+                clients[role].sign_in(user)
+        _shared = World(database_resets(), values, clients)
+    limiter.reset()  # the sign-ins above, or the previous test's requests
+    return _shared
+
+
 @pytest.mark.parametrize(("endpoint", "case"), READ_CASES)
-def test_who_may_read(client, endpoint, case):
-    users = {role: make_user(role) for role in roles_of(case)}  # anonymous first
-    path = case.path.format(**placeholders(case.path))
-    problems = []
-    for role, user in users.items():
-        if user is not None:
-            client.sign_in(user)
-        problems.append(_answer_problem(client, endpoint, case, role, path))
-    assert not any(problems), "\n".join(problem for problem in problems if problem)
+def test_who_may_read(world, endpoint, case):
+    problems = world.problems(endpoint, case, roles_of(case))
+    assert not problems, problems
 
 
-@pytest.mark.parametrize(("endpoint", "case", "roles"), WRITE_CASES)
+@pytest.mark.parametrize(("endpoint", "case", "roles"), REFUSED_WRITES)
+def test_who_may_not_write(world, endpoint, case, roles):
+    problems = world.problems(endpoint, case, roles)
+    assert not problems, problems
+
+
+@pytest.mark.parametrize(("endpoint", "case", "roles"), ALLOWED_WRITES)
 def test_who_may_write(client, endpoint, case, roles):
-    users = {role: make_user(role) for role in roles}  # anonymous first
+    [role] = roles
+    user = make_user(role)
     path = case.path.format(**placeholders(case.path))
-    problems = []
-    for role, user in users.items():
-        if user is not None:
-            client.sign_in(user)
-        problems.append(_answer_problem(client, endpoint, case, role, path))
-    assert not any(problems), "\n".join(problem for problem in problems if problem)
+    if user is not None:
+        client.sign_in(user)
+    problem = _answer_problem(client, endpoint, case, role, path)
+    assert not problem, f"{case.method} {path}:\n{problem}"
 
 
-def test_an_organiser_reaches_what_an_employee_does_outside_the_programme(client):
+def test_an_organiser_reaches_what_an_employee_does_outside_the_programme(world):
     """Organising the programme opens no other page: on every GET route but the programme's,
-    the organiser gets the employee's outcome. One sign-in, every case."""
-    client.sign_in(make_user("organiser"))
+    the organiser gets the employee's outcome."""
     for endpoint, cases in EXPECTED.items():
         if endpoint.startswith("programme.") or endpoint in {"auth.login", "auth.logout"}:
             continue
         for case in cases:
             if case.method != "GET":
                 continue
-            response = client.get(case.path.format(**placeholders(case.path)))
+            response = world.clients["organiser"].get(case.path.format(**world.values))
             assert response.status_code == case.outcomes["employee"], (endpoint, case.path)
 
 

@@ -35,7 +35,10 @@ def _leaver_stays(title: str, reason: str) -> bool:
 @pytest.fixture()
 def served(app: Flask) -> Iterator[str]:
     server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="scim-server", daemon=True)
+    # shutdown() waits for the loop to look up: every half second by default.
+    thread = threading.Thread(
+        target=server.serve_forever, args=(0.02,), name="scim-server", daemon=True
+    )
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_port}"

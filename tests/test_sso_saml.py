@@ -17,7 +17,7 @@ import sqlalchemy as sa
 import time_machine
 
 from tests import factories
-from tests.saml_idp import SamlTestIdp, form_fields
+from tests.saml_idp import SamlTestIdp, form_fields, keys_validated_once
 from training_tracker import clock
 from training_tracker.extensions import db
 from training_tracker.models import (
@@ -34,7 +34,8 @@ FAILED = "Inloggningen misslyckades"
 
 
 @pytest.fixture()
-def idp(app) -> Iterator[SamlTestIdp]:  # type: ignore[no-untyped-def]
+def idp(app, monkeypatch) -> Iterator[SamlTestIdp]:  # type: ignore[no-untyped-def]
+    keys_validated_once(monkeypatch)
     provider = SamlTestIdp().start()
     saml_settings.forget_cached_settings()
     yield provider

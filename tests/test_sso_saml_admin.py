@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests import factories
-from tests.saml_idp import SamlTestIdp
+from tests.saml_idp import SamlTestIdp, keys_validated_once
 from training_tracker.extensions import db
 from training_tracker.models import AuditEvent, IdentityProvider
 from training_tracker.services.people import saml_settings
@@ -19,7 +19,8 @@ from training_tracker.services.people.sso_providers import saml_sp_key
 
 
 @pytest.fixture()
-def idp(app) -> Iterator[SamlTestIdp]:  # type: ignore[no-untyped-def]
+def idp(app, monkeypatch) -> Iterator[SamlTestIdp]:  # type: ignore[no-untyped-def]
+    keys_validated_once(monkeypatch)
     provider = SamlTestIdp().start()
     saml_settings.forget_cached_settings()
     yield provider
