@@ -74,7 +74,8 @@ def test_the_budget_ends_with_its_block(app) -> None:
         assert (
             db.session.execute(
                 sa.text(
-                    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100000)"
+                    "WITH RECURSIVE n(i) AS"
+                    " (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100000)"
                     " SELECT count(*) FROM n"
                 )
             ).scalar()
