@@ -24,7 +24,6 @@ from training_tracker.services.reporting.coverage_facts import (
     Day,
     a_date,
     assignment_facts,
-    cell_sums,
     counts_reported,
     course_columns,
     dates_table,
@@ -121,31 +120,39 @@ def grouped_numbers(
     extra: Sequence[ColumnElement[bool]] = (),
     days: Sequence[date] = (),
 ) -> tuple[list[Any], list[Any]]:
-    """The numbers of :func:`grouped_counts` without names, in ONE statement: both halves
-    read one materialised set of facts, computed once (one pass over the assignments and
-    the completions). Cells: ([date,] group, course, the six counts); rows: ([date,] group,
-    people, fully trained, exempt people, min, max). With ``days``, each row starts with its
+    """The numbers of :func:`grouped_counts` without names, in ONE statement (one pass over
+    the assignments and the completions). Cells: ([date,] group, course, the six counts);
+    rows: ([date,] group, people, fully trained, exempt people, min, max), the fully trained
+    and exempt people summed from the cells' shares. With ``days``, each row starts with its
     date (:func:`~.coverage_facts.a_date`)."""
-    cells, rows = grouped_counts(
-        scope, filters, day, today, key, extra=extra, materialized=True, days=days
-    )
-    c, r = (list(query.subquery().c) for query in (cells, rows))
+    cells, people = grouped_counts(scope, filters, day, today, key, extra=extra, days=days)
+    c, p = (list(query.subquery().c) for query in (cells, people))
     lead = 1 if days else 0  # the date column
     both = sa.union_all(
-        sa.select(sa.literal(0).label("kind"), *c),  # [date,] group, course, the six counts
-        sa.select(  # [date,] group, (no course), the five sums, (padding)
-            sa.literal(1), *r[: lead + 1], sa.null(), *r[lead + 1 :], sa.null()
+        sa.select(sa.literal(0).label("kind"), *c),  # [date,] group, course, the eight sums
+        sa.select(  # [date,] group, (no course), people, min, max, (padding)
+            sa.literal(1), *p[: lead + 1], sa.null(), *p[lead + 1 :], *[sa.null()] * 5
         ),
     )
-    with big_read(connection):
+    with big_read(connection, hash_aggregates=True):
         numbers = connection.execute(both).all()
     found: tuple[list[Any], list[Any]] = ([], [])
+    shares: dict[tuple[Any, ...], list[int]] = defaultdict(lambda: [0, 0])
     for kind, *values in numbers:
         if lead:
             values[0] = a_date(values[0])
-        if kind == 1:
-            values = [*values[: lead + 1], *values[lead + 2 : lead + 7]]
+        group = tuple(values[: lead + 1])
+        if kind == 0:  # sums of sums: PostgreSQL's numeric, as ints
+            *values, trained, exempt_people = [*values[: lead + 2], *map(_int, values[lead + 2 :])]
+            shares[group][0] += trained
+            shares[group][1] += exempt_people
+        else:
+            values = values[: lead + 1] + values[lead + 2 : lead + 5]
         found[kind].append(values)
+    found[1][:] = [
+        [*group, people, *shares.get(tuple(group), (0, 0)), low, high]
+        for *group, people, low, high in found[1]
+    ]
     return found
 
 
@@ -162,7 +169,7 @@ NO_HASHING = ("enable_hashjoin", "enable_hashagg")
 
 
 @contextmanager
-def big_read(connection: Session | Connection) -> Iterator[None]:
+def big_read(connection: Session | Connection, *, hash_aggregates: bool = False) -> Iterator[None]:
     """On PostgreSQL: for the rest of the transaction, no JIT compilation (it took half a
     second to compile what runs in a few) and :data:`WORK_MEM`; for the statement run
     inside, no hash joins or hash aggregates. The completions, the assignments and the
@@ -171,12 +178,20 @@ def big_read(connection: Session | Connection) -> Iterator[None]:
     The planner preferred hashing all three (hash tables of 210, 100 and 40 MB at 850,000
     employees), which was 2.5 times slower (the whole statement 59–73 s against 24 s, back
     to back on the same copy, at a load of 15 on 2 cores; hash aggregates alone off: 46 s).
-    Those two are reset afterwards, so the rest of the transaction plans as usual (a failed
-    statement aborts the transaction, whose end resets them)."""
+
+    ``hash_aggregates`` allows those, for :func:`grouped_numbers`: its summary streams into
+    a merge join, so it stays grouped in index order (a GroupAggregate, checked at 850,000),
+    and its later aggregates have few groups (its per-group sums by hashing: 4.1 s against
+    4.4 s). Hash joins stay off: that is also what keeps an unanalysed planner from
+    nest-looping over the inline summary (a merge join is the other way).
+
+    Those settings are reset afterwards, so the rest of the transaction plans as usual (a
+    failed statement aborts the transaction, whose end resets them)."""
     bind = connection if isinstance(connection, Connection) else connection.get_bind()
     postgresql = bind.dialect.name == "postgresql"
+    off = NO_HASHING if not hash_aggregates else ("enable_hashjoin",)
     if postgresql:  # one statement each way: set_config(..., true) is SET LOCAL
-        settings = {"jit": "off", "work_mem": WORK_MEM} | dict.fromkeys(NO_HASHING, "off")
+        settings = {"jit": "off", "work_mem": WORK_MEM} | dict.fromkeys(off, "off")
         connection.execute(
             sa.select(*(sa.func.set_config(name, value, True) for name, value in settings.items()))
         )
@@ -185,7 +200,7 @@ def big_read(connection: Session | Connection) -> Iterator[None]:
         connection.execute(
             sa.text(
                 "SELECT set_config(name, reset_val, true) FROM pg_settings WHERE name IN :names"
-            ).bindparams(sa.bindparam("names", list(NO_HASHING), expanding=True))
+            ).bindparams(sa.bindparam("names", list(off), expanding=True))
         )
 
 
@@ -197,16 +212,19 @@ def grouped_counts(
     key: sa.SQLColumnExpression[Any],
     extra: Sequence[ColumnElement[bool]] = (),
     *,
-    materialized: bool = False,
     days: Sequence[date] = (),
 ) -> tuple[sa.Select[Any], sa.Select[Any]]:
-    """The two queries of a coverage table grouped by ``key``: (group, course id, the
-    :class:`~.coverage_types.Cell` counts) and (group, people, fully trained, exempt people,
-    min and max of "awaiting reports count"). ``extra`` narrows the population.
-    ``materialized`` computes the facts once, as a CTE, for both (see
-    :func:`grouped_numbers`). The people are counted from the employees alone, and the fully
-    trained and exempt ones from per-person sums of the facts, summed per group (the facts
-    carry each person's group): no join of the per-person sums back to the employees.
+    """The two queries of a coverage table grouped by ``key``: the cells (group, course id,
+    the :class:`~.coverage_types.Cell` counts, then the group's fully trained and exempt
+    people counted in this cell: each person is counted in one cell of their group, so the
+    group's are the sums over its cells) and the people (group, people, min and max of
+    "awaiting reports count"). ``extra`` narrows the population.
+
+    One pass over the facts (:func:`~.coverage_facts.assignment_facts` with ``one_pass``),
+    in employee order: each person's sums are window functions over their rows (no sort,
+    no second aggregate), their first row counts them; one aggregate per group, course and
+    municipality, whose setting (whether awaiting reports count) is applied to the few
+    aggregated rows. The people are counted from the employees alone.
 
     With ``days``, the tables of all those dates at once (``day`` is then not used): each
     row starts with its date, before the group."""
@@ -226,36 +244,66 @@ def grouped_counts(
         with_dates=True,
         days=dated,
         extra=extra,
-        materialized=materialized,
+        one_pass=True,
     )
     f = facts.c
     by_day = [f.day] if days else []
-    cells = sa.select(*by_day, f.group_key, f.course_id, *cell_sums(facts)).group_by(
-        *by_day, f.group_key, f.course_id
-    )
-    # Per person (with their group, which the facts carry): fully trained, exempt from any;
-    # summed per group. No join back to the employees: they are counted on their own.
-    per_person = sa.select(
-        *by_day,
-        f.group_key,
-        f.employee_id,
-        sa.func.sum(flag(f.exempt == 0)).label("required"),
-        sa.func.sum(flag(sa.and_(f.exempt == 0, is_covered(facts)))).label("covered"),
-        sa.func.sum(f.exempt).label("exempt"),
-    ).group_by(*by_day, f.group_key, f.employee_id)
-    person = per_person.subquery("per_person")
-    p_day = [person.c.day] if days else []
-    trained = (
+    required = f.exempt == 0
+    verified = sa.and_(required, f.verified == 1)
+    held = sa.and_(required, sa.or_(f.verified == 1, f.awaiting == 1))  # covered if they count
+
+    def per_person(value: ColumnElement[Any]) -> ColumnElement[Any]:
+        return value.over(partition_by=[*by_day, f.employee_id])
+
+    flagged = sa.select(
+        *facts.c,
+        per_person(sa.func.row_number()).label("nth"),
+        per_person(sa.func.sum(flag(required))).label("p_required"),
+        per_person(sa.func.sum(flag(verified))).label("p_verified"),
+        per_person(sa.func.sum(flag(held))).label("p_held"),
+        per_person(sa.func.sum(f.exempt)).label("p_exempt"),
+    ).subquery("flagged")
+    g = flagged.c
+    first = sa.and_(g.nth == 1, g.p_required > 0)
+    keys = [*([g.day] if days else []), g.group_key, g.course_id]
+    sums = (
         sa.select(
-            *p_day,
-            person.c.group_key,
+            *keys,
+            g.municipality_id,
+            sa.func.sum(flag(g.exempt == 0)).label("required"),
+            sa.func.sum(flag(sa.and_(g.exempt == 0, g.verified == 1))).label("verified"),
+            sa.func.sum(flag(sa.and_(g.exempt == 0, g.verified == 0, g.awaiting == 1))).label(
+                "awaiting"
+            ),
             sa.func.sum(
-                flag(sa.and_(person.c.required > 0, person.c.covered == person.c.required))
-            ).label("trained"),
-            sa.func.sum(flag(person.c.exempt > 0)).label("exempt_people"),
+                flag(sa.and_(g.exempt == 0, g.verified == 0, g.awaiting == 0, g.late == 1))
+            ).label("overdue"),
+            sa.func.sum(g.exempt).label("exempt"),
+            sa.func.sum(flag(sa.and_(first, g.p_verified == g.p_required))).label("trained_v"),
+            sa.func.sum(flag(sa.and_(first, g.p_held == g.p_required))).label("trained_h"),
+            sa.func.sum(flag(sa.and_(g.nth == 1, g.p_exempt > 0))).label("exempt_people"),
         )
-        .group_by(*p_day, person.c.group_key)
-        .subquery("trained")
+        .group_by(*keys, g.municipality_id)
+        .subquery("sums")
+    )
+    s = sums.c
+    counting = counts_reported(filters.mode)
+    cells = (
+        sa.select(
+            *([s.day] if days else []),
+            s.group_key,
+            s.course_id,
+            sa.func.sum(s.required),
+            sa.func.sum(s.verified),
+            sa.func.sum(s.awaiting),
+            sa.func.sum(s.verified + sa.case((counting, s.awaiting), else_=0)),
+            sa.func.sum(s.overdue),
+            sa.func.sum(s.exempt),
+            sa.func.sum(sa.case((counting, s.trained_h), else_=s.trained_v)),
+            sa.func.sum(s.exempt_people),
+        )
+        .join_from(sums, Municipality, Municipality.id == s.municipality_id)
+        .group_by(*([s.day] if days else []), s.group_key, s.course_id)
     )
     mode_flag = flag(counts_reported(filters.mode))
     people = sa.select(
@@ -269,27 +317,13 @@ def grouped_counts(
         people = people.select_from(dated).join(Employee, sa.true())
     else:
         people = people.select_from(Employee)
-    people_q = (
+    people = (
         with_units(people, reads_units(filters, key, *extra))
         .join(Municipality, Municipality.id == Employee.municipality_id)
         .where(*population(scope, filters, on, today), *extra)
         .group_by(*([dated.c.day] if dated is not None else []), key)
-        .subquery("people")
     )
-    pc = people_q.c
-    same_group = trained.c.group_key == pc.group_key
-    if days:
-        same_group = sa.and_(same_group, trained.c.day == pc.day)
-    rows = sa.select(
-        *([pc.day] if days else []),
-        pc.group_key,
-        pc.people,
-        sa.func.coalesce(trained.c.trained, 0),
-        sa.func.coalesce(trained.c.exempt_people, 0),
-        pc.low,
-        pc.high,
-    ).select_from(people_q.outerjoin(trained, same_group))
-    return cells, rows
+    return cells, people
 
 
 def assemble_table(
