@@ -304,7 +304,7 @@ def completion_summary(
             Completion.employee_id.in_(chosen.where(*_people_clauses(scope, filters), *extra))
         )
     select = select.group_by(*by_day, Completion.employee_id, Completion.course_id)
-    if inline:  # see assignment_facts(one_pass=True)
+    if inline:  # see assignment_facts(streamed=True)
         return select.subquery("completion_summary")
     # Computed once, as a MATERIALIZED CTE: a planner that takes the tables for nearly empty
     # (not yet analysed) would otherwise nest-loop over the grouped completions, aggregating
@@ -321,25 +321,29 @@ def assignment_facts(
     with_dates: bool = False,
     days: sa.Subquery | None = None,
     extra: Sequence[ColumnElement[bool]] = (),
-    one_pass: bool = False,
+    municipal: bool = False,
+    streamed: bool = False,
+    materialized: bool = False,
 ) -> Facts:
     """One row per assignment counting on ``day`` of the population: the flags each count
     is summed from (0 or 1), each evaluated once per row from one grouped pass over the
     completions (:func:`completion_summary`). ``extra`` narrows the population further (the
     coverage cache: the units it recomputes).
 
-    ``one_pass``: for a statement that reads the facts once, in employee order
-    (:func:`~.coverage_live.grouped_counts`, under :func:`~.coverage_live.big_read`). The
-    summary is then a subquery, the assignments are read in (employee, course) order, so the
-    summary, grouped as it streams from its index, is merge-joined on both keys without a sort
-    or rescans (0.6 s of 4 at 850,000 employees); and instead of ``counts_reported`` (a join
-    to the municipalities per row) the facts carry ``municipality_id``, for the caller to
-    look the setting up per group. Without big_read's ban on hash joins, an unanalysed
-    planner might nest-loop over the summary (see :func:`completion_summary`)."""
-    done = completion_summary(scope, filters, day, days, extra, inline=one_pass)
+    ``municipal``: instead of ``counts_reported`` (a join to the municipalities per row),
+    the facts carry ``municipality_id``, for the caller to look the setting up per group.
+    ``streamed`` (PostgreSQL, for a statement that reads the facts once in employee order,
+    under :func:`~.coverage_live.big_read`): the summary is a subquery and the assignments
+    are read in (employee, course) order, so the summary, grouped as it streams from its
+    index, is merge-joined on both keys without a sort or rescans (0.6 s of 4 at 850,000
+    employees). Without big_read's ban on hash joins, an unanalysed planner might nest-loop
+    over the summary (see :func:`completion_summary`). SQLite copied the ordered
+    assignments to a table (1.2 times slower). ``materialized`` makes the facts a
+    MATERIALIZED CTE, computed once for several readers of one statement."""
+    done = completion_summary(scope, filters, day, days, extra, inline=streamed)
     mode: ColumnElement[Any] = (
         Employee.municipality_id.label("municipality_id")
-        if one_pass
+        if municipal
         else flag(counts_reported(filters.mode)).label("counts_reported")
     )
     selected: list[ColumnElement[Any]] = [
@@ -373,7 +377,7 @@ def assignment_facts(
         select.join(Employee, Employee.id == Assignment.employee_id),
         reads_units(filters, *columns, *extra),
     )
-    if not one_pass:  # every employee of the population has a municipality: nothing is lost
+    if not municipal:  # every employee of the population has a municipality: nothing is lost
         select = select.join(Municipality, Municipality.id == Employee.municipality_id)
     select = select.outerjoin(done, done_of).where(
         *population(scope, filters, day, today),
@@ -381,13 +385,15 @@ def assignment_facts(
         assigned_on(day),
         *course_clauses(filters),
     )
-    if one_pass:  # the assignments in (employee, course) order: see above
+    if streamed:  # the assignments in (employee, course) order: see above
         ordered = (
             sa.select(Assignment)
             .order_by(Assignment.employee_id, Assignment.course_id)
             .subquery("assignments")
         )
         select = ClauseAdapter(ordered).traverse(select)
+    if materialized:
+        return select.cte("facts").prefix_with("MATERIALIZED")
     return select.subquery("facts")
 
 

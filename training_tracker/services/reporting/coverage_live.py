@@ -22,6 +22,7 @@ from training_tracker.models import Employee, Municipality, Sector, Unit
 from training_tracker.services.core.scope import ReportScope
 from training_tracker.services.reporting.coverage_facts import (
     Day,
+    Facts,
     a_date,
     assignment_facts,
     counts_reported,
@@ -125,7 +126,9 @@ def grouped_numbers(
     rows: ([date,] group, people, fully trained, exempt people, min, max), the fully trained
     and exempt people summed from the cells' shares. With ``days``, each row starts with its
     date (:func:`~.coverage_facts.a_date`)."""
-    cells, people = grouped_counts(scope, filters, day, today, key, extra=extra, days=days)
+    cells, people = grouped_counts(
+        scope, filters, day, today, key, extra=extra, days=days, windows=_postgresql(connection)
+    )
     c, p = (list(query.subquery().c) for query in (cells, people))
     lead = 1 if days else 0  # the date column
     both = sa.union_all(
@@ -143,9 +146,10 @@ def grouped_numbers(
             values[0] = a_date(values[0])
         group = tuple(values[: lead + 1])
         if kind == 0:  # sums of sums: PostgreSQL's numeric, as ints
-            *values, trained, exempt_people = [*values[: lead + 2], *map(_int, values[lead + 2 :])]
-            shares[group][0] += trained
-            shares[group][1] += exempt_people
+            counts = [_int(value) for value in values[lead + 2 :]]
+            values = [*values[: lead + 2], *counts[:-2]]
+            shares[group][0] += counts[-2]  # fully trained
+            shares[group][1] += counts[-1]  # exempt people
         else:
             values = values[: lead + 1] + values[lead + 2 : lead + 5]
         found[kind].append(values)
@@ -168,6 +172,11 @@ WORK_MEM = "256MB"
 NO_HASHING = ("enable_hashjoin", "enable_hashagg")
 
 
+def _postgresql(connection: Session | Connection) -> bool:
+    bind = connection if isinstance(connection, Connection) else connection.get_bind()
+    return bind.dialect.name == "postgresql"
+
+
 @contextmanager
 def big_read(connection: Session | Connection, *, hash_aggregates: bool = False) -> Iterator[None]:
     """On PostgreSQL: for the rest of the transaction, no JIT compilation (it took half a
@@ -187,8 +196,7 @@ def big_read(connection: Session | Connection, *, hash_aggregates: bool = False)
 
     Those settings are reset afterwards, so the rest of the transaction plans as usual (a
     failed statement aborts the transaction, whose end resets them)."""
-    bind = connection if isinstance(connection, Connection) else connection.get_bind()
-    postgresql = bind.dialect.name == "postgresql"
+    postgresql = _postgresql(connection)
     off = NO_HASHING if not hash_aggregates else ("enable_hashjoin",)
     if postgresql:  # one statement each way: set_config(..., true) is SET LOCAL
         settings = {"jit": "off", "work_mem": WORK_MEM} | dict.fromkeys(off, "off")
@@ -213,6 +221,7 @@ def grouped_counts(
     extra: Sequence[ColumnElement[bool]] = (),
     *,
     days: Sequence[date] = (),
+    windows: bool = True,
 ) -> tuple[sa.Select[Any], sa.Select[Any]]:
     """The two queries of a coverage table grouped by ``key``: the cells (group, course id,
     the :class:`~.coverage_types.Cell` counts, then the group's fully trained and exempt
@@ -220,11 +229,10 @@ def grouped_counts(
     group's are the sums over its cells) and the people (group, people, min and max of
     "awaiting reports count"). ``extra`` narrows the population.
 
-    One pass over the facts (:func:`~.coverage_facts.assignment_facts` with ``one_pass``),
-    in employee order: each person's sums are window functions over their rows (no sort,
-    no second aggregate), their first row counts them; one aggregate per group, course and
-    municipality, whose setting (whether awaiting reports count) is applied to the few
-    aggregated rows. The people are counted from the employees alone.
+    Each fact carries its person's sums and whether it is their first row (which counts
+    them: :func:`_per_person`); one aggregate per group, course and municipality, whose
+    setting (whether awaiting reports count) is applied to the few aggregated rows, gives
+    it all. The people are counted from the employees alone.
 
     With ``days``, the tables of all those dates at once (``day`` is then not used): each
     row starts with its date, before the group."""
@@ -244,48 +252,11 @@ def grouped_counts(
         with_dates=True,
         days=dated,
         extra=extra,
-        one_pass=True,
+        municipal=True,
+        streamed=windows,
+        materialized=not windows,
     )
-    f = facts.c
-    by_day = [f.day] if days else []
-    required = f.exempt == 0
-    verified = sa.and_(required, f.verified == 1)
-    held = sa.and_(required, sa.or_(f.verified == 1, f.awaiting == 1))  # covered if they count
-
-    def per_person(value: ColumnElement[Any]) -> ColumnElement[Any]:
-        return value.over(partition_by=[*by_day, f.employee_id])
-
-    flagged = sa.select(
-        *facts.c,
-        per_person(sa.func.row_number()).label("nth"),
-        per_person(sa.func.sum(flag(required))).label("p_required"),
-        per_person(sa.func.sum(flag(verified))).label("p_verified"),
-        per_person(sa.func.sum(flag(held))).label("p_held"),
-        per_person(sa.func.sum(f.exempt)).label("p_exempt"),
-    ).subquery("flagged")
-    g = flagged.c
-    first = sa.and_(g.nth == 1, g.p_required > 0)
-    keys = [*([g.day] if days else []), g.group_key, g.course_id]
-    sums = (
-        sa.select(
-            *keys,
-            g.municipality_id,
-            sa.func.sum(flag(g.exempt == 0)).label("required"),
-            sa.func.sum(flag(sa.and_(g.exempt == 0, g.verified == 1))).label("verified"),
-            sa.func.sum(flag(sa.and_(g.exempt == 0, g.verified == 0, g.awaiting == 1))).label(
-                "awaiting"
-            ),
-            sa.func.sum(
-                flag(sa.and_(g.exempt == 0, g.verified == 0, g.awaiting == 0, g.late == 1))
-            ).label("overdue"),
-            sa.func.sum(g.exempt).label("exempt"),
-            sa.func.sum(flag(sa.and_(first, g.p_verified == g.p_required))).label("trained_v"),
-            sa.func.sum(flag(sa.and_(first, g.p_held == g.p_required))).label("trained_h"),
-            sa.func.sum(flag(sa.and_(g.nth == 1, g.p_exempt > 0))).label("exempt_people"),
-        )
-        .group_by(*keys, g.municipality_id)
-        .subquery("sums")
-    )
+    sums = _sums(facts, bool(days), windows)
     s = sums.c
     counting = counts_reported(filters.mode)
     cells = (
@@ -324,6 +295,85 @@ def grouped_counts(
         .group_by(*([dated.c.day] if dated is not None else []), key)
     )
     return cells, people
+
+
+def _sums(facts: Facts, dated: bool, windows: bool) -> sa.Subquery:
+    """The facts summed per ([date,] group, course, municipality): required, verified,
+    awaiting (and not verified), overdue, exempt; then each person counted once, in the cell
+    of one of their courses: fully trained by verified courses (``trained_v``), by verified or
+    awaiting ones (``trained_h``), exempt from any (``exempt_people``). Several rows per key
+    are possible (their sums are the key's).
+
+    With ``windows`` (PostgreSQL): one aggregate, each person's sums being window functions
+    over the facts as they stream in employee order, counted on the person's first row (no
+    sort, no second read: 3.6 against 4.9 s for the whole statement at 850,000). Otherwise
+    (SQLite, whose windows sort, 0.1 s at 17,000): the facts, materialised, summed per cell
+    and per person, each person counted in the cell of their first course."""
+    f = facts.c
+    person = [*([f.day] if dated else []), f.employee_id]
+    required = f.exempt == 0
+    per_person = {
+        "p_required": sa.func.sum(flag(required)),
+        "p_verified": sa.func.sum(flag(sa.and_(required, f.verified == 1))),
+        "p_held": sa.func.sum(flag(sa.and_(required, sa.or_(f.verified == 1, f.awaiting == 1)))),
+        "p_exempt": sa.func.sum(f.exempt),
+    }
+
+    def cells(c: Any) -> list[ColumnElement[Any]]:
+        needed = c.exempt == 0
+        return [
+            sa.func.sum(flag(needed)).label("required"),
+            sa.func.sum(flag(sa.and_(needed, c.verified == 1))).label("verified"),
+            sa.func.sum(flag(sa.and_(needed, c.verified == 0, c.awaiting == 1))).label("awaiting"),
+            sa.func.sum(flag(sa.and_(needed, c.verified == 0, c.awaiting == 0, c.late == 1))).label(
+                "overdue"
+            ),
+            sa.func.sum(c.exempt).label("exempt"),
+        ]
+
+    def people(p: Any, first: ColumnElement[bool]) -> list[ColumnElement[Any]]:
+        counted = sa.and_(first, p.p_required > 0)
+        return [
+            sa.func.sum(flag(sa.and_(counted, p.p_verified == p.p_required))).label("trained_v"),
+            sa.func.sum(flag(sa.and_(counted, p.p_held == p.p_required))).label("trained_h"),
+            sa.func.sum(flag(sa.and_(first, p.p_exempt > 0))).label("exempt_people"),
+        ]
+
+    def keys(c: Any, course: Any) -> list[Any]:
+        return [*([c.day] if dated else []), c.group_key, course, c.municipality_id]
+
+    if windows:
+        flagged = sa.select(
+            *f,
+            sa.func.row_number().over(partition_by=person).label("nth"),
+            *(total.over(partition_by=person).label(name) for name, total in per_person.items()),
+        ).subquery("flagged")
+        g = flagged.c
+        return (
+            sa.select(*keys(g, g.course_id), *cells(g), *people(g, g.nth == 1))
+            .group_by(*keys(g, g.course_id))
+            .subquery("sums")
+        )
+    by_person = (
+        sa.select(
+            *keys(f, sa.func.min(f.course_id).label("course_id")),
+            *(total.label(name) for name, total in per_person.items()),
+        )
+        .group_by(*person, f.group_key, f.municipality_id)
+        .subquery("per_person")
+    )
+    p = by_person.c
+    zero = sa.literal(0)
+    return sa.union_all(
+        sa.select(
+            *keys(f, f.course_id),
+            *cells(f),
+            *(zero.label(name) for name in ("trained_v", "trained_h", "exempt_people")),
+        ).group_by(*keys(f, f.course_id)),
+        sa.select(*keys(p, p.course_id), *[zero] * 5, *people(p, sa.true())).group_by(
+            *keys(p, p.course_id)
+        ),
+    ).subquery("sums")
 
 
 def assemble_table(
