@@ -236,7 +236,7 @@ def population(
     return [employed_on_day(day, today), *_people_clauses(scope, filters)]
 
 
-def _narrowed(scope: ReportScope, filters: CoverageFilters, extra: Sequence[Any]) -> bool:
+def narrowed(scope: ReportScope, filters: CoverageFilters, extra: Sequence[Any]) -> bool:
     return bool(
         extra
         or not scope.all_municipalities
@@ -298,7 +298,7 @@ def completion_summary(
         if days is not None
         else select.select_from(Completion)
     )
-    if _narrowed(scope, filters, extra):
+    if narrowed(scope, filters, extra):
         chosen = with_units(sa.select(Employee.id), reads_units(filters, *extra))
         select = select.where(
             Completion.employee_id.in_(chosen.where(*_people_clauses(scope, filters), *extra))

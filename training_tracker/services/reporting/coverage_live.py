@@ -30,6 +30,7 @@ from training_tracker.services.reporting.coverage_facts import (
     dates_table,
     flag,
     is_covered,
+    narrowed,
     population,
     reads_units,
     with_units,
@@ -126,8 +127,12 @@ def grouped_numbers(
     rows: ([date,] group, people, fully trained, exempt people, min, max), the fully trained
     and exempt people summed from the cells' shares. With ``days``, each row starts with its
     date (:func:`~.coverage_facts.a_date`)."""
+    windows = _postgresql(connection)
+    # Everyone's numbers stream (see assignment_facts); a narrowed population's are few, and
+    # found by index probes (nested loops), which big_read then keeps.
+    streamed = windows and not narrowed(scope, filters, extra)
     cells, people = grouped_counts(
-        scope, filters, day, today, key, extra=extra, days=days, windows=_postgresql(connection)
+        scope, filters, day, today, key, extra, days=days, windows=windows, streamed=streamed
     )
     c, p = (list(query.subquery().c) for query in (cells, people))
     lead = 1 if days else 0  # the date column
@@ -137,7 +142,7 @@ def grouped_numbers(
             sa.literal(1), *p[: lead + 1], sa.null(), *p[lead + 1 :], *[sa.null()] * 5
         ),
     )
-    with big_read(connection, hash_aggregates=True):
+    with big_read(connection, hash_aggregates=True, nested_loops=not streamed):
         numbers = connection.execute(both).all()
     found: tuple[list[Any], list[Any]] = ([], [])
     shares: dict[tuple[Any, ...], list[int]] = defaultdict(lambda: [0, 0])
@@ -168,17 +173,15 @@ def grouped_numbers(
 WORK_MEM = "256MB"
 
 
-# Planner choices :func:`big_read` turns off on PostgreSQL for one statement.
-NO_HASHING = ("enable_hashjoin", "enable_hashagg")
-
-
 def _postgresql(connection: Session | Connection) -> bool:
     bind = connection if isinstance(connection, Connection) else connection.get_bind()
     return bind.dialect.name == "postgresql"
 
 
 @contextmanager
-def big_read(connection: Session | Connection, *, hash_aggregates: bool = False) -> Iterator[None]:
+def big_read(
+    connection: Session | Connection, *, hash_aggregates: bool = False, nested_loops: bool = True
+) -> Iterator[None]:
     """On PostgreSQL: for the rest of the transaction, no JIT compilation (it took half a
     second to compile what runs in a few) and :data:`WORK_MEM`; for the statement run
     inside, no hash joins or hash aggregates. The completions, the assignments and the
@@ -188,16 +191,20 @@ def big_read(connection: Session | Connection, *, hash_aggregates: bool = False)
     employees), which was 2.5 times slower (the whole statement 59–73 s against 24 s, back
     to back on the same copy, at a load of 15 on 2 cores; hash aggregates alone off: 46 s).
 
-    ``hash_aggregates`` allows those, for :func:`grouped_numbers`: its summary streams into
+    ``hash_aggregates`` allows those, for :func:`grouped_numbers`, whose summary streams into
     a merge join, so it stays grouped in index order (a GroupAggregate, checked at 850,000),
-    and its later aggregates have few groups (its per-group sums by hashing: 4.1 s against
-    4.4 s). Hash joins stay off: that is also what keeps an unanalysed planner from
-    nest-looping over the inline summary (a merge join is the other way).
+    and whose later aggregates have few groups (4.1 s against 4.4 s at 850,000).
+    ``nested_loops=False`` also bans nested loops, for its statement over everyone, whose
+    summary is inline (``streamed``, :func:`~.coverage_facts.assignment_facts`): a planner
+    taking the tables for nearly empty (not analysed: the tests') nest-looped over it,
+    grouping the completions again for each assignment (70 s for a thousand people).
 
     Those settings are reset afterwards, so the rest of the transaction plans as usual (a
     failed statement aborts the transaction, whose end resets them)."""
     postgresql = _postgresql(connection)
-    off = NO_HASHING if not hash_aggregates else ("enable_hashjoin",)
+    off = ["enable_hashjoin"]
+    off += [] if hash_aggregates else ["enable_hashagg"]
+    off += [] if nested_loops else ["enable_nestloop"]
     if postgresql:  # one statement each way: set_config(..., true) is SET LOCAL
         settings = {"jit": "off", "work_mem": WORK_MEM} | dict.fromkeys(off, "off")
         connection.execute(
@@ -208,7 +215,7 @@ def big_read(connection: Session | Connection, *, hash_aggregates: bool = False)
         connection.execute(
             sa.text(
                 "SELECT set_config(name, reset_val, true) FROM pg_settings WHERE name IN :names"
-            ).bindparams(sa.bindparam("names", list(off), expanding=True))
+            ).bindparams(sa.bindparam("names", off, expanding=True))
         )
 
 
@@ -222,6 +229,7 @@ def grouped_counts(
     *,
     days: Sequence[date] = (),
     windows: bool = True,
+    streamed: bool = False,
 ) -> tuple[sa.Select[Any], sa.Select[Any]]:
     """The two queries of a coverage table grouped by ``key``: the cells (group, course id,
     the :class:`~.coverage_types.Cell` counts, then the group's fully trained and exempt
@@ -253,7 +261,7 @@ def grouped_counts(
         days=dated,
         extra=extra,
         municipal=True,
-        streamed=windows,
+        streamed=streamed,
         materialized=not windows,
     )
     sums = _sums(facts, bool(days), windows)
@@ -276,23 +284,32 @@ def grouped_counts(
         .join_from(sums, Municipality, Municipality.id == s.municipality_id)
         .group_by(*([s.day] if days else []), s.group_key, s.course_id)
     )
-    mode_flag = flag(counts_reported(filters.mode))
+    # Per group and municipality, then the municipalities' setting for those few rows (no
+    # lookup per employee, which would be a nested loop: see big_read).
     people = sa.select(
-        *leading,
-        key.label("group_key"),
-        sa.func.count(Employee.id).label("people"),
-        sa.func.min(mode_flag).label("low"),
-        sa.func.max(mode_flag).label("high"),
+        *leading, key.label("group_key"), Employee.municipality_id, sa.func.count(Employee.id)
     )
     if dated is not None:
         people = people.select_from(dated).join(Employee, sa.true())
     else:
         people = people.select_from(Employee)
-    people = (
+    by_municipality = (
         with_units(people, reads_units(filters, key, *extra))
-        .join(Municipality, Municipality.id == Employee.municipality_id)
         .where(*population(scope, filters, on, today), *extra)
-        .group_by(*([dated.c.day] if dated is not None else []), key)
+        .group_by(*([dated.c.day] if dated is not None else []), key, Employee.municipality_id)
+        .subquery("people")
+    )
+    m = list(by_municipality.c)
+    mode_flag = flag(counts_reported(filters.mode))
+    people = (
+        sa.select(
+            *m[: len(leading) + 1],
+            sa.func.sum(m[-1]).label("people"),
+            sa.func.min(mode_flag).label("low"),
+            sa.func.max(mode_flag).label("high"),
+        )
+        .join_from(by_municipality, Municipality, Municipality.id == m[-2])
+        .group_by(*m[: len(leading) + 1])
     )
     return cells, people
 
