@@ -314,6 +314,11 @@ def grouped_counts(
     return cells, people
 
 
+# The bits of a person's traits in :func:`_sums`: they have a required course, one not
+# verified, one neither verified nor awaiting, an exempt one.
+REQUIRED, UNVERIFIED, NOT_HELD, EXEMPT = TRAITS = (1, 2, 4, 8)
+
+
 def _sums(facts: Facts, dated: bool, windows: bool) -> sa.Subquery:
     """The facts summed per ([date,] group, course, municipality): required, verified,
     awaiting (and not verified), overdue, exempt; then each person counted once, in the cell
@@ -321,20 +326,22 @@ def _sums(facts: Facts, dated: bool, windows: bool) -> sa.Subquery:
     awaiting ones (``trained_h``), exempt from any (``exempt_people``). Several rows per key
     are possible (their sums are the key's).
 
-    With ``windows`` (PostgreSQL): one aggregate, each person's sums being window functions
-    over the facts as they stream in employee order, counted on the person's first row (no
-    sort, no second read: 3.6 against 4.9 s for the whole statement at 850,000). Otherwise
+    With ``windows`` (PostgreSQL): one aggregate, each person's traits being a window
+    function over the facts as they stream in employee order, counted on the person's first
+    row (no sort, no second read: 3.6 against 4.8 s for the whole statement at 850,000;
+    one window function for the four traits rather than four sums: 0.35 s less). Otherwise
     (SQLite, whose windows sort, 0.1 s at 17,000): the facts, materialised, summed per cell
     and per person, each person counted in the cell of their first course."""
     f = facts.c
     person = [*([f.day] if dated else []), f.employee_id]
-    required = f.exempt == 0
-    per_person = {
-        "p_required": sa.func.sum(flag(required)),
-        "p_verified": sa.func.sum(flag(sa.and_(required, f.verified == 1))),
-        "p_held": sa.func.sum(flag(sa.and_(required, sa.or_(f.verified == 1, f.awaiting == 1)))),
-        "p_exempt": sa.func.sum(f.exempt),
-    }
+    # A row's traits (:data:`TRAITS`): exempt; or required, and then whether it is not
+    # verified, and whether it is neither verified nor awaiting. One expression per row.
+    row = sa.case(
+        (f.exempt == 1, EXEMPT),
+        (f.verified == 1, REQUIRED),
+        (f.awaiting == 1, REQUIRED | UNVERIFIED),
+        else_=REQUIRED | UNVERIFIED | NOT_HELD,
+    )
 
     def cells(c: Any) -> list[ColumnElement[Any]]:
         needed = c.exempt == 0
@@ -348,33 +355,38 @@ def _sums(facts: Facts, dated: bool, windows: bool) -> sa.Subquery:
             sa.func.sum(c.exempt).label("exempt"),
         ]
 
-    def people(p: Any, first: ColumnElement[bool]) -> list[ColumnElement[Any]]:
-        counted = sa.and_(first, p.p_required > 0)
+    def people(traits: Any, first: ColumnElement[bool]) -> list[ColumnElement[Any]]:
+        def has(trait: int) -> ColumnElement[bool]:
+            return traits.bitwise_and(trait) != 0
+
+        counted = sa.and_(first, has(REQUIRED))
         return [
-            sa.func.sum(flag(sa.and_(counted, p.p_verified == p.p_required))).label("trained_v"),
-            sa.func.sum(flag(sa.and_(counted, p.p_held == p.p_required))).label("trained_h"),
-            sa.func.sum(flag(sa.and_(first, p.p_exempt > 0))).label("exempt_people"),
+            sa.func.sum(flag(sa.and_(counted, sa.not_(has(UNVERIFIED))))).label("trained_v"),
+            sa.func.sum(flag(sa.and_(counted, sa.not_(has(NOT_HELD))))).label("trained_h"),
+            sa.func.sum(flag(sa.and_(first, has(EXEMPT)))).label("exempt_people"),
         ]
 
     def keys(c: Any, course: Any) -> list[Any]:
         return [*([c.day] if dated else []), c.group_key, course, c.municipality_id]
 
-    if windows:
+    if windows:  # the traits of the person's rows, OR-ed
         flagged = sa.select(
             *f,
             sa.func.row_number().over(partition_by=person).label("nth"),
-            *(total.over(partition_by=person).label(name) for name, total in per_person.items()),
+            sa.func.bit_or(row).over(partition_by=person).label("traits"),
         ).subquery("flagged")
         g = flagged.c
         return (
-            sa.select(*keys(g, g.course_id), *cells(g), *people(g, g.nth == 1))
+            sa.select(*keys(g, g.course_id), *cells(g), *people(g.traits, g.nth == 1))
             .group_by(*keys(g, g.course_id))
             .subquery("sums")
         )
     by_person = (
         sa.select(
             *keys(f, sa.func.min(f.course_id).label("course_id")),
-            *(total.label(name) for name, total in per_person.items()),
+            sum(  # SQLite has no bit_or: each trait's maximum
+                (sa.func.max(row.bitwise_and(trait)) for trait in TRAITS), sa.literal(0)
+            ).label("traits"),
         )
         .group_by(*person, f.group_key, f.municipality_id)
         .subquery("per_person")
@@ -387,7 +399,7 @@ def _sums(facts: Facts, dated: bool, windows: bool) -> sa.Subquery:
             *cells(f),
             *(zero.label(name) for name in ("trained_v", "trained_h", "exempt_people")),
         ).group_by(*keys(f, f.course_id)),
-        sa.select(*keys(p, p.course_id), *[zero] * 5, *people(p, sa.true())).group_by(
+        sa.select(*keys(p, p.course_id), *[zero] * 5, *people(p.traits, sa.true())).group_by(
             *keys(p, p.course_id)
         ),
     ).subquery("sums")
