@@ -237,10 +237,11 @@ def grouped_counts(
     group's are the sums over its cells) and the people (group, people, min and max of
     "awaiting reports count"). ``extra`` narrows the population.
 
-    Each fact carries its person's sums and whether it is their first row (which counts
-    them: :func:`_per_person`); one aggregate per group, course and municipality, whose
-    setting (whether awaiting reports count) is applied to the few aggregated rows, gives
-    it all. The people are counted from the employees alone.
+    The facts are summed per group, course and municipality, with each person counted in
+    one cell (:func:`_sums`); the municipality's setting (whether awaiting reports count) is
+    applied to those few rows. ``windows`` and ``streamed``: see :func:`_sums` and
+    :func:`~.coverage_facts.assignment_facts`. The people are counted from the employees
+    alone.
 
     With ``days``, the tables of all those dates at once (``day`` is then not used): each
     row starts with its date, before the group."""
