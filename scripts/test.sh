@@ -22,6 +22,7 @@ if ! command -v chromium >/dev/null 2>&1 && [ ! -x /usr/bin/chromium ]; then
   fi
 fi
 
+setup_seconds=$SECONDS  # bash's clock since the script started: what the set-up took
 echo "==> ruff"
 .venv/bin/ruff check . || exit 1
 .venv/bin/ruff format --check . || exit 1
@@ -146,6 +147,8 @@ with psycopg.connect(f"host={sys.argv[1]} user=postgres dbname=postgres", autoco
     c.execute(f'DROP DATABASE IF EXISTS "{sys.argv[2]}" WITH (FORCE)')
 PY
 done
+
+summary+=("time: set-up ${setup_seconds} s, the whole run ${SECONDS} s")
 
 echo
 echo "==> Summary"
