@@ -68,8 +68,11 @@ def doctor_the_trend_summary() -> None:
     """Write a figure into the stored trend that no computation gives: if a read shows it,
     the read came from the summary."""
     trend = summaries()["trend"]
-    payload = json.loads(trend.payload)
-    payload[-1][1:] = [1000, 999]  # the report date: 1,000 required, 999 covered
+    payload = json.loads(trend.payload)  # [[day, required, covered], …] in no set order
+    report_date = max(day for day, *_sums in payload)
+    for entry in payload:
+        if entry[0] == report_date:
+            entry[1:] = [1000, 999]  # 1,000 required, 999 covered
     trend.payload = json.dumps(payload)
     db.session.commit()
 
