@@ -83,9 +83,10 @@ def _tab(page: Any, target: Any = None) -> dict[str, Any]:
     so), but the journey proves Tab leads out of it again."""
     page.keyboard.press("Tab")
     # Leaving the PDF viewer (its own process) hands focus back asynchronously: <body> holds
-    # it for a moment first (seen once on a loaded CI leg). Give it a second to arrive.
+    # it for a moment first (seen on loaded CI legs, once past a whole second). Give it three
+    # seconds to arrive; focus that never comes back still fails below.
     with contextlib.suppress(PlaywrightTimeoutError):
-        page.wait_for_function("() => document.activeElement !== document.body", timeout=1000)
+        page.wait_for_function("() => document.activeElement !== document.body", timeout=3000)
     focused = page.evaluate(_FOCUSED, target)
     where = f"{focused['what']} on {page.url}"
     assert focused["tag"] != "body", f"Tab lost focus (to <body>) on {page.url}"
