@@ -12,6 +12,7 @@ from typing import Any, cast
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -33,8 +34,10 @@ def execute_dml(session: Session, statement: sa.Executable) -> sa.CursorResult[A
     return cast(sa.CursorResult[Any], session.execute(statement))
 
 
-def on_postgresql(session: Session) -> bool:
-    return session.get_bind().dialect.name == "postgresql"
+def on_postgresql(session: Session | Connection) -> bool:
+    """Whether ``session`` (or a connection of the Core's) talks to PostgreSQL."""
+    bind = session if isinstance(session, Connection) else session.get_bind()
+    return bind.dialect.name == "postgresql"
 
 
 def conflict_insert(session: Session, table: sa.Table | Any) -> Any:

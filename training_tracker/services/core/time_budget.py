@@ -22,6 +22,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
+from training_tracker.services.core.sql import on_postgresql
+
 # PostgreSQL's SQLSTATE for a statement cancelled by statement_timeout (query_canceled).
 QUERY_CANCELED = "57014"
 # SQLite calls the handler every this many virtual-machine steps: often enough to stop within
@@ -39,7 +41,7 @@ def time_budget(session: Session, seconds: float) -> Iterator[None]:
     :class:`OverBudget`, with the session's transaction, and what it wrote, as before."""
     deadline = time.monotonic() + seconds
     try:
-        if session.get_bind().dialect.name != "postgresql":
+        if not on_postgresql(session):
             # No savepoint: on SQLite it would open a transaction that outlives the block, and
             # an interrupted SELECT needs none.
             with _stopped_at(session.connection(), deadline, postgresql=False):
