@@ -20,6 +20,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from training_tracker import clock
 from training_tracker.models import Employee, Municipality, Sector, Unit
 from training_tracker.services.core.scope import ReportScope
+from training_tracker.services.core.sql import on_postgresql
 from training_tracker.services.reporting.coverage_facts import (
     Day,
     Facts,
@@ -127,7 +128,7 @@ def grouped_numbers(
     rows: ([date,] group, people, fully trained, exempt people, min, max), the fully trained
     and exempt people summed from the cells' shares. With ``days``, each row starts with its
     date (:func:`~.coverage_facts.a_date`)."""
-    windows = _postgresql(connection)
+    windows = on_postgresql(connection)
     # Everyone's numbers stream (see assignment_facts); a narrowed population's are few, and
     # found by index probes (nested loops), which big_read then keeps.
     streamed = windows and not narrowed(scope, filters, extra)
@@ -173,17 +174,13 @@ def grouped_numbers(
 WORK_MEM = "256MB"
 
 
-def _postgresql(connection: Session | Connection) -> bool:
-    bind = connection if isinstance(connection, Connection) else connection.get_bind()
-    return bind.dialect.name == "postgresql"
-
-
 @contextmanager
 def big_read(
     connection: Session | Connection, *, hash_aggregates: bool = False, nested_loops: bool = True
 ) -> Iterator[None]:
     """On PostgreSQL: for the rest of the transaction, no JIT compilation (it took half a
-    second to compile what runs in a few) and :data:`WORK_MEM`; for the statement run
+    second to compile what runs in a few), :data:`WORK_MEM`, and each statement planned for
+    its own dates and units, never a prepared statement's generic plan; for the statement run
     inside, no hash joins or hash aggregates. The completions, the assignments and the
     employees all have an index in employee order: read in that order, the completions'
     summary is grouped as it streams and merge-joined to the assignments and the employees.
@@ -201,12 +198,19 @@ def big_read(
 
     Those settings are reset afterwards, so the rest of the transaction plans as usual (a
     failed statement aborts the transaction, whose end resets them)."""
-    postgresql = _postgresql(connection)
+    postgresql = on_postgresql(connection)
     off = ["enable_hashjoin"]
     off += [] if hash_aggregates else ["enable_hashagg"]
     off += [] if nested_loops else ["enable_nestloop"]
     if postgresql:  # one statement each way: set_config(..., true) is SET LOCAL
-        settings = {"jit": "off", "work_mem": WORK_MEM} | dict.fromkeys(off, "off")
+        settings = {
+            "jit": "off",
+            "work_mem": WORK_MEM,
+            # psycopg prepares a statement run five times on a connection; PostgreSQL may then
+            # plan it once for any dates and units: a nested loop that took 140 s where its
+            # own plan takes 7 (a test, in one order of the files). Planning costs ms here.
+            "plan_cache_mode": "force_custom_plan",
+        } | dict.fromkeys(off, "off")
         connection.execute(
             sa.select(*(sa.func.set_config(name, value, True) for name, value in settings.items()))
         )
