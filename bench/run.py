@@ -138,7 +138,9 @@ def coverage_target(database: str, p50_ms: float) -> tuple[str, bool]:
 
 
 # #21's targets of the figures that had none: (label, limit), the figure met at or below it.
-# The page ÷ plain GROUP BY target is #21's at 17,000 on SQLite; shown on every run.
+# A time set at 850,000 is a ceiling at every size (less data takes less time), and so is the
+# page ÷ plain GROUP BY ratio set at 17,000 on SQLite (the page reads the cache, whose size
+# does not grow with the staff).
 SECONDS_TARGETS = {
     "coverage_regional_first": ("≤ 5 s, empty cache (#21: at 850,000)", 5.0),
     "cache_fill_empty": ("≤ 60 s from empty (#21: at 850,000)", 60.0),
@@ -149,6 +151,21 @@ RATIO_TARGETS = {
     "ratio_municipal": ("≤ 1.0× (#21: 17,000 on SQLite)", 1.0),
     "ratio_live": ("≤ 1.5× (#21: at 850,000)", 1.5),
 }
+# The live table ÷ plain GROUP BY is set at 850,000 only, and is not a ceiling below it: the
+# live table is three statements and their building, a fixed 10-20 ms, and its statement does
+# per person what the plain one does not; beside a plain query of 30-50 ms (17,000) those
+# costs are most of the ratio, beside 2.7 s they are nothing. Smaller sizes show the ratio,
+# without a target (bench/README.md, "The live-table ratio below 850,000").
+RATIO_FROM_EMPLOYEES = {"ratio_live": 850_000}
+
+
+def ratio_target(key: str, employees: int, ratio: float) -> tuple[str, bool | None]:
+    """The ratio's target and whether it is met; None where it is shown, not judged."""
+    target, limit = RATIO_TARGETS[key]
+    applies_from = RATIO_FROM_EMPLOYEES.get(key, 0)
+    if employees < applies_from:
+        return f"— (#21 sets ≤ {limit}× at {applies_from:,} only)", None
+    return target, ratio <= limit
 
 
 def reminders_target(employees: int, seconds: float) -> tuple[str, bool]:
@@ -433,8 +450,8 @@ class Bench:
             seconds = values.get("seconds") or values.get("p50_ms", 0.0) / 1000
             values.update(target=target, met=seconds <= limit)
         elif key in RATIO_TARGETS:
-            target, limit = RATIO_TARGETS[key]
-            values.update(target=target, met=values["ratio"] <= limit)
+            target, met = ratio_target(key, self.data["employees"], values["ratio"])
+            values.update(target=target, met=met)
         return self.add(
             Figure(
                 key=key,
