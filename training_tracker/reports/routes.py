@@ -87,6 +87,14 @@ def _chosen_unit(filters: CoverageFilters) -> Unit | None:
     return db.session.get(Unit, filters.unit_id) if filters.unit_id is not None else None
 
 
+def _shown_table(scope: ReportScope, filters: CoverageFilters, view: str) -> CoverageTable:
+    """The table as the reader may see it. A cache too stale to answer from (empty after a
+    restore) is not waited for: past the live budget the table is ``pending``, and the page
+    says the figures are being computed."""
+    budget = current_app.config["COVERAGE_LIVE_BUDGET_SECONDS"]
+    return minimisation.shown_table(db.session, current_user, scope, filters, view, budget)
+
+
 def _choices(scope: ReportScope, filters: CoverageFilters) -> ReportChoices:
     return coverage.report_choices(db.session, scope, filters.municipality_id)
 
@@ -99,10 +107,7 @@ def coverage_page() -> str:
         abort(403)
     filters = coverage.parse_filters(request.args)
     view = _view_for(scope)
-    # A cache too stale to answer from (empty after a restore) is not waited for: past the
-    # budget the page says the figures are being computed.
-    budget = current_app.config["COVERAGE_LIVE_BUDGET_SECONDS"]
-    table = minimisation.shown_table(db.session, current_user, scope, filters, view, budget)
+    table = _shown_table(scope, filters, view)
     rows, sort, descending = _sorted(table)
     if (
         view == "municipality"
@@ -250,8 +255,7 @@ def _export(extension: str) -> Response:
         abort(403)
     filters = coverage.parse_filters(request.args)
     view = _view_for(scope)
-    budget = current_app.config["COVERAGE_LIVE_BUDGET_SECONDS"]
-    table = minimisation.shown_table(db.session, current_user, scope, filters, view, budget)
+    table = _shown_table(scope, filters, view)
     if table.pending:
         return _being_computed()
     rows, _sort, _descending = _sorted(table)
