@@ -15,7 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bench.run import Server
+from bench.run import Server, ratio_target
 
 ROOT = Path(__file__).resolve().parent.parent
 EMPLOYEES = 200
@@ -133,8 +133,6 @@ def test_the_suite_reports_every_figure_with_its_data_size(tmp_path: Path) -> No
 
 
 def test_the_live_table_s_ratio_is_judged_at_850_000_and_the_page_s_at_every_size() -> None:
-    from bench.run import ratio_target
-
     assert ratio_target("ratio_live", 850_000, 1.22) == ("≤ 1.5× (#21: at 850,000)", True)
     assert ratio_target("ratio_live", 850_000, 1.51) == ("≤ 1.5× (#21: at 850,000)", False)
     assert ratio_target("ratio_live", 17_000, 4.2)[1] is None
